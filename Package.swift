@@ -1,0 +1,59 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "tradingbot",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "tradingbot", targets: ["tradingbot"]),
+        .executable(name: "deployctl", targets: ["deployctl"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+    ],
+    targets: [
+        // Pure domain: positions, timestamps, P&L, wallet reset, data checks, config rules. No I/O, no clock.
+        .target(name: "TradingCore"),
+        // Every file the bot owns: the home layout, positions store, JSONL logs, SQLite analytics, heartbeat, locks.
+        .target(
+            name: "TradingStore",
+            dependencies: ["TradingCore", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        // What both command lines share: the exit-code contract, error and JSON printing.
+        .target(
+            name: "CLISupport",
+            dependencies: ["TradingCore", "TradingStore", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        // The trading service's command line (thin: argument parsing and printing).
+        .executableTarget(
+            name: "tradingbot",
+            dependencies: [
+                "TradingCore", "TradingStore", "CLISupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // The deploy toolkit's command line (thin).
+        .executableTarget(
+            name: "deployctl",
+            dependencies: [
+                "TradingCore", "TradingStore", "CLISupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // Test helper: rewrites a positions file in a loop so a test can SIGKILL it mid-write.
+        .executableTarget(
+            name: "positions-crash-writer",
+            dependencies: ["TradingCore", "TradingStore"],
+            path: "Tests/Support/CrashWriter"
+        ),
+        .testTarget(name: "TradingCoreTests", dependencies: ["TradingCore"]),
+        .testTarget(name: "TradingStoreTests", dependencies: ["TradingCore", "TradingStore"]),
+        // Runs the built executables the way the operator does and checks output and exit codes.
+        .testTarget(
+            name: "CommandTests",
+            dependencies: ["TradingCore", "TradingStore", "tradingbot", "deployctl", "positions-crash-writer"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,180 @@
+/// The data-date sanity checks of DESIGN.md over a positions file. They exist because a deploy
+/// once imported fine and showed nothing: a wallet reset with the wrong year hid every trade.
+/// Records stream through an accumulator, so a million trades need no more memory than one.
+public struct DataCheck: Sendable {
+    public static let names = [
+        "records_readable", "timestamps_in_range", "closed_after_opened", "wallet_reset_not_in_future",
+        "wallet_reset_window",
+    ]
+    /// Nothing real predates Bitcoin's genesis block.
+    public static let earliestPlausible = Instant(year: 2009, month: 1, day: 1) ?? Instant(microseconds: 0)
+    /// How many offending records a detail names before it says "and N more".
+    static let listLimit = 10
+
+    public let reset: WalletReset
+    public let now: Instant
+    public let skewSeconds: Double
+    /// Names the config file in advice ("fix wallet_reset.at in ...").
+    public let configName: String
+
+    var openCount = 0
+    var closedCount = 0
+    var issues: [String] = []
+    var issueCount = 0
+    var timestampCount = 0
+    var outOfRange: [String] = []
+    var outOfRangeCount = 0
+    var reversed: [String] = []
+    var reversedCount = 0
+    var earliest: Instant?
+    var latest: Instant?
+    var latestClose: Instant?
+    var counted = 0
+    var countedIfYearEarlier = 0
+    var countedNet = 0.0
+
+    public init(reset: WalletReset, now: Instant, skewSeconds: Double = 300, configName: String = "config/bot.json") {
+        self.reset = reset
+        self.now = now
+        self.skewSeconds = skewSeconds
+        self.configName = configName
+    }
+
+    var latestAllowed: Instant { now.adding(seconds: skewSeconds) }
+
+    /// A field the reader could not use.
+    public mutating func add(issue: RecordIssue) {
+        issueCount += 1
+        if issues.count < Self.listLimit { issues.append(issue.description) }
+    }
+
+    /// One record of the file.
+    public mutating func add(_ p: Position, list: PositionList, index: Int) {
+        if list == .open { openCount += 1 } else { closedCount += 1 }
+        let location = "\(list.rawValue)[\(index)]" + (p.symbol.isEmpty ? "" : " (\(p.symbol))")
+        for (field, stamp) in [("opened_at", p.openedAt), ("closed_at", p.closedAt)] {
+            guard let instant = stamp?.instant else { continue }
+            timestampCount += 1
+            if earliest.map({ instant < $0 }) ?? true { earliest = instant }
+            if latest.map({ instant > $0 }) ?? true { latest = instant }
+            if instant < Self.earliestPlausible || instant > latestAllowed {
+                outOfRangeCount += 1
+                if outOfRange.count < Self.listLimit {
+                    let why = instant < Self.earliestPlausible ? "before 2009" : "after now + \(Int(skewSeconds)) s"
+                    outOfRange.append("\(location) \(field) \(instant.iso8601) is \(why)")
+                }
+            }
+        }
+        if let opened = p.openedAt?.instant, let closed = p.closedAt?.instant, closed < opened {
+            reversedCount += 1
+            if reversed.count < Self.listLimit {
+                reversed.append("\(location) closed \(closed.iso8601) before it opened \(opened.iso8601)")
+            }
+        }
+        guard list == .closed, let closed = p.closedAt?.instant else { return }
+        if latestClose.map({ closed > $0 }) ?? true { latestClose = closed }
+        if reset.counts(p) {
+            counted += 1
+            countedNet += p.effectiveNetPnl ?? 0
+        }
+        if let earlier = shiftedYear(reset.at, by: -1), closed >= earlier { countedIfYearEarlier += 1 }
+    }
+
+    /// The verdicts over everything added.
+    public func finish() -> DataCheckReport {
+        var checks: [CheckResult] = []
+        let total = openCount + closedCount
+        checks.append(
+            issueCount == 0
+                ? CheckResult(
+                    name: "records_readable", ok: true,
+                    detail: "\(grouped(total)) records read (\(grouped(openCount)) open, \(grouped(closedCount)) closed)")
+                : CheckResult(
+                    name: "records_readable", ok: false,
+                    detail: "\(grouped(issueCount)) field(s) cannot be used: " + listed(issues, issueCount)
+                        + ". Fix these records (or restore the file from a backup) and run the check again."))
+        checks.append(
+            outOfRangeCount == 0
+                ? CheckResult(
+                    name: "timestamps_in_range", ok: true,
+                    detail: timestampCount == 0
+                        ? "no timestamps to check"
+                        : "\(grouped(timestampCount)) timestamps from \(earliest?.iso8601 ?? "-") to \(latest?.iso8601 ?? "-"), all between 2009-01-01 and now + \(Int(skewSeconds)) s")
+                : CheckResult(
+                    name: "timestamps_in_range", ok: false,
+                    detail: "\(grouped(outOfRangeCount)) timestamp(s) outside 2009-01-01 .. now + \(Int(skewSeconds)) s (\(latestAllowed.iso8601)): "
+                        + listed(outOfRange, outOfRangeCount) + ". Check the year of these records; a clock or date bug wrote them."))
+        checks.append(
+            reversedCount == 0
+                ? CheckResult(name: "closed_after_opened", ok: true, detail: "every closed trade closed at or after it opened")
+                : CheckResult(
+                    name: "closed_after_opened", ok: false,
+                    detail: "\(grouped(reversedCount)) trade(s) closed before they opened: " + listed(reversed, reversedCount)
+                        + ". Fix opened_at/closed_at of these records."))
+        checks.append(resetNotInFuture())
+        checks.append(resetWindow())
+        return DataCheckReport(
+            checks: checks,
+            summary: DataCheckReport.Summary(
+                openPositions: openCount, closedTrades: closedCount, countedTrades: counted,
+                balance: reset.startingCapital + countedNet, resetAt: reset.at, now: now))
+    }
+
+    private func resetNotInFuture() -> CheckResult {
+        if reset.at > latestAllowed {
+            let days = Int((now.seconds(until: reset.at) / 86_400).rounded(.down))
+            return CheckResult(
+                name: "wallet_reset_not_in_future", ok: false,
+                detail: "the wallet reset \(reset.at.iso8601) is in the future (now \(now.iso8601), \(days) day(s) ahead): no trade would count until then. Set wallet_reset.at in \(configName) to the instant the wallet was really reset.")
+        }
+        return CheckResult(
+            name: "wallet_reset_not_in_future", ok: true,
+            detail: "the wallet reset \(reset.at.iso8601) is \(ageText(reset.at.seconds(until: now))) before now (\(now.iso8601))")
+    }
+
+    private func resetWindow() -> CheckResult {
+        let name = "wallet_reset_window"
+        if closedCount == 0 {
+            return CheckResult(name: name, ok: true, detail: "no closed trades yet; nothing to count")
+        }
+        if counted == 0 {
+            var detail =
+                "the wallet reset \(reset.at.iso8601) excludes all \(grouped(closedCount)) closed trades (the last closed \(latestClose?.iso8601 ?? "-")): the dashboard would show no trades and a balance of \(money(reset.startingCapital))."
+            if countedIfYearEarlier > 0, let earlier = shiftedYear(reset.at, by: -1) {
+                detail +=
+                    " With the year \(earlier.civil.year) instead (\(earlier.iso8601)), \(grouped(countedIfYearEarlier)) trade(s) would count: is the year wrong?"
+            }
+            return CheckResult(name: name, ok: false, detail: detail + " Fix wallet_reset.at in \(configName).")
+        }
+        if let earliest, reset.at < earliest, counted == closedCount {
+            return CheckResult(
+                name: name, ok: true, warning: true,
+                detail: "the wallet reset \(reset.at.iso8601) precedes every trade (the first is \(earliest.iso8601), \(ageText(reset.at.seconds(until: earliest))) later), so all \(grouped(closedCount)) closed trades count. If the reset was more recent, check the year of wallet_reset.at in \(configName).")
+        }
+        return CheckResult(
+            name: name, ok: true,
+            detail: "\(grouped(counted)) of \(grouped(closedCount)) closed trades count since the reset \(reset.at.iso8601); balance \(money(reset.startingCapital + countedNet))")
+    }
+
+    private func listed(_ items: [String], _ count: Int) -> String {
+        items.joined(separator: "; ") + (count > items.count ? "; and \(grouped(count - items.count)) more" : "")
+    }
+}
+
+/// Whole days, hours or minutes, for messages.
+func ageText(_ seconds: Double) -> String {
+    let s = abs(seconds)
+    if s >= 86_400 * 2 { return "\(Int(s / 86_400)) days" }
+    if s >= 3600 * 2 { return "\(Int(s / 3600)) hours" }
+    return "\(Int(s / 60)) minutes"
+}
+
+/// The same calendar instant `years` later or earlier (Feb 29 becomes Feb 28).
+func shiftedYear(_ instant: Instant, by years: Int) -> Instant? {
+    let c = instant.civil
+    let year = c.year + years
+    let day = min(c.day, CivilDate.daysIn(month: c.month, year: year))
+    return Instant(
+        year: year, month: c.month, day: day, hour: c.hour, minute: c.minute, second: c.second,
+        microsecond: c.microsecond)
+}

@@ -1,0 +1,66 @@
+/// `config/bot.json`: what the trading service needs. Only `wallet_reset` is required; a missing
+/// section takes its defaults, but a section that is present must be complete, so a misspelt
+/// field fails loudly instead of silently running on a default.
+public struct BotConfig: Sendable, Equatable {
+    public var walletReset: WalletReset
+    public var cycleSeconds: Int = 60
+    public var fees = Fees()
+    public var risk = RiskLimits()
+    /// Symbols the engine trades; empty means every symbol of the asset universe.
+    public var symbols: [String] = []
+
+    /// Exchange fees as fractions of notional (SEED.md: taker 0.06 %, maker 0.02 %).
+    public struct Fees: Sendable, Equatable {
+        public var taker = 0.0006
+        public var maker = 0.0002
+    }
+
+    /// The risk gate's limits (SEED.md).
+    public struct RiskLimits: Sendable, Equatable {
+        public var maxPositions = 10
+        public var maxSymbolFraction = 0.10
+        public var maxExposureFraction = 0.60
+        public var maxPerSector = 2
+        public var minNotional = 200.0
+        public var maxNotional = 2000.0
+        public var maxPositionsPerDay = 20
+        public var dailyLossLimitFraction = 0.05
+    }
+
+    public init(walletReset: WalletReset) { self.walletReset = walletReset }
+
+    /// Validates a parsed `bot.json`; `file` names it in errors.
+    public static func parse(_ value: JSONValue, file: String) throws(ConfigError) -> BotConfig {
+        let root = try ConfigSection(file: file, path: "", value: value)
+        guard let resetSection = try root.section("wallet_reset") else {
+            throw ConfigError(
+                file: file, field: "wallet_reset",
+                message: "is missing; expected {\"at\": \"2025-12-18T00:00:00Z\", \"starting_capital\": 10000}")
+        }
+        var config = BotConfig(
+            walletReset: WalletReset(
+                at: try resetSection.instant("at"),
+                startingCapital: try resetSection.number("starting_capital", in: 1...1_000_000_000)))
+        if root.object["cycle_seconds"] != nil {
+            config.cycleSeconds = try root.int("cycle_seconds", in: 1...3600)
+        }
+        if let fees = try root.section("fees") {
+            config.fees.taker = try fees.number("taker", in: 0...0.01)
+            config.fees.maker = try fees.number("maker", in: -0.001...0.01)
+        }
+        if let risk = try root.section("risk") {
+            config.risk.maxPositions = try risk.int("max_positions", in: 1...100)
+            config.risk.maxSymbolFraction = try risk.number("max_symbol_fraction", in: 0.001...1)
+            config.risk.maxExposureFraction = try risk.number("max_exposure_fraction", in: 0.001...1)
+            config.risk.maxPerSector = try risk.int("max_per_sector", in: 1...100)
+            config.risk.minNotional = try risk.number("min_notional", in: 1...1_000_000)
+            config.risk.maxNotional = try risk.number("max_notional", in: config.risk.minNotional...10_000_000)
+            config.risk.maxPositionsPerDay = try risk.int("max_positions_per_day", in: 1...10_000)
+            config.risk.dailyLossLimitFraction = try risk.number("daily_loss_limit_fraction", in: 0.001...1)
+        }
+        if root.object["symbols"] != nil {
+            config.symbols = try root.strings("symbols")
+        }
+        return config
+    }
+}

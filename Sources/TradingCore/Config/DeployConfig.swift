@@ -1,0 +1,75 @@
+/// `config/deploy.json`: where releases come from, how they are built and checked, and the
+/// thresholds of probation and the watchdog. Sections default when absent, like bot.json.
+public struct DeployConfig: Sendable, Equatable {
+    /// Git URL or path of the bot's repository; empty until `deployctl init` sets it.
+    public var repo = ""
+    public var defaultRef = "main"
+    public var serviceManager = "supervisor"
+    public var build = Build()
+    public var checks = Checks()
+    public var probation = Probation()
+    public var watchdog = Watchdog()
+
+    public struct Build: Sendable, Equatable {
+        public var command = "swift build -c release"
+        public var timeoutSeconds = 1800
+    }
+
+    public struct Checks: Sendable, Equatable {
+        /// Clock skew allowed for "not in the future" (seconds).
+        public var skewSeconds = 300
+        /// How far the candidate's balance and P&L may differ from the current slot's (USDT).
+        public var reportTolerance = 0.01
+        /// Extra shell commands run in the candidate slot; each must exit 0.
+        public var smokeCommands: [String] = []
+    }
+
+    public struct Probation: Sendable, Equatable {
+        public var healthyCycles = 3
+        public var timeoutSeconds = 600
+    }
+
+    public struct Watchdog: Sendable, Equatable {
+        /// A heartbeat older than this many cycles is a stall.
+        public var stallCycles = 3
+        public var maxRestartsPerHour = 5
+        public var maxRollbacksPerHour = 2
+        /// Error events in bot.jsonl within one check that count as a burst.
+        public var errorBurst = 10
+        /// Name of the environment variable that holds the alert webhook URL (never the URL itself).
+        public var alertWebhookEnv = "TRADINGBOT_ALERT_WEBHOOK"
+    }
+
+    public init() {}
+
+    public static func parse(_ value: JSONValue, file: String) throws(ConfigError) -> DeployConfig {
+        let root = try ConfigSection(file: file, path: "", value: value)
+        var config = DeployConfig()
+        if root.object["repo"] != nil { config.repo = try root.string("repo", allowEmpty: true) }
+        if root.object["default_ref"] != nil { config.defaultRef = try root.string("default_ref") }
+        if root.object["service_manager"] != nil {
+            config.serviceManager = try root.choice("service_manager", ["systemd", "supervisor"])
+        }
+        if let build = try root.section("build") {
+            config.build.command = try build.string("command")
+            config.build.timeoutSeconds = try build.int("timeout_seconds", in: 10...86_400)
+        }
+        if let checks = try root.section("checks") {
+            config.checks.skewSeconds = try checks.int("skew_seconds", in: 0...3600)
+            config.checks.reportTolerance = try checks.number("report_tolerance", in: 0...1_000_000)
+            config.checks.smokeCommands = try checks.strings("smoke_commands")
+        }
+        if let probation = try root.section("probation") {
+            config.probation.healthyCycles = try probation.int("healthy_cycles", in: 1...1000)
+            config.probation.timeoutSeconds = try probation.int("timeout_seconds", in: 5...86_400)
+        }
+        if let watchdog = try root.section("watchdog") {
+            config.watchdog.stallCycles = try watchdog.int("stall_cycles", in: 1...100)
+            config.watchdog.maxRestartsPerHour = try watchdog.int("max_restarts_per_hour", in: 0...100)
+            config.watchdog.maxRollbacksPerHour = try watchdog.int("max_rollbacks_per_hour", in: 0...100)
+            config.watchdog.errorBurst = try watchdog.int("error_burst", in: 1...100_000)
+            config.watchdog.alertWebhookEnv = try watchdog.string("alert_webhook_env")
+        }
+        return config
+    }
+}

@@ -1,0 +1,401 @@
+/// A pull parser over UTF-8 bytes. It reads values in place (no token array, no intermediate
+/// tree), so typed decoders such as the positions decoder allocate only what they keep.
+///
+/// - Important: it borrows the buffer; use it only inside the `withUnsafeBufferPointer` scope
+///   that produced the buffer.
+public struct JSONReader {
+    public let bytes: UnsafeBufferPointer<UInt8>
+    public private(set) var position: Int = 0
+    private var depth = 0
+    private static let maxDepth = 512
+
+    public init(_ bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
+
+    /// The kinds of value that can start at the current position.
+    public enum Kind: Sendable { case object, array, string, number, bool, null }
+
+    /// A key as read from the text: a byte range when it had no escapes, else the decoded string.
+    public struct Key {
+        public let start: Int
+        public let end: Int
+        public let decoded: String?
+    }
+
+    // MARK: - Errors
+
+    /// An error at `offset` (default: the current position) with its line and column.
+    public func error(_ message: String, at offset: Int? = nil) -> JSONSyntaxError {
+        let end = min(offset ?? position, bytes.count)
+        var line = 1
+        var lineStart = 0
+        var i = 0
+        while i < end {
+            if bytes[i] == 0x0A {
+                line += 1
+                lineStart = i + 1
+            }
+            i += 1
+        }
+        return JSONSyntaxError(offset: end, line: line, column: end - lineStart + 1, message: message)
+    }
+
+    private func describeByte(at offset: Int) -> String {
+        guard offset < bytes.count else { return "end of file" }
+        let b = bytes[offset]
+        if b >= 0x21 && b < 0x7F { return "'\(Character(Unicode.Scalar(b)))'" }
+        return "byte 0x\(String(b, radix: 16))"
+    }
+
+    // MARK: - Structure
+
+    @inline(__always)
+    public mutating func skipWhitespace() {
+        while position < bytes.count {
+            let b = bytes[position]
+            guard b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09 else { return }
+            position += 1
+        }
+    }
+
+    /// The kind of the next value, after whitespace.
+    public mutating func peekKind() throws(JSONSyntaxError) -> Kind {
+        skipWhitespace()
+        guard position < bytes.count else { throw error("expected a value, found end of file") }
+        switch bytes[position] {
+        case UInt8(ascii: "{"): return .object
+        case UInt8(ascii: "["): return .array
+        case UInt8(ascii: "\""): return .string
+        case UInt8(ascii: "t"), UInt8(ascii: "f"): return .bool
+        case UInt8(ascii: "n"): return .null
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return .number
+        default: throw error("expected a value, found \(describeByte(at: position))")
+        }
+    }
+
+    @inline(__always)
+    private mutating func expect(_ byte: UInt8, _ what: String) throws(JSONSyntaxError) {
+        skipWhitespace()
+        guard position < bytes.count, bytes[position] == byte else {
+            throw error("expected \(what), found \(describeByte(at: position))")
+        }
+        position += 1
+    }
+
+    public mutating func beginObject() throws(JSONSyntaxError) {
+        try expect(UInt8(ascii: "{"), "'{'")
+        depth += 1
+        if depth > Self.maxDepth { throw error("nesting deeper than \(Self.maxDepth) levels") }
+    }
+
+    public mutating func beginArray() throws(JSONSyntaxError) {
+        try expect(UInt8(ascii: "["), "'['")
+        depth += 1
+        if depth > Self.maxDepth { throw error("nesting deeper than \(Self.maxDepth) levels") }
+    }
+
+    /// The next key of the object begun last, positioned at its value; nil at the closing brace.
+    /// `first` must start true for each object.
+    public mutating func nextKey(first: inout Bool) throws(JSONSyntaxError) -> Key? {
+        skipWhitespace()
+        guard position < bytes.count else { throw error("unterminated object: expected '}' or a key") }
+        if bytes[position] == UInt8(ascii: "}") {
+            position += 1
+            depth -= 1
+            return nil
+        }
+        if first {
+            first = false
+        } else {
+            guard bytes[position] == UInt8(ascii: ",") else {
+                throw error("expected ',' or '}' after an object value, found \(describeByte(at: position))")
+            }
+            position += 1
+            skipWhitespace()
+        }
+        guard position < bytes.count, bytes[position] == UInt8(ascii: "\"") else {
+            throw error("expected a quoted key, found \(describeByte(at: position))")
+        }
+        let key = try readKeyToken()
+        try expect(UInt8(ascii: ":"), "':' after a key")
+        return key
+    }
+
+    /// True when another element of the array begun last follows; false at the closing bracket.
+    public mutating func nextElement(first: inout Bool) throws(JSONSyntaxError) -> Bool {
+        skipWhitespace()
+        guard position < bytes.count else { throw error("unterminated array: expected ']' or a value") }
+        if bytes[position] == UInt8(ascii: "]") {
+            position += 1
+            depth -= 1
+            return false
+        }
+        if first {
+            first = false
+        } else {
+            guard bytes[position] == UInt8(ascii: ",") else {
+                throw error("expected ',' or ']' after an array element, found \(describeByte(at: position))")
+            }
+            position += 1
+        }
+        return true
+    }
+
+    /// Checks that nothing but whitespace follows the document.
+    public mutating func finish() throws(JSONSyntaxError) {
+        skipWhitespace()
+        if position < bytes.count {
+            throw error("unexpected \(describeByte(at: position)) after the end of the document")
+        }
+    }
+
+    // MARK: - Keys
+
+    private mutating func readKeyToken() throws(JSONSyntaxError) -> Key {
+        let start = position + 1
+        var i = start
+        while i < bytes.count {
+            let b = bytes[i]
+            if b == UInt8(ascii: "\"") {
+                position = i + 1
+                return Key(start: start, end: i, decoded: nil)
+            }
+            if b == UInt8(ascii: "\\") || b < 0x20 { break }
+            i += 1
+        }
+        return Key(start: start, end: start, decoded: try readString())
+    }
+
+    /// Reads a string value without decoding it when it has no escapes (timestamps, enums).
+    public mutating func readStringToken() throws(JSONSyntaxError) -> Key {
+        skipWhitespace()
+        guard position < bytes.count, bytes[position] == UInt8(ascii: "\"") else {
+            throw error("expected a string, found \(describeByte(at: position))")
+        }
+        return try readKeyToken()
+    }
+
+    /// The raw bytes of an undecoded token, or nil when it had escapes.
+    public func rawBytes(of key: Key) -> UnsafeBufferPointer<UInt8>? {
+        key.decoded == nil ? UnsafeBufferPointer(rebasing: bytes[key.start..<key.end]) : nil
+    }
+
+    /// The key as a Swift string.
+    public func string(of key: Key) -> String {
+        key.decoded ?? String(decoding: UnsafeBufferPointer(rebasing: bytes[key.start..<key.end]), as: UTF8.self)
+    }
+
+    /// The index in `table` of the name equal to `key`, if any.
+    public func match(_ key: Key, in table: [[UInt8]]) -> Int? {
+        if let decoded = key.decoded { return table.firstIndex { $0 == Array(decoded.utf8) } }
+        let length = key.end - key.start
+        for (index, name) in table.enumerated() where name.count == length {
+            var equal = true
+            var j = 0
+            while j < length {
+                if name[j] != bytes[key.start + j] {
+                    equal = false
+                    break
+                }
+                j += 1
+            }
+            if equal { return index }
+        }
+        return nil
+    }
+
+    // MARK: - Scalars
+
+    /// Reads a string value and returns it decoded.
+    public mutating func readString() throws(JSONSyntaxError) -> String {
+        try expect(UInt8(ascii: "\""), "a string")
+        let start = position
+        var i = start
+        while i < bytes.count {
+            let b = bytes[i]
+            if b == UInt8(ascii: "\"") {
+                position = i + 1
+                return String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<i]), as: UTF8.self)
+            }
+            if b == UInt8(ascii: "\\") { break }
+            if b < 0x20 { throw error("control character inside a string (escape it)", at: i) }
+            i += 1
+        }
+        guard i < bytes.count else { throw error("unterminated string", at: start - 1) }
+        var out = Array(UnsafeBufferPointer(rebasing: bytes[start..<i]))
+        position = i
+        while position < bytes.count {
+            let b = bytes[position]
+            if b == UInt8(ascii: "\"") {
+                position += 1
+                return String(decoding: out, as: UTF8.self)
+            }
+            if b < 0x20 { throw error("control character inside a string (escape it)") }
+            if b != UInt8(ascii: "\\") {
+                out.append(b)
+                position += 1
+                continue
+            }
+            position += 1
+            guard position < bytes.count else { break }
+            let e = bytes[position]
+            position += 1
+            switch e {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): out.append(e)
+            case UInt8(ascii: "b"): out.append(0x08)
+            case UInt8(ascii: "f"): out.append(0x0C)
+            case UInt8(ascii: "n"): out.append(0x0A)
+            case UInt8(ascii: "r"): out.append(0x0D)
+            case UInt8(ascii: "t"): out.append(0x09)
+            case UInt8(ascii: "u"):
+                var scalar = try readHex4()
+                if (0xD800..<0xDC00).contains(scalar) {
+                    guard position + 1 < bytes.count, bytes[position] == UInt8(ascii: "\\"),
+                        bytes[position + 1] == UInt8(ascii: "u")
+                    else { throw error("unpaired UTF-16 surrogate in \\u escape") }
+                    position += 2
+                    let low = try readHex4()
+                    guard (0xDC00..<0xE000).contains(low) else { throw error("invalid UTF-16 low surrogate") }
+                    scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                }
+                guard let u = Unicode.Scalar(scalar) else { throw error("invalid \\u escape") }
+                out.append(contentsOf: Array(String(Character(u)).utf8))
+            default:
+                throw error("invalid escape '\\\(Character(Unicode.Scalar(e)))' in a string", at: position - 2)
+            }
+        }
+        throw error("unterminated string", at: start - 1)
+    }
+
+    private mutating func readHex4() throws(JSONSyntaxError) -> UInt32 {
+        guard position + 4 <= bytes.count else { throw error("truncated \\u escape") }
+        var value: UInt32 = 0
+        for _ in 0..<4 {
+            let b = bytes[position]
+            let digit: UInt32
+            switch b {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = UInt32(b - UInt8(ascii: "0"))
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = UInt32(b - UInt8(ascii: "a") + 10)
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = UInt32(b - UInt8(ascii: "A") + 10)
+            default: throw error("invalid hex digit in \\u escape")
+            }
+            value = value << 4 | digit
+            position += 1
+        }
+        return value
+    }
+
+    /// Reads a number and returns the byte range of its literal, validated against JSON's grammar.
+    public mutating func readNumberRange() throws(JSONSyntaxError) -> Range<Int> {
+        skipWhitespace()
+        let start = position
+        var i = position
+        let n = bytes.count
+        if i < n, bytes[i] == UInt8(ascii: "-") { i += 1 }
+        guard i < n, isDigit(bytes[i]) else { throw error("expected a number, found \(describeByte(at: i))", at: i) }
+        if bytes[i] == UInt8(ascii: "0") {
+            i += 1
+        } else {
+            while i < n, isDigit(bytes[i]) { i += 1 }
+        }
+        if i < n, bytes[i] == UInt8(ascii: ".") {
+            i += 1
+            guard i < n, isDigit(bytes[i]) else { throw error("expected a digit after '.'", at: i) }
+            while i < n, isDigit(bytes[i]) { i += 1 }
+        }
+        if i < n, bytes[i] == UInt8(ascii: "e") || bytes[i] == UInt8(ascii: "E") {
+            i += 1
+            if i < n, bytes[i] == UInt8(ascii: "+") || bytes[i] == UInt8(ascii: "-") { i += 1 }
+            guard i < n, isDigit(bytes[i]) else { throw error("expected a digit in the exponent", at: i) }
+            while i < n, isDigit(bytes[i]) { i += 1 }
+        }
+        position = i
+        return start..<i
+    }
+
+    /// Reads a number as a double (correctly rounded).
+    public mutating func readDouble() throws(JSONSyntaxError) -> Double {
+        let range = try readNumberRange()
+        return NumberParsing.parseDouble(UnsafeBufferPointer(rebasing: bytes[range]))
+    }
+
+    /// Reads a number and returns its literal text.
+    public mutating func readNumberText() throws(JSONSyntaxError) -> String {
+        let range = try readNumberRange()
+        return String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self)
+    }
+
+    public mutating func readBool() throws(JSONSyntaxError) -> Bool {
+        skipWhitespace()
+        if matchLiteral("true") { return true }
+        if matchLiteral("false") { return false }
+        throw error("expected true or false, found \(describeByte(at: position))")
+    }
+
+    public mutating func readNull() throws(JSONSyntaxError) {
+        skipWhitespace()
+        guard matchLiteral("null") else { throw error("expected null, found \(describeByte(at: position))") }
+    }
+
+    private mutating func matchLiteral(_ literal: StaticString) -> Bool {
+        let count = literal.utf8CodeUnitCount
+        guard position + count <= bytes.count else { return false }
+        let p = literal.utf8Start
+        for j in 0..<count where bytes[position + j] != p[j] { return false }
+        position += count
+        return true
+    }
+
+    // MARK: - Whole values
+
+    /// Reads any value into a tree.
+    public mutating func readValue() throws(JSONSyntaxError) -> JSONValue {
+        switch try peekKind() {
+        case .null:
+            try readNull()
+            return .null
+        case .bool: return .bool(try readBool())
+        case .number: return .number(try readNumberText())
+        case .string: return .string(try readString())
+        case .array:
+            try beginArray()
+            var items: [JSONValue] = []
+            var first = true
+            while try nextElement(first: &first) { items.append(try readValue()) }
+            return .array(items)
+        case .object:
+            try beginObject()
+            var fields: [JSONField] = []
+            var first = true
+            while let key = try nextKey(first: &first) {
+                fields.append(JSONField(string(of: key), try readValue()))
+            }
+            return .object(JSONObject(fields))
+        }
+    }
+}
+
+@inline(__always)
+func isDigit(_ b: UInt8) -> Bool { b &- UInt8(ascii: "0") < 10 }
+
+extension JSONValue {
+    /// Parses a complete JSON document.
+    public static func parse(_ bytes: [UInt8]) throws(JSONSyntaxError) -> JSONValue {
+        do {
+            return try bytes.withUnsafeBufferPointer { buffer in
+                var reader = JSONReader(buffer)
+                let value = try reader.readValue()
+                try reader.finish()
+                return value
+            }
+        } catch let error as JSONSyntaxError {
+            throw error
+        } catch {
+            fatalError("unreachable: \(error)")
+        }
+    }
+
+    /// Parses a complete JSON document from text.
+    public static func parse(_ text: String) throws(JSONSyntaxError) -> JSONValue {
+        try parse(Array(text.utf8))
+    }
+}

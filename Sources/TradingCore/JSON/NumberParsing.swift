@@ -1,0 +1,76 @@
+/// Decimal text to Double without going through String: the positions file holds millions of
+/// numbers, and this is the hot path of every data check.
+public enum NumberParsing {
+    private static let powersOfTen: [Double] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+        1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+    ]
+
+    /// Parses a JSON number literal (already validated). Exact for up to 15 significant digits
+    /// and decimal exponents within ±22 (Clinger's fast path); otherwise defers to the standard
+    /// library's correctly rounded parser.
+    public static func parseDouble(_ text: UnsafeBufferPointer<UInt8>) -> Double {
+        var i = 0
+        let n = text.count
+        var negative = false
+        if i < n, text[i] == UInt8(ascii: "-") {
+            negative = true
+            i += 1
+        }
+        var mantissa: UInt64 = 0
+        var significant = 0
+        var exponent = 0
+        while i < n, isDigit(text[i]) {
+            if mantissa != 0 || text[i] != UInt8(ascii: "0") {
+                mantissa = mantissa &* 10 &+ UInt64(text[i] &- UInt8(ascii: "0"))
+                significant += 1
+            }
+            i += 1
+        }
+        if i < n, text[i] == UInt8(ascii: ".") {
+            i += 1
+            while i < n, isDigit(text[i]) {
+                if mantissa != 0 || text[i] != UInt8(ascii: "0") {
+                    mantissa = mantissa &* 10 &+ UInt64(text[i] &- UInt8(ascii: "0"))
+                    significant += 1
+                }
+                exponent -= 1
+                i += 1
+            }
+        }
+        if i < n, text[i] == UInt8(ascii: "e") || text[i] == UInt8(ascii: "E") {
+            i += 1
+            var expNegative = false
+            if i < n, text[i] == UInt8(ascii: "+") || text[i] == UInt8(ascii: "-") {
+                expNegative = text[i] == UInt8(ascii: "-")
+                i += 1
+            }
+            var e = 0
+            while i < n, isDigit(text[i]) {
+                if e < 100_000 { e = e * 10 + Int(text[i] &- UInt8(ascii: "0")) }
+                i += 1
+            }
+            exponent += expNegative ? -e : e
+        }
+        if mantissa == 0 && significant == 0 { return negative ? -0.0 : 0.0 }
+        if significant <= 15, exponent >= -22, exponent <= 22, i == n {
+            var value = Double(mantissa)
+            if exponent < 0 { value /= powersOfTen[-exponent] } else { value *= powersOfTen[exponent] }
+            return negative ? -value : value
+        }
+        return Double(String(decoding: text, as: UTF8.self)) ?? .nan
+    }
+
+    /// Parses a decimal number from text, or nil when it is not one (used for numbers stored as strings).
+    public static func parseDouble(_ text: String) -> Double? {
+        var copy = text
+        return copy.withUTF8 { buffer -> Double? in
+            guard !buffer.isEmpty else { return nil }
+            var reader = JSONReader(buffer)
+            guard let range = try? reader.readNumberRange(), range.count == buffer.count else {
+                return Double(text)
+            }
+            return parseDouble(UnsafeBufferPointer(rebasing: buffer[range]))
+        }
+    }
+}

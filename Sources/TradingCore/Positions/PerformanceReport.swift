@@ -1,0 +1,94 @@
+/// Totals for one group of trades (a day, a strategy, a symbol).
+public struct TradeTotals: Sendable, Equatable {
+    public var trades = 0
+    public var wins = 0
+    public var losses = 0
+    public var netPnl = 0.0
+
+    public init() {}
+
+    mutating func add(_ net: Double) {
+        trades += 1
+        netPnl += net
+        if net > 0 { wins += 1 } else if net < 0 { losses += 1 }
+    }
+
+    /// Wins over decided trades (breakeven trades are neither), 0 when there are none.
+    public var winRate: Double { wins + losses == 0 ? 0 : Double(wins) / Double(wins + losses) }
+}
+
+/// The numbers the dashboard shows: balance since the wallet reset and its breakdowns.
+public struct PerformanceReport: Sendable, Equatable {
+    public var reset: WalletReset
+    public var balance: Double
+    /// Closed trades counted since the reset.
+    public var totals: TradeTotals
+    /// Every closed trade in the file, counted or not.
+    public var closedTradesTotal: Int
+    public var grossPnl: Double
+    public var openPositions: Int
+    public var openMargin: Double
+    public var firstCountedClose: Instant?
+    public var lastCountedClose: Instant?
+    public var lastClose: Instant?
+    /// Keyed by UTC day `YYYY-MM-DD`, strategy and symbol; sorted when read through `sorted`.
+    public var byDay: [String: TradeTotals]
+    public var byStrategy: [String: TradeTotals]
+    public var bySymbol: [String: TradeTotals]
+
+    /// Builds the report from a positions file.
+    public init(file: PositionsFile, reset: WalletReset) {
+        var accumulator = Accumulator(reset: reset)
+        for p in file.closed { accumulator.addClosed(p) }
+        for p in file.open { accumulator.addOpen(p) }
+        self = accumulator.report
+    }
+
+    init(reset: WalletReset) {
+        self.reset = reset
+        balance = reset.startingCapital
+        totals = TradeTotals()
+        closedTradesTotal = 0
+        grossPnl = 0
+        openPositions = 0
+        openMargin = 0
+        byDay = [:]
+        byStrategy = [:]
+        bySymbol = [:]
+    }
+
+    /// Builds a report one record at a time, for files too large to hold.
+    public struct Accumulator: Sendable {
+        public private(set) var report: PerformanceReport
+
+        public init(reset: WalletReset) { report = PerformanceReport(reset: reset) }
+
+        public mutating func addClosed(_ p: Position) {
+            report.closedTradesTotal += 1
+            if let closed = p.closedAt?.instant, report.lastClose.map({ closed > $0 }) ?? true {
+                report.lastClose = closed
+            }
+            guard report.reset.counts(p), let net = p.effectiveNetPnl, let closed = p.closedAt?.instant else { return }
+            report.totals.add(net)
+            report.balance += net
+            report.grossPnl += p.pnl ?? net
+            if report.firstCountedClose.map({ closed < $0 }) ?? true { report.firstCountedClose = closed }
+            if report.lastCountedClose.map({ closed > $0 }) ?? true { report.lastCountedClose = closed }
+            report.byDay[closed.utcDay, default: TradeTotals()].add(net)
+            report.byStrategy[p.strategy ?? "unknown", default: TradeTotals()].add(net)
+            report.bySymbol[p.symbol, default: TradeTotals()].add(net)
+        }
+
+        public mutating func addOpen(_ p: Position) {
+            report.openPositions += 1
+            report.openMargin += p.marginCollateral ?? 0
+        }
+    }
+
+    /// A breakdown as (key, totals) pairs: days oldest first, others by net P&L, best first.
+    public static func sorted(_ groups: [String: TradeTotals], byKey: Bool) -> [(key: String, totals: TradeTotals)] {
+        let pairs = groups.map { (key: $0.key, totals: $0.value) }
+        if byKey { return pairs.sorted { $0.key < $1.key } }
+        return pairs.sorted { $0.totals.netPnl != $1.totals.netPnl ? $0.totals.netPnl > $1.totals.netPnl : $0.key < $1.key }
+    }
+}

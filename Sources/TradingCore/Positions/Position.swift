@@ -1,0 +1,91 @@
+/// The side of a futures position.
+public enum Direction: String, Sendable, Equatable {
+    case long = "LONG"
+    case short = "SHORT"
+}
+
+/// A timestamp field: the instant it denotes and the value as the file spelled it, so a rewrite
+/// keeps `+00:00`, naive or epoch spellings the operator's other tools may rely on.
+public struct Timestamp: Sendable, Equatable {
+    public var instant: Instant
+    public var original: JSONValue
+
+    /// A timestamp this program creates: ISO-8601 with `Z`.
+    public init(_ instant: Instant) {
+        self.instant = instant
+        self.original = .string(instant.iso8601)
+    }
+
+    public init(instant: Instant, original: JSONValue) {
+        self.instant = instant
+        self.original = original
+    }
+}
+
+/// One open or closed position in `logs/positions_futures.json` (schema in DESIGN.md).
+/// Every field but `symbol` may be missing in real files; `extra` keeps the rest verbatim.
+public struct Position: Sendable, Equatable {
+    public var symbol: String
+    /// As written (`LONG` or `SHORT`); see `side`.
+    public var direction: String?
+    public var entryPrice: Double?
+    public var exitPrice: Double?
+    public var size: Double?
+    public var leverage: Double?
+    public var marginCollateral: Double?
+    /// Gross P&L in USDT.
+    public var pnl: Double?
+    /// P&L after fees in USDT: what the balance counts.
+    public var netPnl: Double?
+    public var openedAt: Timestamp?
+    public var closedAt: Timestamp?
+    public var strategy: String?
+    public var botType: String?
+    /// Fields this program does not model (and known fields it could not read), in file order.
+    public var extra: JSONObject
+
+    public init(
+        symbol: String, direction: String? = nil, entryPrice: Double? = nil, exitPrice: Double? = nil,
+        size: Double? = nil, leverage: Double? = nil, marginCollateral: Double? = nil, pnl: Double? = nil,
+        netPnl: Double? = nil, openedAt: Timestamp? = nil, closedAt: Timestamp? = nil, strategy: String? = nil,
+        botType: String? = nil, extra: JSONObject = JSONObject()
+    ) {
+        self.symbol = symbol
+        self.direction = direction
+        self.entryPrice = entryPrice
+        self.exitPrice = exitPrice
+        self.size = size
+        self.leverage = leverage
+        self.marginCollateral = marginCollateral
+        self.pnl = pnl
+        self.netPnl = netPnl
+        self.openedAt = openedAt
+        self.closedAt = closedAt
+        self.strategy = strategy
+        self.botType = botType
+        self.extra = extra
+    }
+
+    public var side: Direction? { direction.flatMap { Direction(rawValue: $0.uppercased()) } }
+
+    /// Net P&L, falling back to gross P&L less any `fees` field when a file lacks `net_pnl`.
+    public var effectiveNetPnl: Double? {
+        if let netPnl { return netPnl }
+        guard let pnl else { return nil }
+        return pnl - (extra["fees"]?.doubleValue ?? 0)
+    }
+}
+
+/// The whole positions file: open and closed positions plus any other top-level fields.
+public struct PositionsFile: Sendable, Equatable {
+    public var open: [Position]
+    public var closed: [Position]
+    /// Top-level fields besides the two lists, kept for rewrites.
+    public var extra: JSONObject
+
+    public init(open: [Position] = [], closed: [Position] = [], extra: JSONObject = JSONObject()) {
+        self.open = open
+        self.closed = closed
+        self.extra = extra
+    }
+}

@@ -1,0 +1,25 @@
+import TradingCore
+
+/// Runs the data-date checks over a positions file on disk, streaming its records.
+public enum DataCheckRunner {
+    public static func run(
+        positionsPath: String, reset: WalletReset, now: Instant, skewSeconds: Double = 300,
+        configName: String = "config/bot.json"
+    ) -> DataCheckReport {
+        let bytes: [UInt8]
+        do {
+            bytes = try FileIO.read(positionsPath)
+        } catch {
+            return .unreadable("\(error)")
+        }
+        var check = DataCheck(reset: reset, now: now, skewSeconds: skewSeconds, configName: configName)
+        do {
+            try PositionsCodec.scan(bytes, issues: { check.add(issue: $0) }) { list, index, position in
+                check.add(position, list: list, index: index)
+            }
+        } catch {
+            return .unreadable("\(positionsPath) cannot be read: \(error). Fix the file or restore the last good copy.")
+        }
+        return check.finish()
+    }
+}

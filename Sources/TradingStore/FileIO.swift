@@ -1,0 +1,102 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// Whole-file reads and crash-safe replacement. Every write of data the operator owns goes
+/// through `writeAtomically`: temp file, fsync, rename over the target, fsync of the directory,
+/// so a crash at any moment leaves either the old file or the new one, never a torn one.
+public enum FileIO {
+    static func errnoText(_ code: Int32 = errno) -> String { String(cString: strerror(code)) }
+
+    public static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
+
+    /// The file's bytes; errors name the file and the reason.
+    public static func read(_ path: String) throws -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            let code = errno
+            let hint = code == ENOENT ? " (no such file; check the path or --home)" : ""
+            throw StoreError(path: path, message: "cannot open for reading: \(errnoText(code))\(hint)")
+        }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw StoreError(path: path, message: "cannot stat: \(errnoText())") }
+        var result = [UInt8](repeating: 0, count: Int(info.st_size))
+        var filled = 0
+        while true {
+            if filled == result.count { result.append(contentsOf: repeatElement(0, count: max(4096, result.count))) }
+            let n = result.withUnsafeMutableBytes { buffer in
+                Glibc.read(fd, buffer.baseAddress! + filled, buffer.count - filled)
+            }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw StoreError(path: path, message: "read failed: \(errnoText())")
+            }
+            if n == 0 { break }
+            filled += n
+        }
+        result.removeLast(result.count - filled)
+        return result
+    }
+
+    /// Replaces `path` with `bytes` so that readers see the old or the new content, never a mix,
+    /// even across a power cut. The temp file sits beside the target (same filesystem).
+    public static func writeAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644) throws {
+        let temp = "\(path).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        guard fd >= 0 else {
+            throw StoreError(path: temp, message: "cannot create temp file: \(errnoText()); check the directory exists and is writable")
+        }
+        var ok = false
+        defer {
+            if !ok {
+                close(fd)
+                unlink(temp)
+            }
+        }
+        try writeAll(fd, bytes, path: temp)
+        guard fsync(fd) == 0 else { throw StoreError(path: temp, message: "fsync failed: \(errnoText())") }
+        guard close(fd) == 0 else {
+            ok = true
+            unlink(temp)
+            throw StoreError(path: temp, message: "close failed: \(errnoText())")
+        }
+        ok = true
+        guard rename(temp, path) == 0 else {
+            let text = errnoText()
+            unlink(temp)
+            throw StoreError(path: path, message: "cannot rename the new version into place: \(text)")
+        }
+        try syncDirectory(of: path)
+    }
+
+    /// fsyncs the directory holding `path`, so a rename survives a power cut.
+    public static func syncDirectory(of path: String) throws {
+        let dir = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+        let dfd = open(dir.isEmpty ? "/" : dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard dfd >= 0 else { throw StoreError(path: dir, message: "cannot open directory to fsync: \(errnoText())") }
+        defer { close(dfd) }
+        guard fsync(dfd) == 0 else { throw StoreError(path: dir, message: "directory fsync failed: \(errnoText())") }
+    }
+
+    static func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) throws {
+        var written = 0
+        while written < bytes.count {
+            let n = bytes.withUnsafeBytes { buffer in
+                write(fd, buffer.baseAddress! + written, buffer.count - written)
+            }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw StoreError(path: path, message: "write failed: \(errnoText()) (disk full?)")
+            }
+            written += n
+        }
+    }
+
+    /// Copies a file (for snapshots) crash-safely.
+    public static func copy(_ source: String, to destination: String) throws {
+        try writeAtomically(destination, try read(source))
+    }
+}

@@ -1,0 +1,109 @@
+import TradingCore
+
+/// The authoritative positions file. Reads are tolerant but never silent: `load()` refuses a
+/// file with unusable fields and names them. Writes are atomic and made under the positions
+/// lock, and keep every field this program does not model.
+public struct PositionsStore: Sendable {
+    public let path: String
+    public let lockPath: String
+
+    public init(path: String, lockPath: String) {
+        self.path = path
+        self.lockPath = lockPath
+    }
+
+    public init(home: Home) { self.init(path: home.positions, lockPath: home.positionsLock) }
+
+    /// The file as read, with the fields that could not be used. A missing file is an error
+    /// unless `missingIsEmpty` (a fresh home has none yet).
+    public func decode(missingIsEmpty: Bool = false) throws -> PositionsCodec.Decoded {
+        if missingIsEmpty && !FileIO.exists(path) { return PositionsCodec.Decoded(file: PositionsFile(), issues: []) }
+        let bytes = try FileIO.read(path)
+        do {
+            return try PositionsCodec.decode(bytes)
+        } catch {
+            throw StoreError(path: path, message: "\(error); fix the file or restore the last good copy")
+        }
+    }
+
+    /// The file, or an error naming every unusable field (at most 10, then a count).
+    public func load(missingIsEmpty: Bool = false) throws -> PositionsFile {
+        let decoded = try decode(missingIsEmpty: missingIsEmpty)
+        guard decoded.issues.isEmpty else {
+            let shown = decoded.issues.prefix(10).map(\.description).joined(separator: "; ")
+            let more = decoded.issues.count > 10 ? "; and \(decoded.issues.count - 10) more" : ""
+            throw StoreError(
+                path: path,
+                message: "\(decoded.issues.count) field(s) cannot be used: \(shown)\(more). Fix them, or run `deployctl check data --positions \(path)` for the full check.")
+        }
+        return decoded.file
+    }
+
+    /// Writes the whole file atomically under the positions lock.
+    public func save(_ file: PositionsFile) throws {
+        let lock = try lockForWriting()
+        defer { lock.release() }
+        try FileIO.writeAtomically(path, PositionsCodec.encode(file))
+    }
+
+    /// Read-modify-write under the lock, so no concurrent writer's change is lost.
+    @discardableResult
+    public func update<T>(missingIsEmpty: Bool = true, _ body: (inout PositionsFile) throws -> T) throws -> T {
+        let lock = try lockForWriting()
+        defer { lock.release() }
+        var file = try load(missingIsEmpty: missingIsEmpty)
+        let result = try body(&file)
+        try FileIO.writeAtomically(path, PositionsCodec.encode(file))
+        return result
+    }
+
+    private func lockForWriting() throws -> FileLock {
+        do {
+            return try FileLock.acquire(lockPath, holder: "pid \(ProcessIdentity.pid) writing \(path)", timeout: 10)
+        } catch {
+            throw StoreError(path: lockPath, message: "cannot lock the positions file for writing: \(error)")
+        }
+    }
+
+    /// What the dashboard may hold: open positions and the newest closed trades in a window.
+    public struct Recent: Sendable {
+        public var open: [Position]
+        /// Newest first, at most the limit.
+        public var closed: [Position]
+        /// Closed trades in the window, including those beyond the limit.
+        public var closedInWindow: Int
+        public var issues: [RecordIssue]
+    }
+
+    /// Open positions and at most `limit` closed trades closed at or after `since`, newest first.
+    /// Streams the file, so memory follows `limit`, not the size of the history.
+    public func recent(since: Instant, limit: Int) throws -> Recent {
+        guard FileIO.exists(path) else { return Recent(open: [], closed: [], closedInWindow: 0, issues: []) }
+        let bytes = try FileIO.read(path)
+        var open: [Position] = []
+        var kept: [Position] = []
+        var inWindow = 0
+        var issues: [RecordIssue] = []
+        func prune() {
+            kept.sort { ($0.closedAt?.instant ?? since) > ($1.closedAt?.instant ?? since) }
+            kept.removeLast(kept.count - limit)
+        }
+        do {
+            try PositionsCodec.scan(bytes, issues: { issues.append($0) }) { list, _, position in
+                if list == .open {
+                    open.append(position)
+                    return
+                }
+                guard let closed = position.closedAt?.instant, closed >= since else { return }
+                inWindow += 1
+                kept.append(position)
+                if kept.count >= max(2 * limit, 64) { prune() }
+            }
+        } catch {
+            throw StoreError(path: path, message: "\(error); fix the file or restore the last good copy")
+        }
+        if kept.count > limit { prune() }
+        kept.sort { ($0.closedAt?.instant ?? since) > ($1.closedAt?.instant ?? since) }
+        return Recent(open: open, closed: kept, closedInWindow: inWindow, issues: issues)
+    }
+}

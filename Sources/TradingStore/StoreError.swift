@@ -1,0 +1,14 @@
+import TradingCore
+
+/// A file operation that failed, naming the file and what to do about it.
+public struct StoreError: Error, Sendable, CustomStringConvertible {
+    public var path: String
+    public var message: String
+
+    public init(path: String, message: String) {
+        self.path = path
+        self.message = message
+    }
+
+    public var description: String { "\(path): \(message)" }
+}

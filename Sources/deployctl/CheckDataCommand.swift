@@ -1,0 +1,65 @@
+import ArgumentParser
+import CLISupport
+import TradingCore
+import TradingStore
+
+/// `deployctl check`: the pre-flip checks. `check data` runs the data-date sanity checks alone.
+struct CheckCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Run checks without flipping.",
+        subcommands: [CheckDataCommand.self]
+    )
+}
+
+struct CheckDataCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "data",
+        abstract: "Data-date sanity checks of a positions file against the wallet reset.",
+        discussion: """
+            Fails (exit 1) when a record or timestamp cannot be read, a timestamp is before 2009 or after \
+            now + 5 minutes, a trade closed before it opened, the wallet reset is in the future, or the reset \
+            excludes every closed trade. Warns (exit 0) when the reset precedes every trade. Exit 2 on a usage \
+            or config error.
+            """
+    )
+
+    @OptionGroup var homeOptions: HomeOptions
+
+    @Option(help: "The positions file to check.")
+    var positions: String
+
+    @Option(help: "bot.json with the wallet reset (default: HOME/config/bot.json).")
+    var config: String?
+
+    @Option(help: "Check as of this instant (ISO-8601; default: the wall clock).")
+    var now: String?
+
+    @Option(help: "Clock skew allowed for timestamps in the future, in seconds.")
+    var skew: Int = 300
+
+    @Flag(help: "Print one JSON object.")
+    var json = false
+
+    func run() throws {
+        let home = homeOptions.resolved
+        let (bot, configPath) = try loadBotConfig(explicit: config, home: home)
+        let instant = try now.map { try parseInstant($0, option: "--now") } ?? WallClock.now
+        guard skew >= 0 else { throw CommandFailure.usage("--skew must be 0 or more seconds") }
+        let report = DataCheckRunner.run(
+            positionsPath: positions, reset: bot.walletReset, now: instant, skewSeconds: Double(skew),
+            configName: configPath)
+        if json {
+            printJSON(
+                report.json(extra: [JSONField("positions", .string(positions)), JSONField("config", .string(configPath))]))
+        } else {
+            print("Data checks of \(positions) (wallet reset from \(configPath))")
+            for check in report.checks {
+                let mark = !check.ok ? "FAIL" : check.warning ? "WARN" : "ok  "
+                print("  \(mark) \(check.name): \(check.detail)")
+            }
+            print(report.ok ? (report.warnings.isEmpty ? "All checks passed." : "Passed with warnings.") : "FAILED.")
+        }
+        if !report.ok { throw ExitCode(ExitStatus.failed) }
+    }
+}

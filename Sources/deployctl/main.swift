@@ -1,0 +1,13 @@
+import ArgumentParser
+import CLISupport
+
+/// `deployctl`: releases, checks and guards the trading bot.
+struct DeployCtl: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "deployctl",
+        abstract: "Release, check, roll back and guard the trading bot.",
+        subcommands: [CheckCommand.self]
+    )
+}
+
+runMain(DeployCtl.self)

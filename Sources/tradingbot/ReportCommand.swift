@@ -1,0 +1,47 @@
+import ArgumentParser
+import CLISupport
+import TradingCore
+import TradingStore
+
+/// `tradingbot report`: the numbers the dashboard shows, from the positions file.
+struct ReportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Balance, trades and P&L since the wallet reset.",
+        discussion: "Exit 1 when a record of the positions file cannot be read (each is named); 2 on a config error."
+    )
+
+    @OptionGroup var homeOptions: HomeOptions
+
+    @Option(help: "Positions file (default: HOME/logs/positions_futures.json).")
+    var positions: String?
+
+    @Option(help: "bot.json to take the wallet reset from (default: HOME/config/bot.json).")
+    var config: String?
+
+    @Flag(help: "Print one JSON object.")
+    var json = false
+
+    func run() throws {
+        let home = homeOptions.resolved
+        let (bot, _) = try loadBotConfig(explicit: config, home: home)
+        let path = positions ?? home.positions
+        let store = PositionsStore(path: path, lockPath: home.positionsLock)
+        let file: PositionsFile
+        do {
+            file = try store.load()
+        } catch {
+            throw CommandFailure.failed("\(error)")
+        }
+        let report = PerformanceReport(file: file, reset: bot.walletReset)
+        if json {
+            var object = report.json.objectValue ?? JSONObject()
+            object.fields.insert(JSONField("positions", .string(path)), at: 0)
+            object.fields.insert(JSONField("ok", .bool(true)), at: 0)
+            printJSON(.object(object))
+        } else {
+            print("Positions       \(path)")
+            print(report.text)
+        }
+    }
+}
