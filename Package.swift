@@ -47,12 +47,16 @@ let package = Package(
             dependencies: ["TradingCore", "TradingStore"],
             path: "Tests/Support/CrashWriter"
         ),
-        .testTarget(name: "TradingCoreTests", dependencies: ["TradingCore"]),
-        .testTarget(name: "TradingStoreTests", dependencies: ["TradingCore", "TradingStore"]),
+        // Fixtures shared by the test targets and the benchmarks: shared data paths, generated files.
+        .target(name: "TestSupport", path: "Tests/Support/TestSupport"),
+        .testTarget(name: "TradingCoreTests", dependencies: ["TradingCore", "TestSupport"]),
+        .testTarget(name: "TradingStoreTests", dependencies: ["TradingCore", "TradingStore", "TestSupport"]),
         // Runs the built executables the way the operator does and checks output and exit codes.
         .testTarget(
             name: "CommandTests",
-            dependencies: ["TradingCore", "TradingStore", "tradingbot", "deployctl", "positions-crash-writer"]
+            dependencies: [
+                "TradingCore", "TradingStore", "TestSupport", "tradingbot", "deployctl", "positions-crash-writer",
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]

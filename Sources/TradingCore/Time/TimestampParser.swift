@@ -29,7 +29,7 @@ public enum TimestampParser {
         while start < end, raw[start] == 0x20 { start += 1 }
         while end > start, raw[end - 1] == 0x20 { end -= 1 }
         let b = UnsafeBufferPointer(rebasing: raw[start..<end])
-        guard !b.isEmpty else { return .failure(Failure(message: "empty timestamp")) }
+        guard !b.isEmpty else { return .failure(Failure(message: "empty timestamp; \(expected)")) }
         if isEpochText(b) {
             return fromEpoch(NumberParsing.parseDouble(b))
         }

@@ -1,0 +1,78 @@
+import Testing
+
+@testable import TradingCore
+
+@Suite struct JSONTests {
+    @Test func parsesNestedValuesKeepingKeyOrder() throws {
+        let value = try JSONValue.parse(#"{"b": [1, 2.5, -3e2, true, false, null], "a": {"z": "x", "y": {}}}"#)
+        let object = try #require(value.objectValue)
+        #expect(object.keys == ["b", "a"])
+        #expect(object["b"] == .array([.number("1"), .number("2.5"), .number("-3e2"), true, false, .null]))
+        #expect(object["a"]?.objectValue?.keys == ["z", "y"])
+    }
+
+    @Test func decodesEscapesAndSurrogatePairs() throws {
+        let value = try JSONValue.parse(#"["a\"b\\c\/d\n\t\u00e9\ud83d\ude00"]"#)
+        #expect(value == .array([.string("a\"b\\c/d\n\té😀")]))
+    }
+
+    @Test func serialisedTextReadsBackIdentically() throws {
+        let original: JSONValue = [
+            "name": "quote \" and \\ and \n and \u{01}", "n": .number("1.10"), "list": [1, "two", nil, ["x": false]],
+        ]
+        for indent in [nil, 1, 2] as [Int?] {
+            #expect(try JSONValue.parse(original.serialized(indent: indent)) == original)
+        }
+    }
+
+    @Test(arguments: [
+        ("{\"a\": 1,}", "expected a quoted key"),
+        ("[1, 2", "unterminated array"),
+        ("{\"a\" 1}", "expected ':'"),
+        ("\"abc", "unterminated string"),
+        ("01", "after the end of the document"),
+        ("[1.]", "expected a digit after '.'"),
+        ("{\"a\": tru}", "expected true or false"),
+        ("[\"a\u{01}\"]", "control character"),
+        ("{} x", "after the end of the document"),
+        ("", "found end of file"),
+    ])
+    func rejectsInvalidJSONWithAReason(text: String, reason: String) {
+        #expect {
+            _ = try JSONValue.parse(text)
+        } throws: { error in
+            "\(error)".contains(reason)
+        }
+    }
+
+    @Test func errorNamesLineAndColumn() {
+        let text = "{\n \"a\": 1,\n \"b\": ?\n}"
+        #expect {
+            _ = try JSONValue.parse(text)
+        } throws: { error in
+            guard let e = error as? JSONSyntaxError else { return false }
+            return e.line == 3 && e.column == 7
+        }
+    }
+
+    @Test func fastNumberParsingMatchesTheStandardLibrary() {
+        var generator = SystemRandomNumberGenerator()
+        var literals = ["0", "-0", "0.1", "1e22", "1e23", "123456789012345678", "9007199254740993", "2.2250738585072014e-308",
+            "0.000001234", "656.04536979", "-2.4343", "1E+2", "3.14159265358979323846"]
+        for _ in 0..<20_000 {
+            let value = Double(bitPattern: generator.next()) 
+            if value.isFinite { literals.append(value.description) }
+            let digits = Int.random(in: 1...18, using: &generator)
+            var text = String(UInt64.random(in: 0...UInt64(999_999_999_999_999_999), using: &generator)).prefix(digits)
+            if Bool.random(using: &generator) { text.insert(".", at: text.index(text.startIndex, offsetBy: Int.random(in: 0..<text.count, using: &generator))) }
+            if text.hasPrefix(".") { text = "0" + text }
+            if text.hasSuffix(".") { text += "5" }
+            literals.append(String(text))
+        }
+        for literal in literals {
+            var copy = literal
+            let parsed = copy.withUTF8 { NumberParsing.parseDouble($0) }
+            #expect(parsed == Double(literal), "\(literal)")
+        }
+    }
+}

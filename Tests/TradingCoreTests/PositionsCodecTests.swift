@@ -1,0 +1,101 @@
+import TestSupport
+import Testing
+
+@testable import TradingCore
+
+@Suite struct PositionsCodecTests {
+    @Test func readsTheSharedSampleWithoutIssues() throws {
+        let decoded = try PositionsCodec.decode(try Fixtures.sampleBytes())
+        #expect(decoded.issues.isEmpty, "\(decoded.issues.prefix(3))")
+        #expect(decoded.file.open.count == 4)
+        #expect(decoded.file.closed.count == 1100)
+        let first = decoded.file.closed[0]
+        #expect(first.symbol == "BNBUSDT")
+        #expect(first.side == .short)
+        #expect(first.leverage == 20)
+        #expect(first.netPnl == -6.9643)
+        #expect(first.extra.keys == ["exit_reason", "fees", "signal_ctx"])
+        #expect(first.openedAt?.original == .string("2025-10-20T00:15:29+00:00"))
+        #expect(first.closedAt?.instant.iso8601 == "2025-10-20T00:50:02Z")
+    }
+
+    @Test func rewriteOfTheSampleKeepsEveryRecordAndUnknownField() throws {
+        let bytes = try Fixtures.sampleBytes()
+        let decoded = try PositionsCodec.decode(bytes)
+        let rewritten = PositionsCodec.encode(decoded.file)
+        #expect(try PositionsCodec.decode(rewritten).file == decoded.file)
+        // Independently of our reader: the generic tree of both files is the same, field for field.
+        let before = try JSONValue.parse(bytes)
+        let after = try JSONValue.parse(rewritten)
+        let beforeClosed = try #require(before.objectValue?["closed_positions"]?.arrayValue)
+        let afterClosed = try #require(after.objectValue?["closed_positions"]?.arrayValue)
+        #expect(beforeClosed.count == afterClosed.count)
+        for (b, a) in zip(beforeClosed, afterClosed) {
+            let bo = try #require(b.objectValue)
+            let ao = try #require(a.objectValue)
+            #expect(Set(bo.keys) == Set(ao.keys))
+            for key in bo.keys {
+                let bv = bo[key]
+                let av = ao[key]
+                if let bd = bv?.doubleValue { #expect(av?.doubleValue == bd, "\(key)") } else { #expect(av == bv, "\(key)") }
+            }
+        }
+    }
+
+    @Test func unknownTopLevelFieldsAndNullsSurvive() throws {
+        let text = """
+            {"version": 3, "open_positions": [{"symbol": "BTCUSDT", "opened_at": "2025-12-18T00:00:00Z", "exit_price": null,
+             "custom": {"deep": [1, {"x": "y"}]}}], "closed_positions": [], "meta": {"writer": "python"}}
+            """
+        let decoded = try PositionsCodec.decode(Array(text.utf8))
+        #expect(decoded.issues.isEmpty)
+        let again = try PositionsCodec.decode(PositionsCodec.encode(decoded.file))
+        #expect(again.file.extra.keys == ["version", "meta"])
+        #expect(again.file.open[0].extra["exit_price"] == .null)
+        #expect(again.file.open[0].extra["custom"] == ["deep": [1, ["x": "y"]]])
+    }
+
+    @Test func issuesNameTheRecordAndTheField() throws {
+        let text = """
+            {"open_positions": [{"symbol": "ETHUSDT"}],
+             "closed_positions": [
+              {"symbol": "BTCUSDT", "closed_at": "2025-13-01T00:00:00Z", "net_pnl": 1},
+              {"symbol": "SOLUSDT", "closed_at": "2025-12-01T00:00:00Z", "net_pnl": "abc", "leverage": 500},
+              {"closed_at": "2025-12-01T00:00:00Z", "pnl": 2, "direction": "UP"},
+              {"symbol": "XRPUSDT", "closed_at": null, "net_pnl": 1}
+             ]}
+            """
+        let decoded = try PositionsCodec.decode(Array(text.utf8))
+        let messages = decoded.issues.map(\.description)
+        #expect(messages.contains { $0.hasPrefix("open_positions[0] (ETHUSDT) field \"opened_at\": missing") })
+        #expect(messages.contains { $0.hasPrefix("closed_positions[0] (BTCUSDT) field \"closed_at\": cannot read \"2025-13-01T00:00:00Z\"") })
+        #expect(messages.contains { $0.hasPrefix("closed_positions[1] (SOLUSDT) field \"net_pnl\": \"abc\" is not a number") })
+        #expect(messages.contains { $0.hasPrefix("closed_positions[1] (SOLUSDT) field \"leverage\": leverage 500 is outside 1-100") })
+        #expect(messages.contains { $0.hasPrefix("closed_positions[2] field \"symbol\": missing") })
+        #expect(messages.contains { $0.hasPrefix("closed_positions[2] field \"direction\": \"UP\" is not LONG or SHORT") })
+        #expect(messages.contains { $0.hasPrefix("closed_positions[3] (XRPUSDT) field \"closed_at\": missing or null") })
+        #expect(decoded.issues.count == 7, "\(messages)")
+        // The unreadable value is kept as written, so a rewrite does not destroy the evidence.
+        let rewritten = try PositionsCodec.decode(PositionsCodec.encode(decoded.file))
+        #expect(rewritten.file.closed[0].extra["closed_at"] == .string("2025-13-01T00:00:00Z"))
+        #expect(rewritten.file.closed[1].extra["net_pnl"] == .string("abc"))
+    }
+
+    @Test func brokenStructureIsAnErrorNotAnEmptyFile() {
+        for text in ["[]", "{\"closed_positions\": {}}", "{\"closed_positions\": [1]}", "{\"open_positions\": ["] {
+            #expect(throws: (any Error).self, "\(text)") { _ = try PositionsCodec.decode(Array(text.utf8)) }
+        }
+    }
+
+    @Test func generatedMixedFormatsReadBack() throws {
+        let generated = GeneratedPositions(closed: 500)
+        let decoded = try PositionsCodec.decode(Array(generated.text().utf8))
+        #expect(decoded.issues.isEmpty, "\(decoded.issues.prefix(3))")
+        #expect(decoded.file.closed.count == 500)
+        for (i, p) in decoded.file.closed.enumerated() {
+            let fraction = (i + 1) % 5 == 2 ? Int64((i + 1) * 37 % 1_000_000) : 0
+            #expect(p.closedAt?.instant == Instant(microseconds: Int64(generated.closeEpoch(i)) * 1_000_000 + fraction))
+            #expect(p.netPnl == GeneratedPositions.netPnl(i))
+        }
+    }
+}
