@@ -95,6 +95,28 @@ public enum FileIO {
         }
     }
 
+    /// Removes temp files that writers of `path` left when killed mid-write (their pid is gone).
+    /// Call it under the file's lock. Returns how many were removed.
+    @discardableResult
+    public static func removeStaleTemps(of path: String) -> Int {
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
+        let dir = parts.dropLast().joined(separator: "/")
+        let prefix = "\(parts.last ?? "").tmp-"
+        guard let handle = opendir(dir.isEmpty ? "/" : dir) else { return 0 }
+        defer { closedir(handle) }
+        var removed = 0
+        while let entry = readdir(handle) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            guard name.hasPrefix(prefix), let pid = Int(name.dropFirst(prefix.count).prefix { $0 != "-" }),
+                !ProcessIdentity.isAlive(pid)
+            else { continue }
+            if unlink("\(dir)/\(name)") == 0 { removed += 1 }
+        }
+        return removed
+    }
+
     /// Copies a file (for snapshots) crash-safely.
     public static func copy(_ source: String, to destination: String) throws {
         try writeAtomically(destination, try read(source))

@@ -43,6 +43,7 @@ public struct PositionsStore: Sendable {
     public func save(_ file: PositionsFile) throws {
         let lock = try lockForWriting()
         defer { lock.release() }
+        FileIO.removeStaleTemps(of: path)
         try FileIO.writeAtomically(path, PositionsCodec.encode(file))
     }
 
@@ -51,6 +52,7 @@ public struct PositionsStore: Sendable {
     public func update<T>(missingIsEmpty: Bool = true, _ body: (inout PositionsFile) throws -> T) throws -> T {
         let lock = try lockForWriting()
         defer { lock.release() }
+        FileIO.removeStaleTemps(of: path)
         var file = try load(missingIsEmpty: missingIsEmpty)
         let result = try body(&file)
         try FileIO.writeAtomically(path, PositionsCodec.encode(file))

@@ -13,7 +13,10 @@ guard arguments.count >= 3 else {
     exit(2)
 }
 let store = PositionsStore(path: arguments[1], lockPath: arguments[2])
-var n = (try? store.load(missingIsEmpty: true).closed.count) ?? 0
+// Continue the sequence from the last trade this helper wrote (earlier runs were killed).
+var n =
+    (try? store.load(missingIsEmpty: true).closed.compactMap { $0.extra["seq"]?.doubleValue }.max()).flatMap { $0 }
+    .map { Int($0) } ?? 0
 while true {
     n += 1
     let count = n

@@ -1,0 +1,68 @@
+import Foundation
+import TestSupport
+import Testing
+
+@Suite struct ReportCommandTests {
+    @Test func reportOnTheSampleThroughTheHome() throws {
+        let home = try CommandRunner.makeHome()
+        let out = try CommandRunner.run("tradingbot", ["report", "--home", home, "--json"])
+        #expect(out.status == 0, "\(out.stderr)")
+        let json = try out.json()
+        #expect(json["ok"] as? Bool == true)
+        #expect(json["balance"] as? Double == 10036.6)
+        #expect(json["starting_capital"] as? Double == 10000)
+        #expect(json["reset_at"] as? String == "2025-12-18T00:00:00Z")
+        #expect(json["closed_trades"] as? Int == 25)
+        #expect(json["closed_trades_total"] as? Int == 1100)
+        #expect(json["net_pnl"] as? Double == 36.6)
+        #expect(json["open_positions"] as? Int == 4)
+        #expect((json["by_day"] as? [Any])?.count == 2)
+    }
+
+    @Test func homeFromTheEnvironmentAndTextOutput() throws {
+        let home = try CommandRunner.makeHome()
+        let out = try CommandRunner.run("tradingbot", ["report"], environment: ["TRADINGBOT_HOME": home])
+        #expect(out.status == 0, "\(out.stderr)")
+        #expect(out.stdout.contains("Balance         $10,036.60"))
+        #expect(out.stdout.contains("25 since the reset, 1,100 in the file"))
+    }
+
+    @Test func explicitPositionsAndConfigNeedNoHome() throws {
+        let dir = try Fixtures.temporaryDirectory("cfg")
+        try Fixtures.write(CommandRunner.botConfig(resetAt: "2025-12-19T00:00:00+00:00"), to: dir + "/bot.json")
+        let out = try CommandRunner.run(
+            "tradingbot", ["report", "--positions", Fixtures.samplePositions, "--config", dir + "/bot.json", "--json"], cwd: dir)
+        #expect(out.status == 0, "\(out.stderr)")
+        #expect(try out.json()["closed_trades"] as? Int == 7)
+    }
+
+    @Test func unreadableRecordExitsOneNamingIt() throws {
+        let home = try CommandRunner.makeHome()
+        var text = try String(contentsOfFile: home + "/logs/positions_futures.json", encoding: .utf8)
+        text = text.replacingOccurrences(of: "\"2025-10-20T00:50:02Z\"", with: "\"2025-10-20T25:50:02Z\"")
+        try Fixtures.write(text, to: home + "/logs/positions_futures.json")
+        let out = try CommandRunner.run("tradingbot", ["report", "--home", home])
+        #expect(out.status == 1)
+        #expect(out.stderr.contains("closed_positions[0] (BNBUSDT) field \"closed_at\": cannot read \"2025-10-20T25:50:02Z\""), "\(out.stderr)")
+    }
+
+    @Test func missingConfigIsAUsageError() throws {
+        let dir = try Fixtures.temporaryDirectory("nohome")
+        let out = try CommandRunner.run("tradingbot", ["report", "--home", dir])
+        #expect(out.status == 2)
+        #expect(out.stderr.contains(dir + "/config/bot.json: not found"))
+    }
+
+    @Test func badConfigFieldIsAUsageErrorNamingIt() throws {
+        let home = try CommandRunner.makeHome(botConfig: #"{"wallet_reset": {"at": "2025-12-18T00:00:00Z", "starting_capital": -5}}"#)
+        let out = try CommandRunner.run("tradingbot", ["report", "--home", home])
+        #expect(out.status == 2)
+        #expect(out.stderr.contains("config/bot.json: field \"wallet_reset.starting_capital\": -5 is out of range"), "\(out.stderr)")
+    }
+
+    @Test func unknownOptionExitsTwo() throws {
+        let out = try CommandRunner.run("tradingbot", ["report", "--bogus"])
+        #expect(out.status == 2)
+        #expect(out.stderr.contains("--bogus"))
+    }
+}

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The main job at this stage: install what is missing, build, then run the numbers and the
+# data-date checks on a positions file (default: the shared real-shaped sample).
+#   scripts/setup-and-check.sh [POSITIONS_FILE [BOT_JSON]]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+positions=${1:-../shared/data/positions/positions_futures.json}
+config=${2:-config/bot.json}
+scripts/install-deps.sh
+echo "== building (release)"
+swift build -c release
+bin=$(swift build -c release --show-bin-path)
+echo "== tradingbot report --positions $positions --config $config"
+"$bin/tradingbot" report --positions "$positions" --config "$config"
+echo
+echo "== deployctl check data --positions $positions --config $config"
+"$bin/deployctl" check data --positions "$positions" --config "$config"
