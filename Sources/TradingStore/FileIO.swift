@@ -23,21 +23,26 @@ public enum FileIO {
         defer { close(fd) }
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw StoreError(path: path, message: "cannot stat: \(errnoText())") }
-        var result = [UInt8](repeating: 0, count: Int(info.st_size))
-        var filled = 0
-        while true {
-            if filled == result.count { result.append(contentsOf: repeatElement(0, count: max(4096, result.count))) }
-            let n = result.withUnsafeMutableBytes { buffer in
-                Glibc.read(fd, buffer.baseAddress! + filled, buffer.count - filled)
+        // Read exactly the size fstat reports, then keep reading in case the file grew.
+        var result = [UInt8](unsafeUninitializedCapacity: Int(info.st_size)) { buffer, initialized in
+            initialized = 0
+            while initialized < buffer.count {
+                let n = Glibc.read(fd, buffer.baseAddress! + initialized, buffer.count - initialized)
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { break }
+                initialized += n
             }
+        }
+        var chunk = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
             if n < 0 {
                 if errno == EINTR { continue }
                 throw StoreError(path: path, message: "read failed: \(errnoText())")
             }
             if n == 0 { break }
-            filled += n
+            result.append(contentsOf: chunk[0..<n])
         }
-        result.removeLast(result.count - filled)
         return result
     }
 

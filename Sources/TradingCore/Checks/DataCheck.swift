@@ -33,14 +33,18 @@ public struct DataCheck: Sendable {
     var countedIfYearEarlier = 0
     var countedNet = 0.0
 
+    /// The reset a year earlier: how many trades it would count hints at a wrong year.
+    let resetYearEarlier: Instant?
+    let latestAllowed: Instant
+
     public init(reset: WalletReset, now: Instant, skewSeconds: Double = 300, configName: String = "config/bot.json") {
         self.reset = reset
         self.now = now
         self.skewSeconds = skewSeconds
         self.configName = configName
+        resetYearEarlier = shiftedYear(reset.at, by: -1)
+        latestAllowed = now.adding(seconds: skewSeconds)
     }
-
-    var latestAllowed: Instant { now.adding(seconds: skewSeconds) }
 
     /// A field the reader could not use.
     public mutating func add(issue: RecordIssue) {
@@ -48,36 +52,42 @@ public struct DataCheck: Sendable {
         if issues.count < Self.listLimit { issues.append(issue.description) }
     }
 
-    /// One record of the file.
+    /// One record of the file. Runs once per record of files with a million trades: no
+    /// allocation unless the record is reported.
     public mutating func add(_ p: Position, list: PositionList, index: Int) {
         if list == .open { openCount += 1 } else { closedCount += 1 }
-        let location = "\(list.rawValue)[\(index)]" + (p.symbol.isEmpty ? "" : " (\(p.symbol))")
-        for (field, stamp) in [("opened_at", p.openedAt), ("closed_at", p.closedAt)] {
-            guard let instant = stamp?.instant else { continue }
-            timestampCount += 1
-            if earliest.map({ instant < $0 }) ?? true { earliest = instant }
-            if latest.map({ instant > $0 }) ?? true { latest = instant }
-            if instant < Self.earliestPlausible || instant > latestAllowed {
-                outOfRangeCount += 1
-                if outOfRange.count < Self.listLimit {
-                    let why = instant < Self.earliestPlausible ? "before 2009" : "after now + \(Int(skewSeconds)) s"
-                    outOfRange.append("\(location) \(field) \(instant.iso8601) is \(why)")
-                }
-            }
-        }
+        if let opened = p.openedAt?.instant { checkRange(opened, "opened_at", p, list, index) }
+        if let closed = p.closedAt?.instant { checkRange(closed, "closed_at", p, list, index) }
         if let opened = p.openedAt?.instant, let closed = p.closedAt?.instant, closed < opened {
             reversedCount += 1
             if reversed.count < Self.listLimit {
-                reversed.append("\(location) closed \(closed.iso8601) before it opened \(opened.iso8601)")
+                reversed.append(
+                    "\(location(p, list, index)) closed \(closed.iso8601) before it opened \(opened.iso8601)")
             }
         }
         guard list == .closed, let closed = p.closedAt?.instant else { return }
         if latestClose.map({ closed > $0 }) ?? true { latestClose = closed }
-        if reset.counts(p) {
+        if closed >= reset.at {
             counted += 1
             countedNet += p.effectiveNetPnl ?? 0
         }
-        if let earlier = shiftedYear(reset.at, by: -1), closed >= earlier { countedIfYearEarlier += 1 }
+        if let earlier = resetYearEarlier, closed >= earlier { countedIfYearEarlier += 1 }
+    }
+
+    private mutating func checkRange(_ instant: Instant, _ field: String, _ p: Position, _ list: PositionList, _ index: Int) {
+        timestampCount += 1
+        if earliest.map({ instant < $0 }) ?? true { earliest = instant }
+        if latest.map({ instant > $0 }) ?? true { latest = instant }
+        guard instant < Self.earliestPlausible || instant > latestAllowed else { return }
+        outOfRangeCount += 1
+        if outOfRange.count < Self.listLimit {
+            let why = instant < Self.earliestPlausible ? "before 2009" : "after now + \(Int(skewSeconds)) s"
+            outOfRange.append("\(location(p, list, index)) \(field) \(instant.iso8601) is \(why)")
+        }
+    }
+
+    private func location(_ p: Position, _ list: PositionList, _ index: Int) -> String {
+        "\(list.rawValue)[\(index)]" + (p.symbol.isEmpty ? "" : " (\(p.symbol))")
     }
 
     /// The verdicts over everything added.

@@ -66,7 +66,10 @@ public struct Position: Sendable, Equatable {
         self.extra = extra
     }
 
-    public var side: Direction? { direction.flatMap { Direction(rawValue: $0.uppercased()) } }
+    public var side: Direction? {
+        guard let direction else { return nil }
+        return Direction(rawValue: direction) ?? Direction(rawValue: direction.uppercased())
+    }
 
     /// Net P&L, falling back to gross P&L less any `fees` field when a file lacks `net_pnl`.
     public var effectiveNetPnl: Double? {

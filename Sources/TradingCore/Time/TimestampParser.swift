@@ -56,83 +56,109 @@ public enum TimestampParser {
 
     private static let expected = "expected ISO-8601 like 2025-12-18T00:00:00Z or epoch seconds"
 
-    private static func parseISO(_ b: UnsafeBufferPointer<UInt8>) -> Result<Instant, Failure> {
+    /// Reads fixed-width digits and separators; a struct so the hot loop has no captured state.
+    private struct Cursor {
+        let b: UnsafeBufferPointer<UInt8>
         var i = 0
-        func digits(_ count: Int) -> Int? {
+
+        var atEnd: Bool { i >= b.count }
+
+        mutating func digits(_ count: Int) -> Int? {
             guard i + count <= b.count else { return nil }
             var v = 0
             for j in 0..<count {
-                guard isDigit(b[i + j]) else { return nil }
-                v = v * 10 + Int(b[i + j] &- UInt8(ascii: "0"))
+                let d = b[i + j] &- UInt8(ascii: "0")
+                guard d < 10 else { return nil }
+                v = v * 10 + Int(d)
             }
             i += count
             return v
         }
-        func take(_ c: Character) -> Bool {
-            guard i < b.count, b[i] == c.asciiValue else { return false }
+
+        mutating func take(_ c: UInt8) -> Bool {
+            guard i < b.count, b[i] == c else { return false }
             i += 1
             return true
         }
-        func fail(_ why: String) -> Result<Instant, Failure> {
-            let text = String(decoding: b, as: UTF8.self)
-            return .failure(Failure(message: "cannot read \"\(text)\" as a timestamp (\(why)); \(expected)"))
+
+        mutating func takeSign() -> Int? {
+            guard i < b.count else { return nil }
+            if b[i] == UInt8(ascii: "+") {
+                i += 1
+                return 1
+            }
+            if b[i] == UInt8(ascii: "-") {
+                i += 1
+                return -1
+            }
+            return nil
         }
-        guard let year = digits(4), take("-"), let month = digits(2), take("-"), let day = digits(2) else {
-            return fail("no YYYY-MM-DD date")
-        }
+    }
+
+    private static func fail(_ b: UnsafeBufferPointer<UInt8>, _ why: String) -> Result<Instant, Failure> {
+        let text = String(decoding: b, as: UTF8.self)
+        return .failure(Failure(message: "cannot read \"\(text)\" as a timestamp (\(why)); \(expected)"))
+    }
+
+    private static func parseISO(_ b: UnsafeBufferPointer<UInt8>) -> Result<Instant, Failure> {
+        var c = Cursor(b: b)
+        guard let year = c.digits(4), c.take(UInt8(ascii: "-")), let month = c.digits(2), c.take(UInt8(ascii: "-")),
+            let day = c.digits(2)
+        else { return fail(b, "no YYYY-MM-DD date") }
         var hour = 0
         var minute = 0
         var second = 0
         var micro = 0
         var offsetSeconds = 0
-        if i < b.count {
-            guard take("T") || take("t") || take(" ") else { return fail("expected 'T' or a space after the date") }
-            guard let h = digits(2), take(":"), let m = digits(2) else { return fail("expected HH:MM after the date") }
+        if !c.atEnd {
+            guard c.take(UInt8(ascii: "T")) || c.take(UInt8(ascii: "t")) || c.take(UInt8(ascii: " ")) else {
+                return fail(b, "expected 'T' or a space after the date")
+            }
+            guard let h = c.digits(2), c.take(UInt8(ascii: ":")), let m = c.digits(2) else {
+                return fail(b, "expected HH:MM after the date")
+            }
             hour = h
             minute = m
-            if take(":") {
-                guard let s = digits(2) else { return fail("expected two-digit seconds") }
+            if c.take(UInt8(ascii: ":")) {
+                guard let s = c.digits(2) else { return fail(b, "expected two-digit seconds") }
                 second = s
-                if take(".") || take(",") {
+                if c.take(UInt8(ascii: ".")) || c.take(UInt8(ascii: ",")) {
                     var scale = 100_000
                     var count = 0
-                    while i < b.count, isDigit(b[i]) {
+                    while !c.atEnd, isDigit(b[c.i]) {
                         if scale > 0 {
-                            micro += Int(b[i] &- UInt8(ascii: "0")) * scale
+                            micro += Int(b[c.i] &- UInt8(ascii: "0")) * scale
                             scale /= 10
                         }
                         count += 1
-                        i += 1
+                        c.i += 1
                     }
-                    if count == 0 { return fail("expected digits after the decimal point") }
+                    if count == 0 { return fail(b, "expected digits after the decimal point") }
                 }
             }
-            if take("Z") || take("z") {
+            if c.take(UInt8(ascii: "Z")) || c.take(UInt8(ascii: "z")) {
                 // UTC
-            } else if i < b.count, b[i] == UInt8(ascii: "+") || b[i] == UInt8(ascii: "-") {
-                let sign = b[i] == UInt8(ascii: "-") ? -1 : 1
-                i += 1
-                guard let oh = digits(2) else { return fail("expected an offset like +00:00") }
+            } else if let sign = c.takeSign() {
+                guard let oh = c.digits(2) else { return fail(b, "expected an offset like +00:00") }
                 var om = 0
-                if take(":") {
-                    guard let m2 = digits(2) else { return fail("expected an offset like +00:00") }
-                    om = m2
-                } else if i < b.count {
-                    guard let m2 = digits(2) else { return fail("expected an offset like +00:00") }
+                if c.take(UInt8(ascii: ":")) || !c.atEnd {
+                    guard let m2 = c.digits(2) else { return fail(b, "expected an offset like +00:00") }
                     om = m2
                 }
-                guard oh <= 23, om <= 59 else { return fail("offset out of range") }
+                guard oh <= 23, om <= 59 else { return fail(b, "offset out of range") }
                 offsetSeconds = sign * (oh * 3600 + om * 60)
             }
-            if i != b.count { return fail("unexpected text after the time") }
+            if !c.atEnd { return fail(b, "unexpected text after the time") }
         }
-        guard (1...12).contains(month) else { return fail("month \(month) is not 1-12") }
+        guard (1...12).contains(month) else { return fail(b, "month \(month) is not 1-12") }
         guard day >= 1, day <= CivilDate.daysIn(month: month, year: year) else {
-            return fail("day \(day) does not exist in \(year)-\(month < 10 ? "0" : "")\(month)")
+            return fail(b, "day \(day) does not exist in \(year)-\(month < 10 ? "0" : "")\(month)")
         }
-        guard hour <= 23, minute <= 59, second <= 60 else { return fail("time of day out of range") }
-        guard let local = Instant(year: year, month: month, day: day, hour: hour, minute: minute, second: second, microsecond: micro)
-        else { return fail("out of range") }
-        return .success(local.adding(seconds: Double(-offsetSeconds)))
+        guard hour <= 23, minute <= 59, second <= 60 else { return fail(b, "time of day out of range") }
+        guard
+            let local = Instant(
+                year: year, month: month, day: day, hour: hour, minute: minute, second: second, microsecond: micro)
+        else { return fail(b, "out of range") }
+        return .success(Instant(microseconds: local.microseconds - Int64(offsetSeconds) * 1_000_000))
     }
 }
