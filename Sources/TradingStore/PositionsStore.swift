@@ -29,14 +29,34 @@ public struct PositionsStore: Sendable {
     /// The file, or an error naming every unusable field (at most 10, then a count).
     public func load(missingIsEmpty: Bool = false) throws -> PositionsFile {
         let decoded = try decode(missingIsEmpty: missingIsEmpty)
-        guard decoded.issues.isEmpty else {
-            let shown = decoded.issues.prefix(10).map(\.description).joined(separator: "; ")
-            let more = decoded.issues.count > 10 ? "; and \(decoded.issues.count - 10) more" : ""
-            throw StoreError(
-                path: path,
-                message: "\(decoded.issues.count) field(s) cannot be used: \(shown)\(more). Fix them, or run `deployctl check data --positions \(path)` for the full check.")
-        }
+        try Self.refuse(decoded.issues, path: path)
         return decoded.file
+    }
+
+    /// The report over the file, streamed (memory does not grow with the history). Like
+    /// `load()`, it refuses a file with unusable fields and names them.
+    public func report(reset: WalletReset) throws -> PerformanceReport {
+        let bytes = try FileIO.read(path)
+        var accumulator = PerformanceReport.Accumulator(reset: reset)
+        var issues: [RecordIssue] = []
+        do {
+            try PositionsCodec.scan(bytes, issues: { issues.append($0) }) { list, _, position in
+                if list == .open { accumulator.addOpen(position) } else { accumulator.addClosed(position) }
+            }
+        } catch {
+            throw StoreError(path: path, message: "\(error); fix the file or restore the last good copy")
+        }
+        try Self.refuse(issues, path: path)
+        return accumulator.report
+    }
+
+    static func refuse(_ issues: [RecordIssue], path: String) throws {
+        guard !issues.isEmpty else { return }
+        let shown = issues.prefix(10).map(\.description).joined(separator: "; ")
+        let more = issues.count > 10 ? "; and \(issues.count - 10) more" : ""
+        throw StoreError(
+            path: path,
+            message: "\(issues.count) field(s) cannot be used: \(shown)\(more). Fix them, or run `deployctl check data --positions \(path)` for the full check.")
     }
 
     /// Writes the whole file atomically under the positions lock.

@@ -27,13 +27,12 @@ struct ReportCommand: ParsableCommand {
         let (bot, _) = try loadBotConfig(explicit: config, home: home)
         let path = positions ?? home.positions
         let store = PositionsStore(path: path, lockPath: home.positionsLock)
-        let file: PositionsFile
+        let report: PerformanceReport
         do {
-            file = try store.load()
+            report = try store.report(reset: bot.walletReset)
         } catch {
             throw CommandFailure.failed("\(error)")
         }
-        let report = PerformanceReport(file: file, reset: bot.walletReset)
         if json {
             var object = report.json.objectValue ?? JSONObject()
             object.fields.insert(JSONField("positions", .string(path)), at: 0)
