@@ -23,7 +23,9 @@ let package = Package(
         // What both command lines share: the exit-code contract, error and JSON printing.
         .target(
             name: "CLISupport",
-            dependencies: ["TradingCore", "TradingStore", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: [
+                "TradingCore", "TradingStore", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
         ),
         // The trading service's command line (thin: argument parsing and printing).
         .executableTarget(

@@ -17,7 +17,8 @@ public func loadBotConfig(explicit: String?, home: Home) throws -> (config: BotC
     let path = explicit ?? home.botConfig
     if explicit == nil && !FileIO.exists(path) {
         throw CommandFailure.usage(
-            "\(path): not found. Pass --config FILE (a bot.json with at least {\"wallet_reset\": {\"at\": ..., \"starting_capital\": ...}}) or --home DIR of an initialised home.")
+            "\(path): not found. Pass --config FILE (a bot.json with at least {\"wallet_reset\": {\"at\": ..., \"starting_capital\": ...}}) or --home DIR of an initialised home."
+        )
     }
     return (try ConfigFiles.bot(path), path)
 }

@@ -120,7 +120,8 @@ public final class AnalyticsDatabase: Sendable {
 
     public func reconcile(with file: PositionsFile) throws -> Reconciliation {
         let expected = Dictionary(
-            Self.records(for: file.closed).map { ($0.tradeKey, $0.netPnl) }, uniquingKeysWith: { (a: Double, _: Double) in a })
+            Self.records(for: file.closed).map { ($0.tradeKey, $0.netPnl) },
+            uniquingKeysWith: { (a: Double, _: Double) in a })
         let stored: [(String, Double)] = try pool.read { db in
             try Row.fetchAll(db, sql: "SELECT trade_key, net_pnl FROM closed_trades").map { row in
                 let key: String = row[0]
@@ -143,7 +144,8 @@ public final class AnalyticsDatabase: Sendable {
         records.reserveCapacity(closed.count)
         for p in closed {
             guard let closedAt = p.closedAt?.instant, let net = p.effectiveNetPnl else { continue }
-            var key = "\(p.symbol)|\(p.direction ?? "")|\(p.openedAt?.instant.microseconds ?? 0)|\(closedAt.microseconds)"
+            var key =
+                "\(p.symbol)|\(p.direction ?? "")|\(p.openedAt?.instant.microseconds ?? 0)|\(closedAt.microseconds)"
             let n = seen[key, default: 0] + 1
             seen[key] = n
             if n > 1 { key += "#\(n)" }

@@ -26,8 +26,9 @@ public enum FileIO {
         // Read exactly the size fstat reports, then keep reading in case the file grew.
         var result = [UInt8](unsafeUninitializedCapacity: Int(info.st_size)) { buffer, initialized in
             initialized = 0
+            guard let base = buffer.baseAddress else { return }
             while initialized < buffer.count {
-                let n = Glibc.read(fd, buffer.baseAddress! + initialized, buffer.count - initialized)
+                let n = Glibc.read(fd, base + initialized, buffer.count - initialized)
                 if n < 0 && errno == EINTR { continue }
                 if n <= 0 { break }
                 initialized += n
@@ -52,7 +53,9 @@ public enum FileIO {
         let temp = "\(path).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
         guard fd >= 0 else {
-            throw StoreError(path: temp, message: "cannot create temp file: \(errnoText()); check the directory exists and is writable")
+            throw StoreError(
+                path: temp,
+                message: "cannot create temp file: \(errnoText()); check the directory exists and is writable")
         }
         var ok = false
         defer {
@@ -90,7 +93,8 @@ public enum FileIO {
         var written = 0
         while written < bytes.count {
             let n = bytes.withUnsafeBytes { buffer in
-                write(fd, buffer.baseAddress! + written, buffer.count - written)
+                guard let base = buffer.baseAddress else { return 0 }
+                return write(fd, base + written, buffer.count - written)
             }
             if n < 0 {
                 if errno == EINTR { continue }

@@ -56,7 +56,9 @@ public struct PositionsStore: Sendable {
         let more = issues.count > 10 ? "; and \(issues.count - 10) more" : ""
         throw StoreError(
             path: path,
-            message: "\(issues.count) field(s) cannot be used: \(shown)\(more). Fix them, or run `deployctl check data --positions \(path)` for the full check.")
+            message:
+                "\(issues.count) field(s) cannot be used: \(shown)\(more). Fix them, or run `deployctl check data --positions \(path)` for the full check."
+        )
     }
 
     /// Writes the whole file atomically under the positions lock.

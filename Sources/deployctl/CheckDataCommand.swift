@@ -51,7 +51,9 @@ struct CheckDataCommand: ParsableCommand {
             configName: configPath)
         if json {
             printJSON(
-                report.json(extra: [JSONField("positions", .string(positions)), JSONField("config", .string(configPath))]))
+                report.json(extra: [
+                    JSONField("positions", .string(positions)), JSONField("config", .string(configPath)),
+                ]))
         } else {
             print("Data checks of \(positions) (wallet reset from \(configPath))")
             for check in report.checks {

@@ -6,7 +6,10 @@ import Testing
     func check(_ home: String, _ extra: [String] = [], positions: String? = nil) throws -> CommandRunner.Output {
         try CommandRunner.run(
             "deployctl",
-            ["check", "data", "--home", home, "--positions", positions ?? home + "/logs/positions_futures.json", "--json"] + extra)
+            [
+                "check", "data", "--home", home, "--positions", positions ?? home + "/logs/positions_futures.json",
+                "--json",
+            ] + extra)
     }
 
     func failing(_ out: CommandRunner.Output) throws -> [String: String] {
@@ -60,11 +63,30 @@ import Testing
         let sample = try String(contentsOfFile: Fixtures.samplePositions, encoding: .utf8)
         let cases: [(String, String, String)] = [
             ("not json", String(sample.dropLast(40)), "invalid JSON at line"),
-            ("bad timestamp", sample.replacingOccurrences(of: "\"2025-10-20T05:07:37Z\"", with: "\"2025-10-20T05:07:37 CET\""), "closed_positions[1] (BTCUSDT) field \"closed_at\""),
-            ("before 2009", sample.replacingOccurrences(of: "\"2025-10-20T04:08:50Z\"", with: "\"2008-10-20T04:08:50Z\""), "before 2009"),
-            ("future", sample.replacingOccurrences(of: "\"2025-10-20T05:07:37Z\"", with: "\"2027-10-20T05:07:37Z\""), "after now + 300 s"),
-            ("reversed", sample.replacingOccurrences(of: "\"2025-10-20T05:07:37Z\"", with: "\"2025-10-20T04:00:00Z\""), "closed before they opened"),
-            ("epoch ms in the wrong field type", sample.replacingOccurrences(of: "\"2025-10-20T05:07:37Z\"", with: "true"), "expected a timestamp string or epoch number"),
+            (
+                "bad timestamp",
+                sample.replacingOccurrences(of: "\"2025-10-20T05:07:37Z\"", with: "\"2025-10-20T05:07:37 CET\""),
+                "closed_positions[1] (BTCUSDT) field \"closed_at\""
+            ),
+            (
+                "before 2009",
+                sample.replacingOccurrences(of: "\"2025-10-20T04:08:50Z\"", with: "\"2008-10-20T04:08:50Z\""),
+                "before 2009"
+            ),
+            (
+                "future", sample.replacingOccurrences(of: "\"2025-10-20T05:07:37Z\"", with: "\"2027-10-20T05:07:37Z\""),
+                "after now + 300 s"
+            ),
+            (
+                "reversed",
+                sample.replacingOccurrences(of: "\"2025-10-20T05:07:37Z\"", with: "\"2025-10-20T04:00:00Z\""),
+                "closed before they opened"
+            ),
+            (
+                "epoch ms in the wrong field type",
+                sample.replacingOccurrences(of: "\"2025-10-20T05:07:37Z\"", with: "true"),
+                "expected a timestamp string or epoch number"
+            ),
         ]
         for (name, text, expected) in cases {
             let path = home + "/logs/\(name.replacingOccurrences(of: " ", with: "-")).json"

@@ -19,7 +19,8 @@ struct CommandRunner {
 
     /// The folder holding the built products (the test bundle's own folder).
     static let productsDir: String = {
-        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let exe =
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         return URL(fileURLWithPath: exe).deletingLastPathComponent().path
     }()
 
@@ -43,7 +44,9 @@ struct CommandRunner {
         try process.run()
         // Drain stderr on another thread so a chatty child cannot block on a full pipe.
         let errBox = DataBox()
-        let reader = Thread { errBox.data = err.fileHandleForReading.readDataToEndOfFile(); errBox.done.signal() }
+        let reader = Thread {
+            errBox.data = err.fileHandleForReading.readDataToEndOfFile(); errBox.done.signal()
+        }
         reader.start()
         let outData = out.fileHandleForReading.readDataToEndOfFile()
         errBox.done.wait()
@@ -61,13 +64,15 @@ struct CommandRunner {
             try FileManager.default.createDirectory(atPath: root + "/" + dir, withIntermediateDirectories: true)
         }
         for name in ["bot.json", "asset_universe.json", "deploy.json"] {
-            try FileManager.default.copyItem(atPath: Fixtures.repoRoot + "/config/" + name, toPath: root + "/config/" + name)
+            try FileManager.default.copyItem(
+                atPath: Fixtures.repoRoot + "/config/" + name, toPath: root + "/config/" + name)
         }
         if let botConfig {
             try FileManager.default.removeItem(atPath: root + "/config/bot.json")
             try Fixtures.write(botConfig, to: root + "/config/bot.json")
         }
-        try FileManager.default.copyItem(atPath: Fixtures.samplePositions, toPath: root + "/logs/positions_futures.json")
+        try FileManager.default.copyItem(
+            atPath: Fixtures.samplePositions, toPath: root + "/logs/positions_futures.json")
         return root
     }
 

@@ -38,7 +38,8 @@ import Testing
             #expect(decoded.issues.isEmpty)
             let sequences = Set(decoded.file.closed.compactMap { $0.extra["seq"].flatMap(\.doubleValue).map(Int.init) })
             let missing = (1...max(lastCommitted, 1)).filter { !sequences.contains($0) }
-            #expect(lastCommitted == 0 || missing.isEmpty, "round \(round): committed trades missing: \(missing.prefix(5))")
+            #expect(
+                lastCommitted == 0 || missing.isEmpty, "round \(round): committed trades missing: \(missing.prefix(5))")
             #expect(decoded.file.closed.count >= 1100 + lastCommitted)
             #expect(decoded.file.closed[0].extra["signal_ctx"] != nil, "unknown fields of the original records survive")
         }

@@ -31,7 +31,8 @@ import Testing
         let dir = try Fixtures.temporaryDirectory("cfg")
         try Fixtures.write(CommandRunner.botConfig(resetAt: "2025-12-19T00:00:00+00:00"), to: dir + "/bot.json")
         let out = try CommandRunner.run(
-            "tradingbot", ["report", "--positions", Fixtures.samplePositions, "--config", dir + "/bot.json", "--json"], cwd: dir)
+            "tradingbot", ["report", "--positions", Fixtures.samplePositions, "--config", dir + "/bot.json", "--json"],
+            cwd: dir)
         #expect(out.status == 0, "\(out.stderr)")
         #expect(try out.json()["closed_trades"] as? Int == 7)
     }
@@ -43,7 +44,10 @@ import Testing
         try Fixtures.write(text, to: home + "/logs/positions_futures.json")
         let out = try CommandRunner.run("tradingbot", ["report", "--home", home])
         #expect(out.status == 1)
-        #expect(out.stderr.contains("closed_positions[0] (BNBUSDT) field \"closed_at\": cannot read \"2025-10-20T25:50:02Z\""), "\(out.stderr)")
+        #expect(
+            out.stderr.contains(
+                "closed_positions[0] (BNBUSDT) field \"closed_at\": cannot read \"2025-10-20T25:50:02Z\""),
+            "\(out.stderr)")
     }
 
     @Test func missingConfigIsAUsageError() throws {
@@ -54,10 +58,13 @@ import Testing
     }
 
     @Test func badConfigFieldIsAUsageErrorNamingIt() throws {
-        let home = try CommandRunner.makeHome(botConfig: #"{"wallet_reset": {"at": "2025-12-18T00:00:00Z", "starting_capital": -5}}"#)
+        let home = try CommandRunner.makeHome(
+            botConfig: #"{"wallet_reset": {"at": "2025-12-18T00:00:00Z", "starting_capital": -5}}"#)
         let out = try CommandRunner.run("tradingbot", ["report", "--home", home])
         #expect(out.status == 2)
-        #expect(out.stderr.contains("config/bot.json: field \"wallet_reset.starting_capital\": -5 is out of range"), "\(out.stderr)")
+        #expect(
+            out.stderr.contains("config/bot.json: field \"wallet_reset.starting_capital\": -5 is out of range"),
+            "\(out.stderr)")
     }
 
     @Test func unknownOptionExitsTwo() throws {

@@ -27,14 +27,23 @@ import Testing
 
     @Test func errorsNameFileFieldAndAllowedRange() {
         expectError("{}", field: "wallet_reset", containing: "is missing")
-        expectError(#"{"wallet_reset": {"at": "2025-12-18T00:00:00Z"}}"#, field: "wallet_reset.starting_capital", containing: "is missing; expected a number from 1 to 1000000000")
-        expectError(#"{"wallet_reset": {"at": "18/12/2025", "starting_capital": 1}}"#, field: "wallet_reset.at", containing: "cannot read \"18/12/2025\"")
+        expectError(
+            #"{"wallet_reset": {"at": "2025-12-18T00:00:00Z"}}"#, field: "wallet_reset.starting_capital",
+            containing: "is missing; expected a number from 1 to 1000000000")
+        expectError(
+            #"{"wallet_reset": {"at": "18/12/2025", "starting_capital": 1}}"#, field: "wallet_reset.at",
+            containing: "cannot read \"18/12/2025\"")
         let reset = #""wallet_reset": {"at": "2025-12-18T00:00:00Z", "starting_capital": 10000}"#
-        expectError("{\(reset), \"cycle_seconds\": 0}", field: "cycle_seconds", containing: "0 is out of range; allowed a whole number from 1 to 3600")
+        expectError(
+            "{\(reset), \"cycle_seconds\": 0}", field: "cycle_seconds",
+            containing: "0 is out of range; allowed a whole number from 1 to 3600")
         expectError("{\(reset), \"cycle_seconds\": 1.5}", field: "cycle_seconds", containing: "expected a whole number")
         expectError("{\(reset), \"fees\": {\"taker\": 0.0006}}", field: "fees.maker", containing: "is missing")
-        expectError("{\(reset), \"fees\": {\"taker\": \"0.06%\", \"maker\": 0}}", field: "fees.taker", containing: "is a string")
-        expectError("{\(reset), \"risk\": {\"max_positons\": 10}}", field: "risk.max_positions", containing: "is missing")
+        expectError(
+            "{\(reset), \"fees\": {\"taker\": \"0.06%\", \"maker\": 0}}", field: "fees.taker", containing: "is a string"
+        )
+        expectError(
+            "{\(reset), \"risk\": {\"max_positons\": 10}}", field: "risk.max_positions", containing: "is missing")
         expectError("{\(reset), \"symbols\": [\"BTCUSDT\", 3]}", field: "symbols[1]", containing: "expected a string")
         #expect("\(ConfigError(file: "bot.json", field: "a.b", message: "m"))" == "bot.json: field \"a.b\": m")
     }
@@ -50,7 +59,8 @@ import Testing
 
     @Test func committedConfigFilesAreValid() throws {
         func load(_ name: String) throws -> JSONValue {
-            try JSONValue.parse([UInt8](try Data(contentsOf: URL(fileURLWithPath: Fixtures.repoRoot + "/config/" + name))))
+            try JSONValue.parse(
+                [UInt8](try Data(contentsOf: URL(fileURLWithPath: Fixtures.repoRoot + "/config/" + name))))
         }
         let bot = try BotConfig.parse(try load("bot.json"), file: "config/bot.json")
         let universe = try AssetUniverse.parse(try load("asset_universe.json"), file: "config/asset_universe.json")
@@ -63,9 +73,12 @@ import Testing
 
     @Test func assetUniverseRejectsUnknownSectors() {
         #expect {
-            _ = try AssetUniverse.parse(try JSONValue.parse(#"{"symbols": {"BTCUSDT": "mega", "FOO": "gaming"}}"#), file: "u.json")
+            _ = try AssetUniverse.parse(
+                try JSONValue.parse(#"{"symbols": {"BTCUSDT": "mega", "FOO": "gaming"}}"#), file: "u.json")
         } throws: { error in
-            "\(error)".contains("field \"symbols.FOO\": \"gaming\" is not allowed; expected one of mega, l1, l2, defi, meme, exchange, payment")
+            "\(error)".contains(
+                "field \"symbols.FOO\": \"gaming\" is not allowed; expected one of mega, l1, l2, defi, meme, exchange, payment"
+            )
         }
     }
 
@@ -77,10 +90,15 @@ import Testing
 
     @Test func heartbeatRoundTrips() throws {
         let beat = Heartbeat(
-            pid: 42, release: "r-abc", cycle: 7, phase: "persist", cycleStartedAt: Instant(year: 2025, month: 12, day: 18),
+            pid: 42, release: "r-abc", cycle: 7, phase: "persist",
+            cycleStartedAt: Instant(year: 2025, month: 12, day: 18),
             writtenAt: Instant(year: 2025, month: 12, day: 18, second: 3)!, symbolsEvaluated: 16, signalsEvaluated: 160)
         #expect(try Heartbeat.parse(try JSONValue.parse(beat.json.serialized()), file: "hb") == beat)
-        #expect(beat.isStale(now: Instant(year: 2025, month: 12, day: 18, minute: 3, second: 4)!, cycleSeconds: 60, cycles: 3))
-        #expect(!beat.isStale(now: Instant(year: 2025, month: 12, day: 18, minute: 3, second: 3)!, cycleSeconds: 60, cycles: 3))
+        #expect(
+            beat.isStale(
+                now: Instant(year: 2025, month: 12, day: 18, minute: 3, second: 4)!, cycleSeconds: 60, cycles: 3))
+        #expect(
+            !beat.isStale(
+                now: Instant(year: 2025, month: 12, day: 18, minute: 3, second: 3)!, cycleSeconds: 60, cycles: 3))
     }
 }

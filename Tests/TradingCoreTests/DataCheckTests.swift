@@ -23,7 +23,10 @@ import Testing
         "{\"open_positions\": [\(open.joined(separator: ","))], \"closed_positions\": [\(closed.joined(separator: ","))]}"
     }
 
-    func trade(_ symbol: String = "BTCUSDT", opened: String = "2025-12-18T01:00:00Z", closed: String = "2025-12-18T02:00:00Z", net: Double = 1) -> String {
+    func trade(
+        _ symbol: String = "BTCUSDT", opened: String = "2025-12-18T01:00:00Z", closed: String = "2025-12-18T02:00:00Z",
+        net: Double = 1
+    ) -> String {
         "{\"symbol\": \"\(symbol)\", \"opened_at\": \"\(opened)\", \"closed_at\": \"\(closed)\", \"net_pnl\": \(net)}"
     }
 
@@ -67,7 +70,9 @@ import Testing
         let report = try check(file(closed: [trade(opened: "2025-12-18T03:00:00Z", closed: "2025-12-18T02:00:00Z")]))
         let r = try result(report, "closed_after_opened")
         #expect(!r.ok)
-        #expect(r.detail.contains("closed_positions[0] (BTCUSDT) closed 2025-12-18T02:00:00Z before it opened 2025-12-18T03:00:00Z"))
+        #expect(
+            r.detail.contains(
+                "closed_positions[0] (BTCUSDT) closed 2025-12-18T02:00:00Z before it opened 2025-12-18T03:00:00Z"))
     }
 
     @Test func resetInTheFutureFails() throws {
@@ -103,7 +108,8 @@ import Testing
     }
 
     @Test func noClosedTradesIsNotAFailure() throws {
-        let report = try check(file(closed: [], open: ["{\"symbol\": \"BTCUSDT\", \"opened_at\": \"2025-12-19T00:00:00Z\"}"]))
+        let report = try check(
+            file(closed: [], open: ["{\"symbol\": \"BTCUSDT\", \"opened_at\": \"2025-12-19T00:00:00Z\"}"]))
         #expect(report.ok)
     }
 

@@ -57,14 +57,19 @@ import Testing
 
     @Test func fastNumberParsingMatchesTheStandardLibrary() {
         var generator = SystemRandomNumberGenerator()
-        var literals = ["0", "-0", "0.1", "1e22", "1e23", "123456789012345678", "9007199254740993", "2.2250738585072014e-308",
-            "0.000001234", "656.04536979", "-2.4343", "1E+2", "3.14159265358979323846"]
+        var literals = [
+            "0", "-0", "0.1", "1e22", "1e23", "123456789012345678", "9007199254740993", "2.2250738585072014e-308",
+            "0.000001234", "656.04536979", "-2.4343", "1E+2", "3.14159265358979323846",
+        ]
         for _ in 0..<20_000 {
-            let value = Double(bitPattern: generator.next()) 
+            let value = Double(bitPattern: generator.next())
             if value.isFinite { literals.append(value.description) }
             let digits = Int.random(in: 1...18, using: &generator)
             var text = String(UInt64.random(in: 0...UInt64(999_999_999_999_999_999), using: &generator)).prefix(digits)
-            if Bool.random(using: &generator) { text.insert(".", at: text.index(text.startIndex, offsetBy: Int.random(in: 0..<text.count, using: &generator))) }
+            if Bool.random(using: &generator) {
+                text.insert(
+                    ".", at: text.index(text.startIndex, offsetBy: Int.random(in: 0..<text.count, using: &generator)))
+            }
             if text.hasPrefix(".") { text = "0" + text }
             if text.hasSuffix(".") { text += "5" }
             literals.append(String(text))

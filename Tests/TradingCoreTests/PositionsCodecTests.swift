@@ -37,7 +37,11 @@ import Testing
             for key in bo.keys {
                 let bv = bo[key]
                 let av = ao[key]
-                if let bd = bv?.doubleValue { #expect(av?.doubleValue == bd, "\(key)") } else { #expect(av == bv, "\(key)") }
+                if let bd = bv?.doubleValue {
+                    #expect(av?.doubleValue == bd, "\(key)")
+                } else {
+                    #expect(av == bv, "\(key)")
+                }
             }
         }
     }
@@ -68,12 +72,23 @@ import Testing
         let decoded = try PositionsCodec.decode(Array(text.utf8))
         let messages = decoded.issues.map(\.description)
         #expect(messages.contains { $0.hasPrefix("open_positions[0] (ETHUSDT) field \"opened_at\": missing") })
-        #expect(messages.contains { $0.hasPrefix("closed_positions[0] (BTCUSDT) field \"closed_at\": cannot read \"2025-13-01T00:00:00Z\"") })
-        #expect(messages.contains { $0.hasPrefix("closed_positions[1] (SOLUSDT) field \"net_pnl\": \"abc\" is not a number") })
-        #expect(messages.contains { $0.hasPrefix("closed_positions[1] (SOLUSDT) field \"leverage\": leverage 500 is outside 1-100") })
+        #expect(
+            messages.contains {
+                $0.hasPrefix("closed_positions[0] (BTCUSDT) field \"closed_at\": cannot read \"2025-13-01T00:00:00Z\"")
+            })
+        #expect(
+            messages.contains {
+                $0.hasPrefix("closed_positions[1] (SOLUSDT) field \"net_pnl\": \"abc\" is not a number")
+            })
+        #expect(
+            messages.contains {
+                $0.hasPrefix("closed_positions[1] (SOLUSDT) field \"leverage\": leverage 500 is outside 1-100")
+            })
         #expect(messages.contains { $0.hasPrefix("closed_positions[2] field \"symbol\": missing") })
-        #expect(messages.contains { $0.hasPrefix("closed_positions[2] field \"direction\": \"UP\" is not LONG or SHORT") })
-        #expect(messages.contains { $0.hasPrefix("closed_positions[3] (XRPUSDT) field \"closed_at\": missing or null") })
+        #expect(
+            messages.contains { $0.hasPrefix("closed_positions[2] field \"direction\": \"UP\" is not LONG or SHORT") })
+        #expect(
+            messages.contains { $0.hasPrefix("closed_positions[3] (XRPUSDT) field \"closed_at\": missing or null") })
         #expect(decoded.issues.count == 7, "\(messages)")
         // The unreadable value is kept as written, so a rewrite does not destroy the evidence.
         let rewritten = try PositionsCodec.decode(PositionsCodec.encode(decoded.file))

@@ -18,7 +18,8 @@ import Testing
         #expect(try db.reconcile(with: file).agrees)
 
         // A trade the file has and the mirror lacks is named; upsert mends it.
-        let added = Position(symbol: "ETHUSDT", netPnl: 2, closedAt: Timestamp(Instant(year: 2025, month: 12, day: 19, hour: 20)!))
+        let added = Position(
+            symbol: "ETHUSDT", netPnl: 2, closedAt: Timestamp(Instant(year: 2025, month: 12, day: 19, hour: 20)!))
         file.closed.append(added)
         let drift = try db.reconcile(with: file)
         #expect(!drift.agrees)

@@ -18,7 +18,9 @@ import Testing
         let store = PositionsStore(home: home)
         try store.update { file in
             file.closed.append(
-                Position(symbol: "ETHUSDT", direction: "LONG", netPnl: 3.25, openedAt: Timestamp(Instant(year: 2025, month: 12, day: 19)!),
+                Position(
+                    symbol: "ETHUSDT", direction: "LONG", netPnl: 3.25,
+                    openedAt: Timestamp(Instant(year: 2025, month: 12, day: 19)!),
                     closedAt: Timestamp(Instant(year: 2025, month: 12, day: 19, hour: 12)!)))
         }
         let raw = try JSONValue.parse(try FileIO.read(home.positions))
@@ -29,7 +31,9 @@ import Testing
         let withExtras = closed.filter { $0.objectValue?["exit_reason"] != nil }.count
         #expect(withExtras == 463)
         #expect(closed.last?.objectValue?["closed_at"] == "2025-12-19T12:00:00Z")
-        let leftovers = try FileManager.default.contentsOfDirectory(atPath: home.logsDir).filter { $0.contains(".tmp-") }
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: home.logsDir).filter {
+            $0.contains(".tmp-")
+        }
         #expect(leftovers.isEmpty)
     }
 
@@ -48,6 +52,15 @@ import Testing
         #expect(throws: (any Error).self) { try PositionsStore(home: home).update { _ in } }
     }
 
+    @Test func emptyFileIsAnErrorNamingIt() throws {
+        let home = try makeHome()
+        try Fixtures.write("", to: home.positions)
+        #expect(try FileIO.read(home.positions).isEmpty)
+        #expect {
+            _ = try PositionsStore(home: home).load()
+        } throws: { "\($0)".contains(home.positions) && "\($0)".contains("found end of file") }
+    }
+
     @Test func missingFileIsEmptyOnlyWhenAsked() throws {
         let store = PositionsStore(home: try makeHome())
         #expect(try store.load(missingIsEmpty: true) == PositionsFile())
@@ -62,7 +75,9 @@ import Testing
                     for i in 0..<25 {
                         try store.update { file in
                             file.closed.append(
-                                Position(symbol: "W\(writer)", netPnl: 1, closedAt: Timestamp(Instant(microseconds: Int64(i)))))
+                                Position(
+                                    symbol: "W\(writer)", netPnl: 1,
+                                    closedAt: Timestamp(Instant(microseconds: Int64(i)))))
                         }
                     }
                 }
@@ -136,7 +151,9 @@ import Testing
                 group.addTask {
                     let appender = try JSONLAppender(path: path)
                     for i in 0..<200 {
-                        try appender.append(["writer": .int(writer), "i": .int(i), "pad": .string(String(repeating: "x", count: 300))])
+                        try appender.append([
+                            "writer": .int(writer), "i": .int(i), "pad": .string(String(repeating: "x", count: 300)),
+                        ])
                     }
                 }
             }
@@ -153,7 +170,8 @@ import Testing
     @Test func heartbeatFileRoundTrips() throws {
         let store = HeartbeatStore(path: try Fixtures.temporaryDirectory("hb") + "/heartbeat.json")
         #expect(try store.read() == nil)
-        let beat = Heartbeat(pid: 7, release: "r1", cycle: 3, phase: "sleep", writtenAt: Instant(year: 2025, month: 12, day: 18)!)
+        let beat = Heartbeat(
+            pid: 7, release: "r1", cycle: 3, phase: "sleep", writtenAt: Instant(year: 2025, month: 12, day: 18)!)
         try store.write(beat)
         #expect(try store.read() == beat)
     }

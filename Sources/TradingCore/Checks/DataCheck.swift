@@ -74,7 +74,9 @@ public struct DataCheck: Sendable {
         if let earlier = resetYearEarlier, closed >= earlier { countedIfYearEarlier += 1 }
     }
 
-    private mutating func checkRange(_ instant: Instant, _ field: String, _ p: Position, _ list: PositionList, _ index: Int) {
+    private mutating func checkRange(
+        _ instant: Instant, _ field: String, _ p: Position, _ list: PositionList, _ index: Int
+    ) {
         timestampCount += 1
         if earliest.map({ instant < $0 }) ?? true { earliest = instant }
         if latest.map({ instant > $0 }) ?? true { latest = instant }
@@ -98,7 +100,8 @@ public struct DataCheck: Sendable {
             issueCount == 0
                 ? CheckResult(
                     name: "records_readable", ok: true,
-                    detail: "\(grouped(total)) records read (\(grouped(openCount)) open, \(grouped(closedCount)) closed)")
+                    detail:
+                        "\(grouped(total)) records read (\(grouped(openCount)) open, \(grouped(closedCount)) closed)")
                 : CheckResult(
                     name: "records_readable", ok: false,
                     detail: "\(grouped(issueCount)) field(s) cannot be used: " + listed(issues, issueCount)
@@ -109,17 +112,22 @@ public struct DataCheck: Sendable {
                     name: "timestamps_in_range", ok: true,
                     detail: timestampCount == 0
                         ? "no timestamps to check"
-                        : "\(grouped(timestampCount)) timestamps from \(earliest?.iso8601 ?? "-") to \(latest?.iso8601 ?? "-"), all between 2009-01-01 and now + \(Int(skewSeconds)) s")
+                        : "\(grouped(timestampCount)) timestamps from \(earliest?.iso8601 ?? "-") to \(latest?.iso8601 ?? "-"), all between 2009-01-01 and now + \(Int(skewSeconds)) s"
+                )
                 : CheckResult(
                     name: "timestamps_in_range", ok: false,
-                    detail: "\(grouped(outOfRangeCount)) timestamp(s) outside 2009-01-01 .. now + \(Int(skewSeconds)) s (\(latestAllowed.iso8601)): "
-                        + listed(outOfRange, outOfRangeCount) + ". Check the year of these records; a clock or date bug wrote them."))
+                    detail:
+                        "\(grouped(outOfRangeCount)) timestamp(s) outside 2009-01-01 .. now + \(Int(skewSeconds)) s (\(latestAllowed.iso8601)): "
+                        + listed(outOfRange, outOfRangeCount)
+                        + ". Check the year of these records; a clock or date bug wrote them."))
         checks.append(
             reversedCount == 0
-                ? CheckResult(name: "closed_after_opened", ok: true, detail: "every closed trade closed at or after it opened")
+                ? CheckResult(
+                    name: "closed_after_opened", ok: true, detail: "every closed trade closed at or after it opened")
                 : CheckResult(
                     name: "closed_after_opened", ok: false,
-                    detail: "\(grouped(reversedCount)) trade(s) closed before they opened: " + listed(reversed, reversedCount)
+                    detail: "\(grouped(reversedCount)) trade(s) closed before they opened: "
+                        + listed(reversed, reversedCount)
                         + ". Fix opened_at/closed_at of these records."))
         checks.append(resetNotInFuture())
         checks.append(resetWindow())
@@ -135,11 +143,15 @@ public struct DataCheck: Sendable {
             let days = Int((now.seconds(until: reset.at) / 86_400).rounded(.down))
             return CheckResult(
                 name: "wallet_reset_not_in_future", ok: false,
-                detail: "the wallet reset \(reset.at.iso8601) is in the future (now \(now.iso8601), \(days) day(s) ahead): no trade would count until then. Set wallet_reset.at in \(configName) to the instant the wallet was really reset.")
+                detail:
+                    "the wallet reset \(reset.at.iso8601) is in the future (now \(now.iso8601), \(days) day(s) ahead): no trade would count until then. Set wallet_reset.at in \(configName) to the instant the wallet was really reset."
+            )
         }
         return CheckResult(
             name: "wallet_reset_not_in_future", ok: true,
-            detail: "the wallet reset \(reset.at.iso8601) is \(ageText(reset.at.seconds(until: now))) before now (\(now.iso8601))")
+            detail:
+                "the wallet reset \(reset.at.iso8601) is \(ageText(reset.at.seconds(until: now))) before now (\(now.iso8601))"
+        )
     }
 
     private func resetWindow() -> CheckResult {
@@ -159,11 +171,15 @@ public struct DataCheck: Sendable {
         if let earliest, reset.at < earliest, counted == closedCount {
             return CheckResult(
                 name: name, ok: true, warning: true,
-                detail: "the wallet reset \(reset.at.iso8601) precedes every trade (the first is \(earliest.iso8601), \(ageText(reset.at.seconds(until: earliest))) later), so all \(grouped(closedCount)) closed trades count. If the reset was more recent, check the year of wallet_reset.at in \(configName).")
+                detail:
+                    "the wallet reset \(reset.at.iso8601) precedes every trade (the first is \(earliest.iso8601), \(ageText(reset.at.seconds(until: earliest))) later), so all \(grouped(closedCount)) closed trades count. If the reset was more recent, check the year of wallet_reset.at in \(configName)."
+            )
         }
         return CheckResult(
             name: name, ok: true,
-            detail: "\(grouped(counted)) of \(grouped(closedCount)) closed trades count since the reset \(reset.at.iso8601); balance \(money(reset.startingCapital + countedNet))")
+            detail:
+                "\(grouped(counted)) of \(grouped(closedCount)) closed trades count since the reset \(reset.at.iso8601); balance \(money(reset.startingCapital + countedNet))"
+        )
     }
 
     private func listed(_ items: [String], _ count: Int) -> String {

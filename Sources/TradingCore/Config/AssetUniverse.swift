@@ -19,7 +19,8 @@ public struct AssetUniverse: Sendable, Equatable {
                 file: file, field: "symbols", message: "is missing; expected {\"BTCUSDT\": \"mega\", ...}")
         }
         guard !symbols.object.isEmpty else {
-            throw ConfigError(file: file, field: "symbols", message: "is empty; list at least one symbol with its sector")
+            throw ConfigError(
+                file: file, field: "symbols", message: "is empty; list at least one symbol with its sector")
         }
         let allowed = Sector.allCases.map(\.rawValue)
         var sectors: [String: Sector] = [:]

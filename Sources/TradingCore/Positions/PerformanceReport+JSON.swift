@@ -65,7 +65,8 @@ extension PerformanceReport {
             }
             lines.append("By strategy")
             for entry in Self.sorted(byStrategy, byKey: false) {
-                lines.append("  \(entry.key.padding(18))\(pad(entry.totals.trades, 5)) trades  \(signed(entry.totals.netPnl))")
+                lines.append(
+                    "  \(entry.key.padding(18))\(pad(entry.totals.trades, 5)) trades  \(signed(entry.totals.netPnl))")
             }
         }
         for warning in warnings { lines.append("WARNING: \(warning)") }

@@ -89,6 +89,8 @@ public struct PerformanceReport: Sendable, Equatable {
     public static func sorted(_ groups: [String: TradeTotals], byKey: Bool) -> [(key: String, totals: TradeTotals)] {
         let pairs = groups.map { (key: $0.key, totals: $0.value) }
         if byKey { return pairs.sorted { $0.key < $1.key } }
-        return pairs.sorted { $0.totals.netPnl != $1.totals.netPnl ? $0.totals.netPnl > $1.totals.netPnl : $0.key < $1.key }
+        return pairs.sorted {
+            $0.totals.netPnl != $1.totals.netPnl ? $0.totals.netPnl > $1.totals.netPnl : $0.key < $1.key
+        }
     }
 }

@@ -188,7 +188,9 @@ public enum PositionsCodec {
                 case 4: p.size = number
                 case 5:
                     p.leverage = number
-                    if !(1...100).contains(number) { issue(name, "leverage \(JSONWriter.format(number)) is outside 1-100") }
+                    if !(1...100).contains(number) {
+                        issue(name, "leverage \(JSONWriter.format(number)) is outside 1-100")
+                    }
                 case 6: p.marginCollateral = number
                 case 7: p.pnl = number
                 default: p.netPnl = number
@@ -204,9 +206,13 @@ public enum PositionsCodec {
         case .open:
             require(p.openedAt != nil, "opened_at", "an open position needs the time it was opened")
         case .closed:
-            require(p.closedAt != nil, "closed_at", "a closed trade needs the time it closed to count against the wallet reset")
+            require(
+                p.closedAt != nil, "closed_at",
+                "a closed trade needs the time it closed to count against the wallet reset")
             if !reported.contains("pnl") {
-                require(p.effectiveNetPnl != nil, "net_pnl", "a closed trade needs its P&L (net_pnl or pnl) for the balance")
+                require(
+                    p.effectiveNetPnl != nil, "net_pnl", "a closed trade needs its P&L (net_pnl or pnl) for the balance"
+                )
             }
         }
         return p

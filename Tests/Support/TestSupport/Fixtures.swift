@@ -21,7 +21,9 @@ public enum Fixtures {
     public static func sampleBytes() throws -> [UInt8] {
         let path = samplePositions
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw FixtureError("the shared sample \(path) is missing: tests expect ../shared/data beside the repository (or SHARED_DATA)")
+            throw FixtureError(
+                "the shared sample \(path) is missing: tests expect ../shared/data beside the repository (or SHARED_DATA)"
+            )
         }
         return [UInt8](data)
     }

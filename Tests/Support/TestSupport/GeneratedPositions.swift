@@ -60,7 +60,8 @@ public struct GeneratedPositions {
                 "bot_type": "alpha"
                 """
             if i % 3 == 0 {
-                out += ", \"exit_reason\": \"trailing_stop\", \"fees\": 0.5, \"signal_ctx\": {\"ofi\": 0.5, \"hurst\": 0.4}"
+                out +=
+                    ", \"exit_reason\": \"trailing_stop\", \"fees\": 0.5, \"signal_ctx\": {\"ofi\": 0.5, \"hurst\": 0.4}"
             }
             out += "}"
         }
