@@ -6,7 +6,7 @@ struct TradingBot: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tradingbot",
         abstract: "The BloFin futures trading bot: service, reports and checks.",
-        subcommands: [ReportCommand.self]
+        subcommands: [ReportCommand.self, ReconcileCommand.self]
     )
 }
 

@@ -73,3 +73,25 @@ import Testing
         #expect(out.stderr.contains("--bogus"))
     }
 }
+
+@Suite struct ReconcileCommandTests {
+    @Test func rebuildThenAgreeThenDetectDrift() throws {
+        let home = try CommandRunner.makeHome()
+        let before = try CommandRunner.run("tradingbot", ["reconcile", "--home", home, "--json"])
+        #expect(before.status == 1)
+        #expect(try before.json()["database_trades"] as? Int == 0)
+        let rebuilt = try CommandRunner.run("tradingbot", ["reconcile", "--home", home, "--rebuild", "--json"])
+        #expect(rebuilt.status == 0, "\(rebuilt.stderr)")
+        #expect(try rebuilt.json()["database_trades"] as? Int == 1100)
+        // A trade removed from the file shows up as drift.
+        var text = try String(contentsOfFile: home + "/logs/positions_futures.json", encoding: .utf8)
+        let marker = "\"closed_positions\": [\n"
+        let start = try #require(text.range(of: marker)).upperBound
+        let end = try #require(text.range(of: "},\n", range: start..<text.endIndex)).upperBound
+        text.removeSubrange(start..<end)
+        try Fixtures.write(text, to: home + "/logs/positions_futures.json")
+        let drift = try CommandRunner.run("tradingbot", ["reconcile", "--home", home])
+        #expect(drift.status == 1)
+        #expect(drift.stdout.contains("0 trade(s) missing from the database, 1 not in the file"), "\(drift.stdout)")
+    }
+}
