@@ -20,6 +20,10 @@ let package = Package(
             name: "TradingStore",
             dependencies: ["TradingCore", .product(name: "GRDB", package: "GRDB.swift")]
         ),
+        // Market data and order execution: MarketFeed/Broker, the simulated and replay feeds, the paper broker.
+        .target(name: "Exchange", dependencies: ["TradingCore"]),
+        // The cycle loop that wires feed, signals, risk, execution, exits and persistence; lock and signals.
+        .target(name: "Engine", dependencies: ["TradingCore", "TradingStore", "Exchange"]),
         // What both command lines share: the exit-code contract, error and JSON printing.
         .target(
             name: "CLISupport",
@@ -31,7 +35,7 @@ let package = Package(
         .executableTarget(
             name: "tradingbot",
             dependencies: [
-                "TradingCore", "TradingStore", "CLISupport",
+                "TradingCore", "TradingStore", "Exchange", "Engine", "CLISupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

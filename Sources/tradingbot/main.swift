@@ -6,7 +6,10 @@ struct TradingBot: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tradingbot",
         abstract: "The BloFin futures trading bot: service, reports and checks.",
-        subcommands: [ReportCommand.self, ReconcileCommand.self]
+        subcommands: [
+            RunCommand.self, SelfCheckCommand.self, ReportCommand.self, ReplayCommand.self, ReconcileCommand.self,
+            KillSwitchCommand.self,
+        ]
     )
 }
 

@@ -1,0 +1,52 @@
+import Foundation
+import TradingCore
+import TradingStore
+
+/// Everything the engine writes, opened once per run from the home.
+///
+/// - Important: not Sendable; owned by the engine's thread.
+public final class EngineStores {
+    public let home: Home
+    public let positions: PositionsStore
+    public let heartbeat: HeartbeatStore
+    let signals: JSONLAppender
+    let decisions: JSONLAppender
+    let botLog: JSONLAppender
+    let database: AnalyticsDatabase
+
+    public init(home: Home) throws {
+        self.home = home
+        try home.createDirectories()
+        positions = PositionsStore(home: home)
+        heartbeat = HeartbeatStore(home: home)
+        signals = try JSONLAppender(path: home.signalsLog)
+        decisions = try JSONLAppender(path: home.decisionsLog)
+        botLog = try JSONLAppender(path: home.botLog)
+        database = try AnalyticsDatabase(path: home.database)
+    }
+
+    /// The kill switch is a file: `touch state/kill_switch` stops new entries at the next cycle.
+    public var killSwitchPath: String { home.stateDir + "/kill_switch" }
+    public var killSwitchOn: Bool { FileIO.exists(killSwitchPath) }
+
+    var weightsPath: String { home.featureStore + "/signal_weights.json" }
+
+    func loadWeights() throws -> SignalWeights {
+        guard FileIO.exists(weightsPath) else { return SignalWeights() }
+        return try SignalWeights.parse(try ConfigFiles.json(weightsPath), file: weightsPath)
+    }
+
+    func saveWeights(_ weights: SignalWeights) throws {
+        try FileIO.writeAtomically(weightsPath, Array((weights.json.serialized(indent: 2) + "\n").utf8))
+    }
+
+    /// One structured line in logs/bot.jsonl (level, event, cycle, details).
+    public func log(_ level: String, _ event: String, cycle: Int, at: Instant, _ fields: [JSONField] = []) {
+        var object = JSONObject([
+            JSONField("ts", .string(at.iso8601)), JSONField("level", .string(level)), JSONField("event", .string(event)),
+            JSONField("cycle", .int(cycle)), JSONField("pid", .int(ProcessIdentity.pid)),
+        ])
+        object.fields.append(contentsOf: fields)
+        try? botLog.append(.object(object), sync: level == "error")
+    }
+}

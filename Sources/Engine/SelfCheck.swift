@@ -1,0 +1,97 @@
+import Exchange
+import TradingCore
+import TradingStore
+
+/// `tradingbot selfcheck`: initialises every subsystem the engine needs, without network and
+/// without trading, and says for each whether it works. Deploy runs it on a candidate release
+/// against the live home before any flip.
+public enum SelfCheck {
+    public static func run(home: Home, now: Instant, release: String) -> [CheckResult] {
+        var results: [CheckResult] = []
+        func step(_ name: String, _ body: () throws -> String) {
+            do {
+                results.append(CheckResult(name: name, ok: true, detail: try body()))
+            } catch {
+                results.append(CheckResult(name: name, ok: false, detail: "\(error)"))
+            }
+        }
+        var bot: BotConfig?
+        var universe: AssetUniverse?
+        step("config") {
+            let b = try ConfigFiles.bot(home.botConfig)
+            let u = try ConfigFiles.assetUniverse(home.assetUniverse)
+            _ = try ConfigFiles.deploy(home.deployConfig)
+            let missing = b.symbols.filter { u.sectors[$0] == nil }
+            bot = b
+            universe = u
+            return "bot.json, asset_universe.json and deploy.json valid; \(b.symbols.isEmpty ? u.sectors.count : b.symbols.count) symbols enabled"
+                + (missing.isEmpty ? "" : "; not in the asset universe (traded as sector \"other\"): \(missing.joined(separator: ", "))")
+        }
+        step("home") {
+            try home.createDirectories()
+            let probe = home.stateDir + "/.selfcheck-\(ProcessIdentity.pid)"
+            try FileIO.writeAtomically(probe, Array("ok".utf8))
+            _ = unlinkFile(probe)
+            return "\(home.root) writable (logs, data, state, feature_store, reports)"
+        }
+        step("positions") {
+            let decoded = try PositionsStore(home: home).decode(missingIsEmpty: true)
+            guard decoded.issues.isEmpty else {
+                throw StoreError(
+                    path: home.positions,
+                    message: "\(decoded.issues.count) field(s) cannot be used, first: \(decoded.issues[0])")
+            }
+            return "\(decoded.file.open.count) open, \(decoded.file.closed.count) closed positions readable"
+        }
+        step("database") {
+            let db = try AnalyticsDatabase(path: home.database)
+            let mode = try db.journalMode()
+            guard mode == "wal" else { throw StoreError(path: home.database, message: "journal mode is \(mode), not wal") }
+            return "\(home.database) open in WAL mode, \(try db.totals().trades) trades mirrored"
+        }
+        step("weights") {
+            let path = home.featureStore + "/signal_weights.json"
+            guard FileIO.exists(path) else { return "no learned weights yet (defaults)" }
+            let weights = try SignalWeights.parse(try ConfigFiles.json(path), file: path)
+            return "\(weights.weights.count) learned weights from \(weights.tradesLearned) trades"
+        }
+        var snapshot: MarketSnapshot?
+        step("feed") {
+            let symbols = bot.map { $0.symbols.isEmpty ? (universe?.symbols ?? []) : $0.symbols } ?? ["BTCUSDT"]
+            let feed = SimulatedFeed(symbols: Array(symbols.prefix(3)), seed: 1, intervalSeconds: 60, start: now)
+            guard let first = try feed.advance(to: now)?.first else { throw BrokerError("the simulated feed gave no market") }
+            snapshot = first
+            return "simulated feed: \(first.candles.count) candles for \(first.symbol) (offline; no network used)"
+        }
+        step("signals") {
+            guard let snapshot else { throw BrokerError("no market to evaluate (feed failed)") }
+            let readings = SignalCatalog.all.map { ($0.name, $0.read(snapshot)) }
+            let unavailable = readings.filter { $0.1.value == nil }.map(\.0)
+            guard unavailable.isEmpty else {
+                throw BrokerError("signals unavailable on the simulated market: \(unavailable.joined(separator: ", "))")
+            }
+            return "\(readings.count) signals evaluated: \(readings.map(\.0).joined(separator: ", "))"
+        }
+        step("risk") {
+            guard let bot else { throw BrokerError("no config") }
+            let verdict = RiskGate(limits: bot.risk).evaluate(
+                symbol: "BTCUSDT", sector: "mega", desiredNotional: bot.risk.maxNotional, leverage: 5,
+                balance: bot.walletReset.startingCapital, open: [], openedToday: 0)
+            guard case .allow(let notional, _) = verdict else { throw BrokerError("risk gate blocks an empty book: \(verdict)") }
+            return "risk gate allows \(money(notional)) on an empty book; limits \(bot.risk.maxPositions) positions, \(bot.risk.maxPerSector) per sector"
+        }
+        step("broker") {
+            guard let bot, let snapshot else { throw BrokerError("no config or market") }
+            let fill = try PaperBroker(model: FillModel(fees: bot.fees)).marketOrder(
+                symbol: snapshot.symbol, buy: true, notional: 1000, market: snapshot)
+            return "paper broker fills $1,000 at \(fill.price) with fee \(money(fill.fee)) (taker \(bot.fees.taker * 100) %)"
+        }
+        _ = release
+        return results
+    }
+}
+
+#if canImport(Glibc)
+    import Glibc
+    func unlinkFile(_ path: String) -> Int32 { unlink(path) }
+#endif

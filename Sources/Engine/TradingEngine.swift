@@ -1,0 +1,337 @@
+import Exchange
+import TradingCore
+import TradingStore
+
+/// What one cycle did, for the heartbeat, the decisions log and the replay summary.
+public struct CycleResult: Sendable {
+    public var cycle: Int
+    public var time: Instant
+    public var symbols = 0
+    public var signalsEvaluated = 0
+    public var executed = 0
+    public var blocked = 0
+    public var skipped = 0
+    public var closed = 0
+    public var balance = 0.0
+    public var equity = 0.0
+}
+
+/// The trading engine: one `runCycle` is feed -> signals -> risk -> execution -> exits ->
+/// persistence. Its state (open positions, balance, today's counters, learned weights and
+/// expectancy) is rebuilt from the home on start, so a restart resumes where a crash left off.
+///
+/// - Important: not Sendable; one thread drives it.
+public final class TradingEngine {
+    public let config: BotConfig
+    public let universe: AssetUniverse
+    public let settings: EngineSettings
+    let feed: any MarketFeed
+    let broker: PaperBroker
+    let stores: EngineStores
+    let risk: RiskGate
+    let hurst = HurstRegimeSignal()
+
+    public private(set) var file: PositionsFile
+    public private(set) var balance: Double
+    public private(set) var cycle = 0
+    public private(set) var hash = DecisionsHash()
+    public private(set) var breaker: CircuitBreaker
+    public private(set) var weights: SignalWeights
+    var expectancy = ExpectancyGate()
+    var day: Instant?
+    var dayStartBalance = 0.0
+    var dayPnl = 0.0
+    var peakEquity = 0.0
+    var openedToday = 0
+    var lastMarket: [String: MarketSnapshot] = [:]
+    var dirty = false
+    var weightsDirty = false
+    var pendingClosed: [Position] = []
+    public private(set) var maxDrawdown = 0.0
+    var peakBalance: Double
+    public private(set) var closedThisRun: [Position] = []
+    /// Symbols traded in the "other" sector because the asset universe lacks them.
+    public private(set) var otherSectorSymbols: Set<String> = []
+
+    public init(
+        config: BotConfig, universe: AssetUniverse, feed: any MarketFeed, stores: EngineStores,
+        settings: EngineSettings = EngineSettings()
+    ) throws {
+        self.config = config
+        self.universe = universe
+        self.feed = feed
+        self.stores = stores
+        self.settings = settings
+        broker = PaperBroker(model: FillModel(fees: config.fees, slippage: settings.slippage))
+        risk = RiskGate(limits: config.risk)
+        breaker = CircuitBreaker(dailyLossLimitFraction: config.risk.dailyLossLimitFraction)
+        file = try stores.positions.load(missingIsEmpty: true)
+        balance = PerformanceReport(file: file, reset: config.walletReset).balance
+        peakBalance = balance
+        weights = try stores.loadWeights()
+        for p in file.closed {
+            if let setup = p.extra["setup"]?.stringValue, let net = p.effectiveNetPnl, let at = p.closedAt?.instant {
+                expectancy.record(setup: setup, netPnl: net, at: at)
+            }
+        }
+    }
+
+    func sector(_ symbol: String) -> String {
+        if let s = universe.sectors[symbol] { return s.rawValue }
+        otherSectorSymbols.insert(symbol)
+        return "other"
+    }
+
+    var enabled: Set<String>? { config.symbols.isEmpty ? nil : Set(config.symbols) }
+
+    /// Starts a new UTC day when `now` crosses midnight: counters reset, the breaker may re-arm.
+    func rollDay(_ now: Instant) {
+        let today = now.startOfUTCDay
+        guard day != today else { return }
+        day = today
+        dayStartBalance = balance
+        peakEquity = balance
+        dayPnl = 0
+        for p in file.closed where (p.closedAt?.instant ?? Instant(microseconds: 0)) >= today {
+            guard config.walletReset.counts(p) else { continue }
+            dayPnl += p.effectiveNetPnl ?? 0
+        }
+        dayStartBalance = balance - dayPnl
+        openedToday = (file.open + file.closed).filter { ($0.openedAt?.instant ?? Instant(microseconds: 0)) >= today }.count
+    }
+
+    /// Runs one cycle at `now` (wall clock) or at the feed's own time (`useFeedTime`, replays).
+    /// Returns nil when a replay feed has run out.
+    public func runCycle(now wallNow: Instant, useFeedTime: Bool = false) throws -> CycleResult? {
+        guard let snapshots = try feed.advance(to: wallNow) else { return nil }
+        cycle += 1
+        let now = useFeedTime ? (snapshots.map(\.time).max() ?? wallNow) : wallNow
+        rollDay(now)
+        var result = CycleResult(cycle: cycle, time: now)
+        for s in snapshots { lastMarket[s.symbol] = s }
+        if let change = breaker.update(
+            now: now, dayStartBalance: dayStartBalance, dayPnl: dayPnl + unrealized(), killSwitch: stores.killSwitchOn)
+        {
+            stores.log("warning", "circuit_breaker", cycle: cycle, at: now, [JSONField("change", .string(change))])
+        }
+        let enabled = self.enabled
+        for snapshot in snapshots where enabled?.contains(snapshot.symbol) ?? true {
+            result.symbols += 1
+            try decide(snapshot, now: now, result: &result)
+        }
+        try runExits(now: now, result: &result)
+        result.balance = balance
+        result.equity = balance + unrealized()
+        peakEquity = max(peakEquity, result.equity)
+        peakBalance = max(peakBalance, balance)
+        if peakBalance > 0 { maxDrawdown = max(maxDrawdown, (peakBalance - balance) / peakBalance) }
+        try stores.decisions.append([
+            "ts": .string(now.iso8601), "cycle": .int(cycle), "feed": .string(feed.name),
+            "symbols": .int(result.symbols), "signals_evaluated": .int(result.signalsEvaluated),
+            "executed": .int(result.executed), "blocked": .int(result.blocked), "skipped": .int(result.skipped),
+            "closed": .int(result.closed), "open_positions": .int(file.open.count),
+            "balance": .double(cents(balance)), "equity": .double(cents(result.equity)),
+            "breaker": .string(breaker.allowsEntries ? "armed" : "tripped"),
+        ])
+        if cycle % settings.persistEvery == 0 { try persist() }
+        return result
+    }
+
+    func decide(_ snapshot: MarketSnapshot, now: Instant, result: inout CycleResult) throws {
+        let readings = SignalCatalog.all.map { (name: $0.name, reading: $0.read(snapshot)) }
+        result.signalsEvaluated += readings.count
+        let decision = EnsembleDecision(readings: readings, weights: weights)
+        let symbol = snapshot.symbol
+        func record(_ action: String, _ reason: String, rule: String? = nil, notional: Double? = nil) throws {
+            let direction = decision.direction?.rawValue ?? "NONE"
+            hash.add("\(cycle)|\(symbol)|\(action)|\(direction)|\(rule ?? "")|\(notional.map { String(cents($0)) } ?? "")")
+            var line = JSONObject([
+                JSONField("ts", .string(now.iso8601)), JSONField("cycle", .int(cycle)), JSONField("symbol", .string(symbol)),
+                JSONField("action", .string(action)), JSONField("direction", .string(direction)),
+                JSONField("score", .double(round4(decision.score))), JSONField("agreeing", .int(decision.agreeing)),
+                JSONField("reason", .string(reason)),
+            ])
+            if let rule { line["rule"] = .string(rule) }
+            if action != "skipped" {
+                line["setup"] = decision.setup.map { .string($0) } ?? .null
+                line["scores"] = scoresJSON(decision)
+                line["unavailable"] = .array(
+                    readings.compactMap {
+                        if case .unavailable(let why) = $0.reading { return .string("\($0.name): \(why)") }
+                        return nil
+                    })
+            }
+            if let notional { line["notional"] = .double(cents(notional)) }
+            try stores.signals.append(.object(line))
+        }
+        guard let direction = decision.direction, abs(decision.score) >= settings.entryThreshold else {
+            result.skipped += 1
+            return try record("skipped", "score \(round4(decision.score)) below the entry threshold \(settings.entryThreshold)")
+        }
+        guard decision.agreeing >= settings.minAgreeing else {
+            result.skipped += 1
+            return try record("skipped", "\(decision.agreeing) signal(s) agree; \(settings.minAgreeing) needed")
+        }
+        if file.open.contains(where: { $0.symbol == symbol }) {
+            result.skipped += 1
+            return try record("skipped", "a \(symbol) position is already open")
+        }
+        func block(_ rule: String, _ detail: String) throws {
+            result.blocked += 1
+            try record("blocked", detail, rule: rule)
+        }
+        guard breaker.allowsEntries else {
+            if case .tripped(let reason, _) = breaker.state { return try block("circuit_breaker", reason) }
+            return
+        }
+        if let why = RegimeGate.blockReason(dominant: decision.dominant, regime: hurst.regime(snapshot)) {
+            return try block("hurst_regime", why)
+        }
+        if let setup = decision.setup, let why = expectancy.blockReason(setup: setup, now: now) {
+            return try block("expectancy", why)
+        }
+        // Predictive sizing: conviction above the threshold scales the notional up to the maximum.
+        let conviction = min(1, (abs(decision.score) - settings.entryThreshold) / max(0.01, 1 - settings.entryThreshold))
+        let desired = config.risk.minNotional + (config.risk.maxNotional - config.risk.minNotional) * conviction
+        let verdict = risk.evaluate(
+            symbol: symbol, sector: sector(symbol), desiredNotional: desired, leverage: settings.leverage,
+            balance: balance, open: exposures(), openedToday: openedToday)
+        switch verdict {
+        case .block(let rule, let detail):
+            return try block(rule, detail)
+        case .allow(let notional, let margin):
+            let fill = try broker.marketOrder(symbol: symbol, buy: direction == .long, notional: notional, market: snapshot)
+            var extra = JSONObject()
+            extra["signal_ctx"] = scoresJSON(decision)
+            extra["setup"] = decision.setup.map { .string($0) } ?? .null
+            extra["entry_fee"] = .double(round6(fill.fee))
+            extra["best_move"] = .double(0)
+            extra["mode"] = "paper"
+            extra["release"] = .string(settings.release)
+            file.open.append(
+                Position(
+                    symbol: symbol, direction: direction.rawValue, entryPrice: fill.price, size: round6(fill.quantity),
+                    leverage: settings.leverage, marginCollateral: cents(margin), openedAt: Timestamp(now),
+                    strategy: "Ensemble-\(decision.dominant ?? "mixed")", botType: "alpha", extra: extra))
+            openedToday += 1
+            dirty = true
+            result.executed += 1
+            try record("executed", "\(direction.rawValue) \(symbol) at \(fill.price)", notional: notional)
+        }
+    }
+
+    func runExits(now: Instant, result: inout CycleResult) throws {
+        let equity = balance + unrealized()
+        let drawdown = peakEquity > 0 ? max(0, (peakEquity - equity) / peakEquity) : 0
+        var index = 0
+        while index < file.open.count {
+            var p = file.open[index]
+            guard let market = lastMarket[p.symbol], let entry = p.entryPrice, entry > 0,
+                let side = p.side, let price = market.lastPrice, let opened = p.openedAt?.instant
+            else {
+                index += 1
+                continue
+            }
+            let sign = side == .long ? 1.0 : -1.0
+            let move = (price - entry) / entry * sign
+            let best = max(p.extra["best_move"]?.doubleValue ?? 0, move)
+            if best != p.extra["best_move"]?.doubleValue {
+                p.extra["best_move"] = .double(round6(best))
+                file.open[index] = p
+                dirty = true
+            }
+            guard
+                let reason = settings.exits.exit(
+                    heldSeconds: opened.seconds(until: now), move: move, bestMove: best, drawdown: drawdown)
+            else {
+                index += 1
+                continue
+            }
+            let quantity = p.size ?? 0
+            let fill = try broker.close(symbol: p.symbol, buy: side == .short, quantity: quantity, market: market)
+            let gross = (fill.price - entry) * quantity * sign
+            let fees = (p.extra["entry_fee"]?.doubleValue ?? 0) + fill.fee
+            let net = gross - fees
+            p.exitPrice = fill.price
+            p.pnl = round6(gross)
+            p.netPnl = round6(net)
+            p.closedAt = Timestamp(now)
+            p.extra["exit_reason"] = .string(reason.rawValue)
+            p.extra["fees"] = .double(round6(fees))
+            file.open.remove(at: index)
+            file.closed.append(p)
+            pendingClosed.append(p)
+            closedThisRun.append(p)
+            if config.walletReset.counts(p) {
+                balance += p.netPnl ?? 0
+                dayPnl += p.netPnl ?? 0
+            }
+            if let setup = p.extra["setup"]?.stringValue { expectancy.record(setup: setup, netPnl: net, at: now) }
+            if let ctx = p.extra["signal_ctx"]?.objectValue {
+                var scores: [String: Double] = [:]
+                for f in ctx.fields { scores[f.key] = f.value.doubleValue }
+                weights.learn(scores: scores, direction: side, netPnl: net)
+                weightsDirty = true
+            }
+            dirty = true
+            result.closed += 1
+            hash.add("\(cycle)|\(p.symbol)|closed|\(reason.rawValue)|\(cents(net))")
+            try stores.signals.append([
+                "ts": .string(now.iso8601), "cycle": .int(cycle), "symbol": .string(p.symbol), "action": "closed",
+                "direction": .string(side.rawValue), "reason": .string(reason.rawValue), "net_pnl": .double(cents(net)),
+            ])
+        }
+    }
+
+    func exposures() -> [Exposure] {
+        file.open.map { Exposure(symbol: $0.symbol, sector: sector($0.symbol), margin: $0.marginCollateral ?? 0) }
+    }
+
+    /// Unrealised P&L of the open positions at the last prices seen.
+    func unrealized() -> Double {
+        var total = 0.0
+        for p in file.open {
+            guard let price = lastMarket[p.symbol]?.lastPrice, let entry = p.entryPrice, let q = p.size, let side = p.side
+            else { continue }
+            total += (price - entry) * q * (side == .long ? 1 : -1)
+        }
+        return total
+    }
+
+    /// Writes what changed: the positions file (atomic), the SQLite mirror, learned weights.
+    public func persist() throws {
+        if dirty {
+            try stores.positions.save(file)
+            dirty = false
+        }
+        if !pendingClosed.isEmpty {
+            try stores.database.upsert(pendingClosed)
+            pendingClosed.removeAll()
+        }
+        if weightsDirty {
+            try stores.saveWeights(weights)
+            weightsDirty = false
+        }
+    }
+
+    /// The breaker's state for logs and selfcheck.
+    public var breakerDescription: String {
+        switch breaker.state {
+        case .armed: "armed"
+        case .tripped(let reason, let until): "tripped: \(reason)" + (until.map { " until \($0.iso8601)" } ?? "")
+        }
+    }
+
+    /// The open positions as the risk gate sees them (tests assert invariants on these).
+    public var openExposures: [Exposure] { exposures() }
+}
+
+func cents(_ v: Double) -> Double { (v * 100).rounded() / 100 }
+func round4(_ v: Double) -> Double { (v * 10_000).rounded() / 10_000 }
+func round6(_ v: Double) -> Double { (v * 1_000_000).rounded() / 1_000_000 }
+
+func scoresJSON(_ decision: EnsembleDecision) -> JSONValue {
+    .object(
+        JSONObject(
+            decision.readings.compactMap { r in r.reading.value.map { JSONField(r.name, .double(round4($0))) } }))
+}

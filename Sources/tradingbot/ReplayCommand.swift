@@ -1,0 +1,59 @@
+import ArgumentParser
+import CLISupport
+import Engine
+import Foundation
+import TradingCore
+import TradingStore
+
+/// `tradingbot replay`: the decision code over recorded data at full speed.
+struct ReplayCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "replay",
+        abstract: "Run the engine over recorded candles at full speed into a home of its own.",
+        discussion: """
+            FEED is a CSV file or a folder of them (ts,open,high,low,close,volume; ts in ms). The replay home \
+            (--into, default a fresh temporary folder) gets its own positions file, signals, decisions and \
+            heartbeat. Risk limits and fees come from --home's config/bot.json when it has one.
+            """
+    )
+
+    @Option(help: "CSV file or folder of recorded candles.")
+    var feed: String
+
+    @Option(help: "Home whose config (risk, fees, asset universe) the replay uses, when it has one.")
+    var home: String?
+
+    @Option(help: "Folder to replay into (default: a new temporary folder).")
+    var into: String?
+
+    @Flag(help: "Print one JSON object.")
+    var json = false
+
+    func run() throws {
+        let source = Home.resolve(option: home)
+        let base = FileIO.exists(source.botConfig) ? try ConfigFiles.bot(source.botConfig) : nil
+        let universe = FileIO.exists(source.assetUniverse) ? try ConfigFiles.assetUniverse(source.assetUniverse) : nil
+        let target = Home(root: into ?? (NSTemporaryDirectory() + "tradingbot-replay-\(UUID().uuidString.prefix(8))"))
+        var settings = EngineSettings()
+        settings.persistEvery = 500
+        settings.release = "replay"
+        let summary: ReplayRunner.Summary
+        do {
+            summary = try ReplayRunner.run(
+                feedPath: feed, home: target, baseConfig: base, universe: universe, settings: settings)
+        } catch let error as StoreError {
+            throw CommandFailure.usage("\(error)")
+        }
+        if json {
+            printJSON(summary.json)
+        } else {
+            print("Replayed \(grouped(summary.candles)) candles in \(summary.cycles) cycles into \(summary.home)")
+            print("Trades \(summary.trades), win rate \(Int((summary.winRate * 100).rounded())) %, net P&L \(money(summary.netPnl)), max drawdown \(Int((summary.maxDrawdown * 1000).rounded()) / 10) %")
+            print("Decisions hash \(summary.decisionsHash)")
+            if !summary.otherSectorSymbols.isEmpty {
+                print("Not in the asset universe, traded in sector \"other\": \(summary.otherSectorSymbols.joined(separator: ", "))")
+            }
+            for note in summary.notes { print("note: \(note)") }
+        }
+    }
+}

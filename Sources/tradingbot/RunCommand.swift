@@ -1,0 +1,146 @@
+import ArgumentParser
+import CLISupport
+import Engine
+import Exchange
+import Foundation
+import TradingCore
+import TradingStore
+
+/// `tradingbot run`: the trading service.
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run the trading engine (paper trading on the simulated market by default).",
+        discussion: """
+            Holds HOME/state/engine.lock: a second engine on the same home exits 2 naming the holder. \
+            SIGTERM stops it at a safe point within a second. With NOTIFY_SOCKET set it sends READY=1 and \
+            WATCHDOG=1 to systemd.
+            """
+    )
+
+    @OptionGroup var homeOptions: HomeOptions
+
+    @Option(help: "Market data: sim, replay:PATH (CSV file or folder) or blofin.")
+    var feed = "sim"
+
+    @Option(help: "paper or live.")
+    var mode = "paper"
+
+    @Option(help: "Seconds per cycle (default: cycle_seconds of bot.json).")
+    var cycleSeconds: Int?
+
+    @Option(help: "Stop after this many cycles.")
+    var maxCycles: Int?
+
+    @Option(help: "Seed of the simulated market.")
+    var seed: UInt64 = 42
+
+    func run() throws {
+        guard mode == "paper" else {
+            throw CommandFailure.usage(
+                "--mode \(mode): live trading is not available in this release (the BloFin client is not built yet); use --mode paper")
+        }
+        if let cycleSeconds, !(1...3600).contains(cycleSeconds) {
+            throw CommandFailure.usage("--cycle-seconds must be 1 to 3600")
+        }
+        let home = homeOptions.resolved
+        var config = try ConfigFiles.bot(home.botConfig)
+        let universe = try ConfigFiles.assetUniverse(home.assetUniverse)
+        if let cycleSeconds { config.cycleSeconds = cycleSeconds }
+        var settings = EngineSettings()
+        settings.release = ProcessInfo.processInfo.environment["TRADINGBOT_RELEASE"] ?? "dev"
+        let lock: FileLock
+        do {
+            lock = try EngineRunner.lockEngine(home: home, release: settings.release)
+        } catch let held as EngineRunner.LockHeld {
+            throw CommandFailure.usage(held.description)
+        }
+        defer { lock.release() }
+        let symbols = config.symbols.isEmpty ? universe.symbols : config.symbols
+        let marketFeed: any MarketFeed
+        switch feed {
+        case "sim":
+            marketFeed = SimulatedFeed(
+                symbols: symbols, seed: seed, intervalSeconds: config.cycleSeconds, start: WallClock.now)
+        case let f where f.hasPrefix("replay:"):
+            let path = String(f.dropFirst("replay:".count))
+            marketFeed = ReplayFeed(series: try MarketDataFiles.load(path).series, name: f)
+        case "blofin":
+            throw CommandFailure.usage("--feed blofin: the BloFin client is not built yet; use --feed sim or replay:PATH")
+        default:
+            throw CommandFailure.usage("--feed \(feed): expected sim, replay:PATH or blofin")
+        }
+        let stop = StopSignal()
+        stop.install()
+        let stores = try EngineStores(home: home)
+        let engine: TradingEngine
+        do {
+            engine = try TradingEngine(config: config, universe: universe, feed: marketFeed, stores: stores, settings: settings)
+        } catch {
+            throw CommandFailure.failed("cannot start the engine: \(error)")
+        }
+        let runner = EngineRunner(
+            engine: engine, stores: stores, stop: stop,
+            notifier: SystemdNotifier(environment: ProcessInfo.processInfo.environment),
+            cycleSeconds: config.cycleSeconds, now: { WallClock.now })
+        runner.run(maxCycles: maxCycles)
+    }
+}
+
+/// `tradingbot selfcheck`.
+struct SelfCheckCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "selfcheck",
+        abstract: "Initialise every subsystem without network and without trading; exit 1 if any fails."
+    )
+
+    @OptionGroup var homeOptions: HomeOptions
+
+    @Flag(help: "Print one JSON object.")
+    var json = false
+
+    func run() throws {
+        let home = homeOptions.resolved
+        let results = SelfCheck.run(
+            home: home, now: WallClock.now, release: ProcessInfo.processInfo.environment["TRADINGBOT_RELEASE"] ?? "dev")
+        let ok = results.allSatisfy(\.ok)
+        if json {
+            printJSON(["ok": .bool(ok), "home": .string(home.root), "checks": .array(results.map(\.json))])
+        } else {
+            for r in results { print("\(r.ok ? "ok  " : "FAIL") \(r.name): \(r.detail)") }
+            print(ok ? "All subsystems ready." : "FAILED.")
+        }
+        if !ok { throw ExitCode(ExitStatus.failed) }
+    }
+}
+
+/// `tradingbot kill-switch on|off|status`: stops (or allows) new entries at the next cycle.
+struct KillSwitchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kill-switch",
+        abstract: "Stop new entries (on), allow them again (off), or show the state. Exits keep running."
+    )
+
+    @OptionGroup var homeOptions: HomeOptions
+
+    @Argument(help: "on, off or status")
+    var action: String = "status"
+
+    func run() throws {
+        let home = homeOptions.resolved
+        let path = home.stateDir + "/kill_switch"
+        switch action {
+        case "on":
+            try home.createDirectories()
+            try FileIO.writeAtomically(path, Array("on since \(WallClock.now.iso8601)\n".utf8))
+            print("kill switch ON: no new entries from the next cycle (\(path))")
+        case "off":
+            if FileIO.exists(path) { try FileManager.default.removeItem(atPath: path) }
+            print("kill switch OFF: entries allowed from the next cycle")
+        case "status":
+            print(FileIO.exists(path) ? "kill switch ON (\(path))" : "kill switch off")
+        default:
+            throw CommandFailure.usage("kill-switch \(action): expected on, off or status")
+        }
+    }
+}
