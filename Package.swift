@@ -57,6 +57,10 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/Support/TestSupport"),
         .testTarget(name: "TradingCoreTests", dependencies: ["TradingCore", "TestSupport"]),
         .testTarget(name: "TradingStoreTests", dependencies: ["TradingCore", "TradingStore", "TestSupport"]),
+        .testTarget(
+            name: "EngineTests",
+            dependencies: ["TradingCore", "TradingStore", "Exchange", "Engine", "TestSupport"]
+        ),
         // Runs the built executables the way the operator does and checks output and exit codes.
         .testTarget(
             name: "CommandTests",

@@ -164,13 +164,13 @@ public final class TradingEngine {
             if let notional { line["notional"] = .double(cents(notional)) }
             try stores.signals.append(.object(line))
         }
-        guard let direction = decision.direction, abs(decision.score) >= settings.entryThreshold else {
+        guard let direction = decision.direction, abs(decision.score) >= config.strategy.entryThreshold else {
             result.skipped += 1
-            return try record("skipped", "score \(round4(decision.score)) below the entry threshold \(settings.entryThreshold)")
+            return try record("skipped", "score \(round4(decision.score)) below the entry threshold \(config.strategy.entryThreshold)")
         }
-        guard decision.agreeing >= settings.minAgreeing else {
+        guard decision.agreeing >= config.strategy.minAgreeing else {
             result.skipped += 1
-            return try record("skipped", "\(decision.agreeing) signal(s) agree; \(settings.minAgreeing) needed")
+            return try record("skipped", "\(decision.agreeing) signal(s) agree; \(config.strategy.minAgreeing) needed")
         }
         if file.open.contains(where: { $0.symbol == symbol }) {
             result.skipped += 1
@@ -191,10 +191,10 @@ public final class TradingEngine {
             return try block("expectancy", why)
         }
         // Predictive sizing: conviction above the threshold scales the notional up to the maximum.
-        let conviction = min(1, (abs(decision.score) - settings.entryThreshold) / max(0.01, 1 - settings.entryThreshold))
+        let conviction = min(1, (abs(decision.score) - config.strategy.entryThreshold) / max(0.01, 1 - config.strategy.entryThreshold))
         let desired = config.risk.minNotional + (config.risk.maxNotional - config.risk.minNotional) * conviction
         let verdict = risk.evaluate(
-            symbol: symbol, sector: sector(symbol), desiredNotional: desired, leverage: settings.leverage,
+            symbol: symbol, sector: sector(symbol), desiredNotional: desired, leverage: config.strategy.leverage,
             balance: balance, open: exposures(), openedToday: openedToday)
         switch verdict {
         case .block(let rule, let detail):
@@ -211,7 +211,7 @@ public final class TradingEngine {
             file.open.append(
                 Position(
                     symbol: symbol, direction: direction.rawValue, entryPrice: fill.price, size: round6(fill.quantity),
-                    leverage: settings.leverage, marginCollateral: cents(margin), openedAt: Timestamp(now),
+                    leverage: config.strategy.leverage, marginCollateral: cents(margin), openedAt: Timestamp(now),
                     strategy: "Ensemble-\(decision.dominant ?? "mixed")", botType: "alpha", extra: extra))
             openedToday += 1
             dirty = true
@@ -241,7 +241,7 @@ public final class TradingEngine {
                 dirty = true
             }
             guard
-                let reason = settings.exits.exit(
+                let reason = config.exits.exit(
                     heldSeconds: opened.seconds(until: now), move: move, bestMove: best, drawdown: drawdown)
             else {
                 index += 1

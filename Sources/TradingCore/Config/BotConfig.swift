@@ -8,6 +8,17 @@ public struct BotConfig: Sendable, Equatable {
     public var risk = RiskLimits()
     /// Symbols the engine trades; empty means every symbol of the asset universe.
     public var symbols: [String] = []
+    public var exits = ExitPolicy()
+    public var strategy = Strategy()
+
+    /// Entry thresholds and leverage of the ensemble.
+    public struct Strategy: Sendable, Equatable {
+        public var leverage = 5.0
+        /// Minimum |ensemble score| (0-1) for an entry.
+        public var entryThreshold = 0.25
+        /// Minimum number of signals agreeing with the ensemble's direction.
+        public var minAgreeing = 3
+    }
 
     /// Exchange fees as fractions of notional (SEED.md: taker 0.06 %, maker 0.02 %).
     public struct Fees: Sendable, Equatable {
@@ -60,6 +71,21 @@ public struct BotConfig: Sendable, Equatable {
         }
         if root.object["symbols"] != nil {
             config.symbols = try root.strings("symbols")
+        }
+        if let exits = try root.section("exits") {
+            config.exits.minHoldSeconds = try exits.number("min_hold_seconds", in: 0...86_400)
+            config.exits.maxHoldSeconds = try exits.number("max_hold_seconds", in: 1...2_592_000)
+            config.exits.trailingActivation = try exits.number("trailing_activation", in: 0...1)
+            config.exits.trailingDistance = try exits.number("trailing_distance", in: 0.0001...1)
+            config.exits.profitLockTrigger = try exits.number("profit_lock_trigger", in: 0...1)
+            config.exits.profitLockFloor = try exits.number("profit_lock_floor", in: 0...1)
+            config.exits.emergencyPositionLoss = try exits.number("emergency_position_loss", in: 0.001...1)
+            config.exits.emergencyDrawdown = try exits.number("emergency_drawdown", in: 0.001...1)
+        }
+        if let strategy = try root.section("strategy") {
+            config.strategy.leverage = try strategy.number("leverage", in: 1...100)
+            config.strategy.entryThreshold = try strategy.number("entry_threshold", in: 0.01...1)
+            config.strategy.minAgreeing = try strategy.int("min_agreeing", in: 1...10)
         }
         return config
     }

@@ -1,0 +1,111 @@
+import Foundation
+import TestSupport
+import Testing
+
+@testable import Engine
+@testable import Exchange
+@testable import TradingCore
+@testable import TradingStore
+
+@Suite struct ReplayTests {
+    func committedConfig() throws -> (BotConfig, AssetUniverse) {
+        (
+            try ConfigFiles.bot(Fixtures.repoRoot + "/config/bot.json"),
+            try ConfigFiles.assetUniverse(Fixtures.repoRoot + "/config/asset_universe.json")
+        )
+    }
+
+    /// Replays `feed` and checks every risk invariant after every cycle.
+    func replay(_ feed: String) throws -> (ReplayRunner.Summary, [String]) {
+        let (bot, universe) = try committedConfig()
+        var violations: [String] = []
+        var cyclesChecked = 0
+        let home = Home(root: try Fixtures.temporaryDirectory("replay"))
+        var settings = EngineSettings()
+        settings.persistEvery = 250
+        let summary = try ReplayRunner.run(
+            feedPath: Fixtures.sharedData + "/market/" + feed, home: home, baseConfig: bot, universe: universe,
+            settings: settings
+        ) { engine, result in
+            cyclesChecked += 1
+            let problems = engine.risk.invariantViolations(open: engine.openExposures, balance: engine.balance)
+            if !problems.isEmpty { violations.append("cycle \(result.cycle): \(problems.joined(separator: ", "))") }
+            if engine.openedToday > bot.risk.maxPositionsPerDay {
+                violations.append("cycle \(result.cycle): \(engine.openedToday) opened today")
+            }
+        }
+        #expect(cyclesChecked == summary.cycles)
+        return (summary, violations)
+    }
+
+    @Test(.timeLimit(.minutes(5))) func tenSpotMarketsRespectRiskOnEveryCycleAndAreDeterministic() throws {
+        let (first, violations) = try replay("spot-5m-2018-01")
+        #expect(violations.isEmpty, "\(violations.prefix(5))")
+        #expect(first.cycles == 5760)
+        #expect(first.candles == 57_546)
+        #expect(first.trades > 20, "the engine trades on real data (\(first.trades) trades)")
+        #expect(first.otherSectorSymbols.count == 10, "BTC-quoted spot pairs are not in the universe")
+        let (second, _) = try replay("spot-5m-2018-01")
+        #expect(second.decisionsHash == first.decisionsHash)
+        #expect(second.trades == first.trades && second.netPnl == first.netPnl)
+
+        // The replay home is a real home: report, data checks and the mirror agree with the summary.
+        let home = Home(root: first.home)
+        let file = try PositionsStore(home: home).load()
+        #expect(file.closed.count == first.trades)
+        let config = try ConfigFiles.bot(home.botConfig)
+        let report = PerformanceReport(file: file, reset: config.walletReset)
+        #expect(abs(report.balance - first.balance) < 0.01)
+        #expect(try AnalyticsDatabase(path: home.database).reconcile(with: file).agrees)
+        for p in file.closed {
+            #expect(p.extra["exit_reason"] != nil && p.netPnl != nil && p.pnl != nil)
+            #expect((p.netPnl ?? 0) < (p.pnl ?? 0), "net P&L includes fees")
+        }
+        let signals = try JSONLAppender.readAll(home.signalsLog)
+        let executed = signals.filter { $0.objectValue?["action"] == "executed" }.count
+        #expect(executed == first.trades + file.open.count)
+        let blocked = signals.filter { $0.objectValue?["action"] == "blocked" }
+        #expect(blocked.allSatisfy { $0.objectValue?["rule"]?.stringValue?.isEmpty == false })
+    }
+
+    @Test func perpetualWithFundingReplays() throws {
+        let (summary, violations) = try replay("perp-xrp-2021-11")
+        #expect(violations.isEmpty)
+        #expect(summary.notes.contains { $0.contains("finer interval") }, "the 1h file is skipped for the 5m one")
+        #expect(summary.otherSectorSymbols.isEmpty, "XRPUSDT is in the payment sector")
+        let signals = try JSONLAppender.readAll(Home(root: summary.home).signalsLog)
+        let withFunding = signals.filter { $0.objectValue?["scores"]?.objectValue?["funding_rate"] != nil }
+        let blockedOrExecuted = signals.filter { $0.objectValue?["scores"] != nil }
+        #expect(!blockedOrExecuted.isEmpty)
+        #expect(withFunding.count > 0, "funding from the recorded 8h file reaches the signal")
+    }
+
+    @Test func restartResumesOpenPositionsAndKeepsClosedTrades() throws {
+        let (bot, universe) = try committedConfig()
+        let home = Home(root: try Fixtures.temporaryDirectory("resume"))
+        try home.createDirectories()
+        try FileIO.copy(Fixtures.samplePositions, to: home.positions)
+        let start = try #require(Instant(year: 2025, month: 12, day: 19, hour: 12))
+        var config = bot
+        config.exits.minHoldSeconds = 0
+        config.exits.maxHoldSeconds = 180
+        let feed = SimulatedFeed(symbols: universe.symbols, seed: 5, intervalSeconds: 60, start: start)
+        let engine = try TradingEngine(config: config, universe: universe, feed: feed, stores: try EngineStores(home: home))
+        #expect(engine.file.open.count == 4, "the sample's open positions are resumed")
+        var t = start
+        for _ in 0..<10 {
+            _ = try engine.runCycle(now: t)
+            t = t.adding(seconds: 60)
+        }
+        let before = try PositionsStore(home: home).load()
+        #expect(before.closed.count > 1100, "positions closed during the run")
+        let sample = try PositionsStore(path: Fixtures.samplePositions, lockPath: home.positionsLock).load()
+        #expect(Array(before.closed.prefix(1100)) == sample.closed, "the sample's closed trades are untouched")
+        // A new engine on the same home sees the same book.
+        let again = try TradingEngine(
+            config: config, universe: universe, feed: SimulatedFeed(symbols: universe.symbols, seed: 5, intervalSeconds: 60, start: t),
+            stores: try EngineStores(home: home))
+        #expect(again.file == before)
+        #expect(abs(again.balance - engine.balance) < 1e-9)
+    }
+}
