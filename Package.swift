@@ -53,6 +53,12 @@ let package = Package(
             dependencies: ["TradingCore", "TradingStore"],
             path: "Tests/Support/CrashWriter"
         ),
+        // Benchmark of the engine cycle and replay throughput (run by bench/run-engine-bench.sh, release).
+        .executableTarget(
+            name: "engine-bench",
+            dependencies: ["TradingCore", "TradingStore", "Exchange", "Engine"],
+            path: "bench/EngineBench"
+        ),
         // Fixtures shared by the test targets and the benchmarks: shared data paths, generated files.
         .target(name: "TestSupport", path: "Tests/Support/TestSupport"),
         .testTarget(name: "TradingCoreTests", dependencies: ["TradingCore", "TestSupport"]),

@@ -15,3 +15,9 @@ echo "== tradingbot report --positions $positions --config $config"
 echo
 echo "== deployctl check data --positions $positions --config $config"
 "$bin/deployctl" check data --positions "$positions" --config "$config"
+echo
+echo "== tradingbot selfcheck --home . (the committed config)"
+"$bin/tradingbot" selfcheck --home .
+echo
+echo "== tradingbot replay --feed ../shared/data/market/spot-5m-2018-01"
+"$bin/tradingbot" replay --feed ../shared/data/market/spot-5m-2018-01 --home .
