@@ -3,5 +3,5 @@
 # throughput, peak memory.  usage: bench/run-engine-bench.sh [--cycles N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-swift build -c release --product engine-bench | grep -vE "^\[|^Building|^Build complete" || true
+swift build -c release --product engine-bench
 "$(swift build -c release --show-bin-path)/engine-bench" ../shared/data "$@"

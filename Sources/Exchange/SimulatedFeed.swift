@@ -118,13 +118,14 @@ struct SymbolMarket {
         let open = price
         var high = price
         var low = price
-        var sigma = 0.0012
+        // Per sub-step: about 0.1 % per candle in calm markets, like a major perp's 1-minute bars.
+        var sigma = 0.0003
         if case .volatile = phase { sigma *= 2.5 }
         for _ in 0..<12 {
             var drift = 0.0
             switch phase {
-            case .trending(let direction): drift = direction * 0.0004
-            case .meanReverting: drift = -0.15 * log(price / anchor)
+            case .trending(let direction): drift = direction * 0.00004
+            case .meanReverting: drift = -0.05 * log(price / anchor)
             case .volatile: break
             }
             price *= exp(drift + sigma * rng.normal())
@@ -135,7 +136,7 @@ struct SymbolMarket {
         // A liquidation cascade: one side is forced out and the price gaps with it.
         if rng.uniform() < 0.004 {
             let down = rng.uniform() < 0.5
-            price *= down ? 0.985 : 1.015
+            price *= down ? 0.992 : 1.008
             high = max(high, price)
             low = min(low, price)
             let notional = oi * price * 0.002 * (1 + rng.uniform())
@@ -159,7 +160,7 @@ struct SymbolMarket {
                     ts: close.adding(seconds: Double(k - 30) * Double(interval) / 30), price: price, amount: amount,
                     side: side))
         }
-        let spread = price * 0.0001 * (1 + sigma * 1000)
+        let spread = price * 0.0001 * (1 + sigma * 2000)
         let depth = volume / 20
         book = TopOfBook(
             bid: price - spread / 2, bidSize: depth * (0.5 + buyShare) * (0.8 + 0.4 * rng.uniform()),
