@@ -112,3 +112,77 @@ import Testing
         #expect(try CommandRunner.run("tradingbot", ["run", "--home", home, "--feed", "carrier-pigeon"]).status == 2)
     }
 }
+
+/// A real unix datagram socket standing in for systemd's NOTIFY_SOCKET.
+final class NotifySocket {
+    let path: String
+    let fd: Int32
+
+    init(path: String) throws {
+        self.path = path
+        fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (i, b) in path.utf8.enumerated() { raw[i] = b }
+        }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard bound == 0 else { throw FixtureError("bind \(path) failed") }
+        var timeout = timeval(tv_sec: 0, tv_usec: 200_000)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    deinit { close(fd) }
+
+    /// Every datagram received until nothing arrives for 200 ms.
+    func drain() -> [String] {
+        var out: [String] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = recv(fd, &buffer, buffer.count, 0)
+            if n <= 0 { return out }
+            out.append(String(decoding: buffer[0..<n], as: UTF8.self))
+        }
+    }
+}
+
+@Suite(.serialized) struct EngineSupervisionTests {
+    @Test func tellsSystemdItIsReadyAndAlive() throws {
+        let home = try CommandRunner.makeHome(botConfig: EngineServiceTests.fastConfig)
+        let socket = try NotifySocket(path: home + "/state/notify.sock")
+        let out = try CommandRunner.run(
+            "tradingbot", ["run", "--home", home, "--max-cycles", "2"], environment: ["NOTIFY_SOCKET": socket.path])
+        #expect(out.status == 0, "\(out.stderr)")
+        let messages = socket.drain()
+        #expect(messages.first?.hasPrefix("READY=1") == true, "\(messages)")
+        #expect(messages.filter { $0 == "WATCHDOG=1" }.count == 2)
+        #expect(messages.last == "STOPPING=1")
+    }
+
+    @Test(.timeLimit(.minutes(2))) func aFailingCycleIsLoggedAndTheLoopGoesOn() throws {
+        let home = try CommandRunner.makeHome(botConfig: EngineServiceTests.fastConfig)
+        let service = EngineServiceTests()
+        let engine = try service.start(home)
+        defer { if engine.isRunning { kill(engine.processIdentifier, SIGKILL) } }
+        #expect(service.waitFor(20) { (service.heartbeat(home)?.cycle ?? 0) >= 2 })
+        // Take the logs folder away: writing the positions file fails until it comes back.
+        try FileManager.default.moveItem(atPath: home + "/logs", toPath: home + "/logs.away")
+        #expect(service.waitFor(30) { (service.heartbeat(home)?.consecutiveErrors ?? 0) >= 2 }, "cycles fail and are counted")
+        let failing = try #require(service.heartbeat(home))
+        #expect(failing.lastError?.contains("positions_futures.json") == true, "\(failing.lastError ?? "")")
+        try FileManager.default.moveItem(atPath: home + "/logs.away", toPath: home + "/logs")
+        #expect(service.waitFor(20) { service.heartbeat(home)?.consecutiveErrors == 0 && service.heartbeat(home)?.phase == "idle" },
+            "the loop recovers by itself")
+        #expect(engine.isRunning)
+        kill(engine.processIdentifier, SIGTERM)
+        engine.waitUntilExit()
+        let events = try JSONLAppender.readAll(home + "/logs/bot.jsonl").compactMap { $0.objectValue }
+        let failures = events.filter { $0["event"] == "cycle_failed" }
+        #expect(failures.count >= 2)
+        #expect(failures.allSatisfy { $0["error"]?.stringValue?.isEmpty == false && $0["cycle"] != nil })
+        // Nothing the engine decided while the disk was away was lost: the file is whole and readable.
+        #expect(try PositionsStore(path: home + "/logs/positions_futures.json", lockPath: home + "/state/positions.lock").load().closed.count >= 1100)
+    }
+}
