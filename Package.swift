@@ -20,10 +20,16 @@ let package = Package(
             name: "TradingStore",
             dependencies: ["TradingCore", .product(name: "GRDB", package: "GRDB.swift")]
         ),
+        // libgit2 through pkg-config; only GitKit imports it.
+        .systemLibrary(name: "CGit2", pkgConfig: "libgit2", providers: [.apt(["libgit2-dev"])]),
+        // The owning Swift wrapper over libgit2: clone, fetch, resolve, hard checkout.
+        .target(name: "GitKit", dependencies: ["CGit2"]),
         // Market data and order execution: MarketFeed/Broker, the simulated and replay feeds, the paper broker.
         .target(name: "Exchange", dependencies: ["TradingCore"]),
         // The cycle loop that wires feed, signals, risk, execution, exits and persistence; lock and signals.
         .target(name: "Engine", dependencies: ["TradingCore", "TradingStore", "Exchange"]),
+        // Releases: slots and flip, git via GitKit, build, checks, ledger, service managers, probation, rollback.
+        .target(name: "Deploy", dependencies: ["TradingCore", "TradingStore", "GitKit"]),
         // What both command lines share: the exit-code contract, error and JSON printing.
         .target(
             name: "CLISupport",
@@ -43,7 +49,7 @@ let package = Package(
         .executableTarget(
             name: "deployctl",
             dependencies: [
-                "TradingCore", "TradingStore", "CLISupport",
+                "TradingCore", "TradingStore", "Deploy", "CLISupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

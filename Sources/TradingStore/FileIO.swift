@@ -131,3 +131,12 @@ public enum FileIO {
         try writeAtomically(destination, try read(source))
     }
 }
+
+extension FileIO {
+    /// Removes a file; a missing file is not an error.
+    public static func remove(_ path: String) throws {
+        if unlink(path) != 0 && errno != ENOENT {
+            throw StoreError(path: path, message: "cannot remove: \(errnoText())")
+        }
+    }
+}

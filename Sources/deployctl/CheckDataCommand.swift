@@ -1,5 +1,6 @@
 import ArgumentParser
 import CLISupport
+import Deploy
 import TradingCore
 import TradingStore
 
@@ -7,9 +8,33 @@ import TradingStore
 struct CheckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
-        abstract: "Run checks without flipping.",
+        abstract: "Run every pre-flip check on a slot without flipping (or `check data` on a file).",
         subcommands: [CheckDataCommand.self]
     )
+
+    @OptionGroup var options: DeployOptions
+
+    @Option(help: "A or B (default: the live slot).")
+    var slot: String?
+
+    func run() throws {
+        let config = try options.config()
+        let slots = Slots(home: options.home)
+        guard let target = slot ?? slots.active() else {
+            throw CommandFailure.usage("no live slot yet; pass --slot A or --slot B")
+        }
+        guard Slots.names.contains(target) else { throw CommandFailure.usage("--slot \(target): expected A or B") }
+        let results = Preflight(home: options.home, config: config).run(
+            slot: target, release: slots.releaseID(target) ?? "check", now: WallClock.now, progress: options.progress)
+        let ok = results.allSatisfy(\.ok)
+        if options.json {
+            printJSON(["ok": .bool(ok), "slot": .string(target), "checks": .array(results.map(\.json))])
+        } else {
+            for r in results { print("  \(!r.ok ? "FAIL" : r.warning ? "WARN" : "ok  ") \(r.name): \(r.detail)") }
+            print(ok ? "All checks passed on slot \(target)." : "FAILED on slot \(target).")
+        }
+        if !ok { throw ExitCode(ExitStatus.failed) }
+    }
 }
 
 struct CheckDataCommand: ParsableCommand {

@@ -6,7 +6,10 @@ struct DeployCtl: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "deployctl",
         abstract: "Release, check, roll back and guard the trading bot.",
-        subcommands: [CheckCommand.self]
+        subcommands: [
+            InitCommand.self, ReleaseCommand.self, RollbackCommand.self, StatusCommand.self, HistoryCommand.self,
+            CheckCommand.self, InstallUnitsCommand.self,
+        ]
     )
 }
 

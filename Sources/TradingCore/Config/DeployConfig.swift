@@ -4,6 +4,8 @@ public struct DeployConfig: Sendable, Equatable {
     /// Git URL or path of the bot's repository; empty until `deployctl init` sets it.
     public var repo = ""
     public var defaultRef = "main"
+    /// The built `tradingbot`, relative to a slot.
+    public var binary = ".build/release/tradingbot"
     public var serviceManager = "supervisor"
     public var build = Build()
     public var checks = Checks()
@@ -47,6 +49,7 @@ public struct DeployConfig: Sendable, Equatable {
         var config = DeployConfig()
         if root.object["repo"] != nil { config.repo = try root.string("repo", allowEmpty: true) }
         if root.object["default_ref"] != nil { config.defaultRef = try root.string("default_ref") }
+        if root.object["binary"] != nil { config.binary = try root.string("binary") }
         if root.object["service_manager"] != nil {
             config.serviceManager = try root.choice("service_manager", ["systemd", "supervisor"])
         }

@@ -1,0 +1,98 @@
+import Foundation
+import TradingCore
+import TradingStore
+
+/// `state/releases.jsonl`: the append-only audit log of every release. One event per line,
+/// fsynced before the step it records goes on, so a crash never loses what already happened.
+public final class Ledger {
+    public let path: String
+
+    public init(path: String) { self.path = path }
+
+    /// Appends one event of `release`.
+    public func append(_ release: String, _ event: String, _ fields: [JSONField] = [], at: Instant = WallClock.now) throws {
+        var object = JSONObject([
+            JSONField("ts", .string(at.iso8601)), JSONField("release", .string(release)), JSONField("event", .string(event)),
+        ])
+        object.fields.append(contentsOf: fields)
+        let appender = try JSONLAppender(path: path)
+        defer { appender.close() }
+        try appender.append(.object(object), sync: true)
+    }
+
+    /// Every release folded from its events, oldest first.
+    public func releases() throws -> [ReleaseRecord] {
+        var order: [String] = []
+        var records: [String: ReleaseRecord] = [:]
+        for line in try JSONLAppender.readAll(path) {
+            guard let o = line.objectValue, let id = o["release"]?.stringValue, let event = o["event"]?.stringValue else {
+                continue
+            }
+            if records[id] == nil {
+                order.append(id)
+                records[id] = ReleaseRecord(id: id)
+            }
+            records[id]?.apply(event: event, fields: o)
+        }
+        return order.compactMap { records[$0] }
+    }
+}
+
+/// One release as the ledger tells it.
+public struct ReleaseRecord: Sendable {
+    public var id: String
+    public var ref = ""
+    public var sha = ""
+    public var subject = ""
+    public var slot = ""
+    public var by = ""
+    public var state = "started"
+    public var startedAt = ""
+    public var updatedAt = ""
+    public var previousSlot: String?
+    public var failedStep: String?
+    public var error: String?
+    public var steps: [JSONValue] = []
+    public var checks: [JSONValue] = []
+
+    mutating func apply(event: String, fields o: JSONObject) {
+        updatedAt = o["ts"]?.stringValue ?? updatedAt
+        switch event {
+        case "started":
+            ref = o["ref"]?.stringValue ?? ""
+            slot = o["slot"]?.stringValue ?? ""
+            by = o["by"]?.stringValue ?? ""
+            startedAt = o["ts"]?.stringValue ?? ""
+            previousSlot = o["previous_slot"]?.stringValue
+        case "resolved":
+            sha = o["sha"]?.stringValue ?? ""
+            subject = o["subject"]?.stringValue ?? ""
+        case "step":
+            steps.append(.object(o))
+            if o["ok"] == .bool(false) {
+                failedStep = o["name"]?.stringValue
+                error = o["detail"]?.stringValue
+            }
+        case "check": checks.append(.object(o))
+        case "state": state = o["state"]?.stringValue ?? state
+        default: break
+        }
+    }
+
+    /// Whether the release was ever marked good (and not later bad).
+    public var isGood: Bool { state == "good" }
+
+    public var json: JSONValue {
+        var o = JSONObject([
+            JSONField("id", .string(id)), JSONField("ref", .string(ref)), JSONField("sha", .string(sha)),
+            JSONField("subject", .string(subject)), JSONField("slot", .string(slot)), JSONField("by", .string(by)),
+            JSONField("state", .string(state)), JSONField("started_at", .string(startedAt)),
+            JSONField("updated_at", .string(updatedAt)),
+        ])
+        o["failed_step"] = failedStep.map { .string($0) } ?? .null
+        o["error"] = error.map { .string($0) } ?? .null
+        o["steps"] = .array(steps)
+        o["checks"] = .array(checks)
+        return .object(o)
+    }
+}

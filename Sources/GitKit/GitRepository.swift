@@ -1,0 +1,142 @@
+import CGit2
+import Foundation
+
+/// A git checkout driven through libgit2: clone or open, fetch, resolve a ref, hard checkout.
+/// The only Swift type that touches libgit2 pointers; it frees them in `deinit`.
+///
+/// - Important: not Sendable (libgit2 repositories are not thread-safe); use from one thread.
+public final class GitRepository {
+    private let pointer: OpaquePointer
+    public let path: String
+
+    private static let initialized: Bool = {
+        git_libgit2_init()
+        return true
+    }()
+
+    private init(pointer: OpaquePointer, path: String) {
+        self.pointer = pointer
+        self.path = path
+    }
+
+    deinit { git_repository_free(pointer) }
+
+    /// Opens the repository at `path`.
+    public static func open(_ path: String) throws(GitError) -> GitRepository {
+        _ = initialized
+        var repo: OpaquePointer?
+        try GitError.check(git_repository_open(&repo, path), "git_repository_open(\(path))")
+        guard let repo else { throw GitError(function: "git_repository_open", code: -1, message: "no repository") }
+        return GitRepository(pointer: repo, path: path)
+    }
+
+    /// Clones `url` (a path, file://, https:// or ssh:// URL) into `path`.
+    public static func clone(url: String, into path: String) throws(GitError) -> GitRepository {
+        _ = initialized
+        var options = git_clone_options()
+        try GitError.check(git_clone_options_init(&options, UInt32(GIT_CLONE_OPTIONS_VERSION)), "git_clone_options_init")
+        // Checkout happens explicitly after resolving the ref.
+        options.checkout_opts.checkout_strategy = GIT_CHECKOUT_NONE.rawValue
+        var repo: OpaquePointer?
+        try GitError.check(git_clone(&repo, url, path, &options), "git_clone(\(url))")
+        guard let repo else { throw GitError(function: "git_clone", code: -1, message: "no repository") }
+        return GitRepository(pointer: repo, path: path)
+    }
+
+    /// Fetches every branch and tag of `origin` (force-updating remote-tracking refs).
+    public func fetch(remote name: String = "origin") throws(GitError) {
+        var remote: OpaquePointer?
+        try GitError.check(git_remote_lookup(&remote, pointer, name), "git_remote_lookup(\(name))")
+        defer { git_remote_free(remote) }
+        var options = git_fetch_options()
+        try GitError.check(git_fetch_options_init(&options, UInt32(GIT_FETCH_OPTIONS_VERSION)), "git_fetch_options_init")
+        options.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_ALL
+        options.prune = GIT_FETCH_PRUNE
+        let specs = ["+refs/heads/*:refs/remotes/\(name)/*", "+refs/tags/*:refs/tags/*"]
+        var cStrings = specs.map { strdup($0) }
+        defer { cStrings.forEach { free($0) } }
+        let code = cStrings.withUnsafeMutableBufferPointer { buffer -> Int32 in
+            var array = git_strarray(strings: buffer.baseAddress, count: buffer.count)
+            return git_remote_fetch(remote, &array, &options, "deployctl fetch")
+        }
+        try GitError.check(code, "git_remote_fetch(\(name))")
+    }
+
+    /// The commit a ref names: a branch of origin, a tag, or a (short) sha.
+    public func resolve(_ ref: String) throws(GitError) -> String {
+        for candidate in ["refs/remotes/origin/\(ref)", "refs/tags/\(ref)", ref] {
+            var object: OpaquePointer?
+            if git_revparse_single(&object, pointer, candidate + "^{commit}") == 0, let object {
+                defer { git_object_free(object) }
+                return Self.hex(git_object_id(object))
+            }
+        }
+        throw GitError(
+            function: "resolve", code: -3,
+            message: "\(ref) is not a branch of origin, a tag or a commit of \(path); check the name or push it first")
+    }
+
+    /// The subject line of a commit.
+    public func subject(of sha: String) throws(GitError) -> String {
+        var oid = git_oid()
+        try GitError.check(git_oid_fromstr(&oid, sha), "git_oid_fromstr(\(sha))")
+        var commit: OpaquePointer?
+        try GitError.check(git_commit_lookup(&commit, pointer, &oid), "git_commit_lookup(\(sha))")
+        defer { git_commit_free(commit) }
+        return git_commit_summary(commit).map { String(cString: $0) } ?? ""
+    }
+
+    /// The commit HEAD points at.
+    public func head() throws(GitError) -> String {
+        var oid = git_oid()
+        try GitError.check(git_reference_name_to_id(&oid, pointer, "HEAD"), "git_reference_name_to_id(HEAD)")
+        return Self.hex(&oid)
+    }
+
+    /// Checks `sha` out hard (detached HEAD), then removes untracked files except those whose
+    /// top-level folder `keep` accepts (the slot's own build folder, so builds stay incremental).
+    /// - Returns: the untracked paths removed.
+    @discardableResult
+    public func checkoutHard(_ sha: String, keep: (String) -> Bool) throws(GitError) -> [String] {
+        var oid = git_oid()
+        try GitError.check(git_oid_fromstr(&oid, sha), "git_oid_fromstr(\(sha))")
+        var commit: OpaquePointer?
+        try GitError.check(git_object_lookup(&commit, pointer, &oid, GIT_OBJECT_COMMIT), "git_object_lookup(\(sha))")
+        defer { git_object_free(commit) }
+        var options = git_checkout_options()
+        try GitError.check(git_checkout_options_init(&options, UInt32(GIT_CHECKOUT_OPTIONS_VERSION)), "git_checkout_options_init")
+        options.checkout_strategy = GIT_CHECKOUT_FORCE.rawValue
+        try GitError.check(git_checkout_tree(pointer, commit, &options), "git_checkout_tree(\(sha))")
+        try GitError.check(git_repository_set_head_detached(pointer, &oid), "git_repository_set_head_detached(\(sha))")
+        return try removeUntracked(keep: keep)
+    }
+
+    private func removeUntracked(keep: (String) -> Bool) throws(GitError) -> [String] {
+        var options = git_status_options()
+        try GitError.check(git_status_options_init(&options, UInt32(GIT_STATUS_OPTIONS_VERSION)), "git_status_options_init")
+        options.show = GIT_STATUS_SHOW_WORKDIR_ONLY
+        options.flags = GIT_STATUS_OPT_INCLUDE_UNTRACKED.rawValue
+        var list: OpaquePointer?
+        try GitError.check(git_status_list_new(&list, pointer, &options), "git_status_list_new")
+        defer { git_status_list_free(list) }
+        var removed: [String] = []
+        for i in 0..<git_status_list_entrycount(list) {
+            guard let entry = git_status_byindex(list, i), entry.pointee.status.rawValue & GIT_STATUS_WT_NEW.rawValue != 0,
+                let delta = entry.pointee.index_to_workdir, let cPath = delta.pointee.new_file.path
+            else { continue }
+            let relative = String(cString: cPath)
+            let top = String(relative.split(separator: "/").first ?? "")
+            if keep(top) { continue }
+            try? FileManager.default.removeItem(atPath: path + "/" + relative)
+            removed.append(relative)
+        }
+        return removed
+    }
+
+    static func hex(_ oid: UnsafePointer<git_oid>?) -> String {
+        guard let oid else { return "" }
+        var buffer = [CChar](repeating: 0, count: Int(GIT_OID_HEXSZ) + 1)
+        git_oid_tostr(&buffer, buffer.count, oid)
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}

@@ -1,0 +1,193 @@
+import ArgumentParser
+import CLISupport
+import Deploy
+import Foundation
+import TradingCore
+import TradingStore
+
+/// Options every command that changes or reads a deployment shares.
+struct DeployOptions: ParsableArguments {
+    @OptionGroup var homeOptions: HomeOptions
+
+    @Flag(help: "Print one JSON object.")
+    var json = false
+
+    var home: Home { homeOptions.resolved }
+
+    func config() throws -> DeployConfig {
+        let path = home.deployConfig
+        guard FileIO.exists(path) else {
+            throw CommandFailure.usage("\(path): not found. Run deployctl init --home \(home.root) --repo URL|PATH first.")
+        }
+        return try ConfigFiles.deploy(path)
+    }
+
+    func manager(_ config: DeployConfig) -> ServiceManager {
+        config.serviceManager == "systemd" ? SystemdManager() : SupervisorManager(home: home, binary: config.binary)
+    }
+
+    var progress: StepProgress { json ? SilentProgress() : TerminalProgress() }
+
+    func finish(_ outcome: DeployOutcome) throws {
+        if json { printJSON(outcome.json) } else { print(outcome.message) }
+        if outcome.exitCode != 0 { throw ExitCode(outcome.exitCode) }
+    }
+}
+
+struct ReleaseCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "release",
+        abstract: "Build a git ref into the inactive slot, check it against the live data, flip, restart, probation.",
+        discussion: "Exit 0 good (or on probation with --detach); 1 failed or rolled back; 2 config; 3 another release holds the lock."
+    )
+
+    @OptionGroup var options: DeployOptions
+
+    @Option(help: "Branch, tag or sha (default: deploy.json default_ref).")
+    var ref: String?
+
+    @Flag(help: "Release a sha that an earlier release marked bad.")
+    var force = false
+
+    @Flag(help: "Return after the first healthy heartbeat; the watchdog gives the verdict.")
+    var detach = false
+
+    @Option(help: "Wait up to this many seconds for another release to finish.")
+    var wait: Double = 0
+
+    func run() throws {
+        let config = try options.config()
+        var opts = ReleasePipeline.Options()
+        opts.ref = ref
+        opts.force = force
+        opts.detach = detach
+        opts.waitForLock = wait
+        let pipeline = ReleasePipeline(
+            home: options.home, config: config, manager: options.manager(config), progress: options.progress,
+            now: { WallClock.now })
+        try options.finish(pipeline.run(opts))
+    }
+}
+
+struct RollbackCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rollback", abstract: "Flip back to the newest release marked good in the other slot (no rebuild).")
+
+    @OptionGroup var options: DeployOptions
+
+    @Option(help: "Wait up to this many seconds for the deploy lock.")
+    var wait: Double = 0
+
+    func run() throws {
+        let config = try options.config()
+        try options.finish(
+            Rollback(home: options.home, config: config, manager: options.manager(config), progress: options.progress)
+                .run(wait: wait))
+    }
+}
+
+struct StatusCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status", abstract: "The live slot and release, its heartbeat, the other slot, the service.")
+
+    @OptionGroup var options: DeployOptions
+
+    func run() throws {
+        let config = try options.config()
+        let status = DeployStatus.collect(home: options.home, manager: options.manager(config), now: WallClock.now)
+        if options.json {
+            printJSON(status)
+            return
+        }
+        let o = status.objectValue ?? JSONObject()
+        func line(_ v: JSONValue?) -> String {
+            guard let s = v?.objectValue else { return "none" }
+            return "slot \(s["slot"]?.stringValue ?? "?"): \(s["release"]?.stringValue ?? "no release") \(s["ref"]?.stringValue ?? "") \(s["sha"]?.stringValue?.prefix(12) ?? "") [\(s["state"]?.stringValue ?? "-")] since \(s["since"]?.stringValue ?? "-") by \(s["by"]?.stringValue ?? "-")"
+        }
+        print("Home       \(options.home.root)")
+        print("Live       \(line(o["active"]))")
+        print("Other      \(line(o["other"]))")
+        if let hb = o["heartbeat"]?.objectValue {
+            print("Heartbeat  \(hb["release"]?.stringValue ?? "?") cycle \(hb["cycle"]?.serialized() ?? "?") \(hb["phase"]?.stringValue ?? "?"), \(hb["age_seconds"]?.serialized() ?? "?") s old, \(hb["consecutive_errors"]?.serialized() ?? "0") consecutive errors")
+        } else {
+            print("Heartbeat  none yet")
+        }
+        print("Service    \(o["service"]?.stringValue ?? "?")")
+        if let lock = o["deploy_lock"]?.stringValue { print("Lock       \(lock)") }
+    }
+}
+
+struct HistoryCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "history", abstract: "Every release in the ledger, newest first.")
+
+    @OptionGroup var options: DeployOptions
+
+    func run() throws {
+        let records = try Ledger(path: options.home.releasesLedger).releases().reversed()
+        if options.json {
+            printJSON(["ok": true, "releases": .array(records.map(\.json))])
+            return
+        }
+        if records.isEmpty { print("no releases yet (\(options.home.releasesLedger))") }
+        for r in records {
+            let why = r.failedStep.map { " at \($0): \(r.error?.prefix(120) ?? "")" } ?? ""
+            print("\(r.startedAt)  \(r.id)  \(r.ref) \(r.sha.prefix(12))  slot \(r.slot)  \(r.state)\(why)")
+        }
+    }
+}
+
+struct InitCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "init", abstract: "Prepare a home: folders, deploy.json with the repository, default configs.")
+
+    @OptionGroup var options: DeployOptions
+
+    @Option(help: "Git URL or local path of the bot's repository.")
+    var repo: String
+
+    @Option(help: "systemd or supervisor.")
+    var serviceManager: String = "supervisor"
+
+    func run() throws {
+        guard ["systemd", "supervisor"].contains(serviceManager) else {
+            throw CommandFailure.usage("--service-manager \(serviceManager): expected systemd or supervisor")
+        }
+        let home = options.home
+        let result = try HomeSetup.initialize(home: home, repo: repo, serviceManager: serviceManager)
+        if options.json {
+            printJSON(["ok": true, "home": .string(home.root), "written": .array(result.written.map { .string($0) }), "next": .array(result.next.map { .string($0) })])
+        } else {
+            for path in result.written { print("wrote \(path)") }
+            print("Next:")
+            for command in result.next { print("  \(command)") }
+        }
+    }
+}
+
+struct InstallUnitsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "install-units", abstract: "Write the systemd units or the supervisord config for this home into HOME/deploy.")
+
+    @OptionGroup var options: DeployOptions
+
+    @Flag(help: "systemd units (Type=notify engine with WatchdogSec, watchdog service and timer).")
+    var systemd = false
+
+    @Flag(help: "A supervisord config (containers, development, CI).")
+    var supervisor = false
+
+    @Option(help: "The user the systemd units run as.")
+    var user: String = ProcessInfo.processInfo.environment["USER"] ?? "tradingbot"
+
+    func run() throws {
+        guard systemd != supervisor else { throw CommandFailure.usage("pass exactly one of --systemd or --supervisor") }
+        let result = try Units.install(home: options.home, config: try options.config(), systemd: systemd, user: user)
+        if options.json {
+            printJSON(["ok": true, "files": .array(result.files.map { .string($0) }), "next": .array(result.next.map { .string($0) })])
+        } else {
+            for f in result.files { print("wrote \(f)") }
+            print("Next:")
+            for c in result.next { print("  \(c)") }
+        }
+    }
+}
