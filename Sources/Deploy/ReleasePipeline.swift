@@ -210,8 +210,8 @@ public final class ReleasePipeline {
                 try manager.restartEngine()
                 return ((), manager.engineState())
             }
-        } catch {
-            return try rollBack(id: id, slot: slot, previous: previous, reason: "restart failed: \(error)")
+        } catch let failure as StepFailure {
+            return try rollBack(id: id, slot: slot, previous: previous, reason: "restart failed: \(failure.detail)")
         }
         try state(id, "probation")
         let probation = Probation(home: home, manager: manager)

@@ -130,7 +130,8 @@ struct HistoryCommand: ParsableCommand {
         }
         if records.isEmpty { print("no releases yet (\(options.home.releasesLedger))") }
         for r in records {
-            let why = r.failedStep.map { " at \($0): \(r.error?.prefix(120) ?? "")" } ?? ""
+            let error = (r.error ?? "").replacingOccurrences(of: "\n", with: " ")
+            let why = r.failedStep.map { " at \($0): \(error.prefix(160))" } ?? ""
             print("\(r.startedAt)  \(r.id)  \(r.ref) \(r.sha.prefix(12))  slot \(r.slot)  \(r.state)\(why)")
         }
     }
