@@ -73,11 +73,16 @@ let package = Package(
             name: "EngineTests",
             dependencies: ["TradingCore", "TradingStore", "Exchange", "Engine", "TestSupport"]
         ),
+        .testTarget(
+            name: "DeployTests",
+            dependencies: ["TradingCore", "TradingStore", "GitKit", "Deploy", "TestSupport"]
+        ),
         // Runs the built executables the way the operator does and checks output and exit codes.
         .testTarget(
             name: "CommandTests",
             dependencies: [
-                "TradingCore", "TradingStore", "TestSupport", "tradingbot", "deployctl", "positions-crash-writer",
+                "TradingCore", "TradingStore", "Deploy", "TestSupport", "tradingbot", "deployctl",
+                "positions-crash-writer",
             ]
         ),
     ],

@@ -1,0 +1,75 @@
+import Foundation
+import TestSupport
+import Testing
+
+@testable import Deploy
+@testable import TradingCore
+@testable import TradingStore
+
+@Suite struct DeployPartsTests {
+    @Test func flipIsASymlinkRenameAndSwitchesSlots() throws {
+        let home = Home(root: try Fixtures.temporaryDirectory("slots"))
+        let slots = Slots(home: home)
+        #expect(slots.active() == nil)
+        #expect(slots.inactive() == "A")
+        try slots.flip(to: "A")
+        #expect(slots.active() == "A" && slots.inactive() == "B")
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: home.currentSlot) == "A")
+        try slots.flip(to: "B")
+        #expect(slots.active() == "B")
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: home.slotsDir).filter { $0.hasPrefix(".current") }
+        #expect(leftovers.isEmpty)
+    }
+
+    @Test func ledgerFoldsEventsIntoReleases() throws {
+        let ledger = Ledger(path: try Fixtures.temporaryDirectory("ledger") + "/releases.jsonl")
+        try ledger.append("r1", "started", [JSONField("ref", "main"), JSONField("slot", "A")])
+        try ledger.append("r1", "resolved", [JSONField("sha", "abc"), JSONField("subject", "s")])
+        try ledger.append("r1", "step", [JSONField("name", "build"), JSONField("ok", true), JSONField("seconds", 1.5)])
+        try ledger.append("r1", "state", [JSONField("state", "good")])
+        try ledger.append("r2", "started", [JSONField("ref", "v2"), JSONField("slot", "B")])
+        try ledger.append("r2", "step", [JSONField("name", "build"), JSONField("ok", false), JSONField("detail", "exit 1")])
+        try ledger.append("r2", "state", [JSONField("state", "failed")])
+        let releases = try ledger.releases()
+        #expect(releases.map(\.id) == ["r1", "r2"])
+        #expect(releases[0].isGood && releases[0].sha == "abc" && releases[0].slot == "A")
+        #expect(releases[1].state == "failed" && releases[1].failedStep == "build" && releases[1].error == "exit 1")
+        // Append-only: the file holds every event, one per line.
+        #expect(try JSONLAppender.readAll(ledger.path).count == 7)
+    }
+
+    @Test func roundTripComparisonFindsLostRecordsAndFields() throws {
+        let original = try JSONValue.parse(
+            #"{"open_positions": [], "closed_positions": [{"symbol": "A", "net_pnl": 1, "signal_ctx": {"ofi": 0.5}}], "meta": 1}"#)
+        #expect(PositionsRoundTrip.difference(original: original, rewritten: original) == nil)
+        let renumbered = try JSONValue.parse(
+            #"{"open_positions": [], "closed_positions": [{"symbol": "A", "net_pnl": 1.0, "signal_ctx": {"ofi": 0.50}}], "meta": 1}"#)
+        #expect(PositionsRoundTrip.difference(original: original, rewritten: renumbered) == nil)
+        let lostField = try JSONValue.parse(#"{"open_positions": [], "closed_positions": [{"symbol": "A", "net_pnl": 1}], "meta": 1}"#)
+        #expect(PositionsRoundTrip.difference(original: original, rewritten: lostField) == "closed_positions[0] lost field \"signal_ctx\"")
+        let lostRecord = try JSONValue.parse(#"{"open_positions": [], "closed_positions": [], "meta": 1}"#)
+        #expect(PositionsRoundTrip.difference(original: original, rewritten: lostRecord)?.contains("0 records after the rewrite, 1 before") == true)
+        let lostTop = try JSONValue.parse(#"{"open_positions": [], "closed_positions": [{"symbol": "A", "net_pnl": 1, "signal_ctx": {"ofi": 0.5}}]}"#)
+        #expect(PositionsRoundTrip.difference(original: original, rewritten: lostTop) == "top-level field \"meta\" was dropped")
+    }
+
+    @Test func processRunnerTimesOutAndKeepsTheLogTail() throws {
+        let log = try Fixtures.temporaryDirectory("proc") + "/build.log"
+        let ok = try ProcessRunner.shell("for i in 1 2 3; do echo line $i; done; exit 3", in: "/tmp", timeout: 10, log: log)
+        #expect(ok.status == 3 && ok.output.contains("line 3"))
+        let slow = try ProcessRunner.shell("sleep 30", in: "/tmp", timeout: 0.3)
+        #expect(slow.timedOut && slow.seconds < 6)
+        let daemon = try ProcessRunner.shell("(sleep 5 &) ; echo parent done", in: "/tmp", timeout: 3)
+        #expect(!daemon.timedOut && daemon.status == 0, "a child that leaves a grandchild behind is not waited for")
+    }
+
+    @Test func systemdUnitsAreHardenedAndNotify() throws {
+        let home = Home(root: "/srv/bot")
+        let units = Units.systemd(home: home, config: DeployConfig(), user: "trader")
+        let engine = try #require(units.first { $0.name == "tradingbot.service" }?.text)
+        #expect(engine.contains("Type=notify") && engine.contains("WatchdogSec=") && engine.contains("NoNewPrivileges=yes"))
+        #expect(engine.contains("ProtectSystem=strict") && engine.contains("ReadWritePaths=/srv/bot"))
+        #expect(engine.contains("/srv/bot/slots/current/.build/release/tradingbot run --home /srv/bot"))
+        #expect(units.contains { $0.name == "tradingbot-watchdog.timer" })
+    }
+}
