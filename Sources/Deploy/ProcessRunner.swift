@@ -88,12 +88,24 @@ public enum ProcessRunner {
             argv.forEach { free($0) }
             envp.forEach { free($0) }
         }
+        markDescriptorsCloseOnExec()
         var pid: pid_t = 0
         let code = posix_spawn(&pid, program, &actions, nil, argv, envp)
         guard code == 0 else {
             throw StoreError(path: executable, message: "cannot start: \(String(cString: strerror(code)))")
         }
         return pid
+    }
+
+    /// Marks every descriptor above stderr close-on-exec, so a daemon we start (supervisord)
+    /// cannot keep our caller's pipes open and make it wait for ever.
+    static func markDescriptorsCloseOnExec() {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd") else { return }
+        for entry in entries {
+            guard let fd = Int32(entry), fd > 2 else { continue }
+            let flags = fcntl(fd, F_GETFD)
+            if flags >= 0 { _ = fcntl(fd, F_SETFD, flags | FD_CLOEXEC) }
+        }
     }
 
     public static func lastLines(_ text: String, _ n: Int) -> String {

@@ -1,0 +1,216 @@
+import Foundation
+import TestSupport
+import Testing
+
+@testable import Deploy
+@testable import TradingCore
+@testable import TradingStore
+
+/// A deployment with a fixture application: a repository whose "build" installs a shell script
+/// as bin/tradingbot. The script runs the real tradingbot, or misbehaves the way a bad release would.
+struct ReleaseDrill {
+    enum Variant {
+        case good, doesNotBuild, selfcheckFails, seesNoTrades, dropsUnknownFields, crashesOnRun, neverBeats, slowBuild
+    }
+
+    let root: String
+    let repo: GitFixture
+    let home: String
+    var deploy: String { home + "/config/deploy.json" }
+
+    init(probationTimeout: Int = 20) throws {
+        root = try Fixtures.temporaryDirectory("drill")
+        repo = try GitFixture(root + "/repo")
+        home = root + "/home"
+        let bot = """
+            {"wallet_reset": {"at": "2025-12-18T00:00:00Z", "starting_capital": 10000}, "cycle_seconds": 1}
+            """
+        try repo.write("config/bot.json", bot)
+        try repo.write("config/asset_universe.json", try String(contentsOfFile: Fixtures.repoRoot + "/config/asset_universe.json", encoding: .utf8))
+        try repo.write("wrongyear.json", #"{"wallet_reset": {"at": "2026-12-18T00:00:00Z", "starting_capital": 10000}}"#)
+        try use(.good, "v1")
+        let out = try CommandRunner.run("deployctl", ["init", "--home", home, "--repo", repo.path])
+        guard out.status == 0 else { throw FixtureError("init: \(out.stderr)") }
+        var config = try JSONValue.parse(try FileIO.read(deploy)).objectValue ?? JSONObject()
+        config["binary"] = "bin/tradingbot"
+        config["build"] = ["command": "sh build.sh", "timeout_seconds": 60]
+        config["probation"] = ["healthy_cycles": 2, "timeout_seconds": .int(probationTimeout)]
+        try Fixtures.write(JSONValue.object(config).serialized(indent: 2), to: deploy)
+        try FileManager.default.copyItem(atPath: Fixtures.samplePositions, toPath: home + "/logs/positions_futures.json")
+    }
+
+    /// Commits the application in `variant` and returns its sha.
+    @discardableResult
+    func use(_ variant: Variant, _ message: String) throws -> String {
+        let real = CommandRunner.path("tradingbot")
+        var app = "#!/bin/sh\n"
+        switch variant {
+        case .selfcheckFails:
+            app += "if [ \"$1\" = selfcheck ]; then echo '{\"ok\": false, \"checks\": [{\"name\": \"config\", \"ok\": false, \"detail\": \"broken on purpose\"}]}'; exit 1; fi\n"
+        case .seesNoTrades:
+            app += "if [ \"$1\" = report ]; then shift; exec \(real) report --config \"$(dirname \"$0\")/../wrongyear.json\" \"$@\"; fi\n"
+        case .dropsUnknownFields:
+            app += """
+                if [ "$1" = roundtrip ]; then \(real) "$@" || exit 1
+                python3 -c "import json,sys; p=sys.argv[1]; d=json.load(open(p)); [r.pop('signal_ctx', None) for r in d['closed_positions']]; json.dump(d, open(p, 'w'))" "$5"; exit $?; fi
+
+                """
+        case .crashesOnRun: app += "if [ \"$1\" = run ]; then echo 'fatal: crashed on start' >&2; exit 1; fi\n"
+        case .neverBeats: app += "if [ \"$1\" = run ]; then exec sleep 3600; fi\n"
+        case .good, .doesNotBuild, .slowBuild: break
+        }
+        app += "exec \(real) \"$@\"\n"
+        try repo.write("app.sh", app, executable: true)
+        var build = "set -e\nmkdir -p bin\ncp app.sh bin/tradingbot\nchmod +x bin/tradingbot\n"
+        if variant == .doesNotBuild { build = "echo 'error: expected expression' >&2\nexit 1\n" }
+        if variant == .slowBuild { build = "sleep 1\n" + build }
+        try repo.write("build.sh", build + "# \(message)\n")
+        return try repo.commit(message)
+    }
+
+    func release(_ extra: [String] = []) throws -> CommandRunner.Output {
+        try CommandRunner.run("deployctl", ["release", "--home", home, "--json"] + extra)
+    }
+
+    var active: String? { Slots(home: Home(root: home)).active() }
+    var heartbeat: Heartbeat? { try? HeartbeatStore(home: Home(root: home)).read() }
+    func releases() throws -> [ReleaseRecord] { try Ledger(path: home + "/state/releases.jsonl").releases() }
+
+    /// Waits until the engine's heartbeat names `release` and is idle.
+    func waitForBeat(of release: String, seconds: Double = 15) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if let beat = heartbeat, beat.release == release, beat.phase == "idle" { return true }
+            usleep(100_000)
+        }
+        return false
+    }
+
+    func shutdown() {
+        SupervisorManager(home: Home(root: home), binary: "bin/tradingbot").shutdown()
+    }
+}
+
+@Suite(.serialized) struct ReleaseDrillTests {
+    @Test(.timeLimit(.minutes(4))) func badCandidatesAreRefusedBeforeTheFlipWithTheLiveSlotUntouched() throws {
+        let drill = try ReleaseDrill()
+        defer { drill.shutdown() }
+        let first = try drill.release()
+        #expect(first.status == 0, "\(first.stdout)")
+        let good = try #require(try first.json()["release"] as? String)
+        #expect(try first.json()["state"] as? String == "good")
+        #expect(drill.active == "A")
+        #expect(drill.waitForBeat(of: good))
+        let livePid = drill.heartbeat?.pid
+
+        let cases: [(ReleaseDrill.Variant, String, String)] = [
+            (.doesNotBuild, "build", "expected expression"),
+            (.selfcheckFails, "checks", "broken on purpose"),
+            (.seesNoTrades, "checks", "sees no trades after the wallet reset"),
+            (.dropsUnknownFields, "checks", "lost field \"signal_ctx\""),
+        ]
+        for (variant, step, phrase) in cases {
+            try drill.use(variant, "\(variant)")
+            let out = try drill.release()
+            #expect(out.status == 1, "\(variant): \(out.stdout)")
+            let message = try out.json()["message"] as? String ?? ""
+            #expect(message.contains("step \(step) failed") && message.contains(phrase), "\(variant): \(message)")
+            #expect(message.contains("Nothing live changed"))
+            #expect(drill.active == "A", "\(variant) flipped")
+            #expect(drill.heartbeat?.release == good && drill.heartbeat?.pid == livePid, "\(variant) touched the engine")
+            #expect(try drill.releases().last?.state == "failed")
+        }
+        let history = try CommandRunner.run("deployctl", ["history", "--home", drill.home, "--json"])
+        #expect((try history.json()["releases"] as? [Any])?.count == 5)
+    }
+
+    @Test(.timeLimit(.minutes(4))) func crashingOrSilentReleasesAreRolledBack() throws {
+        let drill = try ReleaseDrill(probationTimeout: 6)
+        defer { drill.shutdown() }
+        let first = try drill.release()
+        let good = try #require(try first.json()["release"] as? String)
+        #expect(first.status == 0)
+
+        let crashSha = try drill.use(.crashesOnRun, "crash")
+        let crash = try drill.release()
+        #expect(crash.status == 1)
+        #expect(try crash.json()["state"] as? String == "bad")
+        #expect((try crash.json()["message"] as? String)?.contains("Rolled back to \(good)") == true, "\(crash.stdout)")
+        #expect(drill.active == "A")
+        #expect(drill.waitForBeat(of: good), "the good release runs again")
+
+        try drill.use(.neverBeats, "silent")
+        let silent = try drill.release()
+        #expect(silent.status == 1)
+        let message = try silent.json()["message"] as? String ?? ""
+        #expect(message.contains("probation failed") && message.contains("0 of 2 healthy cycles"), "\(message)")
+        #expect(drill.active == "A")
+        #expect(drill.waitForBeat(of: good))
+
+        // The crashing sha is marked bad: releasing it again needs --force.
+        try drill.repo.git("reset", "-q", "--hard", crashSha)
+        let again = try drill.release()
+        #expect(again.status == 1)
+        #expect((try again.json()["message"] as? String)?.contains("marked bad") == true)
+        let states = try drill.releases().map(\.state)
+        #expect(states == ["good", "bad", "bad", "failed"])
+    }
+
+    @Test(.timeLimit(.minutes(4))) func rollbackGoesToTheLastGoodReleaseAndTheLockIsExclusive() throws {
+        let drill = try ReleaseDrill()
+        defer { drill.shutdown() }
+        let v1 = try #require(try drill.release().json()["release"] as? String)
+        try drill.use(.good, "v2")
+        let second = try drill.release()
+        #expect(second.status == 0)
+        let v2 = try #require(try second.json()["release"] as? String)
+        #expect(drill.active == "B")
+        #expect(drill.waitForBeat(of: v2))
+
+        let back = try CommandRunner.run("deployctl", ["rollback", "--home", drill.home, "--json"])
+        #expect(back.status == 0, "\(back.stdout)")
+        #expect(try back.json()["release"] as? String == v1)
+        #expect(drill.active == "A")
+        #expect(drill.waitForBeat(of: v1))
+        #expect(try drill.releases().first { $0.id == v2 }?.state == "rolled_back")
+        // Nothing good left in the other slot: a second rollback changes nothing.
+        let none = try CommandRunner.run("deployctl", ["rollback", "--home", drill.home])
+        #expect(none.status == 1 && none.stdout.contains("nothing changed"))
+
+        let lock = try FileLock.acquire(drill.home + "/state/deploy.lock", holder: "pid 4242 releasing main (test)")
+        let blocked = try drill.release()
+        #expect(blocked.status == 3)
+        #expect((try blocked.json()["message"] as? String)?.contains("pid 4242") == true)
+        lock.release()
+
+        let status = try CommandRunner.run("deployctl", ["status", "--home", drill.home, "--json"])
+        let json = try status.json()
+        #expect((json["active"] as? [String: Any])?["release"] as? String == v1)
+        #expect((json["heartbeat"] as? [String: Any])?["release"] as? String == v1)
+        #expect((json["service"] as? String)?.contains("RUNNING") == true)
+    }
+
+    @Test(.timeLimit(.minutes(5))) func sigkillOfDeployctlAtAnyStepLeavesCurrentValid() throws {
+        let drill = try ReleaseDrill()
+        defer { drill.shutdown() }
+        #expect(try drill.release().status == 0)
+        try drill.use(.slowBuild, "slow build")
+        for delay in [0.05, 0.3, 0.8, 1.2, 1.6, 2.2, 3.0, 4.0] {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: CommandRunner.path("deployctl"))
+            process.arguments = ["release", "--home", drill.home, "--json"]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            usleep(useconds_t(delay * 1_000_000))
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            let active = try #require(drill.active, "current is missing after a kill at \(delay) s")
+            #expect(FileManager.default.isExecutableFile(atPath: drill.home + "/slots/\(active)/bin/tradingbot"),
+                "current points at a slot without a binary after a kill at \(delay) s")
+        }
+        let final = try drill.release(["--wait", "10"])
+        #expect(final.status == 0, "the next release recovers: \(final.stdout)")
+        #expect(try final.json()["state"] as? String == "good")
+    }
+}
