@@ -9,8 +9,15 @@ struct CheckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
         abstract: "Run every pre-flip check on a slot without flipping (or `check data` on a file).",
-        subcommands: [CheckDataCommand.self]
+        subcommands: [CheckSlotCommand.self, CheckDataCommand.self],
+        defaultSubcommand: CheckSlotCommand.self
     )
+}
+
+/// `deployctl check [--slot A|B]`: smoke and data checks on a slot, no flip.
+struct CheckSlotCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "slot", abstract: "Every pre-flip check on a slot (default: the live one), without flipping.")
 
     @OptionGroup var options: DeployOptions
 

@@ -120,6 +120,15 @@ struct ReleaseDrill {
             #expect(drill.heartbeat?.release == good && drill.heartbeat?.pid == livePid, "\(variant) touched the engine")
             #expect(try drill.releases().last?.state == "failed")
         }
+        // `deployctl check` runs the same checks without flipping: the live slot passes, the slot
+        // holding the field-dropping build does not.
+        let live = try CommandRunner.run("deployctl", ["check", "--home", drill.home, "--json"])
+        #expect(live.status == 0, "\(live.stdout)")
+        let names = (try live.json()["checks"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
+        #expect(names.contains("selfcheck") && names.contains("report_agrees") && names.contains("roundtrip"))
+        #expect(names.contains("data.wallet_reset_window"))
+        let other = try CommandRunner.run("deployctl", ["check", "--home", drill.home, "--slot", "B"])
+        #expect(other.status == 1 && other.stdout.contains("FAIL roundtrip"))
         let history = try CommandRunner.run("deployctl", ["history", "--home", drill.home, "--json"])
         #expect((try history.json()["releases"] as? [Any])?.count == 5)
     }
