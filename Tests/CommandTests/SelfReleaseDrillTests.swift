@@ -1,0 +1,45 @@
+import Foundation
+import TestSupport
+import Testing
+
+@testable import Deploy
+@testable import TradingCore
+@testable import TradingStore
+
+/// The end-to-end drill: deployctl releases this repository itself (its HEAD commit) into a slot
+/// with a real `swift build`, checks it against the real-shaped positions, flips, and the real
+/// engine passes probation under a real supervisord.
+@Suite(.serialized) struct SelfReleaseDrillTests {
+    @Test(.timeLimit(.minutes(15))) func releasesThisRepositoryWithARealBuild() throws {
+        let root = try Fixtures.temporaryDirectory("self")
+        let home = root + "/home"
+        let head = try GitFixture(Fixtures.repoRoot).git("rev-parse", "HEAD")
+        let initialized = try CommandRunner.run("deployctl", ["init", "--home", home, "--repo", Fixtures.repoRoot])
+        #expect(initialized.status == 0, "\(initialized.stderr)")
+        var deploy = try JSONValue.parse(try FileIO.read(home + "/config/deploy.json")).objectValue ?? JSONObject()
+        deploy["binary"] = ".build/debug/tradingbot"
+        deploy["build"] = ["command": "swift build --product tradingbot", "timeout_seconds": 900]
+        deploy["probation"] = ["healthy_cycles": 2, "timeout_seconds": 60]
+        try Fixtures.write(JSONValue.object(deploy).serialized(indent: 2), to: home + "/config/deploy.json")
+        var bot = try JSONValue.parse(try FileIO.read(home + "/config/bot.json")).objectValue ?? JSONObject()
+        #expect(bot["wallet_reset"] != nil, "init copied the repository's bot.json")
+        bot["cycle_seconds"] = 1
+        try Fixtures.write(JSONValue.object(bot).serialized(indent: 2), to: home + "/config/bot.json")
+        try FileManager.default.copyItem(atPath: Fixtures.samplePositions, toPath: home + "/logs/positions_futures.json")
+        defer { SupervisorManager(home: Home(root: home), binary: ".build/debug/tradingbot").shutdown() }
+
+        let out = try CommandRunner.run("deployctl", ["release", "--home", home, "--ref", head, "--json"])
+        let json = try out.json()
+        #expect(out.status == 0, "\(json["message"] ?? out.stdout)")
+        #expect(json["state"] as? String == "good")
+        #expect(json["sha"] as? String == head)
+        let checks = (json["checks"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
+        #expect(checks.contains("selfcheck") && checks.contains("report_agrees") && checks.contains("roundtrip"))
+        let beat = try #require(try HeartbeatStore(home: Home(root: home)).read())
+        #expect(beat.release == json["release"] as? String)
+        #expect(beat.signalsEvaluated == 160, "the released engine evaluates 16 symbols x 10 signals")
+        // The live positions went through the released code untouched (no trade lost).
+        let file = try PositionsStore(path: home + "/logs/positions_futures.json", lockPath: home + "/state/positions.lock").load()
+        #expect(file.closed.count >= 1100)
+    }
+}
