@@ -223,3 +223,35 @@ struct ReleaseDrill {
         #expect(try final.json()["state"] as? String == "good")
     }
 }
+
+@Suite struct DeploySetupCommandTests {
+    @Test func initKeepsDeployFieldsAndInstallUnitsWritesBothKinds() throws {
+        let root = try Fixtures.temporaryDirectory("setup")
+        let repo = try GitFixture(root + "/repo")
+        try repo.write("config/bot.json", #"{"wallet_reset": {"at": "2025-12-18T00:00:00Z", "starting_capital": 10000}}"#)
+        try repo.write("config/asset_universe.json", #"{"symbols": {"BTCUSDT": "mega"}}"#)
+        try repo.commit("configs")
+        let home = root + "/home"
+        try FileManager.default.createDirectory(atPath: home + "/config", withIntermediateDirectories: true)
+        try Fixtures.write(#"{"repo": "old", "probation": {"healthy_cycles": 7, "timeout_seconds": 99}, "custom": true}"#, to: home + "/config/deploy.json")
+        let out = try CommandRunner.run("deployctl", ["init", "--home", home, "--repo", repo.path, "--json"])
+        #expect(out.status == 0, "\(out.stderr)")
+        let deploy = try JSONValue.parse(try FileIO.read(home + "/config/deploy.json")).objectValue
+        #expect(deploy?["repo"] == .string(repo.path))
+        #expect(deploy?["probation"]?.objectValue?["healthy_cycles"] == 7, "existing fields are kept")
+        #expect(deploy?["custom"] == true, "unknown fields are kept")
+        #expect(FileManager.default.fileExists(atPath: home + "/config/bot.json"))
+
+        let supervisor = try CommandRunner.run("deployctl", ["install-units", "--home", home, "--supervisor"])
+        #expect(supervisor.status == 0 && supervisor.stdout.contains("supervisord -c \(home)/deploy/supervisord.conf"))
+        let conf = try String(contentsOfFile: home + "/deploy/supervisord.conf", encoding: .utf8)
+        #expect(conf.contains("[program:tradingbot]") && conf.contains("\(home)/slots/current/.build/release/tradingbot run --home \(home)"))
+        let systemd = try CommandRunner.run("deployctl", ["install-units", "--home", home, "--systemd", "--user", "trader"])
+        #expect(systemd.status == 0 && systemd.stdout.contains("sudo systemctl daemon-reload"))
+        let unit = try String(contentsOfFile: home + "/deploy/tradingbot.service", encoding: .utf8)
+        #expect(unit.contains("User=trader") && unit.contains("Type=notify"))
+        #expect(try CommandRunner.run("deployctl", ["install-units", "--home", home]).status == 2)
+        let noRepo = try CommandRunner.run("deployctl", ["release", "--home", root + "/elsewhere"])
+        #expect(noRepo.status == 2 && noRepo.stderr.contains("deployctl init"))
+    }
+}
