@@ -16,7 +16,8 @@ public enum DeployLock {
                 return .failure(
                     Refusal(
                         exitCode: 3,
-                        message: "another deploy holds \(home.deployLock): \(other). Wait for it, or pass --wait SECONDS."))
+                        message:
+                            "another deploy holds \(home.deployLock): \(other). Wait for it, or pass --wait SECONDS."))
             case .failed(let store):
                 return .failure(Refusal(exitCode: 1, message: "\(store)"))
             }

@@ -6,16 +6,20 @@ import TradingStore
 /// `deployctl init`: the folders of a home, deploy.json pointing at the repository (other fields
 /// kept when it exists), and the repository's default bot.json and asset universe when missing.
 public enum HomeSetup {
-    public static func initialize(home: Home, repo: String, serviceManager: String) throws -> (written: [String], next: [String]) {
+    public static func initialize(home: Home, repo: String, serviceManager: String) throws -> (
+        written: [String], next: [String]
+    ) {
         try home.createDirectories()
         try FileManager.default.createDirectory(atPath: home.configDir, withIntermediateDirectories: true)
         var written: [String] = []
-        var deploy = FileIO.exists(home.deployConfig) ? try ConfigFiles.json(home.deployConfig).objectValue ?? JSONObject() : JSONObject()
+        var deploy =
+            FileIO.exists(home.deployConfig)
+            ? try ConfigFiles.json(home.deployConfig).objectValue ?? JSONObject() : JSONObject()
         deploy["repo"] = .string(repo)
         deploy["service_manager"] = .string(serviceManager)
         let deployValue = JSONValue.object(deploy)
         _ = try DeployConfig.parse(deployValue, file: home.deployConfig)
-        try FileIO.writeAtomically(home.deployConfig, Array((deployValue.serialized(indent: 2) + "\n").utf8))
+        try FileIO.writeJSON(home.deployConfig, deployValue)
         written.append(home.deployConfig)
         let missing = [home.botConfig, home.assetUniverse].filter { !FileIO.exists($0) }
         if !missing.isEmpty {
@@ -28,7 +32,9 @@ public enum HomeSetup {
                 let name = String(target.split(separator: "/").last ?? "")
                 let source = temp + "/config/" + name
                 guard FileIO.exists(source) else {
-                    throw StoreError(path: target, message: "missing, and the repository has no config/\(name) to start from; create it")
+                    throw StoreError(
+                        path: target,
+                        message: "missing, and the repository has no config/\(name) to start from; create it")
                 }
                 try FileIO.copy(source, to: target)
                 written.append(target)

@@ -10,9 +10,12 @@ public final class Ledger {
     public init(path: String) { self.path = path }
 
     /// Appends one event of `release`.
-    public func append(_ release: String, _ event: String, _ fields: [JSONField] = [], at: Instant = WallClock.now) throws {
+    public func append(_ release: String, _ event: String, _ fields: [JSONField] = [], at: Instant = WallClock.now)
+        throws
+    {
         var object = JSONObject([
-            JSONField("ts", .string(at.iso8601)), JSONField("release", .string(release)), JSONField("event", .string(event)),
+            JSONField("ts", .string(at.iso8601)), JSONField("release", .string(release)),
+            JSONField("event", .string(event)),
         ])
         object.fields.append(contentsOf: fields)
         let appender = try JSONLAppender(path: path)
@@ -25,7 +28,8 @@ public final class Ledger {
         var order: [String] = []
         var records: [String: ReleaseRecord] = [:]
         for line in try JSONLAppender.readAll(path) {
-            guard let o = line.objectValue, let id = o["release"]?.stringValue, let event = o["event"]?.stringValue else {
+            guard let o = line.objectValue, let id = o["release"]?.stringValue, let event = o["event"]?.stringValue
+            else {
                 continue
             }
             if records[id] == nil {

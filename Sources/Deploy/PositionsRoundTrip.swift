@@ -5,7 +5,9 @@ import TradingCore
 public enum PositionsRoundTrip {
     /// The first difference, or nil when the rewrite kept everything.
     public static func difference(original: JSONValue, rewritten: JSONValue) -> String? {
-        guard let a = original.objectValue, let b = rewritten.objectValue else { return "the rewrite is not a JSON object" }
+        guard let a = original.objectValue, let b = rewritten.objectValue else {
+            return "the rewrite is not a JSON object"
+        }
         for field in a.fields {
             guard let other = b[field.key] else { return "top-level field \"\(field.key)\" was dropped" }
             if let list = field.value.arrayValue, let otherList = other.arrayValue {

@@ -42,24 +42,32 @@ public struct Preflight {
             return [
                 CheckResult(
                     name: "binary", ok: false,
-                    detail: "\(candidate) is missing or not executable: did the build produce it? (deploy.json \"binary\")")
+                    detail:
+                        "\(candidate) is missing or not executable: did the build produce it? (deploy.json \"binary\")")
             ]
         }
-        timed("smoke", "selfcheck of the candidate against the live home") { try smoke(candidate, slot: slot, release: release) }
+        timed("smoke", "selfcheck of the candidate against the live home") {
+            try smoke(candidate, slot: slot, release: release)
+        }
         guard results.allSatisfy(\.ok) else { return results }
         guard FileIO.exists(home.positions) else {
-            results.append(CheckResult(name: "data", ok: true, detail: "no live positions file yet; data checks skipped"))
+            results.append(
+                CheckResult(name: "data", ok: true, detail: "no live positions file yet; data checks skipped"))
             return results
         }
         let snapshot = home.stateDir + "/snapshots/\(release).positions.json"
         timed("data", "data-date checks on a snapshot of the live positions") {
-            try FileManager.default.createDirectory(atPath: home.stateDir + "/snapshots", withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                atPath: home.stateDir + "/snapshots", withIntermediateDirectories: true)
             try FileIO.copy(home.positions, to: snapshot)
             let bot = try ConfigFiles.bot(home.botConfig)
             let report = DataCheckRunner.run(
-                positionsPath: snapshot, reset: bot.walletReset, now: now, skewSeconds: Double(config.checks.skewSeconds),
+                positionsPath: snapshot, reset: bot.walletReset, now: now,
+                skewSeconds: Double(config.checks.skewSeconds),
                 configName: home.botConfig)
-            return report.checks.map { CheckResult(name: "data.\($0.name)", ok: $0.ok, warning: $0.warning, detail: $0.detail) }
+            return report.checks.map {
+                CheckResult(name: "data.\($0.name)", ok: $0.ok, warning: $0.warning, detail: $0.detail)
+            }
         }
         timed("report", "the candidate's report against the current release's on the snapshot") {
             [try compareReports(candidate, snapshot: snapshot, slot: slot, release: release)]
@@ -73,19 +81,23 @@ public struct Preflight {
 
     func smoke(_ candidate: String, slot: String, release: String) throws -> [CheckResult] {
         let outcome = try ProcessRunner.run(
-            candidate, ["selfcheck", "--json", "--home", home.root], environment: environment(release: release), timeout: 120)
+            candidate, ["selfcheck", "--json", "--home", home.root], environment: environment(release: release),
+            timeout: 120)
         var results: [CheckResult]
         if outcome.status == 0 {
             results = [CheckResult(name: "selfcheck", ok: true, detail: "every subsystem initialised")]
         } else {
-            let failed = (try? JSONValue.parse(outcome.output))?.objectValue?["checks"]?.arrayValue?
+            let failed =
+                (try? JSONValue.parse(outcome.output))?.objectValue?["checks"]?.arrayValue?
                 .compactMap { $0.objectValue }.filter { $0["ok"] == .bool(false) }
                 .map { "\($0["name"]?.stringValue ?? "?"): \($0["detail"]?.stringValue ?? "")" } ?? []
             results = [
                 CheckResult(
                     name: "selfcheck", ok: false,
                     detail: "exit \(outcome.status)"
-                        + (failed.isEmpty ? ": \(ProcessRunner.lastLines(outcome.output, 5))" : ": \(failed.joined(separator: "; "))"))
+                        + (failed.isEmpty
+                            ? ": \(ProcessRunner.lastLines(outcome.output, 5))" : ": \(failed.joined(separator: "; "))")
+                )
             ]
         }
         for (i, command) in config.checks.smokeCommands.enumerated() {
@@ -95,7 +107,8 @@ public struct Preflight {
             results.append(
                 CheckResult(
                     name: "smoke_command_\(i + 1)", ok: o.status == 0,
-                    detail: o.status == 0 ? command : "\(command) exited \(o.status): \(ProcessRunner.lastLines(o.output, 5))"))
+                    detail: o.status == 0
+                        ? command : "\(command) exited \(o.status): \(ProcessRunner.lastLines(o.output, 5))"))
         }
         return results
     }
@@ -130,7 +143,9 @@ public struct Preflight {
     func compareReports(_ candidate: String, snapshot: String, slot: String, release: String) throws -> CheckResult {
         let (mine, raw) = try report(candidate, snapshot: snapshot, release: release)
         guard let mine else {
-            return CheckResult(name: "report_agrees", ok: false, detail: "the candidate's report --json failed or lacks the contract's keys: \(raw.prefix(300))")
+            return CheckResult(
+                name: "report_agrees", ok: false,
+                detail: "the candidate's report --json failed or lacks the contract's keys: \(raw.prefix(300))")
         }
         var reference: ReportNumbers?
         var against = "this deployctl"
@@ -147,20 +162,30 @@ public struct Preflight {
         if mine.closedTrades == 0 && reference.closedTrades > 0 {
             return CheckResult(
                 name: "report_agrees", ok: false,
-                detail: "the candidate sees no trades after the wallet reset where \(against) sees \(reference.closedTrades): a date or year bug would hide every trade from the dashboard")
+                detail:
+                    "the candidate sees no trades after the wallet reset where \(against) sees \(reference.closedTrades): a date or year bug would hide every trade from the dashboard"
+            )
         }
         let tolerance = config.checks.reportTolerance
         var differences: [String] = []
-        if mine.closedTrades != reference.closedTrades { differences.append("closed_trades \(mine.closedTrades) vs \(reference.closedTrades)") }
+        if mine.closedTrades != reference.closedTrades {
+            differences.append("closed_trades \(mine.closedTrades) vs \(reference.closedTrades)")
+        }
         if mine.closedTradesTotal != reference.closedTradesTotal {
             differences.append("closed_trades_total \(mine.closedTradesTotal) vs \(reference.closedTradesTotal)")
         }
-        if abs(mine.balance - reference.balance) > tolerance { differences.append("balance \(mine.balance) vs \(reference.balance)") }
-        if abs(mine.netPnl - reference.netPnl) > tolerance { differences.append("net_pnl \(mine.netPnl) vs \(reference.netPnl)") }
+        if abs(mine.balance - reference.balance) > tolerance {
+            differences.append("balance \(mine.balance) vs \(reference.balance)")
+        }
+        if abs(mine.netPnl - reference.netPnl) > tolerance {
+            differences.append("net_pnl \(mine.netPnl) vs \(reference.netPnl)")
+        }
         guard differences.isEmpty else {
             return CheckResult(
                 name: "report_agrees", ok: false,
-                detail: "the candidate's report differs from \(against) on the same snapshot: \(differences.joined(separator: ", ")) (tolerance \(tolerance))")
+                detail:
+                    "the candidate's report differs from \(against) on the same snapshot: \(differences.joined(separator: ", ")) (tolerance \(tolerance))"
+            )
         }
         return CheckResult(
             name: "report_agrees", ok: true,
@@ -174,15 +199,20 @@ public struct Preflight {
             candidate, ["roundtrip", "--positions", snapshot, "--out", out], environment: environment(release: release),
             timeout: 120)
         guard o.status == 0 else {
-            return CheckResult(name: "roundtrip", ok: false, detail: "tradingbot roundtrip exited \(o.status): \(ProcessRunner.lastLines(o.output, 5))")
+            return CheckResult(
+                name: "roundtrip", ok: false,
+                detail: "tradingbot roundtrip exited \(o.status): \(ProcessRunner.lastLines(o.output, 5))")
         }
         let original = try JSONValue.parse(try FileIO.read(snapshot))
         let rewritten = try JSONValue.parse(try FileIO.read(out))
         if let why = PositionsRoundTrip.difference(original: original, rewritten: rewritten) {
-            return CheckResult(name: "roundtrip", ok: false, detail: "the candidate's store does not keep the data: \(why)")
+            return CheckResult(
+                name: "roundtrip", ok: false, detail: "the candidate's store does not keep the data: \(why)")
         }
-        let count = (original.objectValue?["closed_positions"]?.arrayValue?.count ?? 0)
+        let count =
+            (original.objectValue?["closed_positions"]?.arrayValue?.count ?? 0)
             + (original.objectValue?["open_positions"]?.arrayValue?.count ?? 0)
-        return CheckResult(name: "roundtrip", ok: true, detail: "\(grouped(count)) records and every unknown field kept")
+        return CheckResult(
+            name: "roundtrip", ok: true, detail: "\(grouped(count)) records and every unknown field kept")
     }
 }

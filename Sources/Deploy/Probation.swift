@@ -26,9 +26,11 @@ public struct Probation {
         let store = HeartbeatStore(home: home)
         while Date().timeIntervalSince(start) < timeout {
             if let beat = try? store.read(), beat.release == release {
-                lastSeen = "last heartbeat: cycle \(beat.cycle), phase \(beat.phase), \(beat.consecutiveErrors) consecutive errors"
+                lastSeen =
+                    "last heartbeat: cycle \(beat.cycle), phase \(beat.phase), \(beat.consecutiveErrors) consecutive errors"
                 if beat.consecutiveErrors >= 3 {
-                    return .failed("its cycles fail: \(beat.consecutiveErrors) in a row, last error: \(beat.lastError ?? "?")")
+                    return .failed(
+                        "its cycles fail: \(beat.consecutiveErrors) in a row, last error: \(beat.lastError ?? "?")")
                 }
                 if beat.consecutiveErrors == 0 && beat.phase == "idle" && beat.cycle > 0 { healthy.insert(beat.cycle) }
                 if healthy.count >= needed {
@@ -42,6 +44,7 @@ public struct Probation {
             usleep(100_000)
         }
         return .failed(
-            "\(healthy.count) of \(needed) healthy cycles within \(Int(timeout)) s; \(lastSeen) (see \(home.logsDir)/tradingbot.err.log)")
+            "\(healthy.count) of \(needed) healthy cycles within \(Int(timeout)) s; \(lastSeen) (see \(home.logsDir)/tradingbot.err.log)"
+        )
     }
 }

@@ -15,7 +15,9 @@ public struct TerminalProgress: StepProgress {
     }
 
     public func end(_ step: String, ok: Bool, seconds: Double, detail: String) {
-        let line = "[\(step)] \(ok ? "ok" : "FAILED") in \(String(format: "%.2f", seconds)) s" + (detail.isEmpty ? "" : ": \(detail)")
+        let line =
+            "[\(step)] \(ok ? "ok" : "FAILED") in \(String(format: "%.2f", seconds)) s"
+            + (detail.isEmpty ? "" : ": \(detail)")
         FileHandle.standardError.write(Data((line + "\n").utf8))
     }
 }

@@ -45,7 +45,9 @@ public final class ReleasePipeline {
     var steps: [JSONValue] = []
     var checks: [CheckResult] = []
 
-    public init(home: Home, config: DeployConfig, manager: ServiceManager, progress: StepProgress, now: @escaping () -> Instant) {
+    public init(
+        home: Home, config: DeployConfig, manager: ServiceManager, progress: StepProgress, now: @escaping () -> Instant
+    ) {
         self.home = home
         self.config = config
         self.manager = manager
@@ -111,7 +113,8 @@ public final class ReleasePipeline {
                 ok: false, exitCode: 2, release: id, state: "failed",
                 message: "\(home.deployConfig): field \"repo\" is empty; run deployctl init --repo URL|PATH first")
         }
-        let holder = "pid \(ProcessIdentity.pid) on \(ProcessIdentity.hostname) releasing \(ref) (\(id)) since \(now().iso8601)"
+        let holder =
+            "pid \(ProcessIdentity.pid) on \(ProcessIdentity.hostname) releasing \(ref) (\(id)) since \(now().iso8601)"
         let lock: FileLock
         do {
             try home.createDirectories()
@@ -121,7 +124,8 @@ public final class ReleasePipeline {
         switch DeployLock.take(home: home, holder: holder, wait: options.waitForLock) {
         case .success(let taken): lock = taken
         case .failure(let outcome):
-            return DeployOutcome(ok: false, exitCode: outcome.exitCode, release: id, state: "locked", message: outcome.message)
+            return DeployOutcome(
+                ok: false, exitCode: outcome.exitCode, release: id, state: "locked", message: outcome.message)
         }
         defer { lock.release() }
         let previous = slots.active()
@@ -132,7 +136,9 @@ public final class ReleasePipeline {
                 [
                     JSONField("ref", .string(ref)), JSONField("slot", .string(slot)),
                     JSONField("previous_slot", previous.map { .string($0) } ?? .null),
-                    JSONField("by", .string("\(ProcessInfo.processInfo.environment["USER"] ?? "root")@\(ProcessIdentity.hostname)")),
+                    JSONField(
+                        "by",
+                        .string("\(ProcessInfo.processInfo.environment["USER"] ?? "root")@\(ProcessIdentity.hostname)")),
                     JSONField("pid", .int(ProcessIdentity.pid)),
                 ], at: now())
             return try pipeline(id: id, ref: ref, slot: slot, previous: previous, options: options)
@@ -140,16 +146,22 @@ public final class ReleasePipeline {
             try? state(id, "failed", [JSONField("step", .string(failure.step))])
             return DeployOutcome(
                 ok: false, exitCode: 1, release: id, state: "failed",
-                message: "step \(failure.step) failed: \(failure.detail). Nothing live changed (slot \(previous ?? "none") still current).",
+                message:
+                    "step \(failure.step) failed: \(failure.detail). Nothing live changed (slot \(previous ?? "none") still current).",
                 fields: outcomeFields(slot: slot))
         } catch {
             try? state(id, "failed")
-            return DeployOutcome(ok: false, exitCode: 1, release: id, state: "failed", message: "\(error)", fields: outcomeFields(slot: slot))
+            return DeployOutcome(
+                ok: false, exitCode: 1, release: id, state: "failed", message: "\(error)",
+                fields: outcomeFields(slot: slot))
         }
     }
 
     func outcomeFields(slot: String) -> [JSONField] {
-        [JSONField("slot", .string(slot)), JSONField("steps", .array(steps)), JSONField("checks", .array(checks.map(\.json)))]
+        [
+            JSONField("slot", .string(slot)), JSONField("steps", .array(steps)),
+            JSONField("checks", .array(checks.map(\.json))),
+        ]
     }
 
     func pipeline(id: String, ref: String, slot: String, previous: String?, options: Options) throws -> DeployOutcome {
@@ -168,13 +180,20 @@ public final class ReleasePipeline {
             if !bad.isEmpty && !options.force {
                 throw StepFailure(
                     step: "git",
-                    detail: "\(sha.prefix(12)) was marked bad by release \(bad[bad.count - 1].id); pass --force to release it anyway")
+                    detail:
+                        "\(sha.prefix(12)) was marked bad by release \(bad[bad.count - 1].id); pass --force to release it anyway"
+                )
             }
             let removed = try repo.checkoutHard(sha) { $0.hasPrefix(".build") }
             try slots.writeReleaseID(id, slot: slot)
             let subject = (try? repo.subject(of: sha)) ?? ""
-            try ledger.append(id, "resolved", [JSONField("sha", .string(sha)), JSONField("subject", .string(subject))], at: now())
-            return (sha, "\(ref) = \(sha.prefix(12)) \(subject)" + (removed.isEmpty ? "" : "; removed \(removed.count) untracked"))
+            try ledger.append(
+                id, "resolved", [JSONField("sha", .string(sha)), JSONField("subject", .string(subject))], at: now())
+            return (
+                sha,
+                "\(ref) = \(sha.prefix(12)) \(subject)"
+                    + (removed.isEmpty ? "" : "; removed \(removed.count) untracked")
+            )
         }
         try state(id, "building")
         try step(id, "build", "\(config.build.command) in slot \(slot)") {
@@ -187,7 +206,8 @@ public final class ReleasePipeline {
                 throw StepFailure(step: "build", detail: "timed out after \(config.build.timeoutSeconds) s; log \(log)")
             }
             guard outcome.status == 0 else {
-                throw StepFailure(step: "build", detail: "exit \(outcome.status); log \(log); last lines:\n\(outcome.output)")
+                throw StepFailure(
+                    step: "build", detail: "exit \(outcome.status); log \(log); last lines:\n\(outcome.output)")
             }
             return ((), "built in \(String(format: "%.1f", outcome.seconds)) s; log \(log)")
         }
@@ -195,7 +215,12 @@ public final class ReleasePipeline {
         let preflight = Preflight(home: home, config: config)
         checks = preflight.run(slot: slot, release: id, now: now(), progress: progress)
         for check in checks {
-            try ledger.append(id, "check", [JSONField("name", .string(check.name)), JSONField("ok", .bool(check.ok)), JSONField("detail", .string(check.detail))], at: now())
+            try ledger.append(
+                id, "check",
+                [
+                    JSONField("name", .string(check.name)), JSONField("ok", .bool(check.ok)),
+                    JSONField("detail", .string(check.detail)),
+                ], at: now())
         }
         if let failed = checks.first(where: { !$0.ok }) {
             throw StepFailure(step: "checks", detail: "\(failed.name): \(failed.detail)")
@@ -224,7 +249,8 @@ public final class ReleasePipeline {
             if options.detach {
                 return DeployOutcome(
                     ok: true, exitCode: 0, release: id, state: "probation",
-                    message: "\(id) (\(sha.prefix(12))) is live in slot \(slot) on probation; the watchdog gives the verdict",
+                    message:
+                        "\(id) (\(sha.prefix(12))) is live in slot \(slot) on probation; the watchdog gives the verdict",
                     fields: outcomeFields(slot: slot) + [JSONField("sha", .string(sha))])
             }
             try state(id, "good")
@@ -251,7 +277,8 @@ public final class ReleasePipeline {
             try ledger.append(id, "rolled_back", [JSONField("to", .null)], at: now())
             return DeployOutcome(
                 ok: false, exitCode: 1, release: id, state: "bad",
-                message: "\(reason). No release marked good to go back to: the engine is stopped and slots/current removed.",
+                message:
+                    "\(reason). No release marked good to go back to: the engine is stopped and slots/current removed.",
                 fields: outcomeFields(slot: slot))
         }
         try step(id, "rollback", "point slots/current back at \(previous) (\(previousID)) and restart") {
@@ -260,7 +287,9 @@ public final class ReleasePipeline {
             let verdict = Probation(home: home, manager: manager).watch(
                 release: previousID, cycles: 1, timeout: Double(config.probation.timeoutSeconds))
             guard case .healthy = verdict else {
-                throw StepFailure(step: "rollback", detail: "the previous release \(previousID) did not come back healthy: \(verdict)")
+                throw StepFailure(
+                    step: "rollback", detail: "the previous release \(previousID) did not come back healthy: \(verdict)"
+                )
             }
             return ((), "slots/current -> \(previous); \(previousID) is running again")
         }

@@ -24,13 +24,15 @@ public struct Rollback {
         switch DeployLock.take(home: home, holder: "pid \(ProcessIdentity.pid) rolling back", wait: wait) {
         case .success(let taken): lock = taken
         case .failure(let refusal):
-            return DeployOutcome(ok: false, exitCode: refusal.exitCode, release: "", state: "locked", message: refusal.message)
+            return DeployOutcome(
+                ok: false, exitCode: refusal.exitCode, release: "", state: "locked", message: refusal.message)
         }
         defer { lock.release() }
         let active = slots.active()
         let leaving = active.flatMap { slots.releaseID($0) } ?? ""
         guard let records = try? ledger.releases() else {
-            return DeployOutcome(ok: false, exitCode: 1, release: leaving, state: "failed", message: "cannot read \(ledger.path)")
+            return DeployOutcome(
+                ok: false, exitCode: 1, release: leaving, state: "failed", message: "cannot read \(ledger.path)")
         }
         guard
             let target = records.reversed().first(where: { r in
@@ -39,10 +41,13 @@ public struct Rollback {
         else {
             return DeployOutcome(
                 ok: false, exitCode: 1, release: leaving, state: "unchanged",
-                message: "no release marked good is intact in the other slot (a later release may have been built there); nothing changed")
+                message:
+                    "no release marked good is intact in the other slot (a later release may have been built there); nothing changed"
+            )
         }
         let start = Date()
-        progress.begin("rollback", "point slots/current at \(target.slot) (\(target.id), \(target.sha.prefix(12))) and restart")
+        progress.begin(
+            "rollback", "point slots/current at \(target.slot) (\(target.id), \(target.sha.prefix(12))) and restart")
         do {
             try slots.flip(to: target.slot)
             try manager.restartEngine()
@@ -66,8 +71,11 @@ public struct Rollback {
         progress.end("rollback", ok: true, seconds: seconds, detail: "\(target.id) running")
         return DeployOutcome(
             ok: true, exitCode: 0, release: target.id, state: "good",
-            message: "rolled back to \(target.id) (\(target.sha.prefix(12))) in slot \(target.slot) in \(String(format: "%.2f", seconds)) s",
-            fields: [JSONField("seconds", .double((seconds * 1000).rounded() / 1000)), JSONField("left", .string(leaving))])
+            message:
+                "rolled back to \(target.id) (\(target.sha.prefix(12))) in slot \(target.slot) in \(String(format: "%.2f", seconds)) s",
+            fields: [
+                JSONField("seconds", .double((seconds * 1000).rounded() / 1000)), JSONField("left", .string(leaving)),
+            ])
     }
 }
 
@@ -83,7 +91,8 @@ public enum DeployStatus {
             return [
                 "slot": .string(slot), "release": id.map { .string($0) } ?? .null,
                 "ref": record.map { .string($0.ref) } ?? .null, "sha": record.map { .string($0.sha) } ?? .null,
-                "state": record.map { .string($0.state) } ?? .null, "since": record.map { .string($0.updatedAt) } ?? .null,
+                "state": record.map { .string($0.state) } ?? .null,
+                "since": record.map { .string($0.updatedAt) } ?? .null,
                 "by": record.map { .string($0.by) } ?? .null,
             ]
         }

@@ -107,7 +107,9 @@ public struct SupervisorManager: ServiceManager {
         let outcome = try ctl(["restart", "tradingbot"], timeout: 60)
         guard outcome.status == 0 else {
             throw ServiceError(
-                message: "supervisorctl restart tradingbot failed: \(outcome.output.trimmingCharacters(in: .whitespacesAndNewlines)) (see \(home.root)/logs/tradingbot.err.log)")
+                message:
+                    "supervisorctl restart tradingbot failed: \(outcome.output.trimmingCharacters(in: .whitespacesAndNewlines)) (see \(home.root)/logs/tradingbot.err.log)"
+            )
         }
     }
 
@@ -143,7 +145,8 @@ public struct SystemdManager: ServiceManager {
     public func restartEngine() throws {
         let outcome = try systemctl(["restart", unit])
         guard outcome.status == 0 else {
-            throw ServiceError(message: "systemctl restart \(unit) failed: \(outcome.output) (journalctl -u \(unit) -n 50)")
+            throw ServiceError(
+                message: "systemctl restart \(unit) failed: \(outcome.output) (journalctl -u \(unit) -n 50)")
         }
     }
 

@@ -59,7 +59,8 @@ public final class EngineRunner {
         do {
             try stores.heartbeat.write(heartbeat)
         } catch {
-            stores.log("error", "heartbeat_write_failed", cycle: cycle, at: now(), [JSONField("error", .string("\(error)"))])
+            stores.log(
+                "error", "heartbeat_write_failed", cycle: cycle, at: now(), [JSONField("error", .string("\(error)"))])
         }
     }
 
@@ -71,7 +72,8 @@ public final class EngineRunner {
             "info", "engine_started", cycle: 0, at: started,
             [
                 JSONField("release", .string(engine.settings.release)), JSONField("cycle_seconds", .int(cycleSeconds)),
-                JSONField("open_positions", .int(engine.file.open.count)), JSONField("balance", .double(engine.balance)),
+                JSONField("open_positions", .int(engine.file.open.count)),
+                JSONField("balance", .double(engine.balance)),
             ])
         beat(phase: "started", cycle: 0, started: nil, finished: nil, result: nil)
         notifier.notify("READY=1\nSTATUS=trading")
@@ -106,7 +108,8 @@ public final class EngineRunner {
         do {
             try engine.persist()
         } catch {
-            stores.log("error", "persist_failed", cycle: engine.cycle, at: now(), [JSONField("error", .string("\(error)"))])
+            stores.log(
+                "error", "persist_failed", cycle: engine.cycle, at: now(), [JSONField("error", .string("\(error)"))])
         }
         beat(phase: "stopped", cycle: engine.cycle, started: nil, finished: now(), result: nil)
         stores.log(

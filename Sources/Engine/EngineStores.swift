@@ -37,13 +37,14 @@ public final class EngineStores {
     }
 
     func saveWeights(_ weights: SignalWeights) throws {
-        try FileIO.writeAtomically(weightsPath, Array((weights.json.serialized(indent: 2) + "\n").utf8))
+        try FileIO.writeJSON(weightsPath, weights.json)
     }
 
     /// One structured line in logs/bot.jsonl (level, event, cycle, details).
     public func log(_ level: String, _ event: String, cycle: Int, at: Instant, _ fields: [JSONField] = []) {
         var object = JSONObject([
-            JSONField("ts", .string(at.iso8601)), JSONField("level", .string(level)), JSONField("event", .string(event)),
+            JSONField("ts", .string(at.iso8601)), JSONField("level", .string(level)),
+            JSONField("event", .string(event)),
             JSONField("cycle", .int(cycle)), JSONField("pid", .int(ProcessIdentity.pid)),
         ])
         object.fields.append(contentsOf: fields)

@@ -54,7 +54,8 @@ public enum ReplayRunner {
         try writeConfig(config, universe: universe, home: home)
         let feed = ReplayFeed(series: loaded.series, name: "replay:\(feedPath)")
         let stores = try EngineStores(home: home)
-        let engine = try TradingEngine(config: config, universe: universe, feed: feed, stores: stores, settings: settings)
+        let engine = try TradingEngine(
+            config: config, universe: universe, feed: feed, stores: stores, settings: settings)
         var cycles = 0
         while let result = try engine.runCycle(now: first, useFeedTime: true) {
             cycles += 1
@@ -71,7 +72,8 @@ public enum ReplayRunner {
         return Summary(
             home: home.root, cycles: cycles, candles: feed.candleCount, trades: closed.count,
             winRate: wins + losses == 0 ? 0 : Double(wins) / Double(wins + losses),
-            netPnl: closed.reduce(0) { $0 + ($1.netPnl ?? 0) }, maxDrawdown: engine.maxDrawdown, balance: engine.balance,
+            netPnl: closed.reduce(0) { $0 + ($1.netPnl ?? 0) }, maxDrawdown: engine.maxDrawdown,
+            balance: engine.balance,
             decisionsHash: engine.hash.hex, otherSectorSymbols: engine.otherSectorSymbols.sorted(),
             notes: loaded.notes, seconds: Date().timeIntervalSince(started))
     }
@@ -80,14 +82,14 @@ public enum ReplayRunner {
     static func writeConfig(_ config: BotConfig, universe: AssetUniverse, home: Home) throws {
         let bot: JSONValue = [
             "wallet_reset": [
-                "at": .string(config.walletReset.at.iso8601), "starting_capital": .double(config.walletReset.startingCapital),
+                "at": .string(config.walletReset.at.iso8601),
+                "starting_capital": .double(config.walletReset.startingCapital),
             ],
             "cycle_seconds": .int(config.cycleSeconds),
         ]
-        try FileIO.writeAtomically(home.botConfig, Array((bot.serialized(indent: 2) + "\n").utf8))
+        try FileIO.writeJSON(home.botConfig, bot)
         guard !universe.sectors.isEmpty else { return }
         let symbols = JSONObject(universe.symbols.map { JSONField($0, .string(universe.sectors[$0]?.rawValue ?? "")) })
-        try FileIO.writeAtomically(
-            home.assetUniverse, Array((JSONValue.object(["symbols": .object(symbols)]).serialized(indent: 2) + "\n").utf8))
+        try FileIO.writeJSON(home.assetUniverse, JSONValue.object(["symbols": .object(symbols)]))
     }
 }

@@ -24,8 +24,11 @@ public enum SelfCheck {
             let missing = b.symbols.filter { u.sectors[$0] == nil }
             bot = b
             universe = u
-            return "bot.json, asset_universe.json and deploy.json valid; \(b.symbols.isEmpty ? u.sectors.count : b.symbols.count) symbols enabled"
-                + (missing.isEmpty ? "" : "; not in the asset universe (traded as sector \"other\"): \(missing.joined(separator: ", "))")
+            return
+                "bot.json, asset_universe.json and deploy.json valid; \(b.symbols.isEmpty ? u.sectors.count : b.symbols.count) symbols enabled"
+                + (missing.isEmpty
+                    ? ""
+                    : "; not in the asset universe (traded as sector \"other\"): \(missing.joined(separator: ", "))")
         }
         step("home") {
             try home.createDirectories()
@@ -46,7 +49,9 @@ public enum SelfCheck {
         step("database") {
             let db = try AnalyticsDatabase(path: home.database)
             let mode = try db.journalMode()
-            guard mode == "wal" else { throw StoreError(path: home.database, message: "journal mode is \(mode), not wal") }
+            guard mode == "wal" else {
+                throw StoreError(path: home.database, message: "journal mode is \(mode), not wal")
+            }
             return "\(home.database) open in WAL mode, \(try db.totals().trades) trades mirrored"
         }
         step("weights") {
@@ -59,7 +64,9 @@ public enum SelfCheck {
         step("feed") {
             let symbols = bot.map { $0.symbols.isEmpty ? (universe?.symbols ?? []) : $0.symbols } ?? ["BTCUSDT"]
             let feed = SimulatedFeed(symbols: Array(symbols.prefix(3)), seed: 1, intervalSeconds: 60, start: now)
-            guard let first = try feed.advance(to: now)?.first else { throw BrokerError("the simulated feed gave no market") }
+            guard let first = try feed.advance(to: now)?.first else {
+                throw BrokerError("the simulated feed gave no market")
+            }
             snapshot = first
             return "simulated feed: \(first.candles.count) candles for \(first.symbol) (offline; no network used)"
         }
@@ -77,14 +84,18 @@ public enum SelfCheck {
             let verdict = RiskGate(limits: bot.risk).evaluate(
                 symbol: "BTCUSDT", sector: "mega", desiredNotional: bot.risk.maxNotional, leverage: 5,
                 balance: bot.walletReset.startingCapital, open: [], openedToday: 0)
-            guard case .allow(let notional, _) = verdict else { throw BrokerError("risk gate blocks an empty book: \(verdict)") }
-            return "risk gate allows \(money(notional)) on an empty book; limits \(bot.risk.maxPositions) positions, \(bot.risk.maxPerSector) per sector"
+            guard case .allow(let notional, _) = verdict else {
+                throw BrokerError("risk gate blocks an empty book: \(verdict)")
+            }
+            return
+                "risk gate allows \(money(notional)) on an empty book; limits \(bot.risk.maxPositions) positions, \(bot.risk.maxPerSector) per sector"
         }
         step("broker") {
             guard let bot, let snapshot else { throw BrokerError("no config or market") }
             let fill = try PaperBroker(model: FillModel(fees: bot.fees)).marketOrder(
                 symbol: snapshot.symbol, buy: true, notional: 1000, market: snapshot)
-            return "paper broker fills $1,000 at \(fill.price) with fee \(money(fill.fee)) (taker \(bot.fees.taker * 100) %)"
+            return
+                "paper broker fills $1,000 at \(fill.price) with fee \(money(fill.fee)) (taker \(bot.fees.taker * 100) %)"
         }
         _ = release
         return results

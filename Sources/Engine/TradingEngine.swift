@@ -97,7 +97,8 @@ public final class TradingEngine {
             dayPnl += p.effectiveNetPnl ?? 0
         }
         dayStartBalance = balance - dayPnl
-        openedToday = (file.open + file.closed).filter { ($0.openedAt?.instant ?? Instant(microseconds: 0)) >= today }.count
+        openedToday =
+            (file.open + file.closed).filter { ($0.openedAt?.instant ?? Instant(microseconds: 0)) >= today }.count
     }
 
     /// Runs one cycle at `now` (wall clock) or at the feed's own time (`useFeedTime`, replays).
@@ -144,9 +145,11 @@ public final class TradingEngine {
         let symbol = snapshot.symbol
         func record(_ action: String, _ reason: String, rule: String? = nil, notional: Double? = nil) throws {
             let direction = decision.direction?.rawValue ?? "NONE"
-            hash.add("\(cycle)|\(symbol)|\(action)|\(direction)|\(rule ?? "")|\(notional.map { String(cents($0)) } ?? "")")
+            hash.add(
+                "\(cycle)|\(symbol)|\(action)|\(direction)|\(rule ?? "")|\(notional.map { String(cents($0)) } ?? "")")
             var line = JSONObject([
-                JSONField("ts", .string(now.iso8601)), JSONField("cycle", .int(cycle)), JSONField("symbol", .string(symbol)),
+                JSONField("ts", .string(now.iso8601)), JSONField("cycle", .int(cycle)),
+                JSONField("symbol", .string(symbol)),
                 JSONField("action", .string(action)), JSONField("direction", .string(direction)),
                 JSONField("score", .double(round4(decision.score))), JSONField("agreeing", .int(decision.agreeing)),
                 JSONField("reason", .string(reason)),
@@ -166,7 +169,9 @@ public final class TradingEngine {
         }
         guard let direction = decision.direction, abs(decision.score) >= config.strategy.entryThreshold else {
             result.skipped += 1
-            return try record("skipped", "score \(round4(decision.score)) below the entry threshold \(config.strategy.entryThreshold)")
+            return try record(
+                "skipped", "score \(round4(decision.score)) below the entry threshold \(config.strategy.entryThreshold)"
+            )
         }
         guard decision.agreeing >= config.strategy.minAgreeing else {
             result.skipped += 1
@@ -191,7 +196,8 @@ public final class TradingEngine {
             return try block("expectancy", why)
         }
         // Predictive sizing: conviction above the threshold scales the notional up to the maximum.
-        let conviction = min(1, (abs(decision.score) - config.strategy.entryThreshold) / max(0.01, 1 - config.strategy.entryThreshold))
+        let conviction = min(
+            1, (abs(decision.score) - config.strategy.entryThreshold) / max(0.01, 1 - config.strategy.entryThreshold))
         let desired = config.risk.minNotional + (config.risk.maxNotional - config.risk.minNotional) * conviction
         let verdict = risk.evaluate(
             symbol: symbol, sector: sector(symbol), desiredNotional: desired, leverage: config.strategy.leverage,
@@ -200,7 +206,8 @@ public final class TradingEngine {
         case .block(let rule, let detail):
             return try block(rule, detail)
         case .allow(let notional, let margin):
-            let fill = try broker.marketOrder(symbol: symbol, buy: direction == .long, notional: notional, market: snapshot)
+            let fill = try broker.marketOrder(
+                symbol: symbol, buy: direction == .long, notional: notional, market: snapshot)
             var extra = JSONObject()
             extra["signal_ctx"] = scoresJSON(decision)
             extra["setup"] = decision.setup.map { .string($0) } ?? .null
@@ -291,7 +298,8 @@ public final class TradingEngine {
     func unrealized() -> Double {
         var total = 0.0
         for p in file.open {
-            guard let price = lastMarket[p.symbol]?.lastPrice, let entry = p.entryPrice, let q = p.size, let side = p.side
+            guard let price = lastMarket[p.symbol]?.lastPrice, let entry = p.entryPrice, let q = p.size,
+                let side = p.side
             else { continue }
             total += (price - entry) * q * (side == .long ? 1 : -1)
         }

@@ -34,7 +34,8 @@ public final class GitRepository {
     public static func clone(url: String, into path: String) throws(GitError) -> GitRepository {
         _ = initialized
         var options = git_clone_options()
-        try GitError.check(git_clone_options_init(&options, UInt32(GIT_CLONE_OPTIONS_VERSION)), "git_clone_options_init")
+        try GitError.check(
+            git_clone_options_init(&options, UInt32(GIT_CLONE_OPTIONS_VERSION)), "git_clone_options_init")
         // Checkout happens explicitly after resolving the ref.
         options.checkout_opts.checkout_strategy = GIT_CHECKOUT_NONE.rawValue
         var repo: OpaquePointer?
@@ -49,7 +50,8 @@ public final class GitRepository {
         try GitError.check(git_remote_lookup(&remote, pointer, name), "git_remote_lookup(\(name))")
         defer { git_remote_free(remote) }
         var options = git_fetch_options()
-        try GitError.check(git_fetch_options_init(&options, UInt32(GIT_FETCH_OPTIONS_VERSION)), "git_fetch_options_init")
+        try GitError.check(
+            git_fetch_options_init(&options, UInt32(GIT_FETCH_OPTIONS_VERSION)), "git_fetch_options_init")
         options.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_ALL
         options.prune = GIT_FETCH_PRUNE
         let specs = ["+refs/heads/*:refs/remotes/\(name)/*", "+refs/tags/*:refs/tags/*"]
@@ -104,7 +106,8 @@ public final class GitRepository {
         try GitError.check(git_object_lookup(&commit, pointer, &oid, GIT_OBJECT_COMMIT), "git_object_lookup(\(sha))")
         defer { git_object_free(commit) }
         var options = git_checkout_options()
-        try GitError.check(git_checkout_options_init(&options, UInt32(GIT_CHECKOUT_OPTIONS_VERSION)), "git_checkout_options_init")
+        try GitError.check(
+            git_checkout_options_init(&options, UInt32(GIT_CHECKOUT_OPTIONS_VERSION)), "git_checkout_options_init")
         options.checkout_strategy = GIT_CHECKOUT_FORCE.rawValue
         try GitError.check(git_checkout_tree(pointer, commit, &options), "git_checkout_tree(\(sha))")
         try GitError.check(git_repository_set_head_detached(pointer, &oid), "git_repository_set_head_detached(\(sha))")
@@ -113,7 +116,8 @@ public final class GitRepository {
 
     private func removeUntracked(keep: (String) -> Bool) throws(GitError) -> [String] {
         var options = git_status_options()
-        try GitError.check(git_status_options_init(&options, UInt32(GIT_STATUS_OPTIONS_VERSION)), "git_status_options_init")
+        try GitError.check(
+            git_status_options_init(&options, UInt32(GIT_STATUS_OPTIONS_VERSION)), "git_status_options_init")
         options.show = GIT_STATUS_SHOW_WORKDIR_ONLY
         options.flags = GIT_STATUS_OPT_INCLUDE_UNTRACKED.rawValue
         var list: OpaquePointer?
@@ -121,7 +125,8 @@ public final class GitRepository {
         defer { git_status_list_free(list) }
         var removed: [String] = []
         for i in 0..<git_status_list_entrycount(list) {
-            guard let entry = git_status_byindex(list, i), entry.pointee.status.rawValue & GIT_STATUS_WT_NEW.rawValue != 0,
+            guard let entry = git_status_byindex(list, i),
+                entry.pointee.status.rawValue & GIT_STATUS_WT_NEW.rawValue != 0,
                 let delta = entry.pointee.index_to_workdir, let cPath = delta.pointee.new_file.path
             else { continue }
             let relative = String(cString: cPath)

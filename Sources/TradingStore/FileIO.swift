@@ -1,3 +1,5 @@
+import TradingCore
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
@@ -138,5 +140,13 @@ extension FileIO {
         if unlink(path) != 0 && errno != ENOENT {
             throw StoreError(path: path, message: "cannot remove: \(errnoText())")
         }
+    }
+}
+
+extension FileIO {
+    /// Writes a JSON value (two-space indent, trailing newline) crash-safely: the operator's
+    /// small state and config files.
+    public static func writeJSON(_ path: String, _ value: JSONValue) throws {
+        try writeAtomically(path, Array((value.serialized(indent: 2) + "\n").utf8))
     }
 }

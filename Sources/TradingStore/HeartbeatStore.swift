@@ -8,7 +8,7 @@ public struct HeartbeatStore: Sendable {
     public init(home: Home) { self.init(path: home.heartbeat) }
 
     public func write(_ heartbeat: Heartbeat) throws {
-        try FileIO.writeAtomically(path, Array((heartbeat.json.serialized(indent: 2) + "\n").utf8))
+        try FileIO.writeJSON(path, heartbeat.json)
     }
 
     /// The last heartbeat, or nil when the engine has never written one.

@@ -43,15 +43,18 @@ public enum MarketDataFiles {
                 trades[name.symbol] = try rows.enumerated().map { i, r in
                     guard r.count >= 4 else { throw rowError(file, i, "expected ts,side,price,amount") }
                     return PublicTrade(
-                        ts: try instant(r, 0, file, i), price: try number(r, 2, file, i), amount: try number(r, 3, file, i),
+                        ts: try instant(r, 0, file, i), price: try number(r, 2, file, i),
+                        amount: try number(r, 3, file, i),
                         side: AggressorSide(rawValue: r[1].lowercased()))
                 }
             default:
                 let list = try rows.enumerated().map { i, r in
                     guard r.count >= 6 else { throw rowError(file, i, "expected ts,open,high,low,close,volume") }
                     return Candle(
-                        ts: try instant(r, 0, file, i), open: try number(r, 1, file, i), high: try number(r, 2, file, i),
-                        low: try number(r, 3, file, i), close: try number(r, 4, file, i), volume: try number(r, 5, file, i))
+                        ts: try instant(r, 0, file, i), open: try number(r, 1, file, i),
+                        high: try number(r, 2, file, i),
+                        low: try number(r, 3, file, i), close: try number(r, 4, file, i),
+                        volume: try number(r, 5, file, i))
                 }
                 guard list.count >= 2 else {
                     notes.append("\(file): fewer than 2 candles; skipped")
@@ -61,7 +64,8 @@ public enum MarketDataFiles {
                     name.interval ?? Int((list[1].ts.microseconds - list[0].ts.microseconds) / 1_000_000)
                 if let existing = candles[name.symbol] {
                     if existing.interval <= interval {
-                        notes.append("\(file): \(name.symbol) already loaded at a finer interval from \(existing.file); skipped")
+                        notes.append(
+                            "\(file): \(name.symbol) already loaded at a finer interval from \(existing.file); skipped")
                         continue
                     }
                     notes.append("\(existing.file): \(name.symbol) replaced by the finer interval of \(file)")
@@ -69,10 +73,13 @@ public enum MarketDataFiles {
                 candles[name.symbol] = (interval, list, file)
             }
         }
-        if candles.isEmpty { throw StoreError(path: path, message: "no candle files (ts,open,high,low,close,volume) found") }
+        if candles.isEmpty {
+            throw StoreError(path: path, message: "no candle files (ts,open,high,low,close,volume) found")
+        }
         let series = candles.keys.sorted().map { symbol in
             MarketSeries(
-                symbol: symbol, intervalSeconds: candles[symbol]?.interval ?? 60, candles: candles[symbol]?.candles ?? [],
+                symbol: symbol, intervalSeconds: candles[symbol]?.interval ?? 60,
+                candles: candles[symbol]?.candles ?? [],
                 funding: funding[symbol] ?? [], trades: trades[symbol] ?? [])
         }
         for symbol in Set(funding.keys).union(trades.keys) where candles[symbol] == nil {

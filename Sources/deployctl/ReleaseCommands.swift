@@ -17,7 +17,8 @@ struct DeployOptions: ParsableArguments {
     func config() throws -> DeployConfig {
         let path = home.deployConfig
         guard FileIO.exists(path) else {
-            throw CommandFailure.usage("\(path): not found. Run deployctl init --home \(home.root) --repo URL|PATH first.")
+            throw CommandFailure.usage(
+                "\(path): not found. Run deployctl init --home \(home.root) --repo URL|PATH first.")
         }
         return try ConfigFiles.deploy(path)
     }
@@ -38,7 +39,8 @@ struct ReleaseCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "release",
         abstract: "Build a git ref into the inactive slot, check it against the live data, flip, restart, probation.",
-        discussion: "Exit 0 good (or on probation with --detach); 1 failed or rolled back; 2 config; 3 another release holds the lock."
+        discussion:
+            "Exit 0 good (or on probation with --detach); 1 failed or rolled back; 2 config; 3 another release holds the lock."
     )
 
     @OptionGroup var options: DeployOptions
@@ -71,7 +73,8 @@ struct ReleaseCommand: ParsableCommand {
 
 struct RollbackCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "rollback", abstract: "Flip back to the newest release marked good in the other slot (no rebuild).")
+        commandName: "rollback", abstract: "Flip back to the newest release marked good in the other slot (no rebuild)."
+    )
 
     @OptionGroup var options: DeployOptions
 
@@ -102,13 +105,16 @@ struct StatusCommand: ParsableCommand {
         let o = status.objectValue ?? JSONObject()
         func line(_ v: JSONValue?) -> String {
             guard let s = v?.objectValue else { return "none" }
-            return "slot \(s["slot"]?.stringValue ?? "?"): \(s["release"]?.stringValue ?? "no release") \(s["ref"]?.stringValue ?? "") \(s["sha"]?.stringValue?.prefix(12) ?? "") [\(s["state"]?.stringValue ?? "-")] since \(s["since"]?.stringValue ?? "-") by \(s["by"]?.stringValue ?? "-")"
+            return
+                "slot \(s["slot"]?.stringValue ?? "?"): \(s["release"]?.stringValue ?? "no release") \(s["ref"]?.stringValue ?? "") \(s["sha"]?.stringValue?.prefix(12) ?? "") [\(s["state"]?.stringValue ?? "-")] since \(s["since"]?.stringValue ?? "-") by \(s["by"]?.stringValue ?? "-")"
         }
         print("Home       \(options.home.root)")
         print("Live       \(line(o["active"]))")
         print("Other      \(line(o["other"]))")
         if let hb = o["heartbeat"]?.objectValue {
-            print("Heartbeat  \(hb["release"]?.stringValue ?? "?") cycle \(hb["cycle"]?.serialized() ?? "?") \(hb["phase"]?.stringValue ?? "?"), \(hb["age_seconds"]?.serialized() ?? "?") s old, \(hb["consecutive_errors"]?.serialized() ?? "0") consecutive errors")
+            print(
+                "Heartbeat  \(hb["release"]?.stringValue ?? "?") cycle \(hb["cycle"]?.serialized() ?? "?") \(hb["phase"]?.stringValue ?? "?"), \(hb["age_seconds"]?.serialized() ?? "?") s old, \(hb["consecutive_errors"]?.serialized() ?? "0") consecutive errors"
+            )
         } else {
             print("Heartbeat  none yet")
         }
@@ -118,7 +124,8 @@ struct StatusCommand: ParsableCommand {
 }
 
 struct HistoryCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "history", abstract: "Every release in the ledger, newest first.")
+    static let configuration = CommandConfiguration(
+        commandName: "history", abstract: "Every release in the ledger, newest first.")
 
     @OptionGroup var options: DeployOptions
 
@@ -156,7 +163,10 @@ struct InitCommand: ParsableCommand {
         let home = options.home
         let result = try HomeSetup.initialize(home: home, repo: repo, serviceManager: serviceManager)
         if options.json {
-            printJSON(["ok": true, "home": .string(home.root), "written": .array(result.written.map { .string($0) }), "next": .array(result.next.map { .string($0) })])
+            printJSON([
+                "ok": true, "home": .string(home.root), "written": .array(result.written.map { .string($0) }),
+                "next": .array(result.next.map { .string($0) }),
+            ])
         } else {
             for path in result.written { print("wrote \(path)") }
             print("Next:")
@@ -167,7 +177,8 @@ struct InitCommand: ParsableCommand {
 
 struct InstallUnitsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "install-units", abstract: "Write the systemd units or the supervisord config for this home into HOME/deploy.")
+        commandName: "install-units",
+        abstract: "Write the systemd units or the supervisord config for this home into HOME/deploy.")
 
     @OptionGroup var options: DeployOptions
 
@@ -184,7 +195,10 @@ struct InstallUnitsCommand: ParsableCommand {
         guard systemd != supervisor else { throw CommandFailure.usage("pass exactly one of --systemd or --supervisor") }
         let result = try Units.install(home: options.home, config: try options.config(), systemd: systemd, user: user)
         if options.json {
-            printJSON(["ok": true, "files": .array(result.files.map { .string($0) }), "next": .array(result.next.map { .string($0) })])
+            printJSON([
+                "ok": true, "files": .array(result.files.map { .string($0) }),
+                "next": .array(result.next.map { .string($0) }),
+            ])
         } else {
             for f in result.files { print("wrote \(f)") }
             print("Next:")

@@ -42,12 +42,15 @@ struct ReconcileCommand: ParsableCommand {
                 "net_pnl_difference": .double(result.netPnlDifference),
             ])
         } else {
-            print("\(home.database): \(grouped(result.databaseTrades)) trades; positions file: \(grouped(result.fileTrades))")
+            print(
+                "\(home.database): \(grouped(result.databaseTrades)) trades; positions file: \(grouped(result.fileTrades))"
+            )
             if result.agrees {
                 print(rebuild ? "Rebuilt; the database agrees with the positions file." : "They agree.")
             } else {
                 print(
-                    "They disagree: \(result.missingFromDatabase.count) trade(s) missing from the database, \(result.notInFile.count) not in the file, net P&L differs by \(money(result.netPnlDifference)).")
+                    "They disagree: \(result.missingFromDatabase.count) trade(s) missing from the database, \(result.notInFile.count) not in the file, net P&L differs by \(money(result.netPnlDifference))."
+                )
                 print("Fix: tradingbot reconcile --rebuild (the positions file is authoritative).")
             }
         }

@@ -48,10 +48,14 @@ struct ReplayCommand: ParsableCommand {
             printJSON(summary.json)
         } else {
             print("Replayed \(grouped(summary.candles)) candles in \(summary.cycles) cycles into \(summary.home)")
-            print("Trades \(summary.trades), win rate \(Int((summary.winRate * 100).rounded())) %, net P&L \(money(summary.netPnl)), max drawdown \(Int((summary.maxDrawdown * 1000).rounded()) / 10) %")
+            print(
+                "Trades \(summary.trades), win rate \(Int((summary.winRate * 100).rounded())) %, net P&L \(money(summary.netPnl)), max drawdown \(Int((summary.maxDrawdown * 1000).rounded()) / 10) %"
+            )
             print("Decisions hash \(summary.decisionsHash)")
             if !summary.otherSectorSymbols.isEmpty {
-                print("Not in the asset universe, traded in sector \"other\": \(summary.otherSectorSymbols.joined(separator: ", "))")
+                print(
+                    "Not in the asset universe, traded in sector \"other\": \(summary.otherSectorSymbols.joined(separator: ", "))"
+                )
             }
             for note in summary.notes { print("note: \(note)") }
         }

@@ -38,7 +38,8 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         guard mode == "paper" else {
             throw CommandFailure.usage(
-                "--mode \(mode): live trading is not available in this release (the BloFin client is not built yet); use --mode paper")
+                "--mode \(mode): live trading is not available in this release (the BloFin client is not built yet); use --mode paper"
+            )
         }
         if let cycleSeconds, !(1...3600).contains(cycleSeconds) {
             throw CommandFailure.usage("--cycle-seconds must be 1 to 3600")
@@ -66,7 +67,8 @@ struct RunCommand: ParsableCommand {
             let path = String(f.dropFirst("replay:".count))
             marketFeed = ReplayFeed(series: try MarketDataFiles.load(path).series, name: f)
         case "blofin":
-            throw CommandFailure.usage("--feed blofin: the BloFin client is not built yet; use --feed sim or replay:PATH")
+            throw CommandFailure.usage(
+                "--feed blofin: the BloFin client is not built yet; use --feed sim or replay:PATH")
         default:
             throw CommandFailure.usage("--feed \(feed): expected sim, replay:PATH or blofin")
         }
@@ -75,7 +77,8 @@ struct RunCommand: ParsableCommand {
         let stores = try EngineStores(home: home)
         let engine: TradingEngine
         do {
-            engine = try TradingEngine(config: config, universe: universe, feed: marketFeed, stores: stores, settings: settings)
+            engine = try TradingEngine(
+                config: config, universe: universe, feed: marketFeed, stores: stores, settings: settings)
         } catch {
             throw CommandFailure.failed("cannot start the engine: \(error)")
         }

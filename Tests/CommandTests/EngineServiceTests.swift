@@ -40,7 +40,8 @@ import Testing
         let home = try CommandRunner.makeHome(botConfig: Self.fastConfig)
         let engine = try start(home)
         defer { if engine.isRunning { kill(engine.processIdentifier, SIGKILL) } }
-        #expect(waitFor(20) { (heartbeat(home)?.cycle ?? 0) >= 2 && heartbeat(home)?.phase == "idle" }, "the engine cycles")
+        #expect(
+            waitFor(20) { (heartbeat(home)?.cycle ?? 0) >= 2 && heartbeat(home)?.phase == "idle" }, "the engine cycles")
         let beat = try #require(heartbeat(home))
         #expect(beat.pid == Int(engine.processIdentifier))
         #expect(beat.symbolsEvaluated == 16 && beat.signalsEvaluated == 160)
@@ -59,7 +60,9 @@ import Testing
         // The lock is free again: a bounded run starts and finishes.
         let after = try CommandRunner.run("tradingbot", ["run", "--home", home, "--max-cycles", "1"])
         #expect(after.status == 0, "\(after.stderr)")
-        let log = try JSONLAppender.readAll(home + "/logs/bot.jsonl").compactMap { $0.objectValue?["event"]?.stringValue }
+        let log = try JSONLAppender.readAll(home + "/logs/bot.jsonl").compactMap {
+            $0.objectValue?["event"]?.stringValue
+        }
         #expect(log.contains("engine_started") && log.contains("engine_stopped"))
     }
 
@@ -79,13 +82,16 @@ import Testing
 
         let second = try start(home)
         defer { if second.isRunning { kill(second.processIdentifier, SIGKILL) } }
-        #expect(waitFor(20) { heartbeat(home)?.pid == Int(second.processIdentifier) && (heartbeat(home)?.cycle ?? 0) >= 3 },
+        #expect(
+            waitFor(20) { heartbeat(home)?.pid == Int(second.processIdentifier) && (heartbeat(home)?.cycle ?? 0) >= 3 },
             "the restarted engine took the lock over from the dead holder and cycles")
         kill(second.processIdentifier, SIGTERM)
         second.waitUntilExit()
         let after = try store.load()
         let closedAfter = Set(after.closed.map(key))
-        #expect(closedAtKill.isSubset(of: closedAfter), "closed trades lost: \(closedAtKill.subtracting(closedAfter).prefix(3))")
+        #expect(
+            closedAtKill.isSubset(of: closedAfter),
+            "closed trades lost: \(closedAtKill.subtracting(closedAfter).prefix(3))")
         let resumed = openAtKill.filter { closedAfter.contains($0) || Set(after.open.map(key)).contains($0) }
         #expect(resumed == openAtKill, "every position open at the kill is still open or was closed by the new engine")
         #expect(after.closed.prefix(1100).allSatisfy { $0.closedAt != nil })
@@ -127,7 +133,9 @@ final class NotifySocket {
             for (i, b) in path.utf8.enumerated() { raw[i] = b }
         }
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
         }
         guard bound == 0 else { throw FixtureError("bind \(path) failed") }
         var timeout = timeval(tv_sec: 0, tv_usec: 200_000)
@@ -169,11 +177,16 @@ final class NotifySocket {
         #expect(service.waitFor(20) { (service.heartbeat(home)?.cycle ?? 0) >= 2 })
         // Take the logs folder away: writing the positions file fails until it comes back.
         try FileManager.default.moveItem(atPath: home + "/logs", toPath: home + "/logs.away")
-        #expect(service.waitFor(30) { (service.heartbeat(home)?.consecutiveErrors ?? 0) >= 2 }, "cycles fail and are counted")
+        #expect(
+            service.waitFor(30) { (service.heartbeat(home)?.consecutiveErrors ?? 0) >= 2 },
+            "cycles fail and are counted")
         let failing = try #require(service.heartbeat(home))
         #expect(failing.lastError?.contains("positions_futures.json") == true, "\(failing.lastError ?? "")")
         try FileManager.default.moveItem(atPath: home + "/logs.away", toPath: home + "/logs")
-        #expect(service.waitFor(20) { service.heartbeat(home)?.consecutiveErrors == 0 && service.heartbeat(home)?.phase == "idle" },
+        #expect(
+            service.waitFor(20) {
+                service.heartbeat(home)?.consecutiveErrors == 0 && service.heartbeat(home)?.phase == "idle"
+            },
             "the loop recovers by itself")
         #expect(engine.isRunning)
         kill(engine.processIdentifier, SIGTERM)
@@ -183,6 +196,8 @@ final class NotifySocket {
         #expect(failures.count >= 2)
         #expect(failures.allSatisfy { $0["error"]?.stringValue?.isEmpty == false && $0["cycle"] != nil })
         // Nothing the engine decided while the disk was away was lost: the file is whole and readable.
-        #expect(try PositionsStore(path: home + "/logs/positions_futures.json", lockPath: home + "/state/positions.lock").load().closed.count >= 1100)
+        #expect(
+            try PositionsStore(path: home + "/logs/positions_futures.json", lockPath: home + "/state/positions.lock")
+                .load().closed.count >= 1100)
     }
 }

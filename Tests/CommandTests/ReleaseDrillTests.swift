@@ -26,8 +26,11 @@ struct ReleaseDrill {
             {"wallet_reset": {"at": "2025-12-18T00:00:00Z", "starting_capital": 10000}, "cycle_seconds": 1}
             """
         try repo.write("config/bot.json", bot)
-        try repo.write("config/asset_universe.json", try String(contentsOfFile: Fixtures.repoRoot + "/config/asset_universe.json", encoding: .utf8))
-        try repo.write("wrongyear.json", #"{"wallet_reset": {"at": "2026-12-18T00:00:00Z", "starting_capital": 10000}}"#)
+        try repo.write(
+            "config/asset_universe.json",
+            try String(contentsOfFile: Fixtures.repoRoot + "/config/asset_universe.json", encoding: .utf8))
+        try repo.write(
+            "wrongyear.json", #"{"wallet_reset": {"at": "2026-12-18T00:00:00Z", "starting_capital": 10000}}"#)
         try use(.good, "v1")
         let out = try CommandRunner.run("deployctl", ["init", "--home", home, "--repo", repo.path])
         guard out.status == 0 else { throw FixtureError("init: \(out.stderr)") }
@@ -36,7 +39,8 @@ struct ReleaseDrill {
         config["build"] = ["command": "sh build.sh", "timeout_seconds": 60]
         config["probation"] = ["healthy_cycles": 2, "timeout_seconds": .int(probationTimeout)]
         try Fixtures.write(JSONValue.object(config).serialized(indent: 2), to: deploy)
-        try FileManager.default.copyItem(atPath: Fixtures.samplePositions, toPath: home + "/logs/positions_futures.json")
+        try FileManager.default.copyItem(
+            atPath: Fixtures.samplePositions, toPath: home + "/logs/positions_futures.json")
     }
 
     /// Commits the application in `variant` and returns its sha.
@@ -46,9 +50,11 @@ struct ReleaseDrill {
         var app = "#!/bin/sh\n"
         switch variant {
         case .selfcheckFails:
-            app += "if [ \"$1\" = selfcheck ]; then echo '{\"ok\": false, \"checks\": [{\"name\": \"config\", \"ok\": false, \"detail\": \"broken on purpose\"}]}'; exit 1; fi\n"
+            app +=
+                "if [ \"$1\" = selfcheck ]; then echo '{\"ok\": false, \"checks\": [{\"name\": \"config\", \"ok\": false, \"detail\": \"broken on purpose\"}]}'; exit 1; fi\n"
         case .seesNoTrades:
-            app += "if [ \"$1\" = report ]; then shift; exec \(real) report --config \"$(dirname \"$0\")/../wrongyear.json\" \"$@\"; fi\n"
+            app +=
+                "if [ \"$1\" = report ]; then shift; exec \(real) report --config \"$(dirname \"$0\")/../wrongyear.json\" \"$@\"; fi\n"
         case .dropsUnknownFields:
             app += """
                 if [ "$1" = roundtrip ]; then \(real) "$@" || exit 1
@@ -117,7 +123,8 @@ struct ReleaseDrill {
             #expect(message.contains("step \(step) failed") && message.contains(phrase), "\(variant): \(message)")
             #expect(message.contains("Nothing live changed"))
             #expect(drill.active == "A", "\(variant) flipped")
-            #expect(drill.heartbeat?.release == good && drill.heartbeat?.pid == livePid, "\(variant) touched the engine")
+            #expect(
+                drill.heartbeat?.release == good && drill.heartbeat?.pid == livePid, "\(variant) touched the engine")
             #expect(try drill.releases().last?.state == "failed")
         }
         // `deployctl check` runs the same checks without flipping: the live slot passes, the slot
@@ -215,7 +222,8 @@ struct ReleaseDrill {
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
             let active = try #require(drill.active, "current is missing after a kill at \(delay) s")
-            #expect(FileManager.default.isExecutableFile(atPath: drill.home + "/slots/\(active)/bin/tradingbot"),
+            #expect(
+                FileManager.default.isExecutableFile(atPath: drill.home + "/slots/\(active)/bin/tradingbot"),
                 "current points at a slot without a binary after a kill at \(delay) s")
         }
         let final = try drill.release(["--wait", "10"])
@@ -228,12 +236,15 @@ struct ReleaseDrill {
     @Test func initKeepsDeployFieldsAndInstallUnitsWritesBothKinds() throws {
         let root = try Fixtures.temporaryDirectory("setup")
         let repo = try GitFixture(root + "/repo")
-        try repo.write("config/bot.json", #"{"wallet_reset": {"at": "2025-12-18T00:00:00Z", "starting_capital": 10000}}"#)
+        try repo.write(
+            "config/bot.json", #"{"wallet_reset": {"at": "2025-12-18T00:00:00Z", "starting_capital": 10000}}"#)
         try repo.write("config/asset_universe.json", #"{"symbols": {"BTCUSDT": "mega"}}"#)
         try repo.commit("configs")
         let home = root + "/home"
         try FileManager.default.createDirectory(atPath: home + "/config", withIntermediateDirectories: true)
-        try Fixtures.write(#"{"repo": "old", "probation": {"healthy_cycles": 7, "timeout_seconds": 99}, "custom": true}"#, to: home + "/config/deploy.json")
+        try Fixtures.write(
+            #"{"repo": "old", "probation": {"healthy_cycles": 7, "timeout_seconds": 99}, "custom": true}"#,
+            to: home + "/config/deploy.json")
         let out = try CommandRunner.run("deployctl", ["init", "--home", home, "--repo", repo.path, "--json"])
         #expect(out.status == 0, "\(out.stderr)")
         let deploy = try JSONValue.parse(try FileIO.read(home + "/config/deploy.json")).objectValue
@@ -245,8 +256,11 @@ struct ReleaseDrill {
         let supervisor = try CommandRunner.run("deployctl", ["install-units", "--home", home, "--supervisor"])
         #expect(supervisor.status == 0 && supervisor.stdout.contains("supervisord -c \(home)/deploy/supervisord.conf"))
         let conf = try String(contentsOfFile: home + "/deploy/supervisord.conf", encoding: .utf8)
-        #expect(conf.contains("[program:tradingbot]") && conf.contains("\(home)/slots/current/.build/release/tradingbot run --home \(home)"))
-        let systemd = try CommandRunner.run("deployctl", ["install-units", "--home", home, "--systemd", "--user", "trader"])
+        #expect(
+            conf.contains("[program:tradingbot]")
+                && conf.contains("\(home)/slots/current/.build/release/tradingbot run --home \(home)"))
+        let systemd = try CommandRunner.run(
+            "deployctl", ["install-units", "--home", home, "--systemd", "--user", "trader"])
         #expect(systemd.status == 0 && systemd.stdout.contains("sudo systemctl daemon-reload"))
         let unit = try String(contentsOfFile: home + "/deploy/tradingbot.service", encoding: .utf8)
         #expect(unit.contains("User=trader") && unit.contains("Type=notify"))

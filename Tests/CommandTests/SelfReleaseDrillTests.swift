@@ -25,7 +25,8 @@ import Testing
         #expect(bot["wallet_reset"] != nil, "init copied the repository's bot.json")
         bot["cycle_seconds"] = 1
         try Fixtures.write(JSONValue.object(bot).serialized(indent: 2), to: home + "/config/bot.json")
-        try FileManager.default.copyItem(atPath: Fixtures.samplePositions, toPath: home + "/logs/positions_futures.json")
+        try FileManager.default.copyItem(
+            atPath: Fixtures.samplePositions, toPath: home + "/logs/positions_futures.json")
         defer { SupervisorManager(home: Home(root: home), binary: ".build/debug/tradingbot").shutdown() }
 
         let out = try CommandRunner.run("deployctl", ["release", "--home", home, "--ref", head, "--json"])
@@ -39,7 +40,9 @@ import Testing
         #expect(beat.release == json["release"] as? String)
         #expect(beat.signalsEvaluated == 160, "the released engine evaluates 16 symbols x 10 signals")
         // The live positions went through the released code untouched (no trade lost).
-        let file = try PositionsStore(path: home + "/logs/positions_futures.json", lockPath: home + "/state/positions.lock").load()
+        let file = try PositionsStore(
+            path: home + "/logs/positions_futures.json", lockPath: home + "/state/positions.lock"
+        ).load()
         #expect(file.closed.count >= 1100)
     }
 }

@@ -17,7 +17,9 @@ import Testing
         #expect(try FileManager.default.destinationOfSymbolicLink(atPath: home.currentSlot) == "A")
         try slots.flip(to: "B")
         #expect(slots.active() == "B")
-        let leftovers = try FileManager.default.contentsOfDirectory(atPath: home.slotsDir).filter { $0.hasPrefix(".current") }
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: home.slotsDir).filter {
+            $0.hasPrefix(".current")
+        }
         #expect(leftovers.isEmpty)
     }
 
@@ -28,7 +30,8 @@ import Testing
         try ledger.append("r1", "step", [JSONField("name", "build"), JSONField("ok", true), JSONField("seconds", 1.5)])
         try ledger.append("r1", "state", [JSONField("state", "good")])
         try ledger.append("r2", "started", [JSONField("ref", "v2"), JSONField("slot", "B")])
-        try ledger.append("r2", "step", [JSONField("name", "build"), JSONField("ok", false), JSONField("detail", "exit 1")])
+        try ledger.append(
+            "r2", "step", [JSONField("name", "build"), JSONField("ok", false), JSONField("detail", "exit 1")])
         try ledger.append("r2", "state", [JSONField("state", "failed")])
         let releases = try ledger.releases()
         #expect(releases.map(\.id) == ["r1", "r2"])
@@ -40,22 +43,33 @@ import Testing
 
     @Test func roundTripComparisonFindsLostRecordsAndFields() throws {
         let original = try JSONValue.parse(
-            #"{"open_positions": [], "closed_positions": [{"symbol": "A", "net_pnl": 1, "signal_ctx": {"ofi": 0.5}}], "meta": 1}"#)
+            #"{"open_positions": [], "closed_positions": [{"symbol": "A", "net_pnl": 1, "signal_ctx": {"ofi": 0.5}}], "meta": 1}"#
+        )
         #expect(PositionsRoundTrip.difference(original: original, rewritten: original) == nil)
         let renumbered = try JSONValue.parse(
-            #"{"open_positions": [], "closed_positions": [{"symbol": "A", "net_pnl": 1.0, "signal_ctx": {"ofi": 0.50}}], "meta": 1}"#)
+            #"{"open_positions": [], "closed_positions": [{"symbol": "A", "net_pnl": 1.0, "signal_ctx": {"ofi": 0.50}}], "meta": 1}"#
+        )
         #expect(PositionsRoundTrip.difference(original: original, rewritten: renumbered) == nil)
-        let lostField = try JSONValue.parse(#"{"open_positions": [], "closed_positions": [{"symbol": "A", "net_pnl": 1}], "meta": 1}"#)
-        #expect(PositionsRoundTrip.difference(original: original, rewritten: lostField) == "closed_positions[0] lost field \"signal_ctx\"")
+        let lostField = try JSONValue.parse(
+            #"{"open_positions": [], "closed_positions": [{"symbol": "A", "net_pnl": 1}], "meta": 1}"#)
+        #expect(
+            PositionsRoundTrip.difference(original: original, rewritten: lostField)
+                == "closed_positions[0] lost field \"signal_ctx\"")
         let lostRecord = try JSONValue.parse(#"{"open_positions": [], "closed_positions": [], "meta": 1}"#)
-        #expect(PositionsRoundTrip.difference(original: original, rewritten: lostRecord)?.contains("0 records after the rewrite, 1 before") == true)
-        let lostTop = try JSONValue.parse(#"{"open_positions": [], "closed_positions": [{"symbol": "A", "net_pnl": 1, "signal_ctx": {"ofi": 0.5}}]}"#)
-        #expect(PositionsRoundTrip.difference(original: original, rewritten: lostTop) == "top-level field \"meta\" was dropped")
+        #expect(
+            PositionsRoundTrip.difference(original: original, rewritten: lostRecord)?.contains(
+                "0 records after the rewrite, 1 before") == true)
+        let lostTop = try JSONValue.parse(
+            #"{"open_positions": [], "closed_positions": [{"symbol": "A", "net_pnl": 1, "signal_ctx": {"ofi": 0.5}}]}"#)
+        #expect(
+            PositionsRoundTrip.difference(original: original, rewritten: lostTop)
+                == "top-level field \"meta\" was dropped")
     }
 
     @Test func processRunnerTimesOutAndKeepsTheLogTail() throws {
         let log = try Fixtures.temporaryDirectory("proc") + "/build.log"
-        let ok = try ProcessRunner.shell("for i in 1 2 3; do echo line $i; done; exit 3", in: "/tmp", timeout: 10, log: log)
+        let ok = try ProcessRunner.shell(
+            "for i in 1 2 3; do echo line $i; done; exit 3", in: "/tmp", timeout: 10, log: log)
         #expect(ok.status == 3 && ok.output.contains("line 3"))
         let slow = try ProcessRunner.shell("sleep 30", in: "/tmp", timeout: 0.3)
         #expect(slow.timedOut && slow.seconds < 6)
@@ -67,7 +81,8 @@ import Testing
         let home = Home(root: "/srv/bot")
         let units = Units.systemd(home: home, config: DeployConfig(), user: "trader")
         let engine = try #require(units.first { $0.name == "tradingbot.service" }?.text)
-        #expect(engine.contains("Type=notify") && engine.contains("WatchdogSec=") && engine.contains("NoNewPrivileges=yes"))
+        #expect(
+            engine.contains("Type=notify") && engine.contains("WatchdogSec=") && engine.contains("NoNewPrivileges=yes"))
         #expect(engine.contains("ProtectSystem=strict") && engine.contains("ReadWritePaths=/srv/bot"))
         #expect(engine.contains("/srv/bot/slots/current/.build/release/tradingbot run --home /srv/bot"))
         #expect(units.contains { $0.name == "tradingbot-watchdog.timer" })

@@ -90,7 +90,8 @@ import Testing
         config.exits.minHoldSeconds = 0
         config.exits.maxHoldSeconds = 180
         let feed = SimulatedFeed(symbols: universe.symbols, seed: 5, intervalSeconds: 60, start: start)
-        let engine = try TradingEngine(config: config, universe: universe, feed: feed, stores: try EngineStores(home: home))
+        let engine = try TradingEngine(
+            config: config, universe: universe, feed: feed, stores: try EngineStores(home: home))
         #expect(engine.file.open.count == 4, "the sample's open positions are resumed")
         var t = start
         for _ in 0..<10 {
@@ -103,7 +104,8 @@ import Testing
         #expect(Array(before.closed.prefix(1100)) == sample.closed, "the sample's closed trades are untouched")
         // A new engine on the same home sees the same book.
         let again = try TradingEngine(
-            config: config, universe: universe, feed: SimulatedFeed(symbols: universe.symbols, seed: 5, intervalSeconds: 60, start: t),
+            config: config, universe: universe,
+            feed: SimulatedFeed(symbols: universe.symbols, seed: 5, intervalSeconds: 60, start: t),
             stores: try EngineStores(home: home))
         #expect(again.file == before)
         #expect(abs(again.balance - engine.balance) < 1e-9)

@@ -62,8 +62,12 @@ func prices(fromReturns returns: [Double]) -> [Double] {
     }
 
     @Test func hurstRegimeOnTheSignalWindow() {
-        let trending = MarketSnapshot(symbol: "X", time: Instant(microseconds: 0), candles: candles(closes: prices(fromReturns: ar1Returns(300, phi: 0.7, seed: 3))))
-        let reverting = MarketSnapshot(symbol: "X", time: Instant(microseconds: 0), candles: candles(closes: prices(fromReturns: ar1Returns(300, phi: -0.7, seed: 3))))
+        let trending = MarketSnapshot(
+            symbol: "X", time: Instant(microseconds: 0),
+            candles: candles(closes: prices(fromReturns: ar1Returns(300, phi: 0.7, seed: 3))))
+        let reverting = MarketSnapshot(
+            symbol: "X", time: Instant(microseconds: 0),
+            candles: candles(closes: prices(fromReturns: ar1Returns(300, phi: -0.7, seed: 3))))
         #expect(HurstRegimeSignal().regime(trending) == .trending)
         #expect(HurstRegimeSignal().regime(reverting) == .meanReverting)
     }
@@ -79,7 +83,8 @@ func prices(fromReturns returns: [Double]) -> [Double] {
             let amount = Double(f[3])!
             let side = AggressorSide(rawValue: String(f[1]))
             if side == .buy { buy += price * amount } else { sell += price * amount }
-            trades.append(PublicTrade(ts: Instant(microseconds: Int64(f[0])! * 1000), price: price, amount: amount, side: side))
+            trades.append(
+                PublicTrade(ts: Instant(microseconds: Int64(f[0])! * 1000), price: price, amount: amount, side: side))
         }
         #expect(trades.count == 1000)
         let snapshot = MarketSnapshot(symbol: "ETHUSDT", time: Instant(microseconds: 0), candles: [], trades: trades)
@@ -87,12 +92,17 @@ func prices(fromReturns returns: [Double]) -> [Double] {
         #expect(abs(score - (buy - sell) / (buy + sell)) < 1e-12)
         // Only sells: fully short.
         let sells = trades.map { PublicTrade(ts: $0.ts, price: $0.price, amount: $0.amount, side: .sell) }
-        #expect(OrderFlowImbalance().read(MarketSnapshot(symbol: "E", time: snapshot.time, candles: [], trades: sells)) == .score(-1))
+        #expect(
+            OrderFlowImbalance().read(MarketSnapshot(symbol: "E", time: snapshot.time, candles: [], trades: sells))
+                == .score(-1))
     }
 
     @Test func missingInputsAreUnavailableNotInvented() {
-        let bare = MarketSnapshot(symbol: "X", time: Instant(microseconds: 0), candles: candles(closes: Array(repeating: 100, count: 200)))
-        for signal: any Signal in [OrderFlowImbalance(), LiquidationCascade(), FundingRateSignal(), OpenInterestVelocity()] {
+        let bare = MarketSnapshot(
+            symbol: "X", time: Instant(microseconds: 0), candles: candles(closes: Array(repeating: 100, count: 200)))
+        for signal: any Signal in [
+            OrderFlowImbalance(), LiquidationCascade(), FundingRateSignal(), OpenInterestVelocity(),
+        ] {
             guard case .unavailable(let why) = signal.read(bare) else {
                 Issue.record("\(signal.name) invented a value")
                 continue
@@ -100,7 +110,9 @@ func prices(fromReturns returns: [Double]) -> [Double] {
             #expect(!why.isEmpty)
         }
         let short = MarketSnapshot(symbol: "X", time: Instant(microseconds: 0), candles: candles(closes: [1, 2, 3]))
-        for signal: any Signal in [Momentum(), MeanReversion(), VolatilityBreakout(), VolumeSpike(), TrendStrength(), HurstRegimeSignal()] {
+        for signal: any Signal in [
+            Momentum(), MeanReversion(), VolatilityBreakout(), VolumeSpike(), TrendStrength(), HurstRegimeSignal(),
+        ] {
             #expect(signal.read(short).value == nil, "\(signal.name) on 3 candles")
         }
     }
@@ -121,7 +133,8 @@ func prices(fromReturns returns: [Double]) -> [Double] {
         #expect(try #require(MeanReversion().read(spikeSnap).value) < -0.5)
         #expect(try #require(VolatilityBreakout().read(spikeSnap).value) > 0.5)
         let volumes = Array(repeating: 100.0, count: 42) + [900]
-        let volumeSnap = MarketSnapshot(symbol: "X", time: Instant(microseconds: 0), candles: candles(closes: spike, volumes: volumes))
+        let volumeSnap = MarketSnapshot(
+            symbol: "X", time: Instant(microseconds: 0), candles: candles(closes: spike, volumes: volumes))
         #expect(try #require(VolumeSpike().read(volumeSnap).value) > 0.5)
     }
 

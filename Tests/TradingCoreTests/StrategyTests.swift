@@ -6,8 +6,13 @@ import Testing
     let limits = BotConfig.RiskLimits()
     func gate() -> RiskGate { RiskGate(limits: limits) }
 
-    func verdict(open: [Exposure] = [], openedToday: Int = 0, symbol: String = "BTCUSDT", sector: String = "mega", balance: Double = 10_000, leverage: Double = 5) -> RiskVerdict {
-        gate().evaluate(symbol: symbol, sector: sector, desiredNotional: 2000, leverage: leverage, balance: balance, open: open, openedToday: openedToday)
+    func verdict(
+        open: [Exposure] = [], openedToday: Int = 0, symbol: String = "BTCUSDT", sector: String = "mega",
+        balance: Double = 10_000, leverage: Double = 5
+    ) -> RiskVerdict {
+        gate().evaluate(
+            symbol: symbol, sector: sector, desiredNotional: 2000, leverage: leverage, balance: balance, open: open,
+            openedToday: openedToday)
     }
 
     func rule(_ v: RiskVerdict) -> String? {
@@ -20,7 +25,9 @@ import Testing
         let ten = (0..<10).map { Exposure(symbol: "S\($0)", sector: "s\($0)", margin: 10) }
         #expect(rule(verdict(open: ten)) == "max_positions")
         #expect(rule(verdict(open: [Exposure(symbol: "BTCUSDT", sector: "mega", margin: 10)])) == "one_per_symbol")
-        let twoMega = [Exposure(symbol: "ETHUSDT", sector: "mega", margin: 10), Exposure(symbol: "X", sector: "mega", margin: 10)]
+        let twoMega = [
+            Exposure(symbol: "ETHUSDT", sector: "mega", margin: 10), Exposure(symbol: "X", sector: "mega", margin: 10),
+        ]
         #expect(rule(verdict(open: twoMega)) == "max_per_sector")
         #expect(rule(verdict(openedToday: 20)) == "max_positions_per_day")
         // Exposure: 5,900 of the 6,000 margin allowed is in use -> room for 500 notional at 5x.
@@ -52,12 +59,20 @@ import Testing
         let change = breaker.update(now: noon, dayStartBalance: 10_000, dayPnl: -500, killSwitch: false)
         #expect(change?.contains("until 2025-12-19T00:00:00Z") == true)
         #expect(!breaker.allowsEntries)
-        #expect(breaker.update(now: noon.adding(seconds: 3600), dayStartBalance: 10_000, dayPnl: 0, killSwitch: false) == nil)
+        #expect(
+            breaker.update(now: noon.adding(seconds: 3600), dayStartBalance: 10_000, dayPnl: 0, killSwitch: false)
+                == nil)
         let midnight = try #require(Instant(year: 2025, month: 12, day: 19))
-        #expect(breaker.update(now: midnight, dayStartBalance: 9_500, dayPnl: 0, killSwitch: false) == "circuit breaker re-armed")
-        #expect(breaker.update(now: midnight, dayStartBalance: 9_500, dayPnl: 0, killSwitch: true)?.contains("kill switch") == true)
+        #expect(
+            breaker.update(now: midnight, dayStartBalance: 9_500, dayPnl: 0, killSwitch: false)
+                == "circuit breaker re-armed")
+        #expect(
+            breaker.update(now: midnight, dayStartBalance: 9_500, dayPnl: 0, killSwitch: true)?.contains("kill switch")
+                == true)
         #expect(!breaker.allowsEntries)
-        #expect(breaker.update(now: midnight, dayStartBalance: 9_500, dayPnl: 0, killSwitch: false) == "circuit breaker re-armed")
+        #expect(
+            breaker.update(now: midnight, dayStartBalance: 9_500, dayPnl: 0, killSwitch: false)
+                == "circuit breaker re-armed")
     }
 
     @Test func weightsLearnFromOutcomesWithinBounds() {

@@ -66,16 +66,29 @@ let compute = try timeCycles(persistEvery: 1_000_000)
 let cycleMedian = median(persisted.cycle)
 let feedMedian = median(persisted.feed)
 print("engine cycle, 50 symbols x 10 signals, \(cycles) cycles (median ms; p95 ms)")
-print(String(format: "  feed only (baseline)            %7.3f   %7.3f", feedMedian, persisted.feed.sorted()[cycles * 95 / 100]))
-print(String(format: "  full cycle incl. persistence    %7.3f   %7.3f   (%.1fx the feed)", cycleMedian, persisted.cycle.sorted()[cycles * 95 / 100], cycleMedian / feedMedian))
-print(String(format: "  cycle without file writes       %7.3f   %7.3f", median(compute.cycle), compute.cycle.sorted()[cycles * 95 / 100]))
+print(
+    String(
+        format: "  feed only (baseline)            %7.3f   %7.3f", feedMedian,
+        persisted.feed.sorted()[cycles * 95 / 100]))
+print(
+    String(
+        format: "  full cycle incl. persistence    %7.3f   %7.3f   (%.1fx the feed)", cycleMedian,
+        persisted.cycle.sorted()[cycles * 95 / 100], cycleMedian / feedMedian))
+print(
+    String(
+        format: "  cycle without file writes       %7.3f   %7.3f", median(compute.cycle),
+        compute.cycle.sorted()[cycles * 95 / 100]))
 
 let replayHome = Home(root: NSTemporaryDirectory() + "engine-bench-replay-\(UUID().uuidString.prefix(8))")
 var replaySettings = EngineSettings()
 replaySettings.persistEvery = 500
 let summary = try ReplayRunner.run(
-    feedPath: shared + "/market/spot-5m-2018-01", home: replayHome, baseConfig: nil, universe: nil, settings: replaySettings)
-print(String(format: "replay spot-5m-2018-01: %d candles in %.2f s = %.0f candles/s, %d trades, hash %@",
-    summary.candles, summary.seconds, Double(summary.candles) / summary.seconds, summary.trades, summary.decisionsHash))
+    feedPath: shared + "/market/spot-5m-2018-01", home: replayHome, baseConfig: nil, universe: nil,
+    settings: replaySettings)
+print(
+    String(
+        format: "replay spot-5m-2018-01: %d candles in %.2f s = %.0f candles/s, %d trades, hash %@",
+        summary.candles, summary.seconds, Double(summary.candles) / summary.seconds, summary.trades,
+        summary.decisionsHash))
 print(String(format: "peak RSS %.1f MiB", peakRSSMiB()))
 try? FileManager.default.removeItem(atPath: replayHome.root)

@@ -41,7 +41,10 @@ public struct LiquidationCascade: Signal {
     public func read(_ s: MarketSnapshot) -> SignalReading {
         guard let liquidations = s.liquidations else { return .unavailable("the feed has no liquidation events") }
         guard s.candles.count >= 20, let last = s.candles.last else { return .unavailable("fewer than 20 candles") }
-        let interval = s.candles.count > 1 ? s.candles[s.candles.count - 1].ts.microseconds - s.candles[s.candles.count - 2].ts.microseconds : 60_000_000
+        let interval =
+            s.candles.count > 1
+            ? s.candles[s.candles.count - 1].ts.microseconds - s.candles[s.candles.count - 2].ts.microseconds
+            : 60_000_000
         let since = Instant(microseconds: last.ts.microseconds - interval * Int64(windowCandles - 1))
         var longs = 0.0
         var shorts = 0.0

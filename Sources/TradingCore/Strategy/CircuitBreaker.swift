@@ -28,7 +28,8 @@ public struct CircuitBreaker: Sendable, Equatable {
         if state == .armed, dayStartBalance > 0, dayPnl <= -dailyLossLimitFraction * dayStartBalance {
             let nextDay = now.startOfUTCDay.adding(seconds: 86_400)
             state = .tripped(
-                reason: "daily loss \(money(dayPnl)) reached the limit of \(money(dailyLossLimitFraction * dayStartBalance))",
+                reason:
+                    "daily loss \(money(dayPnl)) reached the limit of \(money(dailyLossLimitFraction * dayStartBalance))",
                 until: nextDay)
         }
         guard state != before else { return nil }

@@ -60,7 +60,8 @@ public struct EnsembleDecision: Sendable, Equatable {
 
     public static func == (a: EnsembleDecision, b: EnsembleDecision) -> Bool {
         a.score == b.score && a.agreeing == b.agreeing && a.dominant == b.dominant
-            && a.readings.map(\.name) == b.readings.map(\.name) && a.readings.map(\.reading) == b.readings.map(\.reading)
+            && a.readings.map(\.name) == b.readings.map(\.name)
+            && a.readings.map(\.reading) == b.readings.map(\.reading)
     }
 
     public var direction: Direction? { score > 0 ? .long : score < 0 ? .short : nil }

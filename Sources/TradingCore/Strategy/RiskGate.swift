@@ -38,11 +38,13 @@ public struct RiskGate: Sendable {
         let inSector = open.filter { $0.sector == sector }.count
         if inSector >= limits.maxPerSector {
             return .block(
-                rule: "max_per_sector", detail: "\(inSector) positions open in sector \(sector) (limit \(limits.maxPerSector))")
+                rule: "max_per_sector",
+                detail: "\(inSector) positions open in sector \(sector) (limit \(limits.maxPerSector))")
         }
         if openedToday >= limits.maxPositionsPerDay {
             return .block(
-                rule: "max_positions_per_day", detail: "\(openedToday) positions opened today (limit \(limits.maxPositionsPerDay))")
+                rule: "max_positions_per_day",
+                detail: "\(openedToday) positions opened today (limit \(limits.maxPositionsPerDay))")
         }
         guard balance > 0, leverage > 0 else { return .block(rule: "balance", detail: "no balance to trade") }
         var notional = min(max(desiredNotional, limits.minNotional), limits.maxNotional)
@@ -61,7 +63,9 @@ public struct RiskGate: Sendable {
         if notional < limits.minNotional {
             return .block(
                 rule: binding,
-                detail: "room for \(money(max(0, notional))) notional is below the minimum \(money(limits.minNotional)) (margin in use \(money(used)) of \(money(balance)))")
+                detail:
+                    "room for \(money(max(0, notional))) notional is below the minimum \(money(limits.minNotional)) (margin in use \(money(used)) of \(money(balance)))"
+            )
         }
         return .allow(notional: notional, margin: notional / leverage)
     }
@@ -74,13 +78,17 @@ public struct RiskGate: Sendable {
         for (symbol, list) in bySymbol where list.count > 1 { out.append("\(list.count) positions in \(symbol)") }
         for (symbol, list) in bySymbol {
             let margin = list.reduce(0) { $0 + $1.margin }
-            if margin > limits.maxSymbolFraction * balance + 0.01 { out.append("\(symbol) margin \(margin) over limit") }
+            if margin > limits.maxSymbolFraction * balance + 0.01 {
+                out.append("\(symbol) margin \(margin) over limit")
+            }
         }
         for (sector, list) in Dictionary(grouping: open, by: \.sector) where list.count > limits.maxPerSector {
             out.append("\(list.count) positions in sector \(sector)")
         }
         let total = open.reduce(0) { $0 + $1.margin }
-        if total > limits.maxExposureFraction * balance + 0.01 { out.append("total margin \(total) over exposure limit") }
+        if total > limits.maxExposureFraction * balance + 0.01 {
+            out.append("total margin \(total) over exposure limit")
+        }
         return out
     }
 }

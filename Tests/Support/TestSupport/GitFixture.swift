@@ -23,7 +23,9 @@ public struct GitFixture {
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         let text = String(decoding: data, as: UTF8.self)
-        guard process.terminationStatus == 0 else { throw FixtureError("git \(arguments.joined(separator: " ")): \(text)") }
+        guard process.terminationStatus == 0 else {
+            throw FixtureError("git \(arguments.joined(separator: " ")): \(text)")
+        }
         return text.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
