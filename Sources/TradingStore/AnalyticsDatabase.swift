@@ -74,6 +74,26 @@ public final class AnalyticsDatabase: Sendable {
         return migrator
     }
 
+    /// Looks at an existing database without writing to it (no migration): a candidate release's
+    /// selfcheck must not change the live database before it is live.
+    /// - Returns: the journal mode and the number of mirrored trades, or nil when there is no file yet.
+    public static func inspect(path: String) throws -> (journalMode: String, trades: Int)? {
+        guard FileIO.exists(path) else { return nil }
+        var configuration = Configuration()
+        configuration.readonly = true
+        do {
+            let queue = try DatabaseQueue(path: path, configuration: configuration)
+            return try queue.read { db in
+                let mode = try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? ""
+                let hasTable = try db.tableExists("closed_trades")
+                let trades = hasTable ? try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM closed_trades") ?? 0 : 0
+                return (mode, trades)
+            }
+        } catch {
+            throw StoreError(path: path, message: "cannot read the analytics database: \(error)")
+        }
+    }
+
     /// The journal mode SQLite reports (expected "wal").
     public func journalMode() throws -> String {
         try pool.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "" }

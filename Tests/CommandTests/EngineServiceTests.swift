@@ -112,6 +112,27 @@ import Testing
         #expect(broken.stdout.contains("FAIL positions"))
     }
 
+    @Test func runsOnARecordedFeedOnTheWallClock() throws {
+        let home = try CommandRunner.makeHome(botConfig: Self.fastConfig)
+        let out = try CommandRunner.run(
+            "tradingbot",
+            [
+                "run", "--home", home, "--feed", "replay:" + Fixtures.sharedData + "/market/perp-xrp-2021-11",
+                "--max-cycles", "3",
+            ])
+        #expect(out.status == 0, "\(out.stderr)")
+        let beat = try #require(heartbeat(home))
+        #expect(beat.cycle == 3 && beat.phase == "stopped")
+        let decisions = try JSONLAppender.readAll(home + "/logs/enriched_decisions.jsonl").compactMap { $0.objectValue }
+        #expect(decisions.count == 3 && decisions.allSatisfy { $0["symbols"] == 1 })
+        #expect(decisions.first?["feed"]?.stringValue?.hasPrefix("replay:") == true)
+        let kill = try CommandRunner.run("tradingbot", ["kill-switch", "on", "--home", home])
+        #expect(kill.status == 0 && FileManager.default.fileExists(atPath: home + "/state/kill_switch"))
+        #expect(try CommandRunner.run("tradingbot", ["kill-switch", "status", "--home", home]).stdout.contains("ON"))
+        #expect(try CommandRunner.run("tradingbot", ["kill-switch", "off", "--home", home]).status == 0)
+        #expect(!FileManager.default.fileExists(atPath: home + "/state/kill_switch"))
+    }
+
     @Test func liveModeAndUnknownFeedsAreUsageErrors() throws {
         let home = try CommandRunner.makeHome()
         #expect(try CommandRunner.run("tradingbot", ["run", "--home", home, "--mode", "live"]).status == 2)

@@ -111,3 +111,38 @@ import Testing
         #expect(abs(again.balance - engine.balance) < 1e-9)
     }
 }
+
+@Suite struct KillSwitchTests {
+    @Test func killSwitchBlocksEntriesUntilItIsOff() throws {
+        let universe = try ConfigFiles.assetUniverse(Fixtures.repoRoot + "/config/asset_universe.json")
+        var config = try ConfigFiles.bot(Fixtures.repoRoot + "/config/bot.json")
+        config.strategy.entryThreshold = 0.05
+        config.strategy.minAgreeing = 1
+        let home = Home(root: try Fixtures.temporaryDirectory("kill"))
+        let stores = try EngineStores(home: home)
+        let start = try #require(Instant(year: 2025, month: 12, day: 19, hour: 12))
+        let engine = try TradingEngine(
+            config: config, universe: universe,
+            feed: SimulatedFeed(symbols: universe.symbols, seed: 9, intervalSeconds: 60, start: start), stores: stores)
+        try FileIO.writeAtomically(stores.killSwitchPath, Array("on".utf8))
+        var t = start
+        for _ in 0..<5 {
+            let result = try #require(try engine.runCycle(now: t))
+            #expect(result.executed == 0)
+            t = t.adding(seconds: 60)
+        }
+        let blocked = try JSONLAppender.readAll(home.signalsLog).compactMap { $0.objectValue }.filter {
+            $0["action"] == "blocked"
+        }
+        #expect(!blocked.isEmpty && blocked.allSatisfy { $0["rule"] == "circuit_breaker" })
+        try FileIO.remove(stores.killSwitchPath)
+        var executed = 0
+        for _ in 0..<5 {
+            executed += try #require(try engine.runCycle(now: t)).executed
+            t = t.adding(seconds: 60)
+        }
+        #expect(executed > 0, "entries resume once the switch is off")
+        let changes = try JSONLAppender.readAll(home.botLog).compactMap { $0.objectValue?["change"]?.stringValue }
+        #expect(changes == ["circuit breaker tripped: kill switch on", "circuit breaker re-armed"])
+    }
+}

@@ -40,3 +40,17 @@ import Testing
         #expect(try db.reconcile(with: file).agrees)
     }
 }
+
+@Suite struct AnalyticsInspectionTests {
+    @Test func inspectionReadsWithoutWriting() throws {
+        let path = try Fixtures.temporaryDirectory("inspect") + "/trading_system.db"
+        #expect(try AnalyticsDatabase.inspect(path: path) == nil)
+        #expect(!FileIO.exists(path), "inspecting a missing database does not create it")
+        let file = try PositionsCodec.decode(try Fixtures.sampleBytes()).file
+        try AnalyticsDatabase(path: path).rebuild(from: file)
+        let before = try FileIO.read(path)
+        let found = try #require(try AnalyticsDatabase.inspect(path: path))
+        #expect(found.journalMode == "wal" && found.trades == 1100)
+        #expect(try FileIO.read(path) == before)
+    }
+}
