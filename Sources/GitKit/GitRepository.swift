@@ -145,3 +145,17 @@ public final class GitRepository {
         return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }
+
+/// What the linked libgit2 can do: https and ssh remotes need it built with those transports.
+public enum GitFeatures {
+    public static var https: Bool { git_libgit2_features() & Int32(GIT_FEATURE_HTTPS.rawValue) != 0 }
+    public static var ssh: Bool { git_libgit2_features() & Int32(GIT_FEATURE_SSH.rawValue) != 0 }
+
+    public static var version: String {
+        var major: Int32 = 0
+        var minor: Int32 = 0
+        var patch: Int32 = 0
+        git_libgit2_version(&major, &minor, &patch)
+        return "\(major).\(minor).\(patch)"
+    }
+}

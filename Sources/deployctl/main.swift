@@ -8,7 +8,7 @@ struct DeployCtl: ParsableCommand {
         abstract: "Release, check, roll back and guard the trading bot.",
         subcommands: [
             InitCommand.self, ReleaseCommand.self, RollbackCommand.self, StatusCommand.self, HistoryCommand.self,
-            CheckCommand.self, InstallUnitsCommand.self,
+            CheckCommand.self, InstallUnitsCommand.self, DoctorCommand.self,
         ]
     )
 }

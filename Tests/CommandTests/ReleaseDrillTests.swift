@@ -204,6 +204,15 @@ struct ReleaseDrill {
         #expect((json["active"] as? [String: Any])?["release"] as? String == v1)
         #expect((json["heartbeat"] as? [String: Any])?["release"] as? String == v1)
         #expect((json["service"] as? String)?.contains("RUNNING") == true)
+
+        let doctor = try CommandRunner.run("deployctl", ["doctor", "--home", drill.home, "--json"])
+        #expect(doctor.status == 0, "\(doctor.stdout)")
+        let names = (try doctor.json()["checks"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
+        #expect(names == ["config", "libgit2", "service_manager", "slots", "heartbeat", "positions", "disk"])
+        // A binary gone from the live slot is found.
+        try FileManager.default.removeItem(atPath: drill.home + "/slots/A/bin/tradingbot")
+        let broken = try CommandRunner.run("deployctl", ["doctor", "--home", drill.home])
+        #expect(broken.status == 1 && broken.stdout.contains("FAIL slots"))
     }
 
     @Test(.timeLimit(.minutes(5))) func sigkillOfDeployctlAtAnyStepLeavesCurrentValid() throws {

@@ -45,6 +45,12 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: root + "/slot/b.txt"))
     }
 
+    @Test func linkedLibgit2SpeaksHttpsAndSsh() {
+        // Remotes on GitHub or a private server need these transports; Debian's libgit2 has both.
+        #expect(GitFeatures.https, "libgit2 \(GitFeatures.version) without https")
+        #expect(GitFeatures.ssh, "libgit2 \(GitFeatures.version) without ssh")
+    }
+
     @Test func errorsCarryLibgit2sMessage() throws {
         let root = try Fixtures.temporaryDirectory("git")
         #expect {
