@@ -6,7 +6,7 @@ import TradingStore
 /// without trading, and says for each whether it works. Deploy runs it on a candidate release
 /// against the live home before any flip.
 public enum SelfCheck {
-    public static func run(home: Home, now: Instant, release: String) -> [CheckResult] {
+    public static func run(home: Home, now: Instant) -> [CheckResult] {
         var results: [CheckResult] = []
         func step(_ name: String, _ body: () throws -> String) {
             do {
@@ -97,7 +97,6 @@ public enum SelfCheck {
             return
                 "paper broker fills $1,000 at \(fill.price) with fee \(money(fill.fee)) (taker \(bot.fees.taker * 100) %)"
         }
-        _ = release
         return results
     }
 }

@@ -104,8 +104,7 @@ struct SelfCheckCommand: ParsableCommand {
 
     func run() throws {
         let home = homeOptions.resolved
-        let results = SelfCheck.run(
-            home: home, now: WallClock.now, release: ProcessInfo.processInfo.environment["TRADINGBOT_RELEASE"] ?? "dev")
+        let results = SelfCheck.run(home: home, now: WallClock.now)
         let ok = results.allSatisfy(\.ok)
         if json {
             printJSON(["ok": .bool(ok), "home": .string(home.root), "checks": .array(results.map(\.json))])
