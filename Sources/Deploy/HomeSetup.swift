@@ -25,8 +25,8 @@ public enum HomeSetup {
         if !missing.isEmpty {
             let temp = NSTemporaryDirectory() + "deployctl-init-\(UUID().uuidString.prefix(8))"
             defer { try? FileManager.default.removeItem(atPath: temp) }
-            let repository = try GitRepository.clone(url: repo, into: temp)
             let config = try DeployConfig.parse(deployValue, file: home.deployConfig)
+            let repository = try GitRepository.clone(url: repo, into: temp, credentials: config.gitCredentials)
             try repository.checkoutHard(try repository.resolve(config.defaultRef)) { _ in true }
             for target in missing {
                 let name = String(target.split(separator: "/").last ?? "")
@@ -48,5 +48,15 @@ public enum HomeSetup {
                 "deployctl release --home \(home.root)",
             ]
         )
+    }
+}
+
+extension DeployConfig {
+    /// Credentials for the repository: the token from the environment variable deploy.json names.
+    public var gitCredentials: GitCredentials {
+        let token = ProcessInfo.processInfo.environment[gitTokenEnv].flatMap { $0.isEmpty ? nil : $0 }
+        return GitCredentials(
+            token: token, username: gitUsername.isEmpty ? nil : gitUsername,
+            sshKeyPath: gitSSHKey.isEmpty ? nil : gitSSHKey)
     }
 }

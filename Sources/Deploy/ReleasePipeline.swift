@@ -170,10 +170,10 @@ public final class ReleasePipeline {
             let repo: GitRepository
             if FileManager.default.fileExists(atPath: path + "/.git") {
                 repo = try GitRepository.open(path)
-                try repo.fetch()
+                try repo.fetch(credentials: config.gitCredentials)
             } else {
                 try? FileManager.default.removeItem(atPath: path)
-                repo = try GitRepository.clone(url: config.repo, into: path)
+                repo = try GitRepository.clone(url: config.repo, into: path, credentials: config.gitCredentials)
             }
             let sha = try repo.resolve(ref)
             let bad = try ledger.releases().filter { $0.sha == sha && $0.state == "bad" }

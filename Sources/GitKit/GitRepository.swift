@@ -1,6 +1,46 @@
 import CGit2
 import Foundation
 
+/// How to authenticate to a remote: a token for https (from the environment, never stored)
+/// and an ssh private key, or the ssh agent when no key is given.
+public struct GitCredentials: Sendable {
+    public var token: String?
+    public var username: String?
+    public var sshKeyPath: String?
+
+    public init(token: String? = nil, username: String? = nil, sshKeyPath: String? = nil) {
+        self.token = token
+        self.username = username
+        self.sshKeyPath = sshKeyPath
+    }
+}
+
+/// Passed to libgit2's credential callback; counts attempts so a wrong token fails instead of
+/// being offered for ever.
+final class CredentialBox {
+    let credentials: GitCredentials
+    var attempts = 0
+    init(_ credentials: GitCredentials) { self.credentials = credentials }
+}
+
+let credentialCallback: git_credential_acquire_cb = { out, _, usernameFromURL, allowed, payload in
+    guard let out, let payload else { return GIT_PASSTHROUGH.rawValue }
+    let box = Unmanaged<CredentialBox>.fromOpaque(payload).takeUnretainedValue()
+    box.attempts += 1
+    guard box.attempts <= 3 else { return GIT_EAUTH.rawValue }
+    let fromURL = usernameFromURL.map { String(cString: $0) }
+    let c = box.credentials
+    if allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT.rawValue != 0, let token = c.token {
+        return git_credential_userpass_plaintext_new(out, c.username ?? fromURL ?? "x-access-token", token)
+    }
+    if allowed & GIT_CREDENTIAL_SSH_KEY.rawValue != 0 {
+        let user = c.username ?? fromURL ?? "git"
+        if let key = c.sshKeyPath { return git_credential_ssh_key_new(out, user, nil, key, nil) }
+        return git_credential_ssh_key_from_agent(out, user)
+    }
+    return GIT_PASSTHROUGH.rawValue
+}
+
 /// A git checkout driven through libgit2: clone or open, fetch, resolve a ref, hard checkout.
 /// The only Swift type that touches libgit2 pointers; it frees them in `deinit`.
 ///
@@ -31,21 +71,28 @@ public final class GitRepository {
     }
 
     /// Clones `url` (a path, file://, https:// or ssh:// URL) into `path`.
-    public static func clone(url: String, into path: String) throws(GitError) -> GitRepository {
+    public static func clone(
+        url: String, into path: String, credentials: GitCredentials = GitCredentials()
+    ) throws(GitError) -> GitRepository {
         _ = initialized
         var options = git_clone_options()
         try GitError.check(
             git_clone_options_init(&options, UInt32(GIT_CLONE_OPTIONS_VERSION)), "git_clone_options_init")
         // Checkout happens explicitly after resolving the ref.
         options.checkout_opts.checkout_strategy = GIT_CHECKOUT_NONE.rawValue
+        let box = CredentialBox(credentials)
+        options.fetch_opts.callbacks.credentials = credentialCallback
+        options.fetch_opts.callbacks.payload = Unmanaged.passUnretained(box).toOpaque()
         var repo: OpaquePointer?
-        try GitError.check(git_clone(&repo, url, path, &options), "git_clone(\(url))")
+        let code = git_clone(&repo, url, path, &options)
+        withExtendedLifetime(box) {}
+        try GitError.check(code, "git_clone(\(url))")
         guard let repo else { throw GitError(function: "git_clone", code: -1, message: "no repository") }
         return GitRepository(pointer: repo, path: path)
     }
 
     /// Fetches every branch and tag of `origin` (force-updating remote-tracking refs).
-    public func fetch(remote name: String = "origin") throws(GitError) {
+    public func fetch(remote name: String = "origin", credentials: GitCredentials = GitCredentials()) throws(GitError) {
         var remote: OpaquePointer?
         try GitError.check(git_remote_lookup(&remote, pointer, name), "git_remote_lookup(\(name))")
         defer { git_remote_free(remote) }
@@ -54,6 +101,10 @@ public final class GitRepository {
             git_fetch_options_init(&options, UInt32(GIT_FETCH_OPTIONS_VERSION)), "git_fetch_options_init")
         options.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_ALL
         options.prune = GIT_FETCH_PRUNE
+        let box = CredentialBox(credentials)
+        options.callbacks.credentials = credentialCallback
+        options.callbacks.payload = Unmanaged.passUnretained(box).toOpaque()
+        defer { withExtendedLifetime(box) {} }
         let specs = ["+refs/heads/*:refs/remotes/\(name)/*", "+refs/tags/*:refs/tags/*"]
         var cStrings = specs.map { strdup($0) }
         defer { cStrings.forEach { free($0) } }

@@ -66,3 +66,49 @@ import Testing
         #expect { _ = try repo.resolve("no-such-branch") } throws: { "\($0)".contains("no-such-branch") }
     }
 }
+
+/// Private repositories: libgit2 asks for credentials and gets the token from GitCredentials.
+@Suite struct GitCredentialTests {
+    @Test(.timeLimit(.minutes(2))) func cloneAndFetchOverHttpWithAToken() throws {
+        let root = try Fixtures.temporaryDirectory("githttp")
+        let origin = try GitFixture(root + "/work")
+        try origin.write("a.txt", "one\n")
+        let first = try origin.commit("first")
+        try origin.git("clone", "-q", "--bare", origin.path, root + "/served/origin.git")
+        let token = UUID().uuidString  // made up per run; nothing secret is stored
+        let portFile = root + "/port"
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        server.arguments = [
+            "python3", Fixtures.repoRoot + "/Tests/Support/git_http_server.py", root + "/served", "bot", token,
+            portFile,
+        ]
+        server.standardOutput = FileHandle.nullDevice
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        defer { server.terminate() }
+        var port = ""
+        for _ in 0..<100 where port.isEmpty {
+            port = (try? String(contentsOfFile: portFile, encoding: .utf8)) ?? ""
+            if port.isEmpty { usleep(50_000) }
+        }
+        #expect(!port.isEmpty, "the test git server started")
+        let url = "http://127.0.0.1:\(port)/origin.git"
+
+        #expect(throws: GitError.self, "no token: refused") {
+            _ = try GitRepository.clone(url: url, into: root + "/anonymous")
+        }
+        #expect(throws: GitError.self, "wrong token: refused after a few attempts, not for ever") {
+            _ = try GitRepository.clone(
+                url: url, into: root + "/wrong", credentials: GitCredentials(token: "nope", username: "bot"))
+        }
+        let credentials = GitCredentials(token: token, username: "bot")
+        let repo = try GitRepository.clone(url: url, into: root + "/slot", credentials: credentials)
+        #expect(try repo.resolve("main") == first)
+        try origin.write("a.txt", "two\n")
+        let second = try origin.commit("second")
+        try origin.git("push", "-q", root + "/served/origin.git", "main")
+        try repo.fetch(credentials: credentials)
+        #expect(try repo.resolve("main") == second)
+    }
+}

@@ -4,6 +4,13 @@ public struct DeployConfig: Sendable, Equatable {
     /// Git URL or path of the bot's repository; empty until `deployctl init` sets it.
     public var repo = ""
     public var defaultRef = "main"
+    /// Name of the environment variable holding an https token for a private repository (the
+    /// token itself never goes in a file of the repository).
+    public var gitTokenEnv = "TRADINGBOT_GIT_TOKEN"
+    /// User name for the token or ssh (empty: from the URL, else a sensible default).
+    public var gitUsername = ""
+    /// ssh private key for ssh:// or user@host: remotes (empty: the ssh agent).
+    public var gitSSHKey = ""
     /// The built `tradingbot`, relative to a slot.
     public var binary = ".build/release/tradingbot"
     public var serviceManager = "supervisor"
@@ -50,6 +57,9 @@ public struct DeployConfig: Sendable, Equatable {
         if root.object["repo"] != nil { config.repo = try root.string("repo", allowEmpty: true) }
         if root.object["default_ref"] != nil { config.defaultRef = try root.string("default_ref") }
         if root.object["binary"] != nil { config.binary = try root.string("binary") }
+        if root.object["git_token_env"] != nil { config.gitTokenEnv = try root.string("git_token_env") }
+        if root.object["git_username"] != nil { config.gitUsername = try root.string("git_username", allowEmpty: true) }
+        if root.object["git_ssh_key"] != nil { config.gitSSHKey = try root.string("git_ssh_key", allowEmpty: true) }
         if root.object["service_manager"] != nil {
             config.serviceManager = try root.choice("service_manager", ["systemd", "supervisor"])
         }
