@@ -81,6 +81,20 @@ public struct Rollback {
 
 /// `deployctl status`: what is live, how healthy, and what the other slot holds.
 public enum DeployStatus {
+    /// The holder of a lock only if someone holds it now: a killed holder's text stays in the
+    /// file, but the kernel has released its lock.
+    static func heldLock(_ path: String) -> String? {
+        guard FileIO.exists(path) else { return nil }
+        do throws(FileLock.Failure) {
+            let probe = try FileLock.acquire(path, holder: "")
+            probe.release()
+            return nil
+        } catch {
+            if case .held(_, let holder) = error { return holder.isEmpty ? "unknown holder" : holder }
+            return nil
+        }
+    }
+
     public static func collect(home: Home, manager: ServiceManager, now: Instant) -> JSONValue {
         let slots = Slots(home: home)
         let records = (try? Ledger(path: home.releasesLedger).releases()) ?? []
@@ -109,7 +123,7 @@ public enum DeployStatus {
             "ok": .bool(active != nil), "home": .string(home.root), "active": describe(active),
             "other": describe(active.map(Slots.other)), "heartbeat": heartbeat,
             "service": .string(manager.engineState()),
-            "deploy_lock": FileLock.holder(of: home.deployLock).map { .string($0) } ?? .null,
+            "deploy_lock": heldLock(home.deployLock).map { .string($0) } ?? .null,
             "last_release": records.last?.json ?? .null,
         ]
     }

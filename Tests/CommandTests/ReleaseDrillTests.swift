@@ -235,6 +235,8 @@ struct ReleaseDrill {
                 FileManager.default.isExecutableFile(atPath: drill.home + "/slots/\(active)/bin/tradingbot"),
                 "current points at a slot without a binary after a kill at \(delay) s")
         }
+        let status = try CommandRunner.run("deployctl", ["status", "--home", drill.home, "--json"])
+        #expect(try status.json()["deploy_lock"] is NSNull, "a killed release's lock is not reported as held")
         let final = try drill.release(["--wait", "10"])
         #expect(final.status == 0, "the next release recovers: \(final.stdout)")
         #expect(try final.json()["state"] as? String == "good")
