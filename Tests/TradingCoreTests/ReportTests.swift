@@ -17,7 +17,7 @@ import Testing
         #expect(report.byDay.keys.sorted() == ["2025-12-18", "2025-12-19"])
         #expect(report.byDay["2025-12-18"]?.trades == 18)
         #expect(report.byStrategy.values.map(\.trades).reduce(0, +) == 25)
-        #expect(report.bySymbol.values.map(\.netPnl).reduce(0, +) - report.totals.netPnl < 1e-9)
+        #expect(abs(report.bySymbol.values.map(\.netPnl).reduce(0, +) - report.totals.netPnl) < 1e-9)
         #expect(report.warnings.isEmpty)
         let json = try #require(report.json.objectValue)
         #expect(json["balance"] == .number("10036.6"))
