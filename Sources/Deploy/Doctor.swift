@@ -6,16 +6,9 @@ import TradingStore
 /// `deployctl doctor`: everything a home needs, checked in one go, each with what to do.
 public enum Doctor {
     public static func run(home: Home, now: Instant) -> [CheckResult] {
-        var results: [CheckResult] = []
-        func check(_ name: String, _ body: () throws -> String) {
-            do {
-                results.append(CheckResult(name: name, ok: true, detail: try body()))
-            } catch {
-                results.append(CheckResult(name: name, ok: false, detail: "\(error)"))
-            }
-        }
+        var checks = CheckList()
         var deploy: DeployConfig?
-        check("config") {
+        checks.run("config") {
             let d = try ConfigFiles.deploy(home.deployConfig)
             _ = try ConfigFiles.bot(home.botConfig)
             _ = try ConfigFiles.assetUniverse(home.assetUniverse)
@@ -26,7 +19,7 @@ public enum Doctor {
             deploy = d
             return "deploy.json, bot.json and asset_universe.json valid; repository \(d.repo)"
         }
-        check("libgit2") {
+        checks.run("libgit2") {
             let transports = [GitFeatures.https ? "https" : nil, GitFeatures.ssh ? "ssh" : nil].compactMap { $0 }
             let remote = deploy?.repo ?? ""
             if remote.hasPrefix("https://") && !GitFeatures.https {
@@ -41,7 +34,7 @@ public enum Doctor {
             return
                 "libgit2 \(GitFeatures.version), transports: local\(transports.isEmpty ? "" : ", " + transports.joined(separator: ", "))"
         }
-        check("service_manager") {
+        checks.run("service_manager") {
             let manager = deploy?.serviceManager ?? "supervisor"
             let tool = manager == "systemd" ? "/bin/systemctl" : "/usr/bin/supervisord"
             let alternatives = manager == "systemd" ? [tool, "/usr/bin/systemctl"] : [tool]
@@ -53,7 +46,7 @@ public enum Doctor {
             }
             return "\(manager) available"
         }
-        check("slots") {
+        checks.run("slots") {
             let slots = Slots(home: home)
             guard let active = slots.active() else { return "no release yet (slots/current absent)" }
             let binary = slots.path(active) + "/" + (deploy?.binary ?? ".build/release/tradingbot")
@@ -65,42 +58,29 @@ public enum Doctor {
             return "slots/current -> \(active) (\(slots.releaseID(active) ?? "unknown release")), binary present"
         }
         if let beat = try? HeartbeatStore(home: home).read(), beat.phase == "stopped" {
-            results.append(
+            checks.append(
                 CheckResult(
                     name: "heartbeat", ok: true, warning: true,
                     detail:
                         "the engine stopped \(Int(beat.age(now: now))) s ago (release \(beat.release)); start it if that was not intended"
                 ))
-            return finish(results, home: home, now: now)
-        }
-        check("heartbeat") {
-            guard let beat = try HeartbeatStore(home: home).read() else { return "no heartbeat yet" }
-            let bot = try ConfigFiles.bot(home.botConfig)
-            let stall = bot.cycleSeconds * (deploy?.watchdog.stallCycles ?? 3)
-            let age = beat.age(now: now)
-            if beat.phase != "stopped" && age > Double(stall) {
-                throw StoreError(
-                    path: home.heartbeat,
-                    message:
-                        "last written \(Int(age)) s ago (stall threshold \(stall) s) by pid \(beat.pid): the engine is stalled or down; see RUNBOOK 'Is it trading?'"
-                )
-            }
-            return "release \(beat.release), cycle \(beat.cycle), \(beat.phase), \(Int(age)) s old"
-        }
-        return finish(results, home: home, now: now)
-    }
-
-    /// The checks that do not depend on the engine being up.
-    static func finish(_ earlier: [CheckResult], home: Home, now: Instant) -> [CheckResult] {
-        var results = earlier
-        func check(_ name: String, _ body: () throws -> String) {
-            do {
-                results.append(CheckResult(name: name, ok: true, detail: try body()))
-            } catch {
-                results.append(CheckResult(name: name, ok: false, detail: "\(error)"))
+        } else {
+            checks.run("heartbeat") {
+                guard let beat = try HeartbeatStore(home: home).read() else { return "no heartbeat yet" }
+                let bot = try ConfigFiles.bot(home.botConfig)
+                let stall = bot.cycleSeconds * (deploy?.watchdog.stallCycles ?? 3)
+                let age = beat.age(now: now)
+                if age > Double(stall) {
+                    throw StoreError(
+                        path: home.heartbeat,
+                        message:
+                            "last written \(Int(age)) s ago (stall threshold \(stall) s) by pid \(beat.pid): the engine is stalled or down; see RUNBOOK 'Is it trading?'"
+                    )
+                }
+                return "release \(beat.release), cycle \(beat.cycle), \(beat.phase), \(Int(age)) s old"
             }
         }
-        check("positions") {
+        checks.run("positions") {
             guard FileIO.exists(home.positions) else { return "no positions file yet" }
             let bot = try ConfigFiles.bot(home.botConfig)
             let report = DataCheckRunner.run(positionsPath: home.positions, reset: bot.walletReset, now: now)
@@ -113,7 +93,7 @@ public enum Doctor {
             return "data-date checks pass"
                 + (report.warnings.isEmpty ? "" : " with \(report.warnings.count) warning(s)")
         }
-        check("disk") {
+        checks.run("disk") {
             let attributes = try FileManager.default.attributesOfFileSystem(forPath: home.root)
             let free = (attributes[.systemFreeSize] as? NSNumber)?.int64Value ?? 0
             guard free > 2_000_000_000 else {
@@ -122,6 +102,6 @@ public enum Doctor {
             }
             return "\(free / 1_000_000_000) GB free"
         }
-        return results
+        return checks.results
     }
 }

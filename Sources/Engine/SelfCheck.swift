@@ -7,17 +7,10 @@ import TradingStore
 /// against the live home before any flip.
 public enum SelfCheck {
     public static func run(home: Home, now: Instant) -> [CheckResult] {
-        var results: [CheckResult] = []
-        func step(_ name: String, _ body: () throws -> String) {
-            do {
-                results.append(CheckResult(name: name, ok: true, detail: try body()))
-            } catch {
-                results.append(CheckResult(name: name, ok: false, detail: "\(error)"))
-            }
-        }
+        var checks = CheckList()
         var bot: BotConfig?
         var universe: AssetUniverse?
-        step("config") {
+        checks.run("config") {
             let b = try ConfigFiles.bot(home.botConfig)
             let u = try ConfigFiles.assetUniverse(home.assetUniverse)
             _ = try ConfigFiles.deploy(home.deployConfig)
@@ -30,14 +23,14 @@ public enum SelfCheck {
                     ? ""
                     : "; not in the asset universe (traded as sector \"other\"): \(missing.joined(separator: ", "))")
         }
-        step("home") {
+        checks.run("home") {
             try home.createDirectories()
             let probe = home.stateDir + "/.selfcheck-\(ProcessIdentity.pid)"
             try FileIO.writeAtomically(probe, Array("ok".utf8))
             _ = unlinkFile(probe)
             return "\(home.root) writable (logs, data, state, feature_store, reports)"
         }
-        step("positions") {
+        checks.run("positions") {
             let decoded = try PositionsStore(home: home).decode(missingIsEmpty: true)
             guard decoded.issues.isEmpty else {
                 throw StoreError(
@@ -46,7 +39,7 @@ public enum SelfCheck {
             }
             return "\(decoded.file.open.count) open, \(decoded.file.closed.count) closed positions readable"
         }
-        step("database") {
+        checks.run("database") {
             let db = try AnalyticsDatabase(path: home.database)
             let mode = try db.journalMode()
             guard mode == "wal" else {
@@ -54,14 +47,14 @@ public enum SelfCheck {
             }
             return "\(home.database) open in WAL mode, \(try db.totals().trades) trades mirrored"
         }
-        step("weights") {
+        checks.run("weights") {
             let path = home.featureStore + "/signal_weights.json"
             guard FileIO.exists(path) else { return "no learned weights yet (defaults)" }
             let weights = try SignalWeights.parse(try ConfigFiles.json(path), file: path)
             return "\(weights.weights.count) learned weights from \(weights.tradesLearned) trades"
         }
         var snapshot: MarketSnapshot?
-        step("feed") {
+        checks.run("feed") {
             let symbols = bot.map { $0.symbols.isEmpty ? (universe?.symbols ?? []) : $0.symbols } ?? ["BTCUSDT"]
             let feed = SimulatedFeed(symbols: Array(symbols.prefix(3)), seed: 1, intervalSeconds: 60, start: now)
             guard let first = try feed.advance(to: now)?.first else {
@@ -70,7 +63,7 @@ public enum SelfCheck {
             snapshot = first
             return "simulated feed: \(first.candles.count) candles for \(first.symbol) (offline; no network used)"
         }
-        step("signals") {
+        checks.run("signals") {
             guard let snapshot else { throw BrokerError("no market to evaluate (feed failed)") }
             let readings = SignalCatalog.all.map { ($0.name, $0.read(snapshot)) }
             let unavailable = readings.filter { $0.1.value == nil }.map(\.0)
@@ -79,7 +72,7 @@ public enum SelfCheck {
             }
             return "\(readings.count) signals evaluated: \(readings.map(\.0).joined(separator: ", "))"
         }
-        step("risk") {
+        checks.run("risk") {
             guard let bot else { throw BrokerError("no config") }
             let verdict = RiskGate(limits: bot.risk).evaluate(
                 symbol: "BTCUSDT", sector: "mega", desiredNotional: bot.risk.maxNotional, leverage: 5,
@@ -90,14 +83,14 @@ public enum SelfCheck {
             return
                 "risk gate allows \(money(notional)) on an empty book; limits \(bot.risk.maxPositions) positions, \(bot.risk.maxPerSector) per sector"
         }
-        step("broker") {
+        checks.run("broker") {
             guard let bot, let snapshot else { throw BrokerError("no config or market") }
             let fill = try PaperBroker(model: FillModel(fees: bot.fees)).marketOrder(
                 symbol: snapshot.symbol, buy: true, notional: 1000, market: snapshot)
             return
                 "paper broker fills $1,000 at \(fill.price) with fee \(money(fill.fee)) (taker \(bot.fees.taker * 100) %)"
         }
-        return results
+        return checks.results
     }
 }
 

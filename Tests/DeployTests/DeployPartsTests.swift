@@ -88,3 +88,28 @@ import Testing
         #expect(units.contains { $0.name == "tradingbot-watchdog.timer" })
     }
 }
+
+@Suite struct DoctorTests {
+    @Test func aStoppedEngineIsAWarningAndAStaleOneAFailure() throws {
+        let home = Home(root: try Fixtures.temporaryDirectory("doctor"))
+        try home.createDirectories()
+        try FileManager.default.createDirectory(atPath: home.configDir, withIntermediateDirectories: true)
+        for name in ["bot.json", "asset_universe.json", "deploy.json"] {
+            try FileIO.copy(Fixtures.repoRoot + "/config/" + name, to: home.configDir + "/" + name)
+        }
+        let now = try #require(Instant(year: 2025, month: 12, day: 19, hour: 12))
+        func heartbeat(_ phase: String, ageSeconds: Double) throws -> CheckResult? {
+            try HeartbeatStore(home: home).write(
+                Heartbeat(pid: 1, release: "r1", cycle: 9, phase: phase, writtenAt: now.adding(seconds: -ageSeconds)))
+            return Doctor.run(home: home, now: now).first { $0.name == "heartbeat" }
+        }
+        let names = Doctor.run(home: home, now: now).map(\.name)
+        #expect(names == ["config", "libgit2", "service_manager", "slots", "heartbeat", "positions", "disk"])
+        let stopped = try #require(try heartbeat("stopped", ageSeconds: 900))
+        #expect(stopped.ok && stopped.warning && stopped.detail.contains("stopped 900 s ago"))
+        let stale = try #require(try heartbeat("idle", ageSeconds: 900))
+        #expect(!stale.ok && stale.detail.contains("stall threshold 180 s"))
+        let fresh = try #require(try heartbeat("idle", ageSeconds: 5))
+        #expect(fresh.ok && !fresh.warning)
+    }
+}
