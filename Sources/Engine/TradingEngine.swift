@@ -89,7 +89,6 @@ public final class TradingEngine {
         let today = now.startOfUTCDay
         guard day != today else { return }
         day = today
-        dayStartBalance = balance
         peakEquity = balance
         dayPnl = 0
         for p in file.closed where (p.closedAt?.instant ?? Instant(microseconds: 0)) >= today {

@@ -51,7 +51,7 @@ public final class FileLock {
             if waited >= timeout {
                 let holder = (try? FileIO.read(path)).map { String(decoding: $0, as: UTF8.self) } ?? ""
                 close(fd)
-                throw .held(path: path, holder: holder.trimmingCharacters())
+                throw .held(path: path, holder: String(holder.trimmingSpaces))
             }
             usleep(20_000)
             waited += 0.02
@@ -62,13 +62,6 @@ public final class FileLock {
         return FileLock(path: path, fd: fd)
     }
 
-    /// The holder text in a lock file, if any (for status and error messages).
-    public static func holder(of path: String) -> String? {
-        guard let bytes = try? FileIO.read(path) else { return nil }
-        let text = String(decoding: bytes, as: UTF8.self).trimmingCharacters()
-        return text.isEmpty ? nil : text
-    }
-
     /// Releases the lock; safe to call twice.
     public func release() {
         guard fd >= 0 else { return }
@@ -76,14 +69,5 @@ public final class FileLock {
         flock(fd, LOCK_UN)
         close(fd)
         fd = -1
-    }
-}
-
-extension String {
-    func trimmingCharacters() -> String {
-        var s = Substring(self)
-        while let c = s.first, c.isWhitespace { s = s.dropFirst() }
-        while let c = s.last, c.isWhitespace { s = s.dropLast() }
-        return String(s)
     }
 }

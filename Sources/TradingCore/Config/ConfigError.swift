@@ -110,7 +110,8 @@ public struct ConfigSection: Sendable {
 }
 
 extension String {
-    var trimmingSpaces: Substring {
+    /// The string without leading and trailing white space (no Foundation needed).
+    public var trimmingSpaces: Substring {
         var s = self[...]
         while let c = s.first, c.isWhitespace { s = s.dropFirst() }
         while let c = s.last, c.isWhitespace { s = s.dropLast() }

@@ -5,7 +5,6 @@ public enum ExitReason: String, Sendable {
     case profitLock = "profit_lock"
     case emergencyPositionLoss = "emergency_position_loss"
     case emergencyDrawdown = "emergency_drawdown"
-    case killSwitch = "kill_switch"
 }
 
 /// SEED.md's exits. Moves are fractions of the entry price (unlevered). Emergency exits bypass
