@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes a positions file of N closed trades in the spellings the operator's Python bot writes
 (Z, +00:00, naive with microseconds), with extra fields on a third of the records, shaped like
-../shared/data/positions/positions_futures.json.  usage: gen_positions.py N OUT"""
+Tests/Fixtures/positions/positions_futures.json.  usage: gen_positions.py N OUT"""
 import datetime as dt
 import json
 import random

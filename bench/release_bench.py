@@ -20,7 +20,7 @@ from datetime import datetime
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-SHARED = os.path.join(os.path.dirname(ROOT), "shared", "data")
+FIXTURES = os.path.join(ROOT, "Tests", "Fixtures")
 
 
 def sh(cmd, **kw):
@@ -84,7 +84,7 @@ def main():
                 "probation": {"healthy_cycles": 3, "timeout_seconds": 30}})
     with open(os.path.join(home, "config", "deploy.json"), "w") as f:
         json.dump(cfg, f)
-    shutil.copy(os.path.join(SHARED, "positions", "positions_futures.json"), os.path.join(home, "logs"))
+    shutil.copy(os.path.join(FIXTURES, "positions", "positions_futures.json"), os.path.join(home, "logs"))
 
     def release(*extra):
         t = time.perf_counter()

@@ -4,4 +4,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 swift build -c release --product engine-bench
-"$(swift build -c release --show-bin-path)/engine-bench" ../shared/data "$@"
+"$(swift build -c release --show-bin-path)/engine-bench" Tests/Fixtures "$@"

@@ -55,7 +55,7 @@ public final class EngineRunner {
             pid: ProcessIdentity.pid, release: engine.settings.release, cycle: cycle, phase: phase,
             cycleStartedAt: started, cycleFinishedAt: finished, writtenAt: now(),
             symbolsEvaluated: result?.symbols ?? 0, signalsEvaluated: result?.signalsEvaluated ?? 0,
-            consecutiveErrors: consecutiveErrors, lastError: lastError)
+            consecutiveErrors: consecutiveErrors, lastError: lastError, reducing: engine.reducingReason)
         do {
             try stores.heartbeat.write(heartbeat)
         } catch {
@@ -75,6 +75,7 @@ public final class EngineRunner {
                 JSONField("open_positions", .int(engine.file.open.count)),
                 JSONField("balance", .double(engine.balance)),
             ])
+        engine.reportUnreadable(at: started)
         beat(phase: "started", cycle: 0, started: nil, finished: nil, result: nil)
         notifier.notify("READY=1\nSTATUS=trading")
         var cycles = 0

@@ -32,12 +32,16 @@ public enum SelfCheck {
         }
         checks.run("positions") {
             let decoded = try PositionsStore(home: home).decode(missingIsEmpty: true)
-            guard decoded.issues.isEmpty else {
-                throw StoreError(
-                    path: home.positions,
-                    message: "\(decoded.issues.count) field(s) cannot be used, first: \(decoded.issues[0])")
-            }
-            return "\(decoded.file.open.count) open, \(decoded.file.closed.count) closed positions readable"
+            let counts = "\(decoded.file.open.count) open, \(decoded.file.closed.count) closed positions"
+            guard let first = decoded.issues.first else { return counts + " readable" }
+            // The engine starts anyway (a refusal would stop every exit); the data checks decide
+            // whether these block a release.
+            let open = decoded.issues.filter { $0.list == .open }.count
+            throw CheckList.Warning(
+                counts
+                + "; \(decoded.issues.count) field(s) cannot be used (first: \(first)). The engine trades on the rest"
+                + (open > 0 ? " and stays reducing (no new entries) while an open position cannot be valued" : "")
+                + "; see `deployctl check data`")
         }
         checks.run("database") {
             let db = try AnalyticsDatabase(path: home.database)

@@ -52,6 +52,12 @@ public final class TradingEngine {
     public private(set) var closedThisRun: [Position] = []
     /// Symbols traded in the "other" sector because the asset universe lacks them.
     public private(set) var otherSectorSymbols: Set<String> = []
+    /// Fields of the positions file the engine could not use when it started. It trades on the
+    /// rest: refusing to start would stop the exits of every other position.
+    public private(set) var unreadable: [RecordIssue] = []
+    /// Open positions it cannot value (symbol and why): while there are any, the engine is
+    /// reducing (no new entries; exits of the others go on), since its exposure is unknown.
+    public private(set) var unvalued: [String] = []
 
     public init(
         config: BotConfig, universe: AssetUniverse, feed: any MarketFeed, stores: EngineStores,
@@ -65,15 +71,55 @@ public final class TradingEngine {
         broker = PaperBroker(model: FillModel(fees: config.fees, slippage: settings.slippage))
         risk = RiskGate(limits: config.risk)
         breaker = CircuitBreaker(dailyLossLimitFraction: config.risk.dailyLossLimitFraction)
-        file = try stores.positions.load(missingIsEmpty: true)
+        let decoded = try stores.positions.decode(missingIsEmpty: true)
+        file = decoded.file
+        unreadable = decoded.issues
         balance = PerformanceReport(file: file, reset: config.walletReset).balance
         peakBalance = balance
         weights = try stores.loadWeights()
+        unvalued = findUnvalued()
         for p in file.closed {
             if let setup = p.extra["setup"]?.stringValue, let net = p.effectiveNetPnl, let at = p.closedAt?.instant {
                 expectancy.record(setup: setup, netPnl: net, at: at)
             }
         }
+    }
+
+    /// Why the engine opens nothing new while exits go on, or nil when it may enter.
+    public var reducingReason: String? {
+        unvalued.isEmpty
+            ? nil
+            : "\(unvalued.count) open position(s) cannot be valued (\(unvalued.joined(separator: "; "))); fix them in \(stores.home.positions) and restart"
+    }
+
+    /// Open positions that lack what valuing them needs (side, entry price, size).
+    func findUnvalued() -> [String] {
+        let open = Set(unreadable.filter { $0.list == .open }.map(\.index))
+        return file.open.enumerated().compactMap { index, p in
+            let valued = p.side != nil && (p.entryPrice ?? 0) > 0 && p.size != nil
+            guard !valued || open.contains(index) else { return nil }
+            let why = unreadable.filter { $0.list == .open && $0.index == index }.map { "\($0.field) \($0.message)" }
+            return "\(p.symbol.isEmpty ? "open_positions[\(index)]" : p.symbol): "
+                + (why.isEmpty ? "no usable side, entry price or size" : why.joined(separator: "; "))
+        }
+    }
+
+    /// Logs, once at start, every field the engine could not use, so `grep ERROR` and the
+    /// watchdog see them; the engine goes on with the rest.
+    public func reportUnreadable(at now: Instant) {
+        guard !unreadable.isEmpty else { return }
+        stores.log(
+            "error", "positions_unreadable", cycle: cycle, at: now,
+            [
+                JSONField("count", .int(unreadable.count)),
+                JSONField("fields", .array(unreadable.prefix(20).map { .string($0.description) })),
+                JSONField(
+                    "effect",
+                    .string(
+                        unvalued.isEmpty
+                            ? "trading on the readable records; these records are kept as written"
+                            : "reducing: no new entries until the open positions can be valued; exits go on")),
+            ])
     }
 
     func sector(_ symbol: String) -> String {
@@ -132,7 +178,11 @@ public final class TradingEngine {
             "closed": .int(result.closed), "open_positions": .int(file.open.count),
             "balance": .double(cents(balance)), "equity": .double(cents(result.equity)),
             "breaker": .string(breaker.allowsEntries ? "armed" : "tripped"),
+            "reducing": reducingReason.map { .string($0) } ?? .null,
         ])
+        if let why = reducingReason, cycle == 1 || cycle % 60 == 0 {
+            stores.log("error", "reducing", cycle: cycle, at: now, [JSONField("reason", .string(why))])
+        }
         if cycle % settings.persistEvery == 0 { try persist() }
         return result
     }
@@ -188,6 +238,7 @@ public final class TradingEngine {
             if case .tripped(let reason, _) = breaker.state { return try block("circuit_breaker", reason) }
             return
         }
+        if let why = reducingReason { return try block("reducing", why) }
         if let why = RegimeGate.blockReason(dominant: decision.dominant, regime: hurst.regime(snapshot)) {
             return try block("hurst_regime", why)
         }

@@ -14,8 +14,8 @@ public enum DataCheckRunner {
         }
         var check = DataCheck(reset: reset, now: now, skewSeconds: skewSeconds, configName: configName)
         do {
-            try PositionsCodec.scan(bytes, issues: { check.add(issue: $0) }) { list, index, position in
-                check.add(position, list: list, index: index)
+            try PositionsCodec.scan(bytes) { list, index, position, issues in
+                check.add(position, list: list, index: index, issues: issues)
             }
         } catch {
             return .unreadable("\(positionsPath) cannot be read: \(error). Fix the file or restore the last good copy.")

@@ -1,8 +1,9 @@
 import TradingCore
 
-/// The authoritative positions file. Reads are tolerant but never silent: `load()` refuses a
-/// file with unusable fields and names them. Writes are atomic and made under the positions
-/// lock, and keep every field this program does not model.
+/// The authoritative positions file. Reads are tolerant but never silent: `decode()` returns
+/// every record with the fields that cannot be used, `load()` refuses such a file and names
+/// them, and the report counts what it can and names what it left out. Writes are atomic, made
+/// under the positions lock, and keep every field this program does not model or cannot use.
 public struct PositionsStore: Sendable {
     public let path: String
     public let lockPath: String
@@ -33,20 +34,22 @@ public struct PositionsStore: Sendable {
         return decoded.file
     }
 
-    /// The report over the file, streamed (memory does not grow with the history). Like
-    /// `load()`, it refuses a file with unusable fields and names them.
+    /// The report over the file, streamed (memory does not grow with the history). Records
+    /// with unusable fields are counted where they can be and named in `leftOut` where not.
     public func report(reset: WalletReset) throws -> PerformanceReport {
         let bytes = try FileIO.read(path)
         var accumulator = PerformanceReport.Accumulator(reset: reset)
-        var issues: [RecordIssue] = []
         do {
-            try PositionsCodec.scan(bytes, issues: { issues.append($0) }) { list, _, position in
-                if list == .open { accumulator.addOpen(position) } else { accumulator.addClosed(position) }
+            try PositionsCodec.scan(bytes) { list, _, position, issues in
+                if list == .open {
+                    accumulator.addOpen(position, issues: issues)
+                } else {
+                    accumulator.addClosed(position, issues: issues)
+                }
             }
         } catch {
             throw StoreError(path: path, message: "\(error); fix the file or restore the last good copy")
         }
-        try Self.refuse(issues, path: path)
         return accumulator.report
     }
 
@@ -69,13 +72,14 @@ public struct PositionsStore: Sendable {
         try FileIO.writeAtomically(path, PositionsCodec.encode(file))
     }
 
-    /// Read-modify-write under the lock, so no concurrent writer's change is lost.
+    /// Read-modify-write under the lock, so no concurrent writer's change is lost. Records with
+    /// unusable fields are kept as they are (the caller sees them; their values stay as written).
     @discardableResult
     public func update<T>(missingIsEmpty: Bool = true, _ body: (inout PositionsFile) throws -> T) throws -> T {
         let lock = try lockForWriting()
         defer { lock.release() }
         FileIO.removeStaleTemps(of: path)
-        var file = try load(missingIsEmpty: missingIsEmpty)
+        var file = try decode(missingIsEmpty: missingIsEmpty).file
         let result = try body(&file)
         try FileIO.writeAtomically(path, PositionsCodec.encode(file))
         return result
@@ -113,7 +117,8 @@ public struct PositionsStore: Sendable {
             kept.removeLast(kept.count - limit)
         }
         do {
-            try PositionsCodec.scan(bytes, issues: { issues.append($0) }) { list, _, position in
+            try PositionsCodec.scan(bytes) { list, _, position, found in
+                issues.append(contentsOf: found)
                 if list == .open {
                     open.append(position)
                     return

@@ -26,7 +26,7 @@ struct ReconcileCommand: ParsableCommand {
         let file: PositionsFile
         let db: AnalyticsDatabase
         do {
-            file = try PositionsStore(home: home).load(missingIsEmpty: true)
+            file = try PositionsStore(home: home).decode(missingIsEmpty: true).file
             db = try AnalyticsDatabase(path: home.database)
             if rebuild { try db.rebuild(from: file) }
         } catch {

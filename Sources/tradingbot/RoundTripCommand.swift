@@ -22,7 +22,7 @@ struct RoundTripCommand: ParsableCommand {
         let source = PositionsStore(path: positions, lockPath: out + ".lock")
         let file: PositionsFile
         do {
-            file = try source.load()
+            file = try source.decode().file
         } catch {
             throw CommandFailure.failed("\(error)")
         }

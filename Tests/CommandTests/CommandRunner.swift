@@ -57,7 +57,7 @@ struct CommandRunner {
             stderr: String(decoding: errText, as: UTF8.self))
     }
 
-    /// A home with the committed config and the shared positions sample.
+    /// A home with the committed config and the positions sample (Tests/Fixtures).
     static func makeHome(botConfig: String? = nil) throws -> String {
         let root = try Fixtures.temporaryDirectory("home")
         for dir in ["config", "logs", "state", "data"] {

@@ -117,7 +117,7 @@ import Testing
         let out = try CommandRunner.run(
             "tradingbot",
             [
-                "run", "--home", home, "--feed", "replay:" + Fixtures.sharedData + "/market/perp-xrp-2021-11",
+                "run", "--home", home, "--feed", "replay:" + Fixtures.data + "/market/perp-xrp-2021-11",
                 "--max-cycles", "3",
             ])
         #expect(out.status == 0, "\(out.stderr)")

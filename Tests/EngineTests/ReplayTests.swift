@@ -24,7 +24,7 @@ import Testing
         var settings = EngineSettings()
         settings.persistEvery = 250
         let summary = try ReplayRunner.run(
-            feedPath: Fixtures.sharedData + "/market/" + feed, home: home, baseConfig: bot, universe: universe,
+            feedPath: Fixtures.data + "/market/" + feed, home: home, baseConfig: bot, universe: universe,
             settings: settings
         ) { engine, result in
             cyclesChecked += 1

@@ -38,14 +38,59 @@ import Testing
             "{\(reset), \"cycle_seconds\": 0}", field: "cycle_seconds",
             containing: "0 is out of range; allowed a whole number from 1 to 3600")
         expectError("{\(reset), \"cycle_seconds\": 1.5}", field: "cycle_seconds", containing: "expected a whole number")
-        expectError("{\(reset), \"fees\": {\"taker\": 0.0006}}", field: "fees.maker", containing: "is missing")
         expectError(
             "{\(reset), \"fees\": {\"taker\": \"0.06%\", \"maker\": 0}}", field: "fees.taker", containing: "is a string"
         )
         expectError(
-            "{\(reset), \"risk\": {\"max_positons\": 10}}", field: "risk.max_positions", containing: "is missing")
+            "{\(reset), \"risk\": {\"max_positons\": 10}}", field: "risk.max_positons",
+            containing: "is not a known key (did you mean \"max_positions\"?); allowed keys: max_positions,")
+        expectError(
+            "{\(reset), \"wallet_rest\": 1}", field: "wallet_rest",
+            containing: "did you mean \"wallet_reset\"?); allowed keys: wallet_reset, cycle_seconds,")
+        expectError(
+            "{\(reset), \"risk\": {\"max_positions\": 500}}", field: "risk.max_positions",
+            containing: "500 is out of range; allowed a whole number from 1 to 100")
+        expectError(
+            "{\(reset), \"exits\": {\"max_hold_seconds\": NaN}}", field: "exits.max_hold_seconds",
+            containing: "is NaN; expected a number from 1 to 2592000")
         expectError("{\(reset), \"symbols\": [\"BTCUSDT\", 3]}", field: "symbols[1]", containing: "expected a string")
         #expect("\(ConfigError(file: "bot.json", field: "a.b", message: "m"))" == "bot.json: field \"a.b\": m")
+    }
+
+    /// A later version adds keys: a home's older file must keep loading with the defaults, and a
+    /// section that names only some keys keeps the defaults of the others.
+    @Test func missingKeysTakeTheirDefaults() throws {
+        let config = try bot(
+            """
+            {"wallet_reset": {"at": "2025-12-18T00:00:00Z", "starting_capital": 10000},
+             "_comment": "keys that start with an underscore are comments",
+             "fees": {"taker": 0.0005}, "risk": {"max_positions": 4}, "exits": {}, "strategy": {"leverage": 3}}
+            """)
+        #expect(config.fees.taker == 0.0005 && config.fees.maker == 0.0002)
+        #expect(config.risk.maxPositions == 4 && config.risk.maxPerSector == 2 && config.risk.maxNotional == 2000)
+        #expect(config.exits == ExitPolicy())
+        #expect(config.strategy.leverage == 3 && config.strategy.minAgreeing == 3)
+        let deploy = try DeployConfig.parse(
+            try JSONValue.parse(#"{"repo": "/srv/bot.git", "probation": {"healthy_cycles": 5}, "watchdog": {}}"#),
+            file: "deploy.json")
+        #expect(deploy.repo == "/srv/bot.git" && deploy.defaultRef == "main")
+        #expect(deploy.probation.healthyCycles == 5 && deploy.probation.timeoutSeconds == 600)
+        #expect(deploy.watchdog == DeployConfig.Watchdog())
+        #expect {
+            _ = try DeployConfig.parse(try JSONValue.parse(#"{"probation": {"timeout": 5}}"#), file: "deploy.json")
+        } throws: { error in
+            "\(error)".contains(
+                "deploy.json: field \"probation.timeout\": is not a known key (did you mean \"timeout_seconds\"?)")
+        }
+        #expect {
+            _ = try AssetUniverse.parse(try JSONValue.parse(#"{"symbol": {"BTCUSDT": "mega"}}"#), file: "u.json")
+        } throws: { error in "\(error)".contains("field \"symbol\": is not a known key (did you mean \"symbols\"?)") }
+    }
+
+    /// The wallet reset has no default: a guessed instant is exactly how data vanished once.
+    @Test func theWalletResetInstantStaysRequired() {
+        expectError(
+            #"{"wallet_reset": {"starting_capital": 10000}}"#, field: "wallet_reset.at", containing: "is missing")
     }
 
     @Test func maxNotionalMustNotBeBelowMinNotional() {

@@ -9,8 +9,8 @@ import Testing
 
     func check(_ text: String, reset: WalletReset = reset, now: Instant = now) throws -> DataCheckReport {
         var check = DataCheck(reset: reset, now: now)
-        try PositionsCodec.scan(Array(text.utf8), issues: { check.add(issue: $0) }) { list, index, p in
-            check.add(p, list: list, index: index)
+        try PositionsCodec.scan(Array(text.utf8)) { list, index, p, issues in
+            check.add(p, list: list, index: index, issues: issues)
         }
         return check.finish()
     }
@@ -27,13 +27,13 @@ import Testing
         _ symbol: String = "BTCUSDT", opened: String = "2025-12-18T01:00:00Z", closed: String = "2025-12-18T02:00:00Z",
         net: Double = 1
     ) -> String {
-        "{\"symbol\": \"\(symbol)\", \"opened_at\": \"\(opened)\", \"closed_at\": \"\(closed)\", \"net_pnl\": \(net)}"
+        "{\"symbol\": \"\(symbol)\", \"direction\": \"LONG\", \"exit_price\": 100, \"opened_at\": \"\(opened)\", \"closed_at\": \"\(closed)\", \"net_pnl\": \(net)}"
     }
 
-    @Test func sharedSamplePassesEveryCheck() throws {
+    @Test func samplePassesEveryCheck() throws {
         var check = DataCheck(reset: Self.reset, now: Self.now)
-        try PositionsCodec.scan(try Fixtures.sampleBytes(), issues: { check.add(issue: $0) }) { list, index, p in
-            check.add(p, list: list, index: index)
+        try PositionsCodec.scan(try Fixtures.sampleBytes()) { list, index, p, issues in
+            check.add(p, list: list, index: index, issues: issues)
         }
         let report = check.finish()
         #expect(report.ok, "\(report.checks.filter { !$0.ok })")
@@ -87,8 +87,8 @@ import Testing
         var check = DataCheck(
             reset: WalletReset(at: Instant(year: 2026, month: 12, day: 18)!, startingCapital: 10_000),
             now: Instant(year: 2026, month: 12, day: 20)!)
-        try PositionsCodec.scan(try Fixtures.sampleBytes(), issues: { check.add(issue: $0) }) { list, index, p in
-            check.add(p, list: list, index: index)
+        try PositionsCodec.scan(try Fixtures.sampleBytes()) { list, index, p, issues in
+            check.add(p, list: list, index: index, issues: issues)
         }
         let report = check.finish()
         let r = try result(report, "wallet_reset_window")
@@ -109,7 +109,11 @@ import Testing
 
     @Test func noClosedTradesIsNotAFailure() throws {
         let report = try check(
-            file(closed: [], open: ["{\"symbol\": \"BTCUSDT\", \"opened_at\": \"2025-12-19T00:00:00Z\"}"]))
+            file(
+                closed: [],
+                open: [
+                    #"{"symbol": "BTCUSDT", "direction": "LONG", "entry_price": 1, "size": 1, "opened_at": "2025-12-19T00:00:00Z"}"#
+                ]))
         #expect(report.ok)
     }
 

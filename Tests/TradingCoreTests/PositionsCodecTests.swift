@@ -48,7 +48,8 @@ import Testing
 
     @Test func unknownTopLevelFieldsAndNullsSurvive() throws {
         let text = """
-            {"version": 3, "open_positions": [{"symbol": "BTCUSDT", "opened_at": "2025-12-18T00:00:00Z", "exit_price": null,
+            {"version": 3, "open_positions": [{"symbol": "BTCUSDT", "direction": "LONG", "entry_price": 1, "size": 1,
+             "opened_at": "2025-12-18T00:00:00Z", "exit_price": null,
              "custom": {"deep": [1, {"x": "y"}]}}], "closed_positions": [], "meta": {"writer": "python"}}
             """
         let decoded = try PositionsCodec.decode(Array(text.utf8))
@@ -61,12 +62,12 @@ import Testing
 
     @Test func issuesNameTheRecordAndTheField() throws {
         let text = """
-            {"open_positions": [{"symbol": "ETHUSDT"}],
+            {"open_positions": [{"symbol": "ETHUSDT", "direction": "SHORT", "entry_price": 1, "size": 1}],
              "closed_positions": [
-              {"symbol": "BTCUSDT", "closed_at": "2025-13-01T00:00:00Z", "net_pnl": 1},
-              {"symbol": "SOLUSDT", "closed_at": "2025-12-01T00:00:00Z", "net_pnl": "abc", "leverage": 500},
-              {"closed_at": "2025-12-01T00:00:00Z", "pnl": 2, "direction": "UP"},
-              {"symbol": "XRPUSDT", "closed_at": null, "net_pnl": 1}
+              {"symbol": "BTCUSDT", "closed_at": "2025-13-01T00:00:00Z", "net_pnl": 1, "exit_price": 1},
+              {"symbol": "SOLUSDT", "closed_at": "2025-12-01T00:00:00Z", "net_pnl": "abc", "leverage": 500, "exit_price": 1},
+              {"closed_at": "2025-12-01T00:00:00Z", "pnl": 2, "direction": "UP", "exit_price": 1},
+              {"symbol": "XRPUSDT", "closed_at": null, "net_pnl": 1, "exit_price": NaN}
              ]}
             """
         let decoded = try PositionsCodec.decode(Array(text.utf8))
@@ -89,11 +90,18 @@ import Testing
             messages.contains { $0.hasPrefix("closed_positions[2] field \"direction\": \"UP\" is not LONG or SHORT") })
         #expect(
             messages.contains { $0.hasPrefix("closed_positions[3] (XRPUSDT) field \"closed_at\": missing or null") })
-        #expect(decoded.issues.count == 7, "\(messages)")
+        #expect(
+            messages.contains {
+                $0.hasPrefix("closed_positions[3] (XRPUSDT) field \"exit_price\": is NaN, not a number that can be used")
+            })
+        #expect(decoded.issues.count == 8, "\(messages)")
+        // Every message says what to do, not only what is wrong.
+        #expect(messages.allSatisfy { $0.contains("write ") }, "\(messages)")
         // The unreadable value is kept as written, so a rewrite does not destroy the evidence.
         let rewritten = try PositionsCodec.decode(PositionsCodec.encode(decoded.file))
         #expect(rewritten.file.closed[0].extra["closed_at"] == .string("2025-13-01T00:00:00Z"))
         #expect(rewritten.file.closed[1].extra["net_pnl"] == .string("abc"))
+        #expect(rewritten.file.closed[3].extra["exit_price"] == .number("NaN"))
     }
 
     @Test func brokenStructureIsAnErrorNotAnEmptyFile() {

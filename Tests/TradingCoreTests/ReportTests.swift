@@ -6,7 +6,7 @@ import Testing
 @Suite struct ReportTests {
     static let reset = WalletReset(at: Instant(year: 2025, month: 12, day: 18)!, startingCapital: 10_000)
 
-    @Test func sharedSampleGivesTheOperatorsNumbers() throws {
+    @Test func sampleGivesTheOperatorsNumbers() throws {
         let file = try PositionsCodec.decode(try Fixtures.sampleBytes()).file
         let report = PerformanceReport(file: file, reset: Self.reset)
         #expect(report.totals.trades == 25)

@@ -73,7 +73,7 @@ func prices(fromReturns returns: [Double]) -> [Double] {
     }
 
     @Test func orderFlowImbalanceOnRealTrades() throws {
-        let text = try String(contentsOfFile: Fixtures.sharedData + "/market/trades-eth-2023-02.csv", encoding: .utf8)
+        let text = try String(contentsOfFile: Fixtures.data + "/market/trades-eth-2023-02.csv", encoding: .utf8)
         var trades: [PublicTrade] = []
         var buy = 0.0
         var sell = 0.0

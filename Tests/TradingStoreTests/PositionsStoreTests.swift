@@ -48,8 +48,13 @@ import Testing
             let text = "\(error)"
             return text.contains(home.positions) && text.contains("closed_positions[0] (BTCUSDT) field \"closed_at\"")
         }
-        // And an update refuses to write over it (the evidence stays).
-        #expect(throws: (any Error).self) { try PositionsStore(home: home).update { _ in } }
+        // An update (the engine closing another position) writes the unreadable value back as it
+        // was: the evidence stays, and one bad record does not stop every write.
+        try PositionsStore(home: home).update { file in
+            file.open.append(Position(symbol: "ETHUSDT", direction: "LONG", entryPrice: 1, size: 1))
+        }
+        let text = String(decoding: try FileIO.read(home.positions), as: UTF8.self)
+        #expect(text.contains(#""closed_at": "2025-99-01""#) && text.contains("ETHUSDT"))
     }
 
     @Test func emptyFileIsAnErrorNamingIt() throws {
@@ -76,7 +81,7 @@ import Testing
                         try store.update { file in
                             file.closed.append(
                                 Position(
-                                    symbol: "W\(writer)", netPnl: 1,
+                                    symbol: "W\(writer)", exitPrice: 1, netPnl: 1,
                                     closedAt: Timestamp(Instant(microseconds: Int64(i)))))
                         }
                     }

@@ -5,7 +5,7 @@ import TradingCore
 import TradingStore
 
 // Engine benchmark (release build): one cycle over 50 symbols with every signal, against the
-// feed's own cost in the same run; replay throughput on the shared 5-minute spot data; peak RSS.
+// feed's own cost in the same run; replay throughput on the recorded 5-minute spot data (Tests/Fixtures); peak RSS.
 // usage: engine-bench [SHARED_DATA_DIR] [--cycles N]
 
 func median(_ xs: [Double]) -> Double {
@@ -20,7 +20,7 @@ func peakRSSMiB() -> Double {
 }
 
 let args = CommandLine.arguments
-let shared = args.count > 1 && !args[1].hasPrefix("--") ? args[1] : "../shared/data"
+let shared = args.count > 1 && !args[1].hasPrefix("--") ? args[1] : "Tests/Fixtures"
 let cycles = args.firstIndex(of: "--cycles").flatMap { Int(args[$0 + 1]) } ?? 300
 
 let sectors = Sector.allCases

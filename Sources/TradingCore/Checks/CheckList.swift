@@ -5,9 +5,17 @@ public struct CheckList: Sendable {
 
     public init() {}
 
+    /// Thrown by a check body that passes with something the operator should look at.
+    public struct Warning: Error {
+        public var detail: String
+        public init(_ detail: String) { self.detail = detail }
+    }
+
     public mutating func run(_ name: String, _ body: () throws -> String) {
         do {
             results.append(CheckResult(name: name, ok: true, detail: try body()))
+        } catch let warning as Warning {
+            results.append(CheckResult(name: name, ok: true, warning: true, detail: warning.detail))
         } catch {
             results.append(CheckResult(name: name, ok: false, detail: "\(error)"))
         }

@@ -19,8 +19,13 @@ public struct DataCheck: Sendable {
 
     var openCount = 0
     var closedCount = 0
+    /// Unusable fields of records that count (open, or closed at or after the reset): failures.
     var issues: [String] = []
     var issueCount = 0
+    /// Unusable fields of records closed before the reset: warnings, so one old bad record does
+    /// not block every release for ever.
+    var oldIssues: [String] = []
+    var oldIssueCount = 0
     var timestampCount = 0
     var outOfRange: [String] = []
     var outOfRangeCount = 0
@@ -46,15 +51,19 @@ public struct DataCheck: Sendable {
         latestAllowed = now.adding(seconds: skewSeconds)
     }
 
-    /// A field the reader could not use.
-    public mutating func add(issue: RecordIssue) {
-        issueCount += 1
-        if issues.count < Self.listLimit { issues.append(issue.description) }
-    }
-
-    /// One record of the file. Runs once per record of files with a million trades: no
-    /// allocation unless the record is reported.
-    public mutating func add(_ p: Position, list: PositionList, index: Int) {
+    /// One record of the file with the fields the reader could not use. Runs once per record of
+    /// files with a million trades: no allocation unless the record is reported.
+    public mutating func add(_ p: Position, list: PositionList, index: Int, issues found: [RecordIssue] = []) {
+        if !found.isEmpty {
+            // A record whose close time is unreadable might count: treat it as counting.
+            if list == .closed, let closed = p.closedAt?.instant, closed < reset.at {
+                oldIssueCount += found.count
+                for issue in found where oldIssues.count < Self.listLimit { oldIssues.append(issue.description) }
+            } else {
+                issueCount += found.count
+                for issue in found where issues.count < Self.listLimit { issues.append(issue.description) }
+            }
+        }
         if list == .open { openCount += 1 } else { closedCount += 1 }
         if let opened = p.openedAt?.instant { checkRange(opened, "opened_at", p, list, index) }
         if let closed = p.closedAt?.instant { checkRange(closed, "closed_at", p, list, index) }
@@ -96,16 +105,7 @@ public struct DataCheck: Sendable {
     public func finish() -> DataCheckReport {
         var checks: [CheckResult] = []
         let total = openCount + closedCount
-        checks.append(
-            issueCount == 0
-                ? CheckResult(
-                    name: "records_readable", ok: true,
-                    detail:
-                        "\(grouped(total)) records read (\(grouped(openCount)) open, \(grouped(closedCount)) closed)")
-                : CheckResult(
-                    name: "records_readable", ok: false,
-                    detail: "\(grouped(issueCount)) field(s) cannot be used: " + listed(issues, issueCount)
-                        + ". Fix these records (or restore the file from a backup) and run the check again."))
+        checks.append(readable(total: total))
         checks.append(
             outOfRangeCount == 0
                 ? CheckResult(
@@ -136,6 +136,29 @@ public struct DataCheck: Sendable {
             summary: DataCheckReport.Summary(
                 openPositions: openCount, closedTrades: closedCount, countedTrades: counted,
                 balance: reset.startingCapital + countedNet, resetAt: reset.at, now: now))
+    }
+
+    private func readable(total: Int) -> CheckResult {
+        let read = "\(grouped(total)) records read (\(grouped(openCount)) open, \(grouped(closedCount)) closed)"
+        let old =
+            "\(grouped(oldIssueCount)) field(s) of trades closed before the wallet reset \(reset.at.iso8601) cannot be used: "
+            + listed(oldIssues, oldIssueCount)
+        if issueCount > 0 {
+            return CheckResult(
+                name: "records_readable", ok: false,
+                detail:
+                    "\(grouped(issueCount)) field(s) of open positions or of trades that count for the balance cannot be used: "
+                    + listed(issues, issueCount)
+                    + ". Fix these records (or restore the file from a backup) and run the check again."
+                    + (oldIssueCount > 0 ? " Also \(old)." : ""))
+        }
+        if oldIssueCount > 0 {
+            return CheckResult(
+                name: "records_readable", ok: true, warning: true,
+                detail:
+                    "\(read); \(old). They do not count for the balance, so nothing is blocked; fix them when convenient.")
+        }
+        return CheckResult(name: "records_readable", ok: true, detail: read)
     }
 
     private func resetNotInFuture() -> CheckResult {

@@ -14,6 +14,7 @@ public struct AssetUniverse: Sendable, Equatable {
     /// Validates `{"symbols": {"BTCUSDT": "mega", ...}}`.
     public static func parse(_ value: JSONValue, file: String) throws(ConfigError) -> AssetUniverse {
         let root = try ConfigSection(file: file, path: "", value: value)
+        try root.allowOnly(["symbols"])
         guard let symbols = try root.section("symbols") else {
             throw ConfigError(
                 file: file, field: "symbols", message: "is missing; expected {\"BTCUSDT\": \"mega\", ...}")

@@ -40,53 +40,75 @@ public struct BotConfig: Sendable, Equatable {
 
     public init(walletReset: WalletReset) { self.walletReset = walletReset }
 
-    /// Validates a parsed `bot.json`; `file` names it in errors.
+    /// The keys of bot.json's top level.
+    public static let keys = ["wallet_reset", "cycle_seconds", "fees", "risk", "symbols", "exits", "strategy"]
+
+    /// Validates a parsed `bot.json`; `file` names it in errors. A missing key takes its default
+    /// (`wallet_reset.at` and `starting_capital` have none), so a home's file keeps loading when a
+    /// later version adds settings; an unknown key or a value out of range fails, naming both.
     public static func parse(_ value: JSONValue, file: String) throws(ConfigError) -> BotConfig {
         let root = try ConfigSection(file: file, path: "", value: value)
+        try root.allowOnly(keys)
         guard let resetSection = try root.section("wallet_reset") else {
             throw ConfigError(
                 file: file, field: "wallet_reset",
                 message: "is missing; expected {\"at\": \"2025-12-18T00:00:00Z\", \"starting_capital\": 10000}")
         }
-        var config = BotConfig(
+        try resetSection.allowOnly(["at", "starting_capital"])
+        var c = BotConfig(
             walletReset: WalletReset(
                 at: try resetSection.instant("at"),
                 startingCapital: try resetSection.number("starting_capital", in: 1...1_000_000_000)))
-        if root.object["cycle_seconds"] != nil {
-            config.cycleSeconds = try root.int("cycle_seconds", in: 1...3600)
-        }
+        c.cycleSeconds = try root.int("cycle_seconds", in: 1...3600, default: c.cycleSeconds)
         if let fees = try root.section("fees") {
-            config.fees.taker = try fees.number("taker", in: 0...0.01)
-            config.fees.maker = try fees.number("maker", in: -0.001...0.01)
+            try fees.allowOnly(["taker", "maker"])
+            c.fees.taker = try fees.number("taker", in: 0...0.01, default: c.fees.taker)
+            c.fees.maker = try fees.number("maker", in: -0.001...0.01, default: c.fees.maker)
         }
         if let risk = try root.section("risk") {
-            config.risk.maxPositions = try risk.int("max_positions", in: 1...100)
-            config.risk.maxSymbolFraction = try risk.number("max_symbol_fraction", in: 0.001...1)
-            config.risk.maxExposureFraction = try risk.number("max_exposure_fraction", in: 0.001...1)
-            config.risk.maxPerSector = try risk.int("max_per_sector", in: 1...100)
-            config.risk.minNotional = try risk.number("min_notional", in: 1...1_000_000)
-            config.risk.maxNotional = try risk.number("max_notional", in: config.risk.minNotional...10_000_000)
-            config.risk.maxPositionsPerDay = try risk.int("max_positions_per_day", in: 1...10_000)
-            config.risk.dailyLossLimitFraction = try risk.number("daily_loss_limit_fraction", in: 0.001...1)
+            try risk.allowOnly([
+                "max_positions", "max_symbol_fraction", "max_exposure_fraction", "max_per_sector", "min_notional",
+                "max_notional", "max_positions_per_day", "daily_loss_limit_fraction",
+            ])
+            var r = c.risk
+            r.maxPositions = try risk.int("max_positions", in: 1...100, default: r.maxPositions)
+            r.maxSymbolFraction = try risk.number("max_symbol_fraction", in: 0.001...1, default: r.maxSymbolFraction)
+            r.maxExposureFraction = try risk.number(
+                "max_exposure_fraction", in: 0.001...1, default: r.maxExposureFraction)
+            r.maxPerSector = try risk.int("max_per_sector", in: 1...100, default: r.maxPerSector)
+            r.minNotional = try risk.number("min_notional", in: 1...1_000_000, default: r.minNotional)
+            r.maxNotional = try risk.number(
+                "max_notional", in: r.minNotional...10_000_000, default: max(r.maxNotional, r.minNotional))
+            r.maxPositionsPerDay = try risk.int("max_positions_per_day", in: 1...10_000, default: r.maxPositionsPerDay)
+            r.dailyLossLimitFraction = try risk.number(
+                "daily_loss_limit_fraction", in: 0.001...1, default: r.dailyLossLimitFraction)
+            c.risk = r
         }
-        if root.object["symbols"] != nil {
-            config.symbols = try root.strings("symbols")
-        }
+        c.symbols = try root.strings("symbols", default: c.symbols)
         if let exits = try root.section("exits") {
-            config.exits.minHoldSeconds = try exits.number("min_hold_seconds", in: 0...86_400)
-            config.exits.maxHoldSeconds = try exits.number("max_hold_seconds", in: 1...2_592_000)
-            config.exits.trailingActivation = try exits.number("trailing_activation", in: 0...1)
-            config.exits.trailingDistance = try exits.number("trailing_distance", in: 0.0001...1)
-            config.exits.profitLockTrigger = try exits.number("profit_lock_trigger", in: 0...1)
-            config.exits.profitLockFloor = try exits.number("profit_lock_floor", in: 0...1)
-            config.exits.emergencyPositionLoss = try exits.number("emergency_position_loss", in: 0.001...1)
-            config.exits.emergencyDrawdown = try exits.number("emergency_drawdown", in: 0.001...1)
+            try exits.allowOnly([
+                "min_hold_seconds", "max_hold_seconds", "trailing_activation", "trailing_distance",
+                "profit_lock_trigger", "profit_lock_floor", "emergency_position_loss", "emergency_drawdown",
+            ])
+            var e = c.exits
+            e.minHoldSeconds = try exits.number("min_hold_seconds", in: 0...86_400, default: e.minHoldSeconds)
+            e.maxHoldSeconds = try exits.number("max_hold_seconds", in: 1...2_592_000, default: e.maxHoldSeconds)
+            e.trailingActivation = try exits.number("trailing_activation", in: 0...1, default: e.trailingActivation)
+            e.trailingDistance = try exits.number("trailing_distance", in: 0.0001...1, default: e.trailingDistance)
+            e.profitLockTrigger = try exits.number("profit_lock_trigger", in: 0...1, default: e.profitLockTrigger)
+            e.profitLockFloor = try exits.number("profit_lock_floor", in: 0...1, default: e.profitLockFloor)
+            e.emergencyPositionLoss = try exits.number(
+                "emergency_position_loss", in: 0.001...1, default: e.emergencyPositionLoss)
+            e.emergencyDrawdown = try exits.number("emergency_drawdown", in: 0.001...1, default: e.emergencyDrawdown)
+            c.exits = e
         }
         if let strategy = try root.section("strategy") {
-            config.strategy.leverage = try strategy.number("leverage", in: 1...100)
-            config.strategy.entryThreshold = try strategy.number("entry_threshold", in: 0.01...1)
-            config.strategy.minAgreeing = try strategy.int("min_agreeing", in: 1...10)
+            try strategy.allowOnly(["leverage", "entry_threshold", "min_agreeing"])
+            c.strategy.leverage = try strategy.number("leverage", in: 1...100, default: c.strategy.leverage)
+            c.strategy.entryThreshold = try strategy.number(
+                "entry_threshold", in: 0.01...1, default: c.strategy.entryThreshold)
+            c.strategy.minAgreeing = try strategy.int("min_agreeing", in: 1...10, default: c.strategy.minAgreeing)
         }
-        return config
+        return c
     }
 }

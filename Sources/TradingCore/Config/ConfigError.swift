@@ -43,24 +43,51 @@ public struct ConfigSection: Sendable {
         return try ConfigSection(file: file, path: fieldPath(key), value: value)
     }
 
+    /// Fails on the first key that is not in `allowed`, naming the allowed keys, so a misspelt key
+    /// is an error instead of a silently ignored setting that leaves its default in force. Keys
+    /// that start with `_` are comments.
+    public func allowOnly(_ allowed: [String]) throws(ConfigError) {
+        for key in object.keys where !key.hasPrefix("_") && !allowed.contains(key) {
+            var message = "is not a known key"
+            if let guess = closest(to: key, in: allowed) { message += " (did you mean \"\(guess)\"?)" }
+            throw fail(key, message + "; allowed keys: \(allowed.joined(separator: ", "))")
+        }
+    }
+
+    /// The value of `key`, or nil when it is absent or null.
+    func value(_ key: String) -> JSONValue? {
+        guard let value = object[key], !value.isNull else { return nil }
+        return value
+    }
+
     func required(_ key: String, _ expected: String) throws(ConfigError) -> JSONValue {
-        guard let value = object[key], !value.isNull else {
+        guard let value = value(key) else {
             throw fail(key, "is missing; expected \(expected)")
         }
         return value
     }
 
-    public func number(_ key: String, in range: ClosedRange<Double>) throws(ConfigError) -> Double {
+    /// A number in `range`; when absent, `defaultValue` (if given) instead of an error.
+    public func number(
+        _ key: String, in range: ClosedRange<Double>, default defaultValue: Double? = nil
+    ) throws(ConfigError) -> Double {
+        if let defaultValue, value(key) == nil { return defaultValue }
         let expected = "a number from \(JSONWriter.format(range.lowerBound)) to \(JSONWriter.format(range.upperBound))"
         let value = try required(key, expected)
-        guard let number = value.doubleValue else { throw fail(key, "is \(value.typeName); expected \(expected)") }
+        guard let number = value.doubleValue, number.isFinite else {
+            throw fail(key, "is \(value.typeName == "a number" ? value.serialized() : value.typeName); expected \(expected)")
+        }
         guard range.contains(number) else {
             throw fail(key, "\(JSONWriter.format(number)) is out of range; allowed \(expected)")
         }
         return number
     }
 
-    public func int(_ key: String, in range: ClosedRange<Int>) throws(ConfigError) -> Int {
+    /// A whole number in `range`; when absent, `defaultValue` (if given) instead of an error.
+    public func int(_ key: String, in range: ClosedRange<Int>, default defaultValue: Int? = nil) throws(ConfigError)
+        -> Int
+    {
+        if let defaultValue, value(key) == nil { return defaultValue }
         let expected = "a whole number from \(range.lowerBound) to \(range.upperBound)"
         let value = try required(key, expected)
         guard let number = value.doubleValue, number == number.rounded(), abs(number) < 1e15 else {
@@ -72,14 +99,22 @@ public struct ConfigSection: Sendable {
         return Int(number)
     }
 
-    public func string(_ key: String, allowEmpty: Bool = false) throws(ConfigError) -> String {
+    /// A string; when absent, `defaultValue` (if given) instead of an error.
+    public func string(_ key: String, allowEmpty: Bool = false, default defaultValue: String? = nil)
+        throws(ConfigError) -> String
+    {
+        if let defaultValue, value(key) == nil { return defaultValue }
         let value = try required(key, "a string")
         guard let text = value.stringValue else { throw fail(key, "is \(value.typeName); expected a string") }
         if !allowEmpty && text.trimmingSpaces.isEmpty { throw fail(key, "is empty; expected a non-empty string") }
         return text
     }
 
-    public func choice(_ key: String, _ allowed: [String]) throws(ConfigError) -> String {
+    /// One of `allowed`; when absent, `defaultValue` (if given) instead of an error.
+    public func choice(_ key: String, _ allowed: [String], default defaultValue: String? = nil) throws(ConfigError)
+        -> String
+    {
+        if let defaultValue, value(key) == nil { return defaultValue }
         let text = try string(key)
         guard allowed.contains(text) else {
             throw fail(key, "\"\(text)\" is not allowed; expected one of \(allowed.joined(separator: ", "))")
@@ -87,7 +122,9 @@ public struct ConfigSection: Sendable {
         return text
     }
 
-    public func strings(_ key: String) throws(ConfigError) -> [String] {
+    /// A list of strings; when absent, `defaultValue` (if given) instead of an error.
+    public func strings(_ key: String, default defaultValue: [String]? = nil) throws(ConfigError) -> [String] {
+        if let defaultValue, value(key) == nil { return defaultValue }
         let value = try required(key, "a list of strings")
         guard let items = value.arrayValue else { throw fail(key, "is \(value.typeName); expected a list of strings") }
         var out: [String] = []
@@ -107,6 +144,30 @@ public struct ConfigSection: Sendable {
         case .failure(let failure): throw fail(key, failure.message)
         }
     }
+}
+
+/// The allowed key nearest to a misspelt one, for "did you mean": at most two edits away, or one
+/// that starts with it (`timeout` for `timeout_seconds`).
+func closest(to key: String, in allowed: [String]) -> String? {
+    let best = allowed.map { ($0, editDistance(Array(key.utf8), Array($0.utf8))) }.min { $0.1 < $1.1 }
+    if let best, best.1 <= 2 { return best.0 }
+    return key.utf8.count >= 3 ? allowed.first { $0.hasPrefix(key) } : nil
+}
+
+/// Levenshtein distance over bytes.
+func editDistance(_ a: [UInt8], _ b: [UInt8]) -> Int {
+    if a.isEmpty { return b.count }
+    var previous = Array(0...b.count)
+    var current = previous
+    for i in 1...a.count {
+        current[0] = i
+        for j in stride(from: 1, through: b.count, by: 1) {
+            let cost = a[i - 1] == b[j - 1] ? 0 : 1
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+        }
+        swap(&previous, &current)
+    }
+    return previous[b.count]
 }
 
 extension String {

@@ -51,38 +51,57 @@ public struct DeployConfig: Sendable, Equatable {
 
     public init() {}
 
+    /// The keys of deploy.json's top level.
+    public static let keys = [
+        "repo", "default_ref", "binary", "git_token_env", "git_username", "git_ssh_key", "service_manager", "build",
+        "checks", "probation", "watchdog",
+    ]
+
+    /// Validates a parsed `deploy.json`: every key has a default; unknown keys and values out of
+    /// range fail with the file, the key and what is allowed.
     public static func parse(_ value: JSONValue, file: String) throws(ConfigError) -> DeployConfig {
         let root = try ConfigSection(file: file, path: "", value: value)
-        var config = DeployConfig()
-        if root.object["repo"] != nil { config.repo = try root.string("repo", allowEmpty: true) }
-        if root.object["default_ref"] != nil { config.defaultRef = try root.string("default_ref") }
-        if root.object["binary"] != nil { config.binary = try root.string("binary") }
-        if root.object["git_token_env"] != nil { config.gitTokenEnv = try root.string("git_token_env") }
-        if root.object["git_username"] != nil { config.gitUsername = try root.string("git_username", allowEmpty: true) }
-        if root.object["git_ssh_key"] != nil { config.gitSSHKey = try root.string("git_ssh_key", allowEmpty: true) }
-        if root.object["service_manager"] != nil {
-            config.serviceManager = try root.choice("service_manager", ["systemd", "supervisor"])
-        }
+        try root.allowOnly(keys)
+        var c = DeployConfig()
+        c.repo = try root.string("repo", allowEmpty: true, default: c.repo)
+        c.defaultRef = try root.string("default_ref", default: c.defaultRef)
+        c.binary = try root.string("binary", default: c.binary)
+        c.gitTokenEnv = try root.string("git_token_env", default: c.gitTokenEnv)
+        c.gitUsername = try root.string("git_username", allowEmpty: true, default: c.gitUsername)
+        c.gitSSHKey = try root.string("git_ssh_key", allowEmpty: true, default: c.gitSSHKey)
+        c.serviceManager = try root.choice("service_manager", ["systemd", "supervisor"], default: c.serviceManager)
         if let build = try root.section("build") {
-            config.build.command = try build.string("command")
-            config.build.timeoutSeconds = try build.int("timeout_seconds", in: 10...86_400)
+            try build.allowOnly(["command", "timeout_seconds"])
+            c.build.command = try build.string("command", default: c.build.command)
+            c.build.timeoutSeconds = try build.int("timeout_seconds", in: 10...86_400, default: c.build.timeoutSeconds)
         }
         if let checks = try root.section("checks") {
-            config.checks.skewSeconds = try checks.int("skew_seconds", in: 0...3600)
-            config.checks.reportTolerance = try checks.number("report_tolerance", in: 0...1_000_000)
-            config.checks.smokeCommands = try checks.strings("smoke_commands")
+            try checks.allowOnly(["skew_seconds", "report_tolerance", "smoke_commands"])
+            c.checks.skewSeconds = try checks.int("skew_seconds", in: 0...3600, default: c.checks.skewSeconds)
+            c.checks.reportTolerance = try checks.number(
+                "report_tolerance", in: 0...1_000_000, default: c.checks.reportTolerance)
+            c.checks.smokeCommands = try checks.strings("smoke_commands", default: c.checks.smokeCommands)
         }
         if let probation = try root.section("probation") {
-            config.probation.healthyCycles = try probation.int("healthy_cycles", in: 1...1000)
-            config.probation.timeoutSeconds = try probation.int("timeout_seconds", in: 5...86_400)
+            try probation.allowOnly(["healthy_cycles", "timeout_seconds"])
+            c.probation.healthyCycles = try probation.int(
+                "healthy_cycles", in: 1...1000, default: c.probation.healthyCycles)
+            c.probation.timeoutSeconds = try probation.int(
+                "timeout_seconds", in: 5...86_400, default: c.probation.timeoutSeconds)
         }
         if let watchdog = try root.section("watchdog") {
-            config.watchdog.stallCycles = try watchdog.int("stall_cycles", in: 1...100)
-            config.watchdog.maxRestartsPerHour = try watchdog.int("max_restarts_per_hour", in: 0...100)
-            config.watchdog.maxRollbacksPerHour = try watchdog.int("max_rollbacks_per_hour", in: 0...100)
-            config.watchdog.errorBurst = try watchdog.int("error_burst", in: 1...100_000)
-            config.watchdog.alertWebhookEnv = try watchdog.string("alert_webhook_env")
+            try watchdog.allowOnly([
+                "stall_cycles", "max_restarts_per_hour", "max_rollbacks_per_hour", "error_burst", "alert_webhook_env",
+            ])
+            var w = c.watchdog
+            w.stallCycles = try watchdog.int("stall_cycles", in: 1...100, default: w.stallCycles)
+            w.maxRestartsPerHour = try watchdog.int("max_restarts_per_hour", in: 0...100, default: w.maxRestartsPerHour)
+            w.maxRollbacksPerHour = try watchdog.int(
+                "max_rollbacks_per_hour", in: 0...100, default: w.maxRollbacksPerHour)
+            w.errorBurst = try watchdog.int("error_burst", in: 1...100_000, default: w.errorBurst)
+            w.alertWebhookEnv = try watchdog.string("alert_webhook_env", default: w.alertWebhookEnv)
+            c.watchdog = w
         }
-        return config
+        return c
     }
 }

@@ -1,6 +1,11 @@
 /// A pull parser over UTF-8 bytes. It reads values in place (no token array, no intermediate
 /// tree), so typed decoders such as the positions decoder allocate only what they keep.
 ///
+/// It reads what Python's `json` module writes, which strict JSON forbids: `NaN`, `Infinity` and
+/// `-Infinity` (numbers whose literal is kept), lone UTF-16 surrogate escapes (decoded as U+FFFD,
+/// with `lastStringWasLossy` set so the caller can keep the literal), and a UTF-8 byte order mark
+/// that an editor put at the start of the file.
+///
 /// - Important: it borrows the buffer; use it only inside the `withUnsafeBufferPointer` scope
 ///   that produced the buffer.
 public struct JSONReader {
@@ -8,8 +13,13 @@ public struct JSONReader {
     public private(set) var position: Int = 0
     private var depth = 0
     private static let maxDepth = 512
+    /// True when the last string read had a lone surrogate escape that it decoded as U+FFFD.
+    public private(set) var lastStringWasLossy = false
 
-    public init(_ bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
+    public init(_ bytes: UnsafeBufferPointer<UInt8>) {
+        self.bytes = bytes
+        if bytes.count >= 3, bytes[0] == 0xEF, bytes[1] == 0xBB, bytes[2] == 0xBF { position = 3 }
+    }
 
     /// The kinds of value that can start at the current position.
     public enum Kind: Sendable { case object, array, string, number, bool, null }
@@ -67,7 +77,8 @@ public struct JSONReader {
         case UInt8(ascii: "\""): return .string
         case UInt8(ascii: "t"), UInt8(ascii: "f"): return .bool
         case UInt8(ascii: "n"): return .null
-        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return .number
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "N"), UInt8(ascii: "I"):
+            return .number
         default: throw error("expected a value, found \(describeByte(at: position))")
         }
     }
@@ -207,6 +218,7 @@ public struct JSONReader {
 
     /// Reads a string value and returns it decoded.
     public mutating func readString() throws(JSONSyntaxError) -> String {
+        lastStringWasLossy = false
         try expect(UInt8(ascii: "\""), "a string")
         let start = position
         var i = start
@@ -248,17 +260,25 @@ public struct JSONReader {
             case UInt8(ascii: "t"): out.append(0x09)
             case UInt8(ascii: "u"):
                 var scalar = try readHex4()
-                if (0xD800..<0xDC00).contains(scalar) {
-                    guard position + 1 < bytes.count, bytes[position] == UInt8(ascii: "\\"),
-                        bytes[position + 1] == UInt8(ascii: "u")
-                    else { throw error("unpaired UTF-16 surrogate in \\u escape") }
+                if (0xD800..<0xDC00).contains(scalar), position + 5 < bytes.count,
+                    bytes[position] == UInt8(ascii: "\\"), bytes[position + 1] == UInt8(ascii: "u")
+                {
+                    let mark = position
                     position += 2
                     let low = try readHex4()
-                    guard (0xDC00..<0xE000).contains(low) else { throw error("invalid UTF-16 low surrogate") }
-                    scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                    if (0xDC00..<0xE000).contains(low) {
+                        scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                    } else {
+                        position = mark  // a lone high surrogate; the next escape stands alone
+                    }
                 }
-                guard let u = Unicode.Scalar(scalar) else { throw error("invalid \\u escape") }
-                out.append(contentsOf: Array(String(Character(u)).utf8))
+                // Python writes a lone surrogate (from undecodable bytes) as an escape that no
+                // Unicode string can hold: read it as U+FFFD and let the caller keep the literal.
+                let u = Unicode.Scalar(scalar) ?? "\u{FFFD}"
+                if Unicode.Scalar(scalar) == nil { lastStringWasLossy = true }
+                var utf8 = [UInt8]()
+                UTF8.encode(u) { utf8.append($0) }
+                out.append(contentsOf: utf8)
             default:
                 throw error("invalid escape '\\\(Character(Unicode.Scalar(e)))' in a string", at: position - 2)
             }
@@ -291,6 +311,12 @@ public struct JSONReader {
         var i = position
         let n = bytes.count
         if i < n, bytes[i] == UInt8(ascii: "-") { i += 1 }
+        if i < n, bytes[i] == UInt8(ascii: "N") || bytes[i] == UInt8(ascii: "I") {
+            position = i
+            if (i == start && matchLiteral("NaN")) || matchLiteral("Infinity") { return start..<position }
+            position = start
+            throw error("expected a number, found \(describeByte(at: i))", at: i)
+        }
         guard i < n, isDigit(bytes[i]) else { throw error("expected a number, found \(describeByte(at: i))", at: i) }
         if bytes[i] == UInt8(ascii: "0") {
             i += 1
@@ -355,7 +381,12 @@ public struct JSONReader {
             return .null
         case .bool: return .bool(try readBool())
         case .number: return .number(try readNumberText())
-        case .string: return .string(try readString())
+        case .string:
+            skipWhitespace()
+            let start = position
+            let text = try readString()
+            guard lastStringWasLossy else { return .string(text) }
+            return .verbatimString(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<position]), as: UTF8.self))
         case .array:
             try beginArray()
             var items: [JSONValue] = []

@@ -4,8 +4,11 @@ public struct JSONSyntaxError: Error, Sendable, Equatable, CustomStringConvertib
     public var line: Int
     public var column: Int
     public var message: String
+    /// The record the error is in, when a reader knows it: `closed_positions[12] (BTCUSDT)`.
+    public var context: String? = nil
 
     public var description: String {
-        "invalid JSON at line \(line), column \(column) (byte \(offset)): \(message)"
+        "invalid JSON at line \(line), column \(column) (byte \(offset))"
+            + (context.map { " in \($0)" } ?? "") + ": \(message)"
     }
 }

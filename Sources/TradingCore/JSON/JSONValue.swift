@@ -6,6 +6,10 @@ public enum JSONValue: Sendable, Equatable {
     /// The number's literal text, kept verbatim (`5` stays `5`, `1.10` stays `1.10`).
     case number(String)
     case string(String)
+    /// A string literal kept exactly as the file wrote it, quotes and escapes included, because
+    /// its value is not valid Unicode (a lone UTF-16 surrogate escape Python wrote) and so cannot
+    /// be held as a `String` without changing it on a rewrite.
+    case verbatimString(String)
     case array([JSONValue])
     case object(JSONObject)
 
@@ -17,9 +21,18 @@ public enum JSONValue: Sendable, Equatable {
     /// A number from a Swift integer.
     public static func int(_ value: Int) -> JSONValue { .number(String(value)) }
 
+    /// The string; for a verbatim literal, its value with U+FFFD for what Unicode cannot hold.
     public var stringValue: String? {
-        if case .string(let s) = self { return s }
-        return nil
+        switch self {
+        case .string(let s): return s
+        case .verbatimString(let literal):
+            var copy = literal
+            return copy.withUTF8 { buffer in
+                var reader = JSONReader(buffer)
+                return try? reader.readString()
+            }
+        default: return nil
+        }
     }
 
     public var doubleValue: Double? {
@@ -50,7 +63,7 @@ public enum JSONValue: Sendable, Equatable {
         case .null: "null"
         case .bool: "a boolean"
         case .number: "a number"
-        case .string: "a string"
+        case .string, .verbatimString: "a string"
         case .array: "an array"
         case .object: "an object"
         }

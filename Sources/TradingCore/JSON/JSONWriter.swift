@@ -24,6 +24,7 @@ public struct JSONWriter {
         case .bool(let b): append(b ? "true" : "false")
         case .number(let text): append(text)
         case .string(let s): writeString(s)
+        case .verbatimString(let literal): append(literal)
         case .array(let items):
             if items.isEmpty {
                 append("[]")

@@ -17,6 +17,8 @@ public enum NumberParsing {
             negative = true
             i += 1
         }
+        if i < n, text[i] == UInt8(ascii: "N") { return .nan }
+        if i < n, text[i] == UInt8(ascii: "I") { return negative ? -.infinity : .infinity }
         var mantissa: UInt64 = 0
         var significant = 0
         var exponent = 0

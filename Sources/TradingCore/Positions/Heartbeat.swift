@@ -12,12 +12,15 @@ public struct Heartbeat: Sendable, Equatable {
     public var signalsEvaluated: Int
     public var consecutiveErrors: Int
     public var lastError: String?
+    /// Why the engine is opening nothing new while its exits go on, or nil.
+    public var reducing: String?
 
     public init(
         pid: Int, release: String, cycle: Int, phase: String, cycleStartedAt: Instant? = nil,
         cycleFinishedAt: Instant? = nil, writtenAt: Instant, symbolsEvaluated: Int = 0, signalsEvaluated: Int = 0,
-        consecutiveErrors: Int = 0, lastError: String? = nil
+        consecutiveErrors: Int = 0, lastError: String? = nil, reducing: String? = nil
     ) {
+        self.reducing = reducing
         self.pid = pid
         self.release = release
         self.cycle = cycle
@@ -51,6 +54,7 @@ public struct Heartbeat: Sendable, Equatable {
         o["signals_evaluated"] = .int(signalsEvaluated)
         o["consecutive_errors"] = .int(consecutiveErrors)
         o["last_error"] = lastError.map { .string($0) } ?? .null
+        o["reducing"] = reducing.map { .string($0) } ?? .null
         return .object(o)
     }
 
@@ -69,6 +73,6 @@ public struct Heartbeat: Sendable, Equatable {
             symbolsEvaluated: try s.int("symbols_evaluated", in: 0...Int(Int32.max)),
             signalsEvaluated: try s.int("signals_evaluated", in: 0...Int(Int32.max)),
             consecutiveErrors: try s.int("consecutive_errors", in: 0...Int(Int32.max)),
-            lastError: s.object["last_error"]?.stringValue)
+            lastError: s.object["last_error"]?.stringValue, reducing: s.object["reducing"]?.stringValue)
     }
 }

@@ -33,18 +33,29 @@ extension PerformanceReport {
         o["by_day"] = Self.groups(byDay, byKey: true, keyName: "day")
         o["by_strategy"] = Self.groups(byStrategy, byKey: false, keyName: "strategy")
         o["by_symbol"] = Self.groups(bySymbol, byKey: false, keyName: "symbol")
+        o["left_out"] = [
+            "count": .int(leftOutCount), "records": .array(leftOut.map { .string($0) }),
+        ]
         o["warnings"] = .array(warnings.map { .string($0) })
         return .object(o)
     }
 
     /// Things a person should look at before trusting the numbers.
     public var warnings: [String] {
-        if closedTradesTotal > 0 && totals.trades == 0 {
-            return [
+        var out: [String] = []
+        if closedTradesTotal > 0 && totals.trades == 0 && leftOutCount < closedTradesTotal {
+            out.append(
                 "the wallet reset \(reset.at.iso8601) excludes all \(grouped(closedTradesTotal)) closed trades (last closed \(lastClose?.iso8601 ?? "-")); check the year of wallet_reset.at"
-            ]
+            )
         }
-        return []
+        if leftOutCount > 0 {
+            let more = leftOutCount > leftOut.count ? "; and \(grouped(leftOutCount - leftOut.count)) more" : ""
+            out.append(
+                "\(grouped(leftOutCount)) record(s) left out because a field they need cannot be used, so the balance may be incomplete: "
+                    + leftOut.joined(separator: "; ") + more
+                    + ". Run `deployctl check data` for the full list and what to fix.")
+        }
+        return out
     }
 
     /// A plain-text summary for a terminal.

@@ -35,12 +35,24 @@ public struct PerformanceReport: Sendable, Equatable {
     public var byDay: [String: TradeTotals]
     public var byStrategy: [String: TradeTotals]
     public var bySymbol: [String: TradeTotals]
+    /// Records left out because a field they need cannot be used: open positions that cannot
+    /// be valued, and trades that may count for the balance but whose close time or P&L cannot
+    /// be read. At most `leftOutShown` are described; `leftOutCount` counts them all.
+    public var leftOut: [String] = []
+    public var leftOutCount = 0
+    static let leftOutShown = 10
 
     /// Builds the report from a positions file.
-    public init(file: PositionsFile, reset: WalletReset) {
+    public init(file: PositionsFile, reset: WalletReset, issues: [RecordIssue] = []) {
         var accumulator = Accumulator(reset: reset)
-        for p in file.closed { accumulator.addClosed(p) }
-        for p in file.open { accumulator.addOpen(p) }
+        var byRecord: [String: [RecordIssue]] = [:]
+        for issue in issues { byRecord["\(issue.list.rawValue)[\(issue.index)]", default: []].append(issue) }
+        for (i, p) in file.closed.enumerated() {
+            accumulator.addClosed(p, issues: byRecord.isEmpty ? [] : byRecord["closed_positions[\(i)]"] ?? [])
+        }
+        for (i, p) in file.open.enumerated() {
+            accumulator.addOpen(p, issues: byRecord.isEmpty ? [] : byRecord["open_positions[\(i)]"] ?? [])
+        }
         self = accumulator.report
     }
 
@@ -63,12 +75,17 @@ public struct PerformanceReport: Sendable, Equatable {
 
         public init(reset: WalletReset) { report = PerformanceReport(reset: reset) }
 
-        public mutating func addClosed(_ p: Position) {
+        /// A closed trade, with the fields the reader could not use.
+        public mutating func addClosed(_ p: Position, issues: [RecordIssue] = []) {
             report.closedTradesTotal += 1
             if let closed = p.closedAt?.instant, report.lastClose.map({ closed > $0 }) ?? true {
                 report.lastClose = closed
             }
-            guard report.reset.counts(p), let net = p.effectiveNetPnl, let closed = p.closedAt?.instant else { return }
+            guard report.reset.counts(p), let net = p.effectiveNetPnl, let closed = p.closedAt?.instant else {
+                let mayCount = p.closedAt.map { $0.instant >= report.reset.at } ?? true
+                if !issues.isEmpty && mayCount { leaveOut(issues) }
+                return
+            }
             report.totals.add(net)
             report.balance += net
             report.grossPnl += p.pnl ?? net
@@ -79,7 +96,16 @@ public struct PerformanceReport: Sendable, Equatable {
             report.bySymbol[p.symbol, default: TradeTotals()].add(net)
         }
 
-        public mutating func addOpen(_ p: Position) {
+        private mutating func leaveOut(_ issues: [RecordIssue]) {
+            report.leftOutCount += 1
+            guard report.leftOut.count < PerformanceReport.leftOutShown else { return }
+            report.leftOut.append(
+                "\(issues[0].location): " + issues.map { "\($0.field) \($0.message)" }.joined(separator: "; "))
+        }
+
+        /// An open position, with the fields the reader could not use.
+        public mutating func addOpen(_ p: Position, issues: [RecordIssue] = []) {
+            if !issues.isEmpty { leaveOut(issues) }
             report.openPositions += 1
             report.openMargin += p.marginCollateral ?? 0
         }

@@ -43,6 +43,10 @@ public struct Position: Sendable, Equatable {
     public var botType: String?
     /// Fields this program does not model (and known fields it could not read), in file order.
     public var extra: JSONObject
+    /// Modelled fields as the file spelled them where a rewrite would spell them otherwise (a
+    /// price stored as a string, `5.0`, a lone surrogate escape): written back while the value
+    /// is unchanged, so the operator's other tools read what they wrote.
+    public var written = JSONObject()
 
     public init(
         symbol: String, direction: String? = nil, entryPrice: Double? = nil, exitPrice: Double? = nil,
@@ -68,7 +72,7 @@ public struct Position: Sendable, Equatable {
 
     public var side: Direction? {
         guard let direction else { return nil }
-        return Direction(rawValue: direction) ?? Direction(rawValue: direction.uppercased())
+        return Direction(rawValue: direction) ?? Direction(rawValue: direction.trimmingSpaces.uppercased())
     }
 
     /// Net P&L, falling back to gross P&L less any `fees` field when a file lacks `net_pnl`.

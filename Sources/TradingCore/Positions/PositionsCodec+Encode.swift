@@ -38,19 +38,36 @@ extension PositionsCodec {
         func put(_ key: String, _ value: JSONValue?) {
             if let value { fields.append(JSONField(key, value)) }
         }
-        put("symbol", p.symbol.isEmpty ? nil : .string(p.symbol))
-        put("direction", p.direction.map { .string($0) })
-        put("entry_price", p.entryPrice.map { .double($0) })
-        put("exit_price", p.exitPrice.map { .double($0) })
-        put("size", p.size.map { .double($0) })
-        put("leverage", p.leverage.map { .double($0) })
-        put("margin_collateral", p.marginCollateral.map { .double($0) })
-        put("pnl", p.pnl.map { .double($0) })
-        put("net_pnl", p.netPnl.map { .double($0) })
+        /// A number as the file spelled it while its value is unchanged; a changed value keeps
+        /// being a string if the file stored it as one.
+        func number(_ key: String, _ value: Double?) -> JSONValue? {
+            guard let value else { return nil }
+            switch p.written.isEmpty ? nil : p.written[key] {
+            case .number(let literal) where NumberParsing.parseDouble(literal) == value: return .number(literal)
+            case .string(let text) where NumberParsing.parseDouble(String(text.trimmingSpaces)) == value:
+                return .string(text)
+            case .string: return .string(JSONWriter.format(value))
+            default: return .double(value)
+            }
+        }
+        func string(_ key: String, _ value: String?) -> JSONValue? {
+            guard let value else { return nil }
+            if !p.written.isEmpty, let original = p.written[key], original.stringValue == value { return original }
+            return .string(value)
+        }
+        put("symbol", p.symbol.isEmpty ? nil : string("symbol", p.symbol))
+        put("direction", string("direction", p.direction))
+        put("entry_price", number("entry_price", p.entryPrice))
+        put("exit_price", number("exit_price", p.exitPrice))
+        put("size", number("size", p.size))
+        put("leverage", number("leverage", p.leverage))
+        put("margin_collateral", number("margin_collateral", p.marginCollateral))
+        put("pnl", number("pnl", p.pnl))
+        put("net_pnl", number("net_pnl", p.netPnl))
         put("opened_at", p.openedAt?.original)
         put("closed_at", p.closedAt?.original)
-        put("strategy", p.strategy.map { .string($0) })
-        put("bot_type", p.botType.map { .string($0) })
+        put("strategy", string("strategy", p.strategy))
+        put("bot_type", string("bot_type", p.botType))
         let written = Set(fields.map(\.key))
         for field in p.extra.fields where !written.contains(field.key) { fields.append(field) }
         return JSONObject(fields)

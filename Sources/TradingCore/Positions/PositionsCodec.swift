@@ -1,6 +1,7 @@
-/// Reads and writes `positions_futures.json`. Reading is tolerant of what real files contain and
-/// reports each unusable field as a `RecordIssue` rather than skipping it or guessing; writing
-/// keeps unknown fields and the original spelling of timestamps.
+/// Reads and writes `positions_futures.json`. Reading is tolerant of what real files contain (what
+/// Python's `json` module writes, and hand edits) and reports each unusable field as a
+/// `RecordIssue` rather than skipping it or guessing; writing keeps unknown fields, unusable
+/// values and the original spelling of what it reads.
 public enum PositionsCodec {
     /// The field names this program models, in the order it writes them.
     static let fieldNames = [
@@ -20,11 +21,12 @@ public enum PositionsCodec {
         }
     }
 
-    /// Reads a whole file into memory.
+    /// Reads a whole file into memory, keeping how it spelled each value so a rewrite keeps it.
     public static func decode(_ bytes: [UInt8]) throws -> Decoded {
         var file = PositionsFile()
         var issues: [RecordIssue] = []
-        file.extra = try scan(bytes, issues: { issues.append($0) }) { list, _, position in
+        file.extra = try scan(bytes, keepSpelling: true) { list, _, position, found in
+            issues.append(contentsOf: found)
             switch list {
             case .open: file.open.append(position)
             case .closed: file.closed.append(position)
@@ -33,13 +35,18 @@ public enum PositionsCodec {
         return Decoded(file: file, issues: issues)
     }
 
-    /// Streams the records of a file to `record` without keeping them, so checks and bounded
-    /// readers use memory for what they keep, not for the whole history.
+    /// Streams the records of a file to `record` (with the record's unusable fields) without
+    /// keeping them, so checks and bounded readers use memory for what they keep, not for the
+    /// whole history.
+    /// - Parameter keepSpelling: record in `Position.written` the values a rewrite would spell
+    ///   differently; only readers that rewrite the file need it.
     /// - Returns: the top-level fields other than the two lists.
-    /// - Throws: `JSONSyntaxError` or `PositionsFormatError` when the file's structure is broken.
+    /// - Throws: `JSONSyntaxError` (with the record it is in) or `PositionsFormatError` when the
+    ///   file's structure is broken.
     @discardableResult
     public static func scan(
-        _ bytes: [UInt8], issues: (RecordIssue) -> Void, record: (PositionList, Int, Position) -> Void
+        _ bytes: [UInt8], keepSpelling: Bool = false,
+        record: (PositionList, Int, Position, [RecordIssue]) -> Void
     ) throws -> JSONObject {
         try bytes.withUnsafeBufferPointer { buffer in
             var reader = JSONReader(buffer)
@@ -66,18 +73,25 @@ public enum PositionsCodec {
                 try reader.beginArray()
                 var firstElement = true
                 var index = 0
-                while try reader.nextElement(first: &firstElement) {
+                var previousSymbol = ""
+                while try within(list, index - 1, previousSymbol, after: true, { try reader.nextElement(first: &firstElement) }) {
                     guard try reader.peekKind() == .object else {
                         throw PositionsFormatError(
                             message: "\(name)[\(index)] is \(try reader.readValue().typeName), not a position object")
                     }
                     var found: [RecordIssue] = []
-                    let position = try readPosition(&reader, list: list, index: index, issues: &found)
-                    for var issue in found {
-                        issue.symbol = position.symbol.isEmpty ? nil : position.symbol
-                        issues(issue)
+                    var position = Position(symbol: "")
+                    try within(list, index, position.symbol, after: false) {
+                        try readPosition(
+                            &reader, into: &position, list: list, index: index, keepSpelling: keepSpelling,
+                            issues: &found)
                     }
-                    record(list, index, position)
+                    if !found.isEmpty {
+                        let symbol = position.symbol.isEmpty ? nil : position.symbol
+                        for i in found.indices { found[i].symbol = symbol }
+                    }
+                    record(list, index, position, found)
+                    previousSymbol = position.symbol
                     index += 1
                 }
             }
@@ -86,14 +100,32 @@ public enum PositionsCodec {
         }
     }
 
+    /// Runs `body`, naming the record a syntax error is in (or after): a line and column alone
+    /// do not tell the operator which trade to repair.
+    private static func within<T>(
+        _ list: PositionList, _ index: Int, _ symbol: @autoclosure () -> String, after: Bool, _ body: () throws -> T
+    ) throws -> T {
+        do {
+            return try body()
+        } catch var error as JSONSyntaxError {
+            guard index >= 0, error.context == nil else { throw error }
+            let name = symbol()
+            error.context =
+                (after ? "after " : "") + "\(list.rawValue)[\(index)]" + (name.isEmpty ? "" : " (\(name))")
+            throw error
+        }
+    }
+
     private static func readPosition(
-        _ r: inout JSONReader, list: PositionList, index: Int, issues: inout [RecordIssue]
-    ) throws -> Position {
-        var p = Position(symbol: "")
+        _ r: inout JSONReader, into p: inout Position, list: PositionList, index: Int, keepSpelling: Bool,
+        issues: inout [RecordIssue]
+    ) throws {
         var sawSymbol = false
         func issue(_ field: String, _ message: String) {
             issues.append(RecordIssue(list: list, index: index, symbol: nil, field: field, message: message))
         }
+        /// Keeps an unusable value as written, so a rewrite neither drops nor "repairs" it.
+        func keepUnusable(_ name: String, _ value: JSONValue) { p.extra.fields.append(JSONField(name, value)) }
         try r.beginObject()
         var first = true
         while let key = try r.nextKey(first: &first) {
@@ -112,18 +144,20 @@ public enum PositionsCodec {
             case 0, 1, 11, 12:
                 guard kind == .string else {
                     let value = try r.readValue()
-                    issue(name, "expected a string, found \(value.typeName)")
-                    p.extra.fields.append(JSONField(name, value))
+                    issue(name, "expected a string, found \(value.typeName) (\(value.serialized())); \(fix(name))")
+                    keepUnusable(name, value)
                     continue
                 }
-                let text = try r.readString()
+                let value = try r.readValue()
+                let text = value.stringValue ?? ""
+                if case .verbatimString = value { p.written.fields.append(JSONField(name, value)) }
                 switch field {
                 case 0:
                     p.symbol = text
-                    sawSymbol = !text.isEmpty
+                    sawSymbol = !text.trimmingSpaces.isEmpty
                 case 1:
                     p.direction = text
-                    if p.side == nil { issue(name, "\"\(text)\" is not LONG or SHORT") }
+                    if p.side == nil { issue(name, "\"\(text)\" is not LONG or SHORT; \(fix(name))") }
                 case 11: p.strategy = text
                 default: p.botType = text
                 }
@@ -140,46 +174,57 @@ public enum PositionsCodec {
                     switch parsed {
                     case .success(let instant): stamp = Timestamp(instant: instant, original: .string(text))
                     case .failure(let failure):
-                        issue(name, failure.message)
-                        p.extra.fields.append(JSONField(name, .string(text)))
+                        issue(name, "\(failure.message); \(fix(name))")
+                        keepUnusable(name, .string(text))
                         continue
                     }
                 case .number:
                     let text = try r.readNumberText()
-                    switch TimestampParser.fromEpoch(Double(text) ?? .nan) {
+                    switch TimestampParser.fromEpoch(NumberParsing.parseDouble(text) ?? .nan) {
                     case .success(let instant): stamp = Timestamp(instant: instant, original: .number(text))
                     case .failure(let failure):
-                        issue(name, failure.message)
-                        p.extra.fields.append(JSONField(name, .number(text)))
+                        issue(name, "\(text): \(failure.message); \(fix(name))")
+                        keepUnusable(name, .number(text))
                         continue
                     }
                 default:
                     let value = try r.readValue()
-                    issue(name, "expected a timestamp string or epoch number, found \(value.typeName)")
-                    p.extra.fields.append(JSONField(name, value))
+                    issue(name, "expected a timestamp string or epoch number, found \(value.typeName); \(fix(name))")
+                    keepUnusable(name, value)
                     continue
                 }
                 if field == 9 { p.openedAt = stamp } else { p.closedAt = stamp }
             default:
                 let number: Double
                 switch kind {
-                case .number: number = try r.readDouble()
+                case .number:
+                    let range = try r.readNumberRange()
+                    let literal = UnsafeBufferPointer(rebasing: r.bytes[range])
+                    number = NumberParsing.parseDouble(literal)
+                    guard number.isFinite else {
+                        let text = String(decoding: literal, as: UTF8.self)
+                        issue(name, "is \(text), not a number that can be used; \(fix(name))")
+                        keepUnusable(name, .number(text))
+                        continue
+                    }
+                    if keepSpelling, !JSONWriter.format(number).utf8.elementsEqual(literal) {
+                        p.written.fields.append(JSONField(name, .number(String(decoding: literal, as: UTF8.self))))
+                    }
                 case .string:
-                    let text = try r.readString()
-                    guard let parsed = NumberParsing.parseDouble(text) else {
-                        issue(name, "\"\(text)\" is not a number")
-                        p.extra.fields.append(JSONField(name, .string(text)))
+                    // Exchange APIs return prices as strings, and bots store them so.
+                    let value = try r.readValue()
+                    let text = value.stringValue ?? ""
+                    guard let parsed = NumberParsing.parseDouble(String(text.trimmingSpaces)), parsed.isFinite else {
+                        issue(name, "\(value.serialized()) is not a number that can be used; \(fix(name))")
+                        keepUnusable(name, value)
                         continue
                     }
                     number = parsed
+                    if keepSpelling { p.written.fields.append(JSONField(name, value)) }
                 default:
                     let value = try r.readValue()
-                    issue(name, "expected a number, found \(value.typeName)")
-                    p.extra.fields.append(JSONField(name, value))
-                    continue
-                }
-                guard number.isFinite else {
-                    issue(name, "not a finite number")
+                    issue(name, "expected a number, found \(value.typeName) (\(value.serialized())); \(fix(name))")
+                    keepUnusable(name, value)
                     continue
                 }
                 switch field {
@@ -189,7 +234,7 @@ public enum PositionsCodec {
                 case 5:
                     p.leverage = number
                     if !(1...100).contains(number) {
-                        issue(name, "leverage \(JSONWriter.format(number)) is outside 1-100")
+                        issue(name, "leverage \(JSONWriter.format(number)) is outside 1-100; \(fix(name))")
                     }
                 case 6: p.marginCollateral = number
                 case 7: p.pnl = number
@@ -199,22 +244,42 @@ public enum PositionsCodec {
         }
         let reported = Set(issues.map(\.field))
         func require(_ present: Bool, _ field: String, _ why: String) {
-            if !present && !reported.contains(field) { issue(field, "missing or null; \(why)") }
+            if !present && !reported.contains(field) { issue(field, "missing or null; \(why); \(fix(field))") }
         }
         require(sawSymbol, "symbol", "every position needs its symbol")
         switch list {
         case .open:
             require(p.openedAt != nil, "opened_at", "an open position needs the time it was opened")
+            require(p.direction != nil, "direction", "an open position cannot be valued or exited without its side")
+            require(p.entryPrice != nil, "entry_price", "an open position cannot be valued without its entry price")
+            require(p.size != nil, "size", "an open position cannot be valued or closed without its size")
         case .closed:
             require(
                 p.closedAt != nil, "closed_at",
                 "a closed trade needs the time it closed to count against the wallet reset")
+            require(p.exitPrice != nil, "exit_price", "a closed trade needs the price it closed at")
             if !reported.contains("pnl") {
                 require(
                     p.effectiveNetPnl != nil, "net_pnl", "a closed trade needs its P&L (net_pnl or pnl) for the balance"
                 )
             }
         }
-        return p
+    }
+
+    /// What the operator can do about an unusable field, said once per field in every message.
+    static func fix(_ field: String) -> String {
+        switch field {
+        case "symbol": "write the exchange's symbol, e.g. \"BTCUSDT\""
+        case "direction": "write \"LONG\" or \"SHORT\""
+        case "entry_price", "exit_price":
+            "write the fill price from the exchange's order history as a number (or remove the record)"
+        case "size", "leverage", "margin_collateral":
+            "write the value from the exchange's position history as a number (or remove the record)"
+        case "pnl", "net_pnl":
+            "write the trade's P&L from the exchange's history as a number (or remove the record)"
+        case "opened_at", "closed_at":
+            "write the time as ISO-8601 UTC, e.g. \"2025-12-18T09:30:00Z\", from the exchange's history"
+        default: "write a string"
+        }
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Paths of the repository and of the shared real-shaped data beside it.
+/// Paths of the repository and of the real-shaped test data it carries (Tests/Fixtures).
 public enum Fixtures {
     /// The repository root (two levels above this file's folder).
     public static let repoRoot: String = {
@@ -9,20 +9,17 @@ public enum Fixtures {
         return url.path
     }()
 
-    /// `../shared/data` beside the repository (or `$SHARED_DATA`).
-    public static let sharedData: String = {
-        if let env = ProcessInfo.processInfo.environment["SHARED_DATA"], !env.isEmpty { return env }
-        return URL(fileURLWithPath: repoRoot).deletingLastPathComponent().appendingPathComponent("shared/data").path
-    }()
+    /// `Tests/Fixtures`: the positions sample and the recorded market data (see its README).
+    public static let data: String = repoRoot + "/Tests/Fixtures"
 
     /// The real-shaped positions file: 1,100 closed and 4 open positions, 2025-10-20..2025-12-19.
-    public static var samplePositions: String { sharedData + "/positions/positions_futures.json" }
+    public static var samplePositions: String { data + "/positions/positions_futures.json" }
 
     public static func sampleBytes() throws -> [UInt8] {
         let path = samplePositions
         guard let data = FileManager.default.contents(atPath: path) else {
             throw FixtureError(
-                "the shared sample \(path) is missing: tests expect ../shared/data beside the repository (or SHARED_DATA)"
+                "the sample \(path) is missing: the repository carries it under Tests/Fixtures"
             )
         }
         return [UInt8](data)
