@@ -50,8 +50,61 @@ public enum FileIO {
     }
 
     /// Replaces `path` with `bytes` so that readers see the old or the new content, never a mix,
-    /// even across a power cut. The temp file sits beside the target (same filesystem).
+    /// even across a power cut. The temp file sits beside the target (same filesystem). The new
+    /// file keeps the mode of the one it replaces (a 0600 file stays 0600), else takes `mode`.
     public static func writeAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644) throws {
+        try replaceAtomically(path, mode: mode) { fd, temp in try writeAll(fd, bytes, path: temp) }
+    }
+
+    /// Copies `source` over `destination` atomically, streaming (a log of gigabytes needs no
+    /// more memory than a megabyte); `source` is only read.
+    public static func copy(_ source: String, to destination: String) throws {
+        let input = open(source, O_RDONLY | O_CLOEXEC)
+        guard input >= 0 else {
+            throw StoreError(path: source, message: "cannot open for reading: \(errnoText())")
+        }
+        defer { close(input) }
+        try replaceAtomically(destination, mode: 0o644) { fd, temp in
+            var chunk = [UInt8](repeating: 0, count: 1 << 20)
+            while true {
+                let n = chunk.withUnsafeMutableBytes { Glibc.read(input, $0.baseAddress, $0.count) }
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw StoreError(path: source, message: "read failed: \(errnoText())")
+                }
+                if n == 0 { break }
+                try writeAll(fd, Array(chunk[0..<n]), path: temp)
+            }
+        }
+    }
+
+    /// Counts the lines of a file (a last line without a newline counts), streaming.
+    public static func lineCount(_ path: String) throws -> Int {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw StoreError(path: path, message: "cannot open for reading: \(errnoText())") }
+        defer { close(fd) }
+        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        var lines = 0
+        var last: UInt8 = 0x0A
+        while true {
+            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw StoreError(path: path, message: "read failed: \(errnoText())")
+            }
+            if n == 0 { break }
+            for i in 0..<n where chunk[i] == 0x0A { lines += 1 }
+            last = chunk[n - 1]
+        }
+        return last == 0x0A ? lines : lines + 1
+    }
+
+    /// Temp file beside `path`, filled by `fill`, fsynced, renamed over `path`, directory fsynced.
+    private static func replaceAtomically(
+        _ path: String, mode defaultMode: mode_t, fill: (Int32, String) throws -> Void
+    ) throws {
+        var existing = stat()
+        let mode = stat(path, &existing) == 0 ? existing.st_mode & 0o7777 : defaultMode
         let temp = "\(path).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
         guard fd >= 0 else {
@@ -66,7 +119,8 @@ public enum FileIO {
                 unlink(temp)
             }
         }
-        try writeAll(fd, bytes, path: temp)
+        _ = fchmod(fd, mode)  // exactly the mode, whatever the umask
+        try fill(fd, temp)
         guard fsync(fd) == 0 else { throw StoreError(path: temp, message: "fsync failed: \(errnoText())") }
         guard close(fd) == 0 else {
             ok = true
@@ -128,10 +182,6 @@ public enum FileIO {
         return removed
     }
 
-    /// Copies a file (for snapshots) crash-safely.
-    public static func copy(_ source: String, to destination: String) throws {
-        try writeAtomically(destination, try read(source))
-    }
 }
 
 extension FileIO {

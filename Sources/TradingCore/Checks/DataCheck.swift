@@ -135,7 +135,8 @@ public struct DataCheck: Sendable {
             checks: checks,
             summary: DataCheckReport.Summary(
                 openPositions: openCount, closedTrades: closedCount, countedTrades: counted,
-                balance: reset.startingCapital + countedNet, resetAt: reset.at, now: now))
+                balance: reset.startingCapital + countedNet, resetAt: reset.at, now: now, firstTimestamp: earliest,
+                lastTimestamp: latest))
     }
 
     private func readable(total: Int) -> CheckResult {

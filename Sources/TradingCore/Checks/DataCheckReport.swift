@@ -10,6 +10,9 @@ public struct DataCheckReport: Sendable, Equatable {
         public var balance: Double
         public var resetAt: Instant
         public var now: Instant
+        /// The earliest and latest timestamp of any record (nil when there are none).
+        public var firstTimestamp: Instant? = nil
+        public var lastTimestamp: Instant? = nil
     }
 
     public init(checks: [CheckResult], summary: Summary?) {
@@ -45,6 +48,8 @@ public struct DataCheckReport: Sendable, Equatable {
                 "balance": .double((summary.balance * 100).rounded() / 100),
                 "reset_at": .string(summary.resetAt.iso8601),
                 "now": .string(summary.now.iso8601),
+                "first_timestamp": summary.firstTimestamp.map { .string($0.iso8601) } ?? .null,
+                "last_timestamp": summary.lastTimestamp.map { .string($0.iso8601) } ?? .null,
             ]
         }
         object.fields.append(contentsOf: extra)

@@ -1,0 +1,166 @@
+import Foundation
+import TradingCore
+
+/// Brings the Python bot's files into a home: its positions file, signal and decision logs and
+/// feature store. The source is only read. The data checks run first, the engine lock is held
+/// while files are replaced (no import under a running engine), and a home that already has
+/// trades is replaced only when asked, its file kept beside the new one.
+public struct OldBotImport {
+    /// The files found in the old bot's folder (its own layout: `logs/` or the folder itself).
+    public struct Source: Sendable {
+        public var folder: String
+        public var positions: String
+        public var signals: String?
+        public var decisions: String?
+        public var featureStore: String?
+        /// Files under `featureStore`, relative to it.
+        public var featureFiles: [String]
+    }
+
+    /// What was found and what importing would do.
+    public struct Survey: Sendable {
+        public var source: Source
+        public var check: DataCheckReport
+        public var signalLines: Int
+        public var decisionLines: Int
+        /// Trades and open positions already in the home (an import would replace them).
+        public var homeOpen: Int
+        public var homeClosed: Int
+    }
+
+    /// Why an import did not happen; `code` follows the CLI contract.
+    public struct Failure: Error, CustomStringConvertible {
+        public enum Code: Sendable { case usage, failed, locked }
+        public var code: Code
+        public var message: String
+        public var description: String { message }
+    }
+
+    public let home: Home
+
+    public init(home: Home) { self.home = home }
+
+    /// Finds the old bot's files in `folder`, or says where it looked.
+    public static func locate(_ folder: String) throws(Failure) -> Source {
+        func first(_ names: [String]) -> String? {
+            names.map { folder + "/" + $0 }.first { FileIO.exists($0) }
+        }
+        guard isDirectory(folder) else {
+            throw Failure(code: .usage, message: "\(folder): not a folder; give --from the old bot's folder")
+        }
+        guard let positions = first(["logs/positions_futures.json", "positions_futures.json"]) else {
+            throw Failure(
+                code: .usage,
+                message:
+                    "no positions_futures.json in \(folder)/logs or \(folder): give --from the folder the Python bot ran in")
+        }
+        let store = first(["feature_store", "logs/feature_store"]).flatMap { isDirectory($0) ? $0 : nil }
+        return Source(
+            folder: folder, positions: positions, signals: first(["logs/signals.jsonl", "signals.jsonl"]),
+            decisions: first(["logs/enriched_decisions.jsonl", "enriched_decisions.jsonl"]), featureStore: store,
+            featureFiles: store.map { regularFiles(under: $0) } ?? [])
+    }
+
+    /// Reads everything, changes nothing.
+    public func survey(_ source: Source, reset: WalletReset, now: Instant, skewSeconds: Double = 300) throws
+        -> Survey
+    {
+        let check = DataCheckRunner.run(
+            positionsPath: source.positions, reset: reset, now: now, skewSeconds: skewSeconds,
+            configName: home.botConfig)
+        var homeOpen = 0
+        var homeClosed = 0
+        if FileIO.exists(home.positions) {
+            // Counted by streaming; a home file we cannot read at all counts as having trades.
+            do {
+                try PositionsCodec.scan(try FileIO.read(home.positions)) { list, _, _, _ in
+                    if list == .open { homeOpen += 1 } else { homeClosed += 1 }
+                }
+            } catch {
+                homeClosed = Int.max
+            }
+        }
+        return Survey(
+            source: source, check: check, signalLines: try source.signals.map(FileIO.lineCount) ?? 0,
+            decisionLines: try source.decisions.map(FileIO.lineCount) ?? 0, homeOpen: homeOpen,
+            homeClosed: homeClosed)
+    }
+
+    /// Copies the files in under the engine lock. Returns the path the home's previous positions
+    /// file was kept at, if there was one.
+    @discardableResult
+    public func apply(_ survey: Survey, force: Bool, stamp: String) throws -> String? {
+        guard survey.check.ok else {
+            throw Failure(
+                code: .failed,
+                message:
+                    "the data checks failed on \(survey.source.positions); nothing was imported. Fix the records they name and run the import again."
+            )
+        }
+        try home.createDirectories()
+        let lock: FileLock
+        do {
+            lock = try FileLock.acquire(home.engineLock, holder: "pid \(ProcessIdentity.pid) importing")
+        } catch .held(let path, let holder) {
+            throw Failure(
+                code: .locked,
+                message:
+                    "an engine is running on this home (\(path) is held by \(holder.isEmpty ? "an unknown process" : holder)): stop it first, then import. Nothing was imported."
+            )
+        } catch .failed(let error) {
+            throw error
+        }
+        defer { lock.release() }
+        if survey.homeOpen + survey.homeClosed > 0 && !force {
+            let count = survey.homeClosed == Int.max ? "an unreadable positions file" : "\(grouped(survey.homeClosed)) closed trade(s) and \(survey.homeOpen) open position(s)"
+            throw Failure(
+                code: .failed,
+                message:
+                    "\(home.positions) already has \(count): nothing was imported. Pass --force to replace it (the current file is kept beside it)."
+            )
+        }
+        var kept: String?
+        if FileIO.exists(home.positions) {
+            kept = home.positions + ".before-import-" + stamp
+            try FileIO.copy(home.positions, to: kept ?? "")
+        }
+        let source = survey.source
+        try FileIO.copy(source.positions, to: home.positions)
+        if let signals = source.signals { try FileIO.copy(signals, to: home.signalsLog) }
+        if let decisions = source.decisions { try FileIO.copy(decisions, to: home.decisionsLog) }
+        if let store = source.featureStore {
+            for file in source.featureFiles {
+                try makeDirectories(parentOf: home.featureStore + "/" + file)
+                try FileIO.copy(store + "/" + file, to: home.featureStore + "/" + file)
+            }
+        }
+        // The SQLite mirror follows the file it mirrors.
+        let file = try PositionsStore(home: home).decode().file
+        try AnalyticsDatabase(path: home.database).rebuild(from: file)
+        return kept
+    }
+}
+
+private func isDirectory(_ path: String) -> Bool {
+    var directory: ObjCBool = false
+    return FileManager.default.fileExists(atPath: path, isDirectory: &directory) && directory.boolValue
+}
+
+/// Regular files under `root`, relative to it, sorted (symbolic links are not followed).
+private func regularFiles(under root: String) -> [String] {
+    guard let walker = FileManager.default.enumerator(atPath: root) else { return [] }
+    var files: [String] = []
+    while let relative = walker.nextObject() as? String {
+        if (walker.fileAttributes?[.type] as? FileAttributeType) == .typeRegular { files.append(relative) }
+    }
+    return files.sorted()
+}
+
+private func makeDirectories(parentOf path: String) throws {
+    let parent = (path as NSString).deletingLastPathComponent
+    do {
+        try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
+    } catch {
+        throw StoreError(path: parent, message: "cannot create the folder: \(error.localizedDescription)")
+    }
+}
