@@ -29,8 +29,19 @@ struct CommandRunner {
     static func run(
         _ product: String, _ arguments: [String], environment: [String: String] = [:], cwd: String? = nil
     ) throws -> Output {
+        try execute(path(product), arguments, environment: environment, cwd: cwd)
+    }
+
+    /// The test helper `Tests/Support/python_bot_files.py`, run by the system's python3.
+    static func python(_ arguments: [String]) throws -> Output {
+        try execute("/usr/bin/env", ["python3", Fixtures.repoRoot + "/Tests/Support/python_bot_files.py"] + arguments)
+    }
+
+    static func execute(
+        _ executable: String, _ arguments: [String], environment: [String: String] = [:], cwd: String? = nil
+    ) throws -> Output {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: path(product))
+        process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         env.removeValue(forKey: "TRADINGBOT_HOME")

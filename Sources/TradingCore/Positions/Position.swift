@@ -75,10 +75,12 @@ public struct Position: Sendable, Equatable {
         return Direction(rawValue: direction) ?? Direction(rawValue: direction.trimmingSpaces.uppercased())
     }
 
-    /// Net P&L, falling back to gross P&L less any `fees` field when a file lacks `net_pnl`.
+    /// Net P&L, falling back to gross P&L less any `fees` field when a file lacks `net_pnl`
+    /// (absent or null). A `net_pnl` that is there but unusable (NaN, text) is not replaced by a
+    /// guess: the trade is left out and named.
     public var effectiveNetPnl: Double? {
         if let netPnl { return netPnl }
-        guard let pnl else { return nil }
+        guard let pnl, extra["net_pnl"]?.isNull ?? true else { return nil }
         return pnl - (extra["fees"]?.doubleValue ?? 0)
     }
 }
