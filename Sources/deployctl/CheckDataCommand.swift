@@ -37,7 +37,7 @@ struct CheckSlotCommand: ParsableCommand {
         if options.json {
             printJSON(["ok": .bool(ok), "slot": .string(target), "checks": .array(results.map(\.json))])
         } else {
-            for r in results { print("  \(!r.ok ? "FAIL" : r.warning ? "WARN" : "ok  ") \(r.name): \(r.detail)") }
+            for r in results { print("  " + r.line) }
             print(ok ? "All checks passed on slot \(target)." : "FAILED on slot \(target).")
         }
         if !ok { throw ExitCode(ExitStatus.failed) }
@@ -89,8 +89,7 @@ struct CheckDataCommand: ParsableCommand {
         } else {
             print("Data checks of \(positions) (wallet reset from \(configPath))")
             for check in report.checks {
-                let mark = !check.ok ? "FAIL" : check.warning ? "WARN" : "ok  "
-                print("  \(mark) \(check.name): \(check.detail)")
+                print("  " + check.line)
             }
             print(report.ok ? (report.warnings.isEmpty ? "All checks passed." : "Passed with warnings.") : "FAILED.")
         }

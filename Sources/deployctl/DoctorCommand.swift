@@ -17,7 +17,7 @@ struct DoctorCommand: ParsableCommand {
         if options.json {
             printJSON(["ok": .bool(ok), "home": .string(options.home.root), "checks": .array(results.map(\.json))])
         } else {
-            for r in results { print("\(!r.ok ? "FAIL" : r.warning ? "WARN" : "ok  ") \(r.name): \(r.detail)") }
+            for r in results { print(r.line) }
             print(ok ? "Healthy." : "Problems found.")
         }
         if !ok { throw ExitCode(ExitStatus.failed) }

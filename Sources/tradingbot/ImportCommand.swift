@@ -142,7 +142,7 @@ extension OldBotImport.Survey {
         lines.append(
             "Data checks      " + (check.ok ? (check.warnings.isEmpty ? "passed" : "passed with warnings") : "FAILED"))
         for c in check.checks {
-            lines.append("  \(!c.ok ? "FAIL" : c.warning ? "WARN" : "ok  ") \(c.name): \(c.detail)")
+            lines.append("  " + c.line)
         }
         return lines.joined(separator: "\n")
     }

@@ -109,7 +109,7 @@ struct SelfCheckCommand: ParsableCommand {
         if json {
             printJSON(["ok": .bool(ok), "home": .string(home.root), "checks": .array(results.map(\.json))])
         } else {
-            for r in results { print("\(r.ok ? "ok  " : "FAIL") \(r.name): \(r.detail)") }
+            for r in results { print(r.line) }
             print(ok ? "All subsystems ready." : "FAILED.")
         }
         if !ok { throw ExitCode(ExitStatus.failed) }

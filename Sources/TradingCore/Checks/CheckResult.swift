@@ -13,6 +13,9 @@ public struct CheckResult: Sendable, Equatable {
         self.detail = detail
     }
 
+    /// `FAIL name: detail`, `WARN ...` or `ok   ...`: one line of a check list on a terminal.
+    public var line: String { "\(!ok ? "FAIL" : warning ? "WARN" : "ok  ") \(name): \(detail)" }
+
     public var json: JSONValue {
         var object = JSONObject([
             JSONField("name", .string(name)), JSONField("ok", .bool(ok)), JSONField("detail", .string(detail)),
