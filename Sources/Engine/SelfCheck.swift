@@ -39,9 +39,9 @@ public enum SelfCheck {
             let open = decoded.issues.filter { $0.list == .open }.count
             throw CheckList.Warning(
                 counts
-                + "; \(decoded.issues.count) field(s) cannot be used (first: \(first)). The engine trades on the rest"
-                + (open > 0 ? " and stays reducing (no new entries) while an open position cannot be valued" : "")
-                + "; see `deployctl check data`")
+                    + "; \(decoded.issues.count) field(s) cannot be used (first: \(first)). The engine trades on the rest"
+                    + (open > 0 ? " and stays reducing (no new entries) while an open position cannot be valued" : "")
+                    + "; see `deployctl check data`")
         }
         checks.run("database") {
             let db = try AnalyticsDatabase(path: home.database)

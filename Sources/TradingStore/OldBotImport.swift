@@ -52,7 +52,8 @@ public struct OldBotImport {
             throw Failure(
                 code: .usage,
                 message:
-                    "no positions_futures.json in \(folder)/logs or \(folder): give --from the folder the Python bot ran in")
+                    "no positions_futures.json in \(folder)/logs or \(folder): give --from the folder the Python bot ran in"
+            )
         }
         let store = first(["feature_store", "logs/feature_store"]).flatMap { isDirectory($0) ? $0 : nil }
         return Source(
@@ -112,7 +113,10 @@ public struct OldBotImport {
         }
         defer { lock.release() }
         if survey.homeOpen + survey.homeClosed > 0 && !force {
-            let count = survey.homeClosed == Int.max ? "an unreadable positions file" : "\(grouped(survey.homeClosed)) closed trade(s) and \(survey.homeOpen) open position(s)"
+            let count =
+                survey.homeClosed == Int.max
+                ? "an unreadable positions file"
+                : "\(grouped(survey.homeClosed)) closed trade(s) and \(survey.homeOpen) open position(s)"
             throw Failure(
                 code: .failed,
                 message:

@@ -57,7 +57,10 @@ struct ImportCommand: ParsableCommand {
         }
         let imported = !dryRun && failure == nil
         if json {
-            printJSON(survey.json(configPath: configPath, home: home, dryRun: dryRun, imported: imported, kept: kept, error: failure?.message))
+            printJSON(
+                survey.json(
+                    configPath: configPath, home: home, dryRun: dryRun, imported: imported, kept: kept,
+                    error: failure?.message))
         } else {
             print(survey.text(configPath: configPath, home: home))
             if let failure {
@@ -91,21 +94,23 @@ extension String {
 }
 
 extension OldBotImport.Survey {
-    func json(configPath: String, home: Home, dryRun: Bool, imported: Bool, kept: String?, error: String?) -> JSONValue {
-        var object = check.json(extra: [
-            JSONField("from", .string(source.folder)), JSONField("positions", .string(source.positions)),
-            JSONField("config", .string(configPath)), JSONField("home", .string(home.root)),
-            JSONField("signals", source.signals.map { .string($0) } ?? .null),
-            JSONField("signal_lines", .int(signalLines)),
-            JSONField("decisions", source.decisions.map { .string($0) } ?? .null),
-            JSONField("decision_lines", .int(decisionLines)),
-            JSONField("feature_store", source.featureStore.map { .string($0) } ?? .null),
-            JSONField("feature_files", .array(source.featureFiles.map { .string($0) })),
-            JSONField("home_closed_trades", homeClosed == Int.max ? .null : .int(homeClosed)),
-            JSONField("home_open_positions", .int(homeOpen)),
-            JSONField("dry_run", .bool(dryRun)), JSONField("imported", .bool(imported)),
-            JSONField("kept", kept.map { .string($0) } ?? .null),
-        ]).objectValue ?? JSONObject()
+    func json(configPath: String, home: Home, dryRun: Bool, imported: Bool, kept: String?, error: String?) -> JSONValue
+    {
+        var object =
+            check.json(extra: [
+                JSONField("from", .string(source.folder)), JSONField("positions", .string(source.positions)),
+                JSONField("config", .string(configPath)), JSONField("home", .string(home.root)),
+                JSONField("signals", source.signals.map { .string($0) } ?? .null),
+                JSONField("signal_lines", .int(signalLines)),
+                JSONField("decisions", source.decisions.map { .string($0) } ?? .null),
+                JSONField("decision_lines", .int(decisionLines)),
+                JSONField("feature_store", source.featureStore.map { .string($0) } ?? .null),
+                JSONField("feature_files", .array(source.featureFiles.map { .string($0) })),
+                JSONField("home_closed_trades", homeClosed == Int.max ? .null : .int(homeClosed)),
+                JSONField("home_open_positions", .int(homeOpen)),
+                JSONField("dry_run", .bool(dryRun)), JSONField("imported", .bool(imported)),
+                JSONField("kept", kept.map { .string($0) } ?? .null),
+            ]).objectValue ?? JSONObject()
         if let error {
             object["ok"] = .bool(false)
             object["error"] = .string(error)
@@ -127,7 +132,8 @@ extension OldBotImport.Survey {
         } else {
             lines.append("Positions        \(source.positions): cannot be read")
         }
-        lines.append("Signals          " + (source.signals.map { "\($0): \(grouped(signalLines)) line(s)" } ?? "none found"))
+        lines.append(
+            "Signals          " + (source.signals.map { "\($0): \(grouped(signalLines)) line(s)" } ?? "none found"))
         lines.append(
             "Decisions        " + (source.decisions.map { "\($0): \(grouped(decisionLines)) line(s)" } ?? "none found"))
         lines.append(

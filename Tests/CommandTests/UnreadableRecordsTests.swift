@@ -51,7 +51,8 @@ import Testing
         }
         try FileManager.default.copyItem(
             atPath: g.file("python-default.json"), toPath: dir + "/logs/positions_futures.json")
-        try Fixtures.write("{\"symbol\": \"BTCUSDT\", \"score\": NaN}\n{\"symbol\": \"ETHUSDT\"}\n", to: dir + "/logs/signals.jsonl")
+        try Fixtures.write(
+            "{\"symbol\": \"BTCUSDT\", \"score\": NaN}\n{\"symbol\": \"ETHUSDT\"}\n", to: dir + "/logs/signals.jsonl")
         try Fixtures.write("{\"cycle\": 1}\n", to: dir + "/logs/enriched_decisions.jsonl")
         try Fixtures.write("{\"weights\": {\"ofi\": 1.2}}", to: dir + "/feature_store/learning/weights.json")
         return (dir, g)
@@ -108,7 +109,8 @@ import Testing
 
         // A counted trade with an unusable P&L fails the checks: nothing is imported.
         try FileManager.default.removeItem(atPath: dir + "/logs/positions_futures.json")
-        try FileManager.default.copyItem(atPath: g.file("counted-nan.json"), toPath: dir + "/logs/positions_futures.json")
+        try FileManager.default.copyItem(
+            atPath: g.file("counted-nan.json"), toPath: dir + "/logs/positions_futures.json")
         let failed = try CommandRunner.run("tradingbot", ["import", "--from", dir, "--home", home])
         #expect(failed.status == 1)
         #expect(failed.stdout.contains("FAIL records_readable") && failed.stdout.contains("nothing was imported"))

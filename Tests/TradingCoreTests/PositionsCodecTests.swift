@@ -92,7 +92,8 @@ import Testing
             messages.contains { $0.hasPrefix("closed_positions[3] (XRPUSDT) field \"closed_at\": missing or null") })
         #expect(
             messages.contains {
-                $0.hasPrefix("closed_positions[3] (XRPUSDT) field \"exit_price\": is NaN, not a number that can be used")
+                $0.hasPrefix(
+                    "closed_positions[3] (XRPUSDT) field \"exit_price\": is NaN, not a number that can be used")
             })
         #expect(decoded.issues.count == 8, "\(messages)")
         // Every message says what to do, not only what is wrong.

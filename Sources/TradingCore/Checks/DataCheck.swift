@@ -157,7 +157,8 @@ public struct DataCheck: Sendable {
             return CheckResult(
                 name: "records_readable", ok: true, warning: true,
                 detail:
-                    "\(read); \(old). They do not count for the balance, so nothing is blocked; fix them when convenient.")
+                    "\(read); \(old). They do not count for the balance, so nothing is blocked; fix them when convenient."
+            )
         }
         return CheckResult(name: "records_readable", ok: true, detail: read)
     }

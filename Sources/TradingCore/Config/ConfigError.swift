@@ -75,7 +75,8 @@ public struct ConfigSection: Sendable {
         let expected = "a number from \(JSONWriter.format(range.lowerBound)) to \(JSONWriter.format(range.upperBound))"
         let value = try required(key, expected)
         guard let number = value.doubleValue, number.isFinite else {
-            throw fail(key, "is \(value.typeName == "a number" ? value.serialized() : value.typeName); expected \(expected)")
+            throw fail(
+                key, "is \(value.typeName == "a number" ? value.serialized() : value.typeName); expected \(expected)")
         }
         guard range.contains(number) else {
             throw fail(key, "\(JSONWriter.format(number)) is out of range; allowed \(expected)")

@@ -386,7 +386,8 @@ public struct JSONReader {
             let start = position
             let text = try readString()
             guard lastStringWasLossy else { return .string(text) }
-            return .verbatimString(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<position]), as: UTF8.self))
+            return .verbatimString(
+                String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<position]), as: UTF8.self))
         case .array:
             try beginArray()
             var items: [JSONValue] = []

@@ -74,7 +74,9 @@ public enum PositionsCodec {
                 var firstElement = true
                 var index = 0
                 var previousSymbol = ""
-                while try within(list, index - 1, previousSymbol, after: true, { try reader.nextElement(first: &firstElement) }) {
+                while try within(
+                    list, index - 1, previousSymbol, after: true, { try reader.nextElement(first: &firstElement) })
+                {
                     guard try reader.peekKind() == .object else {
                         throw PositionsFormatError(
                             message: "\(name)[\(index)] is \(try reader.readValue().typeName), not a position object")
