@@ -254,14 +254,19 @@ struct ReleaseDrill {
         let home = root + "/home"
         try FileManager.default.createDirectory(atPath: home + "/config", withIntermediateDirectories: true)
         try Fixtures.write(
-            #"{"repo": "old", "probation": {"healthy_cycles": 7, "timeout_seconds": 99}, "custom": true}"#,
+            #"{"repo": "old", "probation": {"healthy_cycles": 7, "timeout_seconds": 99}, "probaton": {}}"#,
             to: home + "/config/deploy.json")
+        let misspelt = try CommandRunner.run("deployctl", ["init", "--home", home, "--repo", repo.path])
+        #expect(misspelt.status == 2)
+        #expect(misspelt.stderr.contains("field \"probaton\": is not a known key (did you mean \"probation\"?)"))
+        try Fixtures.write(
+            #"{"repo": "old", "probation": {"healthy_cycles": 7}, "_custom": true}"#, to: home + "/config/deploy.json")
         let out = try CommandRunner.run("deployctl", ["init", "--home", home, "--repo", repo.path, "--json"])
         #expect(out.status == 0, "\(out.stderr)")
         let deploy = try JSONValue.parse(try FileIO.read(home + "/config/deploy.json")).objectValue
         #expect(deploy?["repo"] == .string(repo.path))
         #expect(deploy?["probation"]?.objectValue?["healthy_cycles"] == 7, "existing fields are kept")
-        #expect(deploy?["custom"] == true, "unknown fields are kept")
+        #expect(deploy?["_custom"] == true, "comment keys are kept")
         #expect(FileManager.default.fileExists(atPath: home + "/config/bot.json"))
 
         let supervisor = try CommandRunner.run("deployctl", ["install-units", "--home", home, "--supervisor"])
