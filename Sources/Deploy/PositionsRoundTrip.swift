@@ -1,7 +1,8 @@
 import TradingCore
 
 /// Compares a positions file with the candidate's rewrite of it: every record and every field,
-/// known or not, must survive (numbers compared as numbers, `5` equals `5.0`).
+/// known or not, must survive (numbers compared as numbers, `5` equals `5.0`; `NaN` equals `NaN`,
+/// since Python wrote it and the rewrite must keep it, not drop or "repair" it).
 public enum PositionsRoundTrip {
     /// The first difference, or nil when the rewrite kept everything.
     public static func difference(original: JSONValue, rewritten: JSONValue) -> String? {
@@ -40,7 +41,8 @@ public enum PositionsRoundTrip {
             }
             return nil
         case (.number, .number):
-            return x.doubleValue == y.doubleValue ? nil : "\(path) changed from \(x.serialized()) to \(y.serialized())"
+            return x == y || x.doubleValue == y.doubleValue
+                ? nil : "\(path) changed from \(x.serialized()) to \(y.serialized())"
         default:
             return x == y ? nil : "\(path) changed from \(x.serialized()) to \(y.serialized())"
         }

@@ -31,9 +31,22 @@ public final class EngineStores {
 
     var weightsPath: String { home.featureStore + "/signal_weights.json" }
 
-    func loadWeights() throws -> SignalWeights {
-        guard FileIO.exists(weightsPath) else { return SignalWeights() }
-        return try SignalWeights.parse(try ConfigFiles.json(weightsPath), file: weightsPath)
+    /// The learned weights. A file the engine cannot read (another bot's shape, a torn hand
+    /// edit) must not stop trading: it is moved aside, named in `problem`, and learning starts
+    /// from the defaults.
+    func loadWeights() -> (weights: SignalWeights, problem: String?) {
+        guard FileIO.exists(weightsPath) else { return (SignalWeights(), nil) }
+        do {
+            return (try SignalWeights.parse(try ConfigFiles.json(weightsPath), file: weightsPath), nil)
+        } catch {
+            let aside = weightsPath + ".unreadable-\(WallClock.now.microseconds)"
+            let moved = rename(weightsPath, aside) == 0
+            return (
+                SignalWeights(),
+                "\(error); starting from the default weights"
+                    + (moved ? " (the file is kept as \(aside))" : " (it could not be moved aside)")
+            )
+        }
     }
 
     func saveWeights(_ weights: SignalWeights) throws {

@@ -54,7 +54,13 @@ public enum SelfCheck {
         checks.run("weights") {
             let path = home.featureStore + "/signal_weights.json"
             guard FileIO.exists(path) else { return "no learned weights yet (defaults)" }
-            let weights = try SignalWeights.parse(try ConfigFiles.json(path), file: path)
+            let weights: SignalWeights
+            do {
+                weights = try SignalWeights.parse(try ConfigFiles.json(path), file: path)
+            } catch {
+                throw CheckList.Warning(
+                    "\(error): the engine moves it aside and starts from the default weights (trading goes on)")
+            }
             return "\(weights.weights.count) learned weights from \(weights.tradesLearned) trades"
         }
         var snapshot: MarketSnapshot?

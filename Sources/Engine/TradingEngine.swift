@@ -58,6 +58,8 @@ public final class TradingEngine {
     /// Open positions it cannot value (symbol and why): while there are any, the engine is
     /// reducing (no new entries; exits of the others go on), since its exposure is unknown.
     public private(set) var unvalued: [String] = []
+    /// Why the learned weights could not be used, if they could not (logged at start).
+    var weightsProblem: String?
 
     public init(
         config: BotConfig, universe: AssetUniverse, feed: any MarketFeed, stores: EngineStores,
@@ -76,7 +78,7 @@ public final class TradingEngine {
         unreadable = decoded.issues
         balance = PerformanceReport(file: file, reset: config.walletReset).balance
         peakBalance = balance
-        weights = try stores.loadWeights()
+        (weights, weightsProblem) = stores.loadWeights()
         unvalued = findUnvalued()
         for p in file.closed {
             if let setup = p.extra["setup"]?.stringValue, let net = p.effectiveNetPnl, let at = p.closedAt?.instant {
@@ -107,6 +109,10 @@ public final class TradingEngine {
     /// Logs, once at start, every field the engine could not use, so `grep ERROR` and the
     /// watchdog see them; the engine goes on with the rest.
     public func reportUnreadable(at now: Instant) {
+        if let weightsProblem {
+            stores.log(
+                "error", "weights_unreadable", cycle: cycle, at: now, [JSONField("error", .string(weightsProblem))])
+        }
         guard !unreadable.isEmpty else { return }
         stores.log(
             "error", "positions_unreadable", cycle: cycle, at: now,

@@ -26,7 +26,24 @@ public struct OldBotImport {
         /// Trades and open positions already in the home (an import would replace them).
         public var homeOpen: Int
         public var homeClosed: Int
+        /// The home has a positions file that cannot be read at all (an import would replace it).
+        public var homeUnreadable: Bool
+
+        /// The old bot's `feature_store/signal_weights.json` is not in this engine's shape: it is
+        /// imported as `signal_weights.imported.json` so it neither replaces learned weights nor
+        /// is read as them.
+        public var foreignWeights: Bool
+
+        /// The home holds something an import would replace.
+        public var homeHasData: Bool { homeOpen + homeClosed > 0 || homeUnreadable }
+
+        /// Where a feature-store file goes in the home.
+        public func target(ofFeatureFile file: String) -> String {
+            file == OldBotImport.weightsFile && foreignWeights ? "signal_weights.imported.json" : file
+        }
     }
+
+    static let weightsFile = "signal_weights.json"
 
     /// Why an import did not happen; `code` follows the CLI contract.
     public struct Failure: Error, CustomStringConvertible {
@@ -71,26 +88,30 @@ public struct OldBotImport {
             configName: home.botConfig)
         var homeOpen = 0
         var homeClosed = 0
+        var homeUnreadable = false
         if FileIO.exists(home.positions) {
-            // Counted by streaming; a home file we cannot read at all counts as having trades.
             do {
                 try PositionsCodec.scan(try FileIO.read(home.positions)) { list, _, _, _ in
                     if list == .open { homeOpen += 1 } else { homeClosed += 1 }
                 }
             } catch {
-                homeClosed = Int.max
+                homeUnreadable = true
             }
         }
         return Survey(
             source: source, check: check, signalLines: try source.signals.map(FileIO.lineCount) ?? 0,
             decisionLines: try source.decisions.map(FileIO.lineCount) ?? 0, homeOpen: homeOpen,
-            homeClosed: homeClosed)
+            homeClosed: homeClosed, homeUnreadable: homeUnreadable,
+            foreignWeights: source.featureStore.map { store in
+                let path = store + "/" + Self.weightsFile
+                guard FileIO.exists(path) else { return false }
+                return (try? SignalWeights.parse(try ConfigFiles.json(path), file: path)) == nil
+            } ?? false)
     }
 
-    /// Copies the files in under the engine lock. Returns the path the home's previous positions
-    /// file was kept at, if there was one.
+    /// Copies the files in under the engine lock. Returns where the files it replaced were kept.
     @discardableResult
-    public func apply(_ survey: Survey, force: Bool, stamp: String) throws -> String? {
+    public func apply(_ survey: Survey, force: Bool, stamp: String) throws -> [String] {
         guard survey.check.ok else {
             throw Failure(
                 code: .failed,
@@ -112,10 +133,10 @@ public struct OldBotImport {
             throw error
         }
         defer { lock.release() }
-        if survey.homeOpen + survey.homeClosed > 0 && !force {
+        if survey.homeHasData && !force {
             let count =
-                survey.homeClosed == Int.max
-                ? "an unreadable positions file"
+                survey.homeUnreadable
+                ? "a positions file that cannot be read"
                 : "\(grouped(survey.homeClosed)) closed trade(s) and \(survey.homeOpen) open position(s)"
             throw Failure(
                 code: .failed,
@@ -123,20 +144,25 @@ public struct OldBotImport {
                     "\(home.positions) already has \(count): nothing was imported. Pass --force to replace it (the current file is kept beside it)."
             )
         }
-        var kept: String?
-        if FileIO.exists(home.positions) {
-            kept = home.positions + ".before-import-" + stamp
-            try FileIO.copy(home.positions, to: kept ?? "")
-        }
         let source = survey.source
-        try FileIO.copy(source.positions, to: home.positions)
-        if let signals = source.signals { try FileIO.copy(signals, to: home.signalsLog) }
-        if let decisions = source.decisions { try FileIO.copy(decisions, to: home.decisionsLog) }
+        var copies = [(from: source.positions, to: home.positions)]
+        if let signals = source.signals { copies.append((signals, home.signalsLog)) }
+        if let decisions = source.decisions { copies.append((decisions, home.decisionsLog)) }
         if let store = source.featureStore {
             for file in source.featureFiles {
-                try makeDirectories(parentOf: home.featureStore + "/" + file)
-                try FileIO.copy(store + "/" + file, to: home.featureStore + "/" + file)
+                copies.append((store + "/" + file, home.featureStore + "/" + survey.target(ofFeatureFile: file)))
             }
+        }
+        // Nothing the home had is lost: each file an import replaces is kept beside it first.
+        var kept: [String] = []
+        for copy in copies where FileIO.exists(copy.to) {
+            let aside = copy.to + ".before-import-" + stamp
+            try FileIO.copy(copy.to, to: aside)
+            kept.append(aside)
+        }
+        for copy in copies {
+            try makeDirectories(parentOf: copy.to)
+            try FileIO.copy(copy.from, to: copy.to)
         }
         // The SQLite mirror follows the file it mirrors.
         let file = try PositionsStore(home: home).decode().file

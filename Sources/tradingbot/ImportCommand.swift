@@ -13,7 +13,7 @@ struct ImportCommand: ParsableCommand {
             enriched_decisions.jsonl and feature_store/. The source is never modified. The data checks run \
             first and must pass (warnings are shown). Takes state/engine.lock, so it refuses to run under a \
             running engine (exit 3). A home that already has trades is replaced only with --force, and its \
-            file is kept as positions_futures.json.before-import-TIME. Exit 1 when a check fails or the home \
+            files are kept as FILE.before-import-TIME. Exit 1 when a check fails or the home \
             has trades, 2 on a usage or config error.
             """
     )
@@ -29,7 +29,7 @@ struct ImportCommand: ParsableCommand {
     @Flag(help: "Show what would be imported; write nothing.")
     var dryRun = false
 
-    @Flag(help: "Replace a home that already has trades (its file is kept beside the new one).")
+    @Flag(help: "Replace a home that already has trades (each replaced file is kept beside the new one).")
     var force = false
 
     @Flag(help: "Print one JSON object.")
@@ -46,7 +46,7 @@ struct ImportCommand: ParsableCommand {
         } catch let failure as OldBotImport.Failure {
             throw CommandFailure(code: failure.code.exitStatus, failure.message)
         }
-        var kept: String?
+        var kept: [String] = []
         var failure: OldBotImport.Failure?
         if !dryRun {
             do {
@@ -69,7 +69,7 @@ struct ImportCommand: ParsableCommand {
                 print("Dry run: nothing was written.")
             } else {
                 print("Imported into \(home.root).")
-                if let kept { print("The home's previous positions file is kept at \(kept).") }
+                for path in kept { print("Kept what it replaced: \(path)") }
                 print("Next: tradingbot report --home \(home.root)")
             }
         }
@@ -94,7 +94,8 @@ extension String {
 }
 
 extension OldBotImport.Survey {
-    func json(configPath: String, home: Home, dryRun: Bool, imported: Bool, kept: String?, error: String?) -> JSONValue
+    func json(configPath: String, home: Home, dryRun: Bool, imported: Bool, kept: [String], error: String?)
+        -> JSONValue
     {
         var object =
             check.json(extra: [
@@ -106,10 +107,10 @@ extension OldBotImport.Survey {
                 JSONField("decision_lines", .int(decisionLines)),
                 JSONField("feature_store", source.featureStore.map { .string($0) } ?? .null),
                 JSONField("feature_files", .array(source.featureFiles.map { .string($0) })),
-                JSONField("home_closed_trades", homeClosed == Int.max ? .null : .int(homeClosed)),
-                JSONField("home_open_positions", .int(homeOpen)),
+                JSONField("home_closed_trades", .int(homeClosed)), JSONField("home_open_positions", .int(homeOpen)),
+                JSONField("home_unreadable", .bool(homeUnreadable)),
                 JSONField("dry_run", .bool(dryRun)), JSONField("imported", .bool(imported)),
-                JSONField("kept", kept.map { .string($0) } ?? .null),
+                JSONField("kept", .array(kept.map { .string($0) })),
             ]).objectValue ?? JSONObject()
         if let error {
             object["ok"] = .bool(false)
@@ -139,10 +140,15 @@ extension OldBotImport.Survey {
         lines.append(
             "Feature store    "
                 + (source.featureStore.map { "\($0): \(source.featureFiles.count) file(s)" } ?? "none found"))
+        if foreignWeights {
+            lines.append(
+                "                 its signal_weights.json is not in this engine's shape: imported as signal_weights.imported.json; the engine learns its own"
+            )
+        }
         let homeState =
-            homeClosed == Int.max
+            homeUnreadable
             ? "has a positions file that cannot be read"
-            : homeOpen + homeClosed == 0
+            : !homeHasData
                 ? "has no trades yet" : "has \(grouped(homeClosed)) closed trade(s) and \(homeOpen) open position(s)"
         lines.append("Home             \(home.root) \(homeState)")
         lines.append(

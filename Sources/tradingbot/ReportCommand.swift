@@ -8,7 +8,11 @@ struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
         abstract: "Balance, trades and P&L since the wallet reset.",
-        discussion: "Exit 1 when a record of the positions file cannot be read (each is named); 2 on a config error."
+        discussion: """
+            Records with a value that cannot be used are counted where they can be and listed as left out \
+            (`left_out` in --json), so one bad value never hides the rest. Exit 1 when the file cannot be read \
+            at all (a syntax error names its line, column and record); 2 on a config error.
+            """
     )
 
     @OptionGroup var homeOptions: HomeOptions

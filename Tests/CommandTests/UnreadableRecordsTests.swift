@@ -15,9 +15,13 @@ import Testing
         try FileManager.default.removeItem(atPath: home + "/logs/positions_futures.json")
         try FileManager.default.copyItem(
             atPath: g.file("open-nan.json"), toPath: home + "/logs/positions_futures.json")
+        // Weights another bot wrote, in a shape this engine cannot read, must not stop it either.
+        try FileManager.default.createDirectory(atPath: home + "/feature_store", withIntermediateDirectories: true)
+        try Fixtures.write(#"{"ofi": {"w": 1.2}}"#, to: home + "/feature_store/signal_weights.json")
         let selfcheck = try CommandRunner.run("tradingbot", ["selfcheck", "--home", home])
         #expect(selfcheck.status == 0, "\(selfcheck.stdout)")
         #expect(selfcheck.stdout.contains("WARN positions") && selfcheck.stdout.contains("reducing"))
+        #expect(selfcheck.stdout.contains("WARN weights"))
 
         let out = try CommandRunner.run(
             "tradingbot", ["run", "--home", home, "--feed", "sim", "--cycle-seconds", "1", "--max-cycles", "2"])
@@ -27,6 +31,9 @@ import Testing
         #expect(unreadable["level"] == "error")
         #expect(unreadable.serializedText.contains("open_positions[1] (DOGEUSDT) field \\\"entry_price\\\": is NaN"))
         #expect(events.contains { $0["event"]?.stringValue == "reducing" && $0["level"] == "error" })
+        #expect(events.contains { $0["event"]?.stringValue == "weights_unreadable" && $0["level"] == "error" })
+        let aside = try FileManager.default.contentsOfDirectory(atPath: home + "/feature_store")
+        #expect(aside.contains { $0.hasPrefix("signal_weights.json.unreadable-") }, "\(aside)")
         let beat = try #require(try HeartbeatStore(home: Home(root: home)).read())
         #expect(beat.reducing?.contains("DOGEUSDT: entry_price is NaN") == true, "\(beat)")
 
@@ -55,6 +62,8 @@ import Testing
             "{\"symbol\": \"BTCUSDT\", \"score\": NaN}\n{\"symbol\": \"ETHUSDT\"}\n", to: dir + "/logs/signals.jsonl")
         try Fixtures.write("{\"cycle\": 1}\n", to: dir + "/logs/enriched_decisions.jsonl")
         try Fixtures.write("{\"weights\": {\"ofi\": 1.2}}", to: dir + "/feature_store/learning/weights.json")
+        try Fixtures.write(
+            "{\"ofi\": 1.2, \"updated\": \"2025-12-19\"}", to: dir + "/feature_store/signal_weights.json")
         return (dir, g)
     }
 
@@ -68,7 +77,8 @@ import Testing
         #expect(dry.status == 0, "\(dry.stderr)")
         #expect(dry.stdout.contains("4 open, 1,100 closed, 2025-10-20T00:15:29Z .. "), "\(dry.stdout)")
         #expect(dry.stdout.contains("25 trade(s) would count, balance $10,036.60"))
-        #expect(dry.stdout.contains("signals.jsonl: 2 line(s)") && dry.stdout.contains("feature_store: 1 file(s)"))
+        #expect(dry.stdout.contains("signals.jsonl: 2 line(s)") && dry.stdout.contains("feature_store: 2 file(s)"))
+        #expect(dry.stdout.contains("imported as signal_weights.imported.json"))
         #expect(dry.stdout.contains("Dry run: nothing was written."))
         #expect(!FileManager.default.fileExists(atPath: home + "/logs/positions_futures.json"))
 
@@ -78,6 +88,8 @@ import Testing
         #expect(try FileIO.read(home + "/logs/positions_futures.json") == sourceBytes, "copied byte for byte")
         #expect(try FileIO.read(dir + "/logs/positions_futures.json") == sourceBytes, "the source is unchanged")
         #expect(FileManager.default.fileExists(atPath: home + "/feature_store/learning/weights.json"))
+        #expect(FileManager.default.fileExists(atPath: home + "/feature_store/signal_weights.imported.json"))
+        #expect(!FileManager.default.fileExists(atPath: home + "/feature_store/signal_weights.json"))
         #expect(try FileIO.lineCount(home + "/logs/signals.jsonl") == 2)
         let report = try CommandRunner.run("tradingbot", ["report", "--home", home, "--json"]).json()
         #expect(report["balance"] as? Double == g.numbers("numbers")["balance"] as? Double)
@@ -91,9 +103,9 @@ import Testing
         let forced = try CommandRunner.run("tradingbot", ["import", "--from", dir, "--home", home, "--force"])
         #expect(forced.status == 0, "\(forced.stdout)")
         let kept = try FileManager.default.contentsOfDirectory(atPath: home + "/logs").filter {
-            $0.hasPrefix("positions_futures.json.before-import-")
+            $0.contains(".before-import-")
         }
-        #expect(kept.count == 1)
+        #expect(kept.count == 3, "positions, signals and decisions are kept: \(kept)")
     }
 
     @Test func importRefusesARunningEngineAndFailedChecks() throws {

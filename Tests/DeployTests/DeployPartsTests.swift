@@ -64,6 +64,17 @@ import Testing
         #expect(
             PositionsRoundTrip.difference(original: original, rewritten: lostTop)
                 == "top-level field \"meta\" was dropped")
+        // What Python writes survives as written, NaN included; a number turned string is a change.
+        let python = try JSONValue.parse(
+            #"{"open_positions": [], "closed_positions": [{"symbol": "A", "net_pnl": NaN, "size": "5", "x": "\udc80"}]}"#
+        )
+        #expect(PositionsRoundTrip.difference(original: python, rewritten: python) == nil)
+        let retyped = try JSONValue.parse(
+            #"{"open_positions": [], "closed_positions": [{"symbol": "A", "net_pnl": NaN, "size": 5, "x": "\udc80"}]}"#
+        )
+        #expect(
+            PositionsRoundTrip.difference(original: python, rewritten: retyped)
+                == "closed_positions[0].size changed from \"5\" to 5")
     }
 
     @Test func processRunnerTimesOutAndKeepsTheLogTail() throws {

@@ -43,16 +43,10 @@ public struct PerformanceReport: Sendable, Equatable {
     static let leftOutShown = 10
 
     /// Builds the report from a positions file.
-    public init(file: PositionsFile, reset: WalletReset, issues: [RecordIssue] = []) {
+    public init(file: PositionsFile, reset: WalletReset) {
         var accumulator = Accumulator(reset: reset)
-        var byRecord: [String: [RecordIssue]] = [:]
-        for issue in issues { byRecord["\(issue.list.rawValue)[\(issue.index)]", default: []].append(issue) }
-        for (i, p) in file.closed.enumerated() {
-            accumulator.addClosed(p, issues: byRecord.isEmpty ? [] : byRecord["closed_positions[\(i)]"] ?? [])
-        }
-        for (i, p) in file.open.enumerated() {
-            accumulator.addOpen(p, issues: byRecord.isEmpty ? [] : byRecord["open_positions[\(i)]"] ?? [])
-        }
+        for p in file.closed { accumulator.addClosed(p) }
+        for p in file.open { accumulator.addOpen(p) }
         self = accumulator.report
     }
 
