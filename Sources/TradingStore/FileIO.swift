@@ -36,17 +36,24 @@ public enum FileIO {
                 initialized += n
             }
         }
-        var chunk = [UInt8](repeating: 0, count: 65_536)
+        try forEachChunk(fd, path: path, size: 65_536) { result.append(contentsOf: $0) }
+        return result
+    }
+
+    /// Reads `fd` to its end in chunks of `size` bytes, handing each to `body`.
+    static func forEachChunk(
+        _ fd: Int32, path: String, size: Int = 1 << 20, _ body: (ArraySlice<UInt8>) throws -> Void
+    ) throws {
+        var chunk = [UInt8](repeating: 0, count: size)
         while true {
             let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
             if n < 0 {
                 if errno == EINTR { continue }
                 throw StoreError(path: path, message: "read failed: \(errnoText())")
             }
-            if n == 0 { break }
-            result.append(contentsOf: chunk[0..<n])
+            if n == 0 { return }
+            try body(chunk[0..<n])
         }
-        return result
     }
 
     /// Replaces `path` with `bytes` so that readers see the old or the new content, never a mix,
@@ -65,16 +72,7 @@ public enum FileIO {
         }
         defer { close(input) }
         try replaceAtomically(destination, mode: 0o644) { fd, temp in
-            var chunk = [UInt8](repeating: 0, count: 1 << 20)
-            while true {
-                let n = chunk.withUnsafeMutableBytes { Glibc.read(input, $0.baseAddress, $0.count) }
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    throw StoreError(path: source, message: "read failed: \(errnoText())")
-                }
-                if n == 0 { break }
-                try writeAll(fd, Array(chunk[0..<n]), path: temp)
-            }
+            try forEachChunk(input, path: source) { try writeAll(fd, Array($0), path: temp) }
         }
     }
 
@@ -83,18 +81,11 @@ public enum FileIO {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw StoreError(path: path, message: "cannot open for reading: \(errnoText())") }
         defer { close(fd) }
-        var chunk = [UInt8](repeating: 0, count: 1 << 20)
         var lines = 0
         var last: UInt8 = 0x0A
-        while true {
-            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw StoreError(path: path, message: "read failed: \(errnoText())")
-            }
-            if n == 0 { break }
-            for i in 0..<n where chunk[i] == 0x0A { lines += 1 }
-            last = chunk[n - 1]
+        try forEachChunk(fd, path: path) { chunk in
+            for byte in chunk where byte == 0x0A { lines += 1 }
+            last = chunk.last ?? last
         }
         return last == 0x0A ? lines : lines + 1
     }
