@@ -96,11 +96,11 @@ public final class TradingEngine {
 
     /// Open positions that lack what valuing them needs (side, entry price, size).
     func findUnvalued() -> [String] {
-        let open = Set(unreadable.filter { $0.list == .open }.map(\.index))
+        let issues = Dictionary(grouping: unreadable.filter { $0.list == .open }, by: \.index)
         return file.open.enumerated().compactMap { index, p in
             let valued = p.side != nil && (p.entryPrice ?? 0) > 0 && p.size != nil
-            guard !valued || open.contains(index) else { return nil }
-            let why = unreadable.filter { $0.list == .open && $0.index == index }.map { "\($0.field) \($0.message)" }
+            let why = (issues[index] ?? []).map { "\($0.field) \($0.message)" }
+            guard !valued || !why.isEmpty else { return nil }
             return "\(p.symbol.isEmpty ? "open_positions[\(index)]" : p.symbol): "
                 + (why.isEmpty ? "no usable side, entry price or size" : why.joined(separator: "; "))
         }

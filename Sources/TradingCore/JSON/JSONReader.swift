@@ -274,8 +274,9 @@ public struct JSONReader {
                 }
                 // Python writes a lone surrogate (from undecodable bytes) as an escape that no
                 // Unicode string can hold: read it as U+FFFD and let the caller keep the literal.
-                let u = Unicode.Scalar(scalar) ?? "\u{FFFD}"
-                if Unicode.Scalar(scalar) == nil { lastStringWasLossy = true }
+                let decoded = Unicode.Scalar(scalar)
+                if decoded == nil { lastStringWasLossy = true }
+                let u = decoded ?? "\u{FFFD}"
                 var utf8 = [UInt8]()
                 UTF8.encode(u) { utf8.append($0) }
                 out.append(contentsOf: utf8)
