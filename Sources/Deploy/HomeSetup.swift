@@ -26,7 +26,7 @@ public enum HomeSetup {
             let temp = NSTemporaryDirectory() + "deployctl-init-\(UUID().uuidString.prefix(8))"
             defer { try? FileManager.default.removeItem(atPath: temp) }
             let config = try DeployConfig.parse(deployValue, file: home.deployConfig)
-            let repository = try GitRepository.clone(url: repo, into: temp, credentials: config.gitCredentials)
+            let repository = try GitRepository.clone(url: repo, into: temp, credentials: config.gitCredentials(home: home))
             try repository.checkoutHard(try repository.resolve(config.defaultRef)) { _ in true }
             for target in missing {
                 let name = String(target.split(separator: "/").last ?? "")
@@ -52,11 +52,13 @@ public enum HomeSetup {
 }
 
 extension DeployConfig {
-    /// Credentials for the repository: the token from the environment variable deploy.json names.
-    public var gitCredentials: GitCredentials {
-        let token = ProcessInfo.processInfo.environment[gitTokenEnv].flatMap { $0.isEmpty ? nil : $0 }
+    /// Credentials for the repository: the token from the environment variable deploy.json
+    /// names, else from the home's secrets.env (read by deployctl itself, never put in an
+    /// environment).
+    public func gitCredentials(home: Home) -> GitCredentials {
+        let token = SecretsFile.value(gitTokenEnv, home: home, environment: ProcessInfo.processInfo.environment)
         return GitCredentials(
             token: token, username: gitUsername.isEmpty ? nil : gitUsername,
-            sshKeyPath: gitSSHKey.isEmpty ? nil : gitSSHKey)
+            sshKeyPath: gitSSHKey.isEmpty ? nil : gitSSHKey, allowTokenOverHTTP: allowTokenOverHTTP)
     }
 }

@@ -4,7 +4,9 @@ import TradingStore
 
 /// `state/releases.jsonl`: the append-only audit log of every release. One event per line,
 /// fsynced before the step it records goes on, so a crash never loses what already happened.
-public final class Ledger {
+/// A torn line (a writer killed mid-line) is skipped, never fatal: one bad write must not block
+/// every later release, `history` and `rollback`.
+public class Ledger {
     public let path: String
 
     public init(path: String) { self.path = path }
@@ -23,11 +25,16 @@ public final class Ledger {
         try appender.append(.object(object), sync: true)
     }
 
+    /// The line numbers of lines that could not be read (torn writes), for `history` and `doctor`.
+    public func unreadableLines() -> [Int] {
+        ((try? JSONLAppender.readLines(path))?.unreadable ?? []).map(\.line)
+    }
+
     /// Every release folded from its events, oldest first.
     public func releases() throws -> [ReleaseRecord] {
         var order: [String] = []
         var records: [String: ReleaseRecord] = [:]
-        for line in try JSONLAppender.readAll(path) {
+        for line in try JSONLAppender.readLines(path).0 {
             guard let o = line.objectValue, let id = o["release"]?.stringValue, let event = o["event"]?.stringValue
             else {
                 continue
@@ -78,13 +85,20 @@ public struct ReleaseRecord: Sendable {
                 error = o["detail"]?.stringValue
             }
         case "check": checks.append(.object(o))
-        case "state": state = o["state"]?.stringValue ?? state
+        case "state":
+            // Only the moves the machine allows: a `failed` written after `bad` by an older
+            // deployctl does not soften the verdict.
+            guard let next = o["state"]?.stringValue.flatMap(ReleaseState.init(rawValue:)) else { break }
+            if let current = stateValue, !current.next.contains(next) { break }
+            state = next.rawValue
         default: break
         }
     }
 
     /// Whether the release was ever marked good (and not later bad).
     public var isGood: Bool { state == "good" }
+
+    public var stateValue: ReleaseState? { ReleaseState(rawValue: state) }
 
     public var json: JSONValue {
         var o = JSONObject([

@@ -57,9 +57,9 @@ public struct Preflight {
         }
         let snapshot = home.stateDir + "/snapshots/\(release).positions.json"
         timed("data", "data-date checks on a snapshot of the live positions") {
-            try FileManager.default.createDirectory(
-                atPath: home.stateDir + "/snapshots", withIntermediateDirectories: true)
-            try FileIO.copy(home.positions, to: snapshot)
+            // The operator's positions: snapshots are theirs to read only.
+            try FileIO.makePrivateDirectory(home.stateDir + "/snapshots")
+            try FileIO.copy(home.positions, to: snapshot, mode: 0o600)
             let bot = try ConfigFiles.bot(home.botConfig)
             let report = DataCheckRunner.run(
                 positionsPath: snapshot, reset: bot.walletReset, now: now,
@@ -82,7 +82,7 @@ public struct Preflight {
     func smoke(_ candidate: String, slot: String, release: String) throws -> [CheckResult] {
         let outcome = try ProcessRunner.run(
             candidate, ["selfcheck", "--json", "--home", home.root], environment: environment(release: release),
-            timeout: 120)
+            timeout: 120, without: config.secretNames)
         var results: [CheckResult]
         if outcome.status == 0 {
             results = [CheckResult(name: "selfcheck", ok: true, detail: "every subsystem initialised")]
@@ -103,7 +103,7 @@ public struct Preflight {
         for (i, command) in config.checks.smokeCommands.enumerated() {
             let o = try ProcessRunner.shell(
                 command, in: slots.path(slot),
-                environment: environment(release: release), timeout: 300)
+                environment: environment(release: release), timeout: 300, without: config.secretNames)
             results.append(
                 CheckResult(
                     name: "smoke_command_\(i + 1)", ok: o.status == 0,
@@ -135,7 +135,7 @@ public struct Preflight {
     func report(_ binary: String, snapshot: String, release: String) throws -> (ReportNumbers?, String) {
         let o = try ProcessRunner.run(
             binary, ["report", "--json", "--home", home.root, "--positions", snapshot],
-            environment: environment(release: release), timeout: 120)
+            environment: environment(release: release), timeout: 120, without: config.secretNames)
         guard o.status == 0 else { return (nil, "exit \(o.status): \(ProcessRunner.lastLines(o.output, 5))") }
         return (ReportNumbers(try? JSONValue.parse(o.output)), o.output)
     }
@@ -197,7 +197,7 @@ public struct Preflight {
         defer { try? FileManager.default.removeItem(atPath: out) }
         let o = try ProcessRunner.run(
             candidate, ["roundtrip", "--positions", snapshot, "--out", out], environment: environment(release: release),
-            timeout: 120)
+            timeout: 120, without: config.secretNames)
         guard o.status == 0 else {
             return CheckResult(
                 name: "roundtrip", ok: false,

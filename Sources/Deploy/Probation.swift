@@ -2,9 +2,17 @@ import Foundation
 import TradingCore
 import TradingStore
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Watches the heartbeat after a flip: the release is healthy once the engine has written N
 /// error-free cycles under its release id; it fails when that does not happen within T seconds,
 /// when its cycles keep failing, or when the service manager gives up on it (crash loop).
+///
+/// Only fresh heartbeats count: written after `since` (the moment before the restart), by a
+/// living process that is not the engine the restart replaced. A heartbeat left on disk by the
+/// old engine of the same release (a rollback) must never pass for the new one.
 public struct Probation {
     public let home: Home
     public let manager: ServiceManager
@@ -14,37 +22,60 @@ public struct Probation {
         self.manager = manager
     }
 
-    public enum Verdict: Equatable {
+    public enum Verdict: Equatable, CustomStringConvertible {
         case healthy(cycles: Int, seconds: Double)
         case failed(String)
+
+        public var description: String {
+            switch self {
+            case .healthy(let cycles, let seconds): "\(cycles) healthy cycle(s) in \(Int(seconds)) s"
+            case .failed(let why): why
+            }
+        }
     }
 
-    public func watch(release: String, cycles needed: Int, timeout: Double) -> Verdict {
+    /// Restarts through the service manager give the engine this many tries before a probation
+    /// calls it a crash loop (systemd restarts for ever; supervisord reports FATAL itself).
+    static let crashLoopRestarts = 3
+
+    public func watch(
+        release: String, cycles needed: Int, timeout: Double, since: Instant, replacedPid: Int? = nil
+    ) -> Verdict {
         let start = Date()
-        var healthy: Set<Int> = []
-        var lastSeen = "no heartbeat from it"
+        var healthy: Set<String> = []
+        var lastSeen = "no fresh heartbeat from it"
         let store = HeartbeatStore(home: home)
         var nextServiceCheck = Date()
+        let baseline = manager.health().restarts
         while Date().timeIntervalSince(start) < timeout {
-            if let beat = try? store.read(), beat.release == release {
+            if let beat = try? store.read(), beat.release == release, beat.writtenAt >= since,
+                beat.pid != replacedPid, Self.alive(beat.pid)
+            {
                 lastSeen =
-                    "last heartbeat: cycle \(beat.cycle), phase \(beat.phase), \(beat.consecutiveErrors) consecutive errors"
+                    "last heartbeat: pid \(beat.pid), cycle \(beat.cycle), phase \(beat.phase), \(beat.consecutiveErrors) consecutive errors"
                 if beat.consecutiveErrors >= 3 {
                     return .failed(
                         "its cycles fail: \(beat.consecutiveErrors) in a row, last error: \(beat.lastError ?? "?")")
                 }
-                if beat.consecutiveErrors == 0 && beat.phase == "idle" && beat.cycle > 0 { healthy.insert(beat.cycle) }
+                if beat.consecutiveErrors == 0 && beat.phase == "idle" && beat.cycle > 0 {
+                    healthy.insert("\(beat.pid)/\(beat.cycle)")
+                }
                 if healthy.count >= needed {
                     return .healthy(cycles: healthy.count, seconds: Date().timeIntervalSince(start))
                 }
             }
-            // Asking the service manager spawns processes (supervisorctl): once a second is enough
-            // to see a crash loop, while the heartbeat file is read every 100 ms.
+            // Asking the service manager spawns processes (supervisorctl, systemctl): once a
+            // second is enough to see a crash loop, while the heartbeat file is read every 100 ms.
             if Date() >= nextServiceCheck {
                 nextServiceCheck = Date().addingTimeInterval(1)
-                let state = manager.engineState()
-                if state.contains("FATAL") {
-                    return .failed("the service manager gave up on it (crash loop): \(state)")
+                let health = manager.health()
+                if health.gaveUp {
+                    return .failed("the service manager gave up on it (crash loop): \(health.state)")
+                }
+                if let now = health.restarts, let before = baseline, now - before >= Self.crashLoopRestarts {
+                    return .failed(
+                        "it crash-loops: restarted \(now - before) times by \(manager.name) during probation (\(health.state))"
+                    )
                 }
             }
             usleep(100_000)
@@ -52,5 +83,9 @@ public struct Probation {
         return .failed(
             "\(healthy.count) of \(needed) healthy cycles within \(Int(timeout)) s; \(lastSeen) (see \(home.logsDir)/tradingbot.err.log)"
         )
+    }
+
+    static func alive(_ pid: Int) -> Bool {
+        pid > 0 && (kill(pid_t(pid), 0) == 0 || errno == EPERM)
     }
 }

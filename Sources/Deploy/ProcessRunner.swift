@@ -6,6 +6,10 @@ import TradingStore
 #endif
 
 /// Runs a command to completion with a timeout, its output going to a log file (or captured).
+///
+/// Each child leads its own process group, so a timeout or failure ends the whole tree (a build's
+/// compilers included), and its environment never holds the secrets deployctl may have been
+/// given: the build does not need the exchange keys, nor the engine the git token.
 public enum ProcessRunner {
     public struct Outcome: Sendable {
         public var status: Int32
@@ -18,21 +22,32 @@ public enum ProcessRunner {
     /// returned only as its last lines; otherwise it is captured whole.
     public static func shell(
         _ command: String, in directory: String, environment: [String: String] = [:], timeout: Double,
-        log: String? = nil
+        log: String? = nil, without secrets: [String] = SecretNames.standard
     ) throws -> Outcome {
-        try run("/bin/sh", ["-c", command], in: directory, environment: environment, timeout: timeout, log: log)
+        try run(
+            "/bin/sh", ["-c", command], in: directory, environment: environment, timeout: timeout, log: log,
+            without: secrets)
+    }
+
+    /// Puts SIGCHLD back to its default: started with it ignored (a parent's `trap '' CHLD`,
+    /// some process supervisors), the kernel reaps our children itself and waitpid fails, which
+    /// must never read as "the build passed". Called once at start by deployctl.
+    public static func resetSignals() {
+        signal(SIGCHLD, SIG_DFL)
     }
 
     public static func run(
         _ executable: String, _ arguments: [String], in directory: String? = nil, environment: [String: String] = [:],
-        timeout: Double, log: String? = nil
+        timeout: Double, log: String? = nil, without secrets: [String] = SecretNames.standard
     ) throws -> Outcome {
         let started = Date()
         let outputFile = log ?? (NSTemporaryDirectory() + "deployctl-\(UUID().uuidString).out")
-        let fd = open(outputFile, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        // Build logs can quote configuration and paths: readable by the operator only.
+        let fd = open(outputFile, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw StoreError(path: outputFile, message: "cannot open the output log") }
         defer { close(fd) }
         var env = ProcessInfo.processInfo.environment
+        for name in secrets { env.removeValue(forKey: name) }
         for (k, v) in environment { env[k] = v }
         let pid = try spawn(executable, arguments, directory: directory, environment: env, output: fd)
         // waitpid, not Foundation's Process: a daemonizing child (supervisord) hands its
@@ -40,15 +55,15 @@ public enum ProcessRunner {
         var status: Int32 = 0
         var timedOut = false
         let deadline = Date().addingTimeInterval(timeout)
-        while waitpid(pid, &status, WNOHANG) == 0 {
+        while try reap(pid, &status, executable) == false {
             if Date() >= deadline {
                 timedOut = true
-                kill(pid, SIGTERM)
+                kill(-pid, SIGTERM)
                 let grace = Date().addingTimeInterval(5)
-                while waitpid(pid, &status, WNOHANG) == 0 {
+                while try reap(pid, &status, executable) == false {
                     if Date() >= grace {
-                        kill(pid, SIGKILL)
-                        waitpid(pid, &status, 0)
+                        kill(-pid, SIGKILL)
+                        while try reap(pid, &status, executable) == false { usleep(20_000) }
                         break
                     }
                     usleep(20_000)
@@ -58,6 +73,11 @@ public enum ProcessRunner {
             usleep(5_000)
         }
         let exitCode: Int32 = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        if exitCode != 0 || timedOut {
+            // A failed or timed-out command leaves nothing of its own behind (a compiler writing
+            // into a slot after the lock is free). A daemon we start moves to its own session.
+            kill(-pid, SIGKILL)
+        }
         let text = (try? String(contentsOfFile: outputFile, encoding: .utf8)) ?? ""
         if log == nil { try? FileManager.default.removeItem(atPath: outputFile) }
         return Outcome(
@@ -65,7 +85,22 @@ public enum ProcessRunner {
             seconds: Date().timeIntervalSince(started))
     }
 
-    /// posix_spawn with stdout and stderr on `output`, stdin from /dev/null, in `directory`.
+    /// Whether `pid` has ended (its status in `status`). EINTR is retried; any other error
+    /// (ECHILD when SIGCHLD is ignored) is a failure, never a success.
+    static func reap(_ pid: pid_t, _ status: inout Int32, _ executable: String) throws -> Bool {
+        while true {
+            let result = waitpid(pid, &status, WNOHANG)
+            if result == pid { return true }
+            if result == 0 { return false }
+            if errno == EINTR { continue }
+            let text = String(cString: strerror(errno))
+            kill(-pid, SIGKILL)
+            throw StoreError(path: executable, message: "cannot learn how it ended (waitpid: \(text)); treated as failed")
+        }
+    }
+
+    /// posix_spawn with stdout and stderr on `output`, stdin from /dev/null, in `directory`,
+    /// in a new process group, with default signal dispositions.
     static func spawn(
         _ executable: String, _ arguments: [String], directory: String?, environment: [String: String], output: Int32
     ) throws -> pid_t {
@@ -89,8 +124,21 @@ public enum ProcessRunner {
             envp.forEach { free($0) }
         }
         markDescriptorsCloseOnExec()
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for signal in [SIGCHLD, SIGPIPE, SIGINT, SIGTERM, SIGHUP] { sigaddset(&defaults, signal) }
+        var noneBlocked = sigset_t()
+        sigemptyset(&noneBlocked)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setsigmask(&attributes, &noneBlocked)
+        posix_spawnattr_setpgroup(&attributes, 0)
+        posix_spawnattr_setflags(
+            &attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
         var pid: pid_t = 0
-        let code = posix_spawn(&pid, program, &actions, nil, argv, envp)
+        let code = posix_spawn(&pid, program, &actions, &attributes, argv, envp)
         guard code == 0 else {
             throw StoreError(path: executable, message: "cannot start: \(String(cString: strerror(code)))")
         }
@@ -111,4 +159,13 @@ public enum ProcessRunner {
     public static func lastLines(_ text: String, _ n: Int) -> String {
         text.split(separator: "\n", omittingEmptySubsequences: false).suffix(n).joined(separator: "\n")
     }
+}
+
+/// Environment variables that hold secrets and never reach a child that does not need them.
+public enum SecretNames {
+    /// The defaults deploy.json's `secret_env` starts from.
+    public static let standard = [
+        "TRADINGBOT_GIT_TOKEN", "TRADINGBOT_ALERT_WEBHOOK", "BLOFIN_API_KEY", "BLOFIN_API_SECRET",
+        "BLOFIN_API_PASSPHRASE", "TRADINGBOT_DASHBOARD_PASSWORD_HASH",
+    ]
 }

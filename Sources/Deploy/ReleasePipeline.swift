@@ -24,8 +24,10 @@ public struct DeployOutcome {
 }
 
 /// `deployctl release`: lock -> inactive slot -> git -> build -> smoke and data checks -> flip ->
-/// restart -> probation -> good, or roll back. Every step is timed and written to the ledger.
-/// A failure before the flip changes nothing live.
+/// restart -> probation -> good, or roll back. Every step is timed and written to the ledger;
+/// every state move goes through `ReleaseMachine`. A failure before the flip changes nothing
+/// live; every failure after it goes to one handler (`afterFlip`) that restores a running engine
+/// where the rollback rule finds one, and reports what is really live.
 public final class ReleasePipeline {
     public struct Options {
         public var ref: String?
@@ -46,14 +48,15 @@ public final class ReleasePipeline {
     var checks: [CheckResult] = []
 
     public init(
-        home: Home, config: DeployConfig, manager: ServiceManager, progress: StepProgress, now: @escaping () -> Instant
+        home: Home, config: DeployConfig, manager: ServiceManager, progress: StepProgress,
+        now: @escaping () -> Instant, ledger: Ledger? = nil
     ) {
         self.home = home
         self.config = config
         self.manager = manager
         self.progress = progress
         self.now = now
-        ledger = Ledger(path: home.releasesLedger)
+        self.ledger = ledger ?? Ledger(path: home.releasesLedger)
         slots = Slots(home: home)
     }
 
@@ -94,10 +97,6 @@ public final class ReleasePipeline {
         try ledger.append(release, "step", event, at: now())
     }
 
-    func state(_ release: String, _ state: String, _ fields: [JSONField] = []) throws {
-        try ledger.append(release, "state", [JSONField("state", .string(state))] + fields, at: now())
-    }
-
     static func newID(at: Instant) -> String {
         let c = at.civil
         func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
@@ -130,7 +129,9 @@ public final class ReleasePipeline {
         defer { lock.release() }
         let previous = slots.active()
         let slot = slots.inactive()
+        let machine = ReleaseMachine(id: id, ledger: ledger, now: now)
         do {
+            try closeAbandoned()
             try ledger.append(
                 id, "started",
                 [
@@ -141,19 +142,42 @@ public final class ReleasePipeline {
                         .string("\(ProcessInfo.processInfo.environment["USER"] ?? "root")@\(ProcessIdentity.hostname)")),
                     JSONField("pid", .int(ProcessIdentity.pid)),
                 ], at: now())
-            return try pipeline(id: id, ref: ref, slot: slot, previous: previous, options: options)
-        } catch let failure as StepFailure {
-            try? state(id, "failed", [JSONField("step", .string(failure.step))])
+            let sha = try prepare(machine, ref: ref, slot: slot, options: options)
+            let replacedPid = (try? HeartbeatStore(home: home).read())?.pid
+            try step(id, "flip", "point slots/current at \(slot)") {
+                try machine.move(to: .flipped, [JSONField("slot", .string(slot))])
+                try slots.flip(to: slot)
+                return ((), "slots/current -> \(slot) (was \(previous ?? "none"))")
+            }
+            return goLive(
+                machine, sha: sha, slot: slot, previous: previous, replacedPid: replacedPid, options: options)
+        } catch {
+            let failure = error as? StepFailure ?? StepFailure(step: "release", detail: "\(error)")
+            // The flip is the one line between "nothing changed" and "something did": ask the
+            // disk which side of it we are on rather than assume.
+            if slots.active() == slot {
+                return afterFlip(
+                    machine, slot: slot, previous: previous, reason: "step \(failure.step) failed: \(failure.detail)")
+            }
+            try? machine.move(to: .failed, [JSONField("step", .string(failure.step))])
             return DeployOutcome(
                 ok: false, exitCode: 1, release: id, state: "failed",
                 message:
                     "step \(failure.step) failed: \(failure.detail). Nothing live changed (slot \(previous ?? "none") still current).",
                 fields: outcomeFields(slot: slot))
-        } catch {
-            try? state(id, "failed")
-            return DeployOutcome(
-                ok: false, exitCode: 1, release: id, state: "failed", message: "\(error)",
-                fields: outcomeFields(slot: slot))
+        }
+    }
+
+    /// Releases left before the flip by a deployctl that died (the lock is ours, so none of them
+    /// is still running) are marked failed, so the ledger never shows a build that is not going on.
+    func closeAbandoned() throws {
+        for record in try ledger.releases() where record.stateValue?.isBeforeFlip == true {
+            try ledger.append(
+                record.id, "state",
+                [
+                    JSONField("state", .string(ReleaseState.failed.rawValue)),
+                    JSONField("reason", .string("abandoned in state \(record.state): its deployctl stopped")),
+                ], at: now())
         }
     }
 
@@ -164,19 +188,16 @@ public final class ReleasePipeline {
         ]
     }
 
-    func pipeline(id: String, ref: String, slot: String, previous: String?, options: Options) throws -> DeployOutcome {
+    /// Everything before the flip: git, build, checks, all in the inactive slot. Throws a
+    /// StepFailure; nothing live is touched.
+    func prepare(_ machine: ReleaseMachine, ref: String, slot: String, options: Options) throws -> String {
+        let id = machine.id
         let path = slots.path(slot)
         let sha: String = try step(id, "git", "fetch \(config.repo) and check out \(ref) in slot \(slot)") {
-            let repo: GitRepository
-            if FileManager.default.fileExists(atPath: path + "/.git") {
-                repo = try GitRepository.open(path)
-                try repo.fetch(credentials: config.gitCredentials)
-            } else {
-                try? FileManager.default.removeItem(atPath: path)
-                repo = try GitRepository.clone(url: config.repo, into: path, credentials: config.gitCredentials)
-            }
+            try slots.forgetRelease(slot)
+            let repo = try SlotCheckout(home: home, config: config).open(slot)
             let sha = try repo.resolve(ref)
-            let bad = try ledger.releases().filter { $0.sha == sha && $0.state == "bad" }
+            let bad = try ledger.releases().filter { $0.sha == sha && $0.state == ReleaseState.bad.rawValue }
             if !bad.isEmpty && !options.force {
                 throw StepFailure(
                     step: "git",
@@ -185,23 +206,22 @@ public final class ReleasePipeline {
                 )
             }
             let removed = try repo.checkoutHard(sha) { $0.hasPrefix(".build") }
-            try slots.writeReleaseID(id, slot: slot)
             let subject = (try? repo.subject(of: sha)) ?? ""
             try ledger.append(
                 id, "resolved", [JSONField("sha", .string(sha)), JSONField("subject", .string(subject))], at: now())
             return (
                 sha,
                 "\(ref) = \(sha.prefix(12)) \(subject)"
-                    + (removed.isEmpty ? "" : "; removed \(removed.count) untracked")
+                    + (removed.isEmpty ? "" : "; removed \(removed.count) untracked or ignored")
             )
         }
-        try state(id, "building")
+        try machine.move(to: .building)
         try step(id, "build", "\(config.build.command) in slot \(slot)") {
-            try FileManager.default.createDirectory(atPath: home.deployLogsDir, withIntermediateDirectories: true)
+            try FileIO.makePrivateDirectory(home.deployLogsDir)
             let log = home.deployLogsDir + "/\(id).log"
             let outcome = try ProcessRunner.shell(
                 config.build.command, in: path, environment: ["TRADINGBOT_HOME": home.root],
-                timeout: Double(config.build.timeoutSeconds), log: log)
+                timeout: Double(config.build.timeoutSeconds), log: log, without: config.secretNames)
             if outcome.timedOut {
                 throw StepFailure(step: "build", detail: "timed out after \(config.build.timeoutSeconds) s; log \(log)")
             }
@@ -211,7 +231,7 @@ public final class ReleasePipeline {
             }
             return ((), "built in \(String(format: "%.1f", outcome.seconds)) s; log \(log)")
         }
-        try state(id, "checking")
+        try machine.move(to: .checking)
         let preflight = Preflight(home: home, config: config)
         checks = preflight.run(slot: slot, release: id, now: now(), progress: progress)
         for check in checks {
@@ -225,78 +245,8 @@ public final class ReleasePipeline {
         if let failed = checks.first(where: { !$0.ok }) {
             throw StepFailure(step: "checks", detail: "\(failed.name): \(failed.detail)")
         }
-        try step(id, "flip", "point slots/current at \(slot)") {
-            try slots.flip(to: slot)
-            return ((), "slots/current -> \(slot) (was \(previous ?? "none"))")
-        }
-        try state(id, "flipped", [JSONField("slot", .string(slot))])
-        do {
-            try step(id, "restart", "restart the engine through \(manager.name)") {
-                try manager.restartEngine()
-                return ((), manager.engineState())
-            }
-        } catch let failure as StepFailure {
-            return try rollBack(id: id, slot: slot, previous: previous, reason: "restart failed: \(failure.detail)")
-        }
-        try state(id, "probation")
-        let probation = Probation(home: home, manager: manager)
-        let needed = options.detach ? 1 : config.probation.healthyCycles
-        let verdict = probation.watch(release: id, cycles: needed, timeout: Double(config.probation.timeoutSeconds))
-        switch verdict {
-        case .healthy(let cycles, let seconds):
-            try record(id, "probation", ok: true, seconds: seconds, detail: "\(cycles) healthy cycle(s) under \(id)")
-            progress.end("probation", ok: true, seconds: seconds, detail: "\(cycles) healthy cycle(s)")
-            if options.detach {
-                return DeployOutcome(
-                    ok: true, exitCode: 0, release: id, state: "probation",
-                    message:
-                        "\(id) (\(sha.prefix(12))) is live in slot \(slot) on probation; the watchdog gives the verdict",
-                    fields: outcomeFields(slot: slot) + [JSONField("sha", .string(sha))])
-            }
-            try state(id, "good")
-            return DeployOutcome(
-                ok: true, exitCode: 0, release: id, state: "good",
-                message: "\(id) (\(sha.prefix(12))) is live in slot \(slot) and marked good",
-                fields: outcomeFields(slot: slot) + [JSONField("sha", .string(sha))])
-        case .failed(let why):
-            try record(id, "probation", ok: false, seconds: Double(config.probation.timeoutSeconds), detail: why)
-            progress.end("probation", ok: false, seconds: 0, detail: why)
-            return try rollBack(id: id, slot: slot, previous: previous, reason: "probation failed: \(why)")
-        }
-    }
-
-    /// Puts the previous slot back (if its release was good), restarts it and marks `id` bad.
-    func rollBack(id: String, slot: String, previous: String?, reason: String) throws -> DeployOutcome {
-        try state(id, "bad", [JSONField("reason", .string(reason))])
-        let records = try ledger.releases()
-        guard let previous, let previousID = slots.releaseID(previous),
-            records.contains(where: { $0.id == previousID && $0.isGood })
-        else {
-            try? manager.stopEngine()
-            try slots.clear()
-            try ledger.append(id, "rolled_back", [JSONField("to", .null)], at: now())
-            return DeployOutcome(
-                ok: false, exitCode: 1, release: id, state: "bad",
-                message:
-                    "\(reason). No release marked good to go back to: the engine is stopped and slots/current removed.",
-                fields: outcomeFields(slot: slot))
-        }
-        try step(id, "rollback", "point slots/current back at \(previous) (\(previousID)) and restart") {
-            try slots.flip(to: previous)
-            try manager.restartEngine()
-            let verdict = Probation(home: home, manager: manager).watch(
-                release: previousID, cycles: 1, timeout: Double(config.probation.timeoutSeconds))
-            guard case .healthy = verdict else {
-                throw StepFailure(
-                    step: "rollback", detail: "the previous release \(previousID) did not come back healthy: \(verdict)"
-                )
-            }
-            return ((), "slots/current -> \(previous); \(previousID) is running again")
-        }
-        try ledger.append(id, "rolled_back", [JSONField("to", .string(previousID))], at: now())
-        return DeployOutcome(
-            ok: false, exitCode: 1, release: id, state: "bad",
-            message: "\(reason). Rolled back to \(previousID) in slot \(previous); \(id) is marked bad.",
-            fields: outcomeFields(slot: slot))
+        // Only now is the slot a whole release: checkout, binary, checks.
+        try slots.writeReleaseID(id, slot: slot)
+        return sha
     }
 }

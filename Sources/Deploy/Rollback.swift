@@ -30,49 +30,72 @@ public struct Rollback {
         defer { lock.release() }
         let active = slots.active()
         let leaving = active.flatMap { slots.releaseID($0) } ?? ""
-        guard let records = try? ledger.releases() else {
-            return DeployOutcome(
-                ok: false, exitCode: 1, release: leaving, state: "failed", message: "cannot read \(ledger.path)")
-        }
-        guard
-            let target = records.reversed().first(where: { r in
-                r.isGood && r.slot != active && slots.releaseID(r.slot) == r.id
-            })
-        else {
+        let records: [ReleaseRecord]
+        do {
+            records = try ledger.releases()
+        } catch {
             return DeployOutcome(
                 ok: false, exitCode: 1, release: leaving, state: "unchanged",
+                message: "cannot read \(ledger.path): \(error); nothing changed")
+        }
+        let leavingRecord = records.last { $0.id == leaving }
+        // The same rule as a failed release: checked, binary and release file included, before
+        // anything is stopped.
+        var refusals: [String] = []
+        var chosen: (slot: String, release: String, why: String)?
+        for slot in active.map({ [Slots.other($0)] }) ?? Slots.names {
+            switch RollbackRule.target(
+                other: slots.view(slot, binary: config.binary), previousSlot: leavingRecord?.previousSlot,
+                records: records)
+            {
+            case .slot(let s, let release, let why):
+                if chosen == nil { chosen = (s, release, why) }
+            case .none(let why): refusals.append(why)
+            }
+        }
+        guard let target = chosen else {
+            return DeployOutcome(
+                ok: false, exitCode: 1, release: leaving, state: "unchanged",
+                message: "nothing to roll back to: \(refusals.joined(separator: "; ")). Nothing changed.")
+        }
+        let engine = EngineSwitch(home: home, config: config, manager: manager, now: { WallClock.now })
+        let start = Date()
+        progress.begin("rollback", "point slots/current at \(target.slot) (\(target.release), \(target.why)) and restart")
+        if let problem = engine.run(target.slot, release: target.release) {
+            progress.end("rollback", ok: false, seconds: Date().timeIntervalSince(start), detail: problem)
+            // Put back what was running before this command, and say what is live.
+            var restored = "nothing was running before"
+            if let active, !leaving.isEmpty {
+                progress.begin("restore", "point slots/current back at \(active) (\(leaving)) and restart")
+                let again = engine.run(active, release: leaving)
+                progress.end("restore", ok: again == nil, seconds: Date().timeIntervalSince(start), detail: again ?? "")
+                restored =
+                    again == nil
+                    ? "\(leaving) in slot \(active) is running again"
+                    : "restoring \(leaving) in slot \(active) FAILED too (\(again ?? "")); NOTHING IS PROVEN TO BE TRADING"
+            }
+            return DeployOutcome(
+                ok: false, exitCode: 1, release: target.release, state: "failed",
                 message:
-                    "no release marked good is intact in the other slot (a later release may have been built there); nothing changed"
+                    "\(target.release) in slot \(target.slot) did not come up healthy: \(problem). \(restored). Live now: \(engine.liveState())."
             )
         }
-        let start = Date()
-        progress.begin(
-            "rollback", "point slots/current at \(target.slot) (\(target.id), \(target.sha.prefix(12))) and restart")
-        do {
-            try slots.flip(to: target.slot)
-            try manager.restartEngine()
-        } catch {
-            progress.end("rollback", ok: false, seconds: Date().timeIntervalSince(start), detail: "\(error)")
-            return DeployOutcome(ok: false, exitCode: 1, release: target.id, state: "failed", message: "\(error)")
-        }
-        let verdict = Probation(home: home, manager: manager).watch(
-            release: target.id, cycles: 1, timeout: Double(config.probation.timeoutSeconds))
         let seconds = Date().timeIntervalSince(start)
-        if !leaving.isEmpty {
-            try? ledger.append(
-                leaving, "state", [JSONField("state", .string("rolled_back")), JSONField("to", .string(target.id))])
+        var note = ""
+        if let leavingRecord, let state = leavingRecord.stateValue, state.next.contains(.rolledBack) {
+            do {
+                try ReleaseMachine(id: leaving, ledger: ledger, state: state, now: { WallClock.now })
+                    .move(to: .rolledBack, [JSONField("to", .string(target.release))])
+            } catch {
+                note = " The ledger could not record it (\(error))."
+            }
         }
-        guard case .healthy = verdict else {
-            progress.end("rollback", ok: false, seconds: seconds, detail: "\(verdict)")
-            return DeployOutcome(
-                ok: false, exitCode: 1, release: target.id, state: "failed",
-                message: "flipped to \(target.slot) but \(target.id) is not healthy: \(verdict)")
-        }
-        progress.end("rollback", ok: true, seconds: seconds, detail: "\(target.id) running")
+        progress.end("rollback", ok: true, seconds: seconds, detail: "\(target.release) running")
+        let sha = records.last { $0.id == target.release }?.sha ?? ""
         return DeployOutcome(
-            ok: true, exitCode: 0, release: target.id, state: "good",
+            ok: true, exitCode: 0, release: target.release, state: "good",
             message:
-                "rolled back to \(target.id) (\(target.sha.prefix(12))) in slot \(target.slot) in \(String(format: "%.2f", seconds)) s",
+                "rolled back to \(target.release) (\(sha.prefix(12))) in slot \(target.slot) in \(String(format: "%.2f", seconds)) s.\(note)",
             fields: [
                 JSONField("seconds", .double((seconds * 1000).rounded() / 1000)), JSONField("left", .string(leaving)),
             ])
@@ -81,20 +104,6 @@ public struct Rollback {
 
 /// `deployctl status`: what is live, how healthy, and what the other slot holds.
 public enum DeployStatus {
-    /// The holder of a lock only if someone holds it now: a killed holder's text stays in the
-    /// file, but the kernel has released its lock.
-    static func heldLock(_ path: String) -> String? {
-        guard FileIO.exists(path) else { return nil }
-        do throws(FileLock.Failure) {
-            let probe = try FileLock.acquire(path, holder: "")
-            probe.release()
-            return nil
-        } catch {
-            if case .held(_, let holder) = error { return holder.isEmpty ? "unknown holder" : holder }
-            return nil
-        }
-    }
-
     public static func collect(home: Home, manager: ServiceManager, now: Instant) -> JSONValue {
         let slots = Slots(home: home)
         let records = (try? Ledger(path: home.releasesLedger).releases()) ?? []
@@ -123,7 +132,7 @@ public enum DeployStatus {
             "ok": .bool(active != nil), "home": .string(home.root), "active": describe(active),
             "other": describe(active.map(Slots.other)), "heartbeat": heartbeat,
             "service": .string(manager.engineState()),
-            "deploy_lock": heldLock(home.deployLock).map { .string($0) } ?? .null,
+            "deploy_lock": FileLock.currentHolder(home.deployLock).map { .string($0) } ?? .null,
             "last_release": records.last?.json ?? .null,
         ]
     }

@@ -10,6 +10,20 @@ public protocol ServiceManager {
     func stopEngine() throws
     /// A one-line state of the engine's service, for status.
     func engineState() -> String
+    /// What probation, status and doctor need to know: running, given up, restarts so far.
+    func health() -> ServiceHealth
+}
+
+/// The engine's service as its manager sees it.
+public struct ServiceHealth: Sendable, Equatable {
+    /// One line, as the manager says it.
+    public var state: String
+    /// The process is up (supervisord RUNNING, systemd active).
+    public var running: Bool
+    /// The manager stopped trying (supervisord FATAL, systemd failed).
+    public var gaveUp: Bool
+    /// How often the manager restarted it, where it counts (systemd's NRestarts).
+    public var restarts: Int?
 }
 
 /// A service-manager command that failed.
@@ -23,6 +37,8 @@ public struct ServiceError: Error, CustomStringConvertible {
 public struct SupervisorManager: ServiceManager {
     public let home: Home
     public let binary: String
+    /// Never handed to supervisord, so never inherited by the engine it starts.
+    public var secretNames = SecretNames.standard
     public var name: String { "supervisor" }
     public var configPath: String { home.root + "/deploy/supervisord.conf" }
     var socketPath: String { home.stateDir + "/supervisor.sock" }
@@ -34,12 +50,17 @@ public struct SupervisorManager: ServiceManager {
 
     /// The supervisord config for this home (what `install-units --supervisor` writes).
     public func configText() -> String {
-        let h = home.root
+        // supervisord expands %(name)s in values: a literal % is %%.
+        let h = home.root.replacingOccurrences(of: "%", with: "%%")
+        let socket = socketPath.replacingOccurrences(of: "%", with: "%%")
+        let command = [home.root + "/slots/current/" + binary, "run", "--home", home.root].map(shellWord)
+            .joined(separator: " ").replacingOccurrences(of: "%", with: "%%")
         return """
             ; Written by deployctl for the home \(h). The engine always runs from slots/current;
-            ; its release id comes from the slot's .release file.
+            ; it reads its release id from the slot's .release file, and the secrets it needs
+            ; from config/secrets.env itself (none are in its environment).
             [unix_http_server]
-            file=\(socketPath)
+            file=\(socket)
             chmod=0700
 
             [supervisord]
@@ -52,10 +73,10 @@ public struct SupervisorManager: ServiceManager {
             supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
 
             [supervisorctl]
-            serverurl=unix://\(socketPath)
+            serverurl=unix://\(socket)
 
             [program:tradingbot]
-            command=/bin/sh -c 'TRADINGBOT_RELEASE="$(cat \(h)/slots/current/.release 2>/dev/null || echo unknown)" exec \(h)/slots/current/\(binary) run --home \(h)'
+            command=\(command)
             directory=\(h)
             autostart=true
             autorestart=true
@@ -78,7 +99,8 @@ public struct SupervisorManager: ServiceManager {
     }
 
     func ctl(_ arguments: [String], timeout: Double = 30) throws -> ProcessRunner.Outcome {
-        try ProcessRunner.run("/usr/bin/supervisorctl", ["-c", configPath] + arguments, timeout: timeout)
+        try ProcessRunner.run(
+            "/usr/bin/supervisorctl", ["-c", configPath] + arguments, timeout: timeout, without: secretNames)
     }
 
     var daemonAnswers: Bool { (try? ctl(["pid"], timeout: 5))?.status == 0 }
@@ -91,7 +113,8 @@ public struct SupervisorManager: ServiceManager {
             _ = try? ctl(["update"])
             return
         }
-        let started = try ProcessRunner.run("/usr/bin/supervisord", ["-c", configPath], timeout: 30)
+        let started = try ProcessRunner.run(
+            "/usr/bin/supervisord", ["-c", configPath], timeout: 30, without: secretNames)
         guard started.status == 0 else {
             throw ServiceError(message: "supervisord -c \(configPath) failed: \(started.output)")
         }
@@ -125,6 +148,12 @@ public struct SupervisorManager: ServiceManager {
         return outcome.output.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
+    public func health() -> ServiceHealth {
+        let state = engineState()
+        return ServiceHealth(
+            state: state, running: state.contains("RUNNING"), gaveUp: state.contains("FATAL"), restarts: nil)
+    }
+
     /// Stops supervisord itself (tests and uninstall).
     public func shutdown() {
         if daemonAnswers { _ = try? ctl(["shutdown"], timeout: 30) }
@@ -135,11 +164,13 @@ public struct SupervisorManager: ServiceManager {
 public struct SystemdManager: ServiceManager {
     public var name: String { "systemd" }
     public let unit = "tradingbot.service"
+    /// The systemctl to run (tests pass a stand-in; production finds it on PATH).
+    let tool: String
 
-    public init() {}
+    public init(systemctl: String = "systemctl") { tool = systemctl }
 
     func systemctl(_ arguments: [String]) throws -> ProcessRunner.Outcome {
-        try ProcessRunner.run("/usr/bin/env", ["systemctl"] + arguments, timeout: 120)
+        try ProcessRunner.run("/usr/bin/env", [tool] + arguments, timeout: 120)
     }
 
     public func restartEngine() throws {
@@ -152,7 +183,24 @@ public struct SystemdManager: ServiceManager {
 
     public func stopEngine() throws { _ = try systemctl(["stop", unit]) }
 
-    public func engineState() -> String {
-        ((try? systemctl(["is-active", unit]))?.output ?? "unknown").trimmingCharacters(in: .whitespacesAndNewlines)
+    public func engineState() -> String { health().state }
+
+    /// `systemctl show`: ActiveState failed means systemd gave up; NRestarts counts the restarts
+    /// of a crash loop that systemd would otherwise keep going for ever.
+    public func health() -> ServiceHealth {
+        guard let outcome = try? systemctl(["show", unit, "-p", "ActiveState", "-p", "SubState", "-p", "NRestarts"]),
+            outcome.status == 0
+        else { return ServiceHealth(state: "systemctl does not answer", running: false, gaveUp: false, restarts: nil) }
+        var values: [String: String] = [:]
+        for line in outcome.output.split(separator: "\n") {
+            let parts = line.split(separator: "=", maxSplits: 1)
+            if parts.count == 2 { values[String(parts[0])] = String(parts[1]).trimmingCharacters(in: .whitespaces) }
+        }
+        let active = values["ActiveState"] ?? "unknown"
+        let sub = values["SubState"] ?? "unknown"
+        let restarts = values["NRestarts"].flatMap { Int($0) }
+        return ServiceHealth(
+            state: "\(unit) \(active) (\(sub))" + (restarts.map { ", \($0) restarts" } ?? ""),
+            running: active == "active", gaveUp: active == "failed", restarts: restarts)
     }
 }

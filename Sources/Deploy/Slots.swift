@@ -59,7 +59,26 @@ public struct Slots: Sendable {
         return text.isEmpty ? nil : text
     }
 
+    /// Written only once the slot's checkout and binary are complete, so a release id on a slot
+    /// always means a whole release.
     func writeReleaseID(_ id: String, slot: String) throws {
         try FileIO.writeAtomically(path(slot) + "/.release", Array((id + "\n").utf8))
+    }
+
+    /// Removes the slot's release id, durably, before anything in the slot changes: a crash in
+    /// the middle of a checkout or build then leaves a slot that no rollback will pick.
+    func forgetRelease(_ slot: String) throws {
+        let file = path(slot) + "/.release"
+        guard unlink(file) == 0 || errno == ENOENT else {
+            throw StoreError(path: file, message: "cannot remove: \(String(cString: strerror(errno)))")
+        }
+        if FileIO.exists(path(slot)) { try FileIO.syncDirectory(of: file) }
+    }
+
+    /// What the rollback rule needs to know about a slot.
+    public func view(_ slot: String, binary: String) -> RollbackRule.SlotView {
+        RollbackRule.SlotView(
+            slot: slot, release: releaseID(slot),
+            binaryPresent: FileManager.default.isExecutableFile(atPath: path(slot) + "/" + binary))
     }
 }

@@ -4,14 +4,36 @@ import TradingStore
 
 /// The service definitions for a home: systemd units (production) or a supervisord config.
 public enum Units {
-    public static func systemd(home: Home, config: DeployConfig, user: String) -> [(name: String, text: String)] {
+    /// A path as one systemd word: quoted, with the characters systemd would expand escaped.
+    static func systemdWord(_ text: String) -> String {
+        var out = ""
+        for c in text {
+            switch c {
+            case "\\": out += "\\\\"
+            case "\"": out += "\\\""
+            case "%": out += "%%"
+            case "$": out += "$$"
+            default: out.append(c)
+            }
+        }
+        return "\"" + out + "\""
+    }
+
+    /// systemd kills an engine that has not pinged it for WatchdogSec; the engine pings once a
+    /// cycle, so the limit follows the cycle (three cycles, at least three minutes).
+    public static func watchdogSeconds(cycleSeconds: Int) -> Int { max(180, 3 * cycleSeconds) }
+
+    public static func systemd(
+        home: Home, config: DeployConfig, user: String, cycleSeconds: Int = 60
+    ) -> [(name: String, text: String)] {
         let h = home.root
+        let quotedHome = systemdWord(h)
         let hardening = """
             NoNewPrivileges=yes
             PrivateTmp=yes
             ProtectSystem=strict
             ProtectHome=read-only
-            ReadWritePaths=\(h)
+            ReadWritePaths=\(quotedHome)
             ProtectKernelTunables=yes
             ProtectKernelModules=yes
             ProtectControlGroups=yes
@@ -27,16 +49,17 @@ public enum Units {
             [Service]
             Type=notify
             User=\(user)
-            WorkingDirectory=\(h)
-            # The release id comes from the live slot, so a flip + restart names the new release.
-            ExecStart=/bin/sh -c 'TRADINGBOT_RELEASE="$(cat \(h)/slots/current/.release 2>/dev/null || echo unknown)" exec \(h)/slots/current/\(config.binary) run --home \(h)'
+            WorkingDirectory=\(quotedHome)
+            # The engine reads its release id from slots/current/.release, so a flip + restart
+            # names the new release. It reads the secrets it needs from config/secrets.env itself.
+            ExecStart=\(systemdWord(h + "/slots/current/" + config.binary)) run --home \(quotedHome)
             NotifyAccess=all
-            WatchdogSec=\(max(30, 3 * 60))
+            # Three cycles of bot.json's cycle_seconds (\(cycleSeconds) s); run install-units again after changing it.
+            WatchdogSec=\(watchdogSeconds(cycleSeconds: cycleSeconds))
             Restart=on-failure
             RestartSec=5
             TimeoutStopSec=15
             KillSignal=SIGTERM
-            EnvironmentFile=-\(h)/config/secrets.env
             \(hardening)
 
             [Install]
@@ -50,8 +73,7 @@ public enum Units {
             [Service]
             Type=oneshot
             User=\(user)
-            ExecStart=\(h)/slots/current/\((config.binary as NSString).deletingLastPathComponent)/deployctl watchdog --once --home \(h)
-            EnvironmentFile=-\(h)/config/secrets.env
+            ExecStart=\(systemdWord(h + "/slots/current/" + (config.binary as NSString).deletingLastPathComponent + "/deployctl")) watchdog --once --home \(quotedHome)
             \(hardening)
 
             """
@@ -82,7 +104,8 @@ public enum Units {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         if systemd {
             var files: [String] = []
-            for unit in Self.systemd(home: home, config: config, user: user) {
+            let cycle = (try? ConfigFiles.bot(home.botConfig))?.cycleSeconds ?? 60
+            for unit in Self.systemd(home: home, config: config, user: user, cycleSeconds: cycle) {
                 let path = dir + "/" + unit.name
                 try FileIO.writeAtomically(path, Array(unit.text.utf8))
                 files.append(path)
@@ -90,7 +113,7 @@ public enum Units {
             return (
                 files,
                 [
-                    "sudo cp \(files.joined(separator: " ")) /etc/systemd/system/",
+                    "sudo cp \(files.map(shellWord).joined(separator: " ")) /etc/systemd/system/",
                     "sudo systemctl daemon-reload",
                     "sudo systemctl enable --now tradingbot.service tradingbot-watchdog.timer",
                     "systemctl status tradingbot.service",
@@ -102,9 +125,16 @@ public enum Units {
         return (
             [manager.configPath],
             [
-                "supervisord -c \(manager.configPath)", "supervisorctl -c \(manager.configPath) status",
-                "deployctl release --home \(home.root)",
+                "supervisord -c \(shellWord(manager.configPath))",
+                "supervisorctl -c \(shellWord(manager.configPath)) status",
+                "deployctl release --home \(shellWord(home.root))",
             ]
         )
     }
+}
+
+/// A word for a POSIX shell (and for supervisord's shlex): as is when plain, else single-quoted.
+public func shellWord(_ text: String) -> String {
+    let plain = !text.isEmpty && text.allSatisfy { $0.isLetter || $0.isNumber || "/._-+=:,@".contains($0) }
+    return plain ? text : "'" + text.replacingOccurrences(of: "'", with: "'\"'\"'") + "'"
 }

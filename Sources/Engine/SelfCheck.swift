@@ -43,13 +43,16 @@ public enum SelfCheck {
                     + (open > 0 ? " and stays reducing (no new entries) while an open position cannot be valued" : "")
                     + "; see `deployctl check data`")
         }
+        // Read-only: a candidate's selfcheck runs against the live home before the flip and must
+        // not migrate (or otherwise write) the live database.
         checks.run("database") {
-            let db = try AnalyticsDatabase(path: home.database)
-            let mode = try db.journalMode()
+            guard let (mode, trades) = try AnalyticsDatabase.inspect(path: home.database) else {
+                return "no \(home.database) yet; the engine creates it on start"
+            }
             guard mode == "wal" else {
                 throw StoreError(path: home.database, message: "journal mode is \(mode), not wal")
             }
-            return "\(home.database) open in WAL mode, \(try db.totals().trades) trades mirrored"
+            return "\(home.database) readable in WAL mode, \(trades) trades mirrored"
         }
         checks.run("weights") {
             let path = home.featureStore + "/signal_weights.json"

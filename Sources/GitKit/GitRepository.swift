@@ -7,11 +7,16 @@ public struct GitCredentials: Sendable {
     public var token: String?
     public var username: String?
     public var sshKeyPath: String?
+    /// Offer the token to a plain http:// remote too (deploy.json allow_token_over_http).
+    public var allowTokenOverHTTP: Bool
 
-    public init(token: String? = nil, username: String? = nil, sshKeyPath: String? = nil) {
+    public init(
+        token: String? = nil, username: String? = nil, sshKeyPath: String? = nil, allowTokenOverHTTP: Bool = false
+    ) {
         self.token = token
         self.username = username
         self.sshKeyPath = sshKeyPath
+        self.allowTokenOverHTTP = allowTokenOverHTTP
     }
 }
 
@@ -23,7 +28,7 @@ final class CredentialBox {
     init(_ credentials: GitCredentials) { self.credentials = credentials }
 }
 
-let credentialCallback: git_credential_acquire_cb = { out, _, usernameFromURL, allowed, payload in
+let credentialCallback: git_credential_acquire_cb = { out, url, usernameFromURL, allowed, payload in
     guard let out, let payload else { return GIT_PASSTHROUGH.rawValue }
     let box = Unmanaged<CredentialBox>.fromOpaque(payload).takeUnretainedValue()
     box.attempts += 1
@@ -31,6 +36,15 @@ let credentialCallback: git_credential_acquire_cb = { out, _, usernameFromURL, a
     let fromURL = usernameFromURL.map { String(cString: $0) }
     let c = box.credentials
     if allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT.rawValue != 0, let token = c.token {
+        // A token sent over plain http can be read by anyone on the path.
+        let address = url.map { String(cString: $0) } ?? ""
+        if address.lowercased().hasPrefix("http://") && !c.allowTokenOverHTTP {
+            git_error_set_str(
+                Int32(GIT_ERROR_CALLBACK.rawValue),
+                "refusing to send the git token over plain http to \(address); use https, or set \"allow_token_over_http\": true in deploy.json on a private network"
+            )
+            return GIT_EAUTH.rawValue
+        }
         return git_credential_userpass_plaintext_new(out, c.username ?? fromURL ?? "x-access-token", token)
     }
     if allowed & GIT_CREDENTIAL_SSH_KEY.rawValue != 0 {
@@ -91,6 +105,20 @@ public final class GitRepository {
         return GitRepository(pointer: repo, path: path)
     }
 
+    /// Points `origin` at `url`: each release fetches from the repository deploy.json names now,
+    /// not the one the slot was first cloned from.
+    public func setRemoteURL(_ url: String, remote name: String = "origin") throws(GitError) {
+        try GitError.check(git_remote_set_url(pointer, name, url), "git_remote_set_url(\(name), \(url))")
+    }
+
+    /// The URL of `origin`.
+    public func remoteURL(remote name: String = "origin") -> String? {
+        var remote: OpaquePointer?
+        guard git_remote_lookup(&remote, pointer, name) == 0, let remote else { return nil }
+        defer { git_remote_free(remote) }
+        return git_remote_url(remote).map { String(cString: $0) }
+    }
+
     /// Fetches every branch and tag of `origin` (force-updating remote-tracking refs).
     public func fetch(remote name: String = "origin", credentials: GitCredentials = GitCredentials()) throws(GitError) {
         var remote: OpaquePointer?
@@ -115,9 +143,13 @@ public final class GitRepository {
         try GitError.check(code, "git_remote_fetch(\(name))")
     }
 
-    /// The commit a ref names: a branch of origin, a tag, or a (short) sha.
+    /// The commit a ref names: a branch of origin, a tag, or a (short) sha. Never a local branch
+    /// of the checkout: a slot's stale `main` must not stand in for the remote's.
     public func resolve(_ ref: String) throws(GitError) -> String {
-        for candidate in ["refs/remotes/origin/\(ref)", "refs/tags/\(ref)", ref] {
+        let looksLikeSha = (4...40).contains(ref.count) && ref.allSatisfy { $0.isHexDigit }
+        var candidates = ["refs/remotes/origin/\(ref)", "refs/tags/\(ref)"]
+        if looksLikeSha { candidates.append(ref) }
+        for candidate in candidates {
             var object: OpaquePointer?
             if git_revparse_single(&object, pointer, candidate + "^{commit}") == 0, let object {
                 defer { git_object_free(object) }
@@ -126,7 +158,9 @@ public final class GitRepository {
         }
         throw GitError(
             function: "resolve", code: -3,
-            message: "\(ref) is not a branch of origin, a tag or a commit of \(path); check the name or push it first")
+            message:
+                "\(ref) is not a branch or tag of \(remoteURL() ?? "origin") (deleted there, or never pushed) nor a commit sha; check the name or push it first"
+        )
     }
 
     /// The subject line of a commit.
@@ -170,20 +204,23 @@ public final class GitRepository {
         try GitError.check(
             git_status_options_init(&options, UInt32(GIT_STATUS_OPTIONS_VERSION)), "git_status_options_init")
         options.show = GIT_STATUS_SHOW_WORKDIR_ONLY
-        options.flags = GIT_STATUS_OPT_INCLUDE_UNTRACKED.rawValue
+        // Ignored files too (a stale Package.resolved would make two slots build one sha against
+        // different dependencies); folders come as one entry, so `keep` sees their top level.
+        options.flags = GIT_STATUS_OPT_INCLUDE_UNTRACKED.rawValue | GIT_STATUS_OPT_INCLUDE_IGNORED.rawValue
         var list: OpaquePointer?
         try GitError.check(git_status_list_new(&list, pointer, &options), "git_status_list_new")
         defer { git_status_list_free(list) }
         var removed: [String] = []
         for i in 0..<git_status_list_entrycount(list) {
             guard let entry = git_status_byindex(list, i),
-                entry.pointee.status.rawValue & GIT_STATUS_WT_NEW.rawValue != 0,
+                entry.pointee.status.rawValue & (GIT_STATUS_WT_NEW.rawValue | GIT_STATUS_IGNORED.rawValue) != 0,
                 let delta = entry.pointee.index_to_workdir, let cPath = delta.pointee.new_file.path
             else { continue }
             let relative = String(cString: cPath)
             let top = String(relative.split(separator: "/").first ?? "")
             if keep(top) { continue }
-            try? FileManager.default.removeItem(atPath: path + "/" + relative)
+            let file = path + "/" + (relative.hasSuffix("/") ? String(relative.dropLast()) : relative)
+            try? FileManager.default.removeItem(atPath: file)
             removed.append(relative)
         }
         return removed

@@ -10,7 +10,7 @@ import TradingCore
 /// through `writeAtomically`: temp file, fsync, rename over the target, fsync of the directory,
 /// so a crash at any moment leaves either the old file or the new one, never a torn one.
 public enum FileIO {
-    static func errnoText(_ code: Int32 = errno) -> String { String(cString: strerror(code)) }
+    public static func errnoText(_ code: Int32 = errno) -> String { String(cString: strerror(code)) }
 
     public static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
 
@@ -65,13 +65,13 @@ public enum FileIO {
 
     /// Copies `source` over `destination` atomically, streaming (a log of gigabytes needs no
     /// more memory than a megabyte); `source` is only read.
-    public static func copy(_ source: String, to destination: String) throws {
+    public static func copy(_ source: String, to destination: String, mode: mode_t = 0o644) throws {
         let input = open(source, O_RDONLY | O_CLOEXEC)
         guard input >= 0 else {
             throw StoreError(path: source, message: "cannot open for reading: \(errnoText())")
         }
         defer { close(input) }
-        try replaceAtomically(destination, mode: 0o644) { fd, temp in
+        try replaceAtomically(destination, mode: mode) { fd, temp in
             try forEachChunk(input, path: source) { try writeAll(fd, Array($0), path: temp) }
         }
     }
@@ -125,6 +125,20 @@ public enum FileIO {
             throw StoreError(path: path, message: "cannot rename the new version into place: \(text)")
         }
         try syncDirectory(of: path)
+    }
+
+    /// Creates `path` (and its parents) readable by the owner only, and makes an existing one so.
+    public static func makePrivateDirectory(_ path: String) throws {
+        var prefix = path.hasPrefix("/") ? "" : "."
+        for part in path.split(separator: "/") {
+            prefix += "/" + part
+            guard mkdir(prefix, 0o755) == 0 || errno == EEXIST else {
+                throw StoreError(path: prefix, message: "cannot create the directory: \(errnoText())")
+            }
+        }
+        guard chmod(path, 0o700) == 0 else {
+            throw StoreError(path: path, message: "cannot make it private (chmod 700): \(errnoText())")
+        }
     }
 
     /// fsyncs the directory holding `path`, so a rename survives a power cut.

@@ -36,30 +36,80 @@ public final class FileLock {
     }
 
     /// Takes the lock, waiting up to `timeout` seconds (0: try once). Writes `holder` into the file.
+    ///
+    /// After flock succeeds, the locked file must still be the one at `path`: a lock file deleted
+    /// (or replaced) while we waited would give each of two processes "its" lock on a different
+    /// inode, and both would go on. Then it starts over on the file now at the path.
     public static func acquire(_ path: String, holder: String, timeout: Double = 0) throws(Failure) -> FileLock {
-        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else {
-            throw .failed(StoreError(path: path, message: "cannot open lock file: \(FileIO.errnoText())"))
-        }
         var waited = 0.0
-        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
-            guard errno == EWOULDBLOCK || errno == EINTR else {
-                let text = FileIO.errnoText()
-                close(fd)
-                throw .failed(StoreError(path: path, message: "flock failed: \(text)"))
+        while true {
+            let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+            guard fd >= 0 else {
+                throw .failed(StoreError(path: path, message: "cannot open lock file: \(FileIO.errnoText())"))
             }
-            if waited >= timeout {
-                let holder = (try? FileIO.read(path)).map { String(decoding: $0, as: UTF8.self) } ?? ""
-                close(fd)
-                throw .held(path: path, holder: String(holder.trimmingSpaces))
+            var locked = false
+            while !locked {
+                if flock(fd, LOCK_EX | LOCK_NB) == 0 {
+                    locked = true
+                    break
+                }
+                guard errno == EWOULDBLOCK || errno == EINTR else {
+                    let text = FileIO.errnoText()
+                    close(fd)
+                    throw .failed(StoreError(path: path, message: "flock failed: \(text)"))
+                }
+                if waited >= timeout {
+                    let holder = (try? FileIO.read(path)).map { String(decoding: $0, as: UTF8.self) } ?? ""
+                    close(fd)
+                    throw .held(path: path, holder: String(holder.trimmingSpaces))
+                }
+                usleep(20_000)
+                waited += 0.02
             }
-            usleep(20_000)
-            waited += 0.02
+            if isStillAtPath(fd, path) {
+                ftruncate(fd, 0)
+                let bytes = Array(holder.utf8) + [0x0A]
+                _ = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
+                return FileLock(path: path, fd: fd)
+            }
+            flock(fd, LOCK_UN)
+            close(fd)
         }
-        ftruncate(fd, 0)
-        let bytes = Array(holder.utf8) + [0x0A]
-        _ = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
-        return FileLock(path: path, fd: fd)
+    }
+
+    // glibc's encoding of a dev_t (gnu_dev_major/minor are macros Swift cannot see).
+    static func major(_ dev: UInt64) -> UInt64 { ((dev >> 8) & 0xfff) | ((dev >> 32) & ~0xfff) }
+    static func minor(_ dev: UInt64) -> UInt64 { (dev & 0xff) | ((dev >> 12) & ~0xff) }
+
+    /// The inode locked through `fd` is the file `path` names now.
+    static func isStillAtPath(_ fd: Int32, _ path: String) -> Bool {
+        var held = stat()
+        var named = stat()
+        guard fstat(fd, &held) == 0, stat(path, &named) == 0 else { return false }
+        return held.st_ino == named.st_ino && held.st_dev == named.st_dev
+    }
+
+    /// Who holds the lock on `path` right now, without taking it (which could make someone
+    /// starting at that moment fail): the kernel's table of flocks in /proc/locks. Nil when
+    /// nobody holds it; the file's holder text otherwise.
+    public static func currentHolder(_ path: String) -> String? {
+        var named = stat()
+        guard stat(path, &named) == 0, let table = try? FileIO.read("/proc/locks") else { return nil }
+        let suffix = ":\(named.st_ino)"
+        for line in String(decoding: table, as: UTF8.self).split(separator: "\n") {
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            // "1: FLOCK  ADVISORY  WRITE 1234 08:01:5678 0 EOF"; a waiting entry has "->" in front.
+            guard fields.count >= 6, !fields.contains("->"), fields[1] == "FLOCK", fields[5].hasSuffix(suffix)
+            else { continue }
+            let device = fields[5].split(separator: ":")
+            guard device.count == 3, let major = UInt32(device[0], radix: 16), let minor = UInt32(device[1], radix: 16),
+                UInt64(major) == Self.major(UInt64(named.st_dev)), UInt64(minor) == Self.minor(UInt64(named.st_dev))
+            else { continue }
+            let text = (try? FileIO.read(path)).map { String(decoding: $0, as: UTF8.self) } ?? ""
+            let holder = String(text.trimmingSpaces)
+            return holder.isEmpty ? "pid \(fields[4])" : holder
+        }
+        return nil
     }
 
     /// Releases the lock; safe to call twice.

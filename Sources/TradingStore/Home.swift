@@ -60,6 +60,14 @@ public struct Home: Sendable, Equatable {
     public var currentSlot: String { path("slots", "current") }
     public func slot(_ name: String) -> String { path("slots", name) }
 
+    /// The release id of the live slot (its `.release`), which the service starts the engine
+    /// under: no shell wrapper in the units has to read it.
+    public var currentRelease: String? {
+        guard let bytes = try? FileIO.read(currentSlot + "/.release") else { return nil }
+        let text = String(String(decoding: bytes, as: UTF8.self).trimmingSpaces)
+        return text.isEmpty ? nil : text
+    }
+
     /// Creates the directories the bot writes into (config is the operator's to create).
     public func createDirectories() throws {
         for dir in [logsDir, dataDir, stateDir, featureStore, reportsDir, slotsDir] {

@@ -13,12 +13,20 @@ import TradingCore
 public final class JSONLAppender {
     public let path: String
     private var fd: Int32
+    /// The file ended in a torn line (a writer died mid-line): the first append starts a new line,
+    /// so one torn write never glues itself to the next record.
+    private var startsWithNewline = false
 
     public init(path: String) throws {
         self.path = path
-        fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+        fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
             throw StoreError(path: path, message: "cannot open for appending: \(FileIO.errnoText())")
+        }
+        var info = stat()
+        if fstat(fd, &info) == 0 && info.st_size > 0 {
+            var last: UInt8 = 0
+            if pread(fd, &last, 1, off_t(info.st_size - 1)) == 1 && last != 0x0A { startsWithNewline = true }
         }
     }
 
@@ -27,9 +35,11 @@ public final class JSONLAppender {
     /// Appends `value` as one compact line; `sync` makes it durable before returning.
     public func append(_ value: JSONValue, sync: Bool = false) throws {
         var writer = JSONWriter()
+        if startsWithNewline { writer.bytes.append(0x0A) }
         writer.write(value)
         writer.bytes.append(0x0A)
         try FileIO.writeAll(fd, writer.bytes, path: path)
+        startsWithNewline = false
         if sync && fsync(fd) != 0 { throw StoreError(path: path, message: "fsync failed: \(FileIO.errnoText())") }
     }
 
@@ -42,9 +52,18 @@ public final class JSONLAppender {
     /// The parsed lines of a JSONL file, skipping a torn last line (a crash mid-write) but
     /// reporting any other unreadable line by number.
     public static func readAll(_ path: String) throws -> [JSONValue] {
-        guard FileIO.exists(path) else { return [] }
+        let (values, unreadable) = try readLines(path)
+        if let first = unreadable.first { throw StoreError(path: path, message: "line \(first.line): \(first.error)") }
+        return values
+    }
+
+    /// Every readable line, and the line numbers and errors of those that are not (torn writes
+    /// that a later append went past). A torn last line is neither.
+    public static func readLines(_ path: String) throws -> ([JSONValue], unreadable: [(line: Int, error: String)]) {
+        guard FileIO.exists(path) else { return ([], []) }
         let bytes = try FileIO.read(path)
         var values: [JSONValue] = []
+        var unreadable: [(line: Int, error: String)] = []
         var lineNumber = 0
         var start = 0
         while start < bytes.count {
@@ -57,9 +76,9 @@ public final class JSONLAppender {
                 values.append(try JSONValue.parse(line))
             } catch {
                 if end == nil { break }  // torn final line
-                throw StoreError(path: path, message: "line \(lineNumber): \(error)")
+                unreadable.append((lineNumber, "\(error)"))
             }
         }
-        return values
+        return (values, unreadable)
     }
 }

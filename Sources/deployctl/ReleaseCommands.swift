@@ -24,7 +24,10 @@ struct DeployOptions: ParsableArguments {
     }
 
     func manager(_ config: DeployConfig) -> ServiceManager {
-        config.serviceManager == "systemd" ? SystemdManager() : SupervisorManager(home: home, binary: config.binary)
+        guard config.serviceManager == "supervisor" else { return SystemdManager() }
+        var manager = SupervisorManager(home: home, binary: config.binary)
+        manager.secretNames = config.secretNames
+        return manager
     }
 
     var progress: StepProgress { json ? SilentProgress() : TerminalProgress() }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CLISupport
+import Deploy
 
 /// `deployctl`: releases, checks and guards the trading bot.
 struct DeployCtl: ParsableCommand {
@@ -13,4 +14,5 @@ struct DeployCtl: ParsableCommand {
     )
 }
 
+ProcessRunner.resetSignals()
 runMain(DeployCtl.self)

@@ -49,7 +49,7 @@ struct RunCommand: ParsableCommand {
         let universe = try ConfigFiles.assetUniverse(home.assetUniverse)
         if let cycleSeconds { config.cycleSeconds = cycleSeconds }
         var settings = EngineSettings()
-        settings.release = ProcessInfo.processInfo.environment["TRADINGBOT_RELEASE"] ?? "dev"
+        settings.release = ProcessInfo.processInfo.environment["TRADINGBOT_RELEASE"] ?? home.currentRelease ?? "dev"
         let lock: FileLock
         do {
             lock = try EngineRunner.lockEngine(home: home, release: settings.release)

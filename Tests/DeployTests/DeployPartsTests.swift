@@ -94,8 +94,16 @@ import Testing
         let engine = try #require(units.first { $0.name == "tradingbot.service" }?.text)
         #expect(
             engine.contains("Type=notify") && engine.contains("WatchdogSec=") && engine.contains("NoNewPrivileges=yes"))
-        #expect(engine.contains("ProtectSystem=strict") && engine.contains("ReadWritePaths=/srv/bot"))
-        #expect(engine.contains("/srv/bot/slots/current/.build/release/tradingbot run --home /srv/bot"))
+        #expect(engine.contains("ProtectSystem=strict") && engine.contains("ReadWritePaths=\"/srv/bot\""))
+        #expect(engine.contains("ExecStart=\"/srv/bot/slots/current/.build/release/tradingbot\" run --home \"/srv/bot\""))
+        #expect(!engine.contains("EnvironmentFile"), "no process gets every secret in its environment")
+        #expect(engine.contains("WatchdogSec=180"))
+        let slow = Units.systemd(home: home, config: DeployConfig(), user: "trader", cycleSeconds: 600)
+        #expect(slow.first { $0.name == "tradingbot.service" }?.text.contains("WatchdogSec=1800") == true)
+        // A home with a space, a quote, a percent and a dollar stays one word for systemd.
+        let odd = Units.systemd(home: Home(root: "/srv/my bot's 100%$x"), config: DeployConfig(), user: "trader")
+        let oddEngine = try #require(odd.first { $0.name == "tradingbot.service" }?.text)
+        #expect(oddEngine.contains(#"ExecStart="/srv/my bot's 100%%$$x/slots/current/.build/release/tradingbot" run --home "/srv/my bot's 100%%$$x""#))
         #expect(units.contains { $0.name == "tradingbot-watchdog.timer" })
     }
 }

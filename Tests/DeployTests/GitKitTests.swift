@@ -100,9 +100,16 @@ import Testing
         }
         #expect(throws: GitError.self, "wrong token: refused after a few attempts, not for ever") {
             _ = try GitRepository.clone(
-                url: url, into: root + "/wrong", credentials: GitCredentials(token: "nope", username: "bot"))
+                url: url, into: root + "/wrong",
+                credentials: GitCredentials(token: "nope", username: "bot", allowTokenOverHTTP: true))
         }
-        let credentials = GitCredentials(token: token, username: "bot")
+        // Plain http: the token is not offered unless deploy.json allows it.
+        let refused = #expect(throws: GitError.self) {
+            _ = try GitRepository.clone(
+                url: url, into: root + "/plain", credentials: GitCredentials(token: token, username: "bot"))
+        }
+        #expect(refused?.message.contains("refusing to send the git token over plain http") == true, "\(String(describing: refused))")
+        let credentials = GitCredentials(token: token, username: "bot", allowTokenOverHTTP: true)
         let repo = try GitRepository.clone(url: url, into: root + "/slot", credentials: credentials)
         #expect(try repo.resolve("main") == first)
         try origin.write("a.txt", "two\n")

@@ -111,6 +111,14 @@ public struct ConfigSection: Sendable {
         return text
     }
 
+    /// true or false; when absent, `defaultValue` (if given) instead of an error.
+    public func bool(_ key: String, default defaultValue: Bool? = nil) throws(ConfigError) -> Bool {
+        if let defaultValue, value(key) == nil { return defaultValue }
+        let value = try required(key, "true or false")
+        guard case .bool(let flag) = value else { throw fail(key, "is \(value.typeName); expected true or false") }
+        return flag
+    }
+
     /// One of `allowed`; when absent, `defaultValue` (if given) instead of an error.
     public func choice(_ key: String, _ allowed: [String], default defaultValue: String? = nil) throws(ConfigError)
         -> String

@@ -11,6 +11,14 @@ public struct DeployConfig: Sendable, Equatable {
     public var gitUsername = ""
     /// ssh private key for ssh:// or user@host: remotes (empty: the ssh agent).
     public var gitSSHKey = ""
+    /// Offer the token over plain http:// (a private network only); off, the token is sent only
+    /// over https.
+    public var allowTokenOverHTTP = false
+    /// Environment variables that hold secrets: removed from every child deployctl starts (build,
+    /// smoke commands, supervisord and so the engine), besides git_token_env and the webhook's.
+    public var secretEnv = [
+        "BLOFIN_API_KEY", "BLOFIN_API_SECRET", "BLOFIN_API_PASSPHRASE", "TRADINGBOT_DASHBOARD_PASSWORD_HASH",
+    ]
     /// The built `tradingbot`, relative to a slot.
     public var binary = ".build/release/tradingbot"
     public var serviceManager = "supervisor"
@@ -53,9 +61,14 @@ public struct DeployConfig: Sendable, Equatable {
 
     /// The keys of deploy.json's top level.
     public static let keys = [
-        "repo", "default_ref", "binary", "git_token_env", "git_username", "git_ssh_key", "service_manager", "build",
-        "checks", "probation", "watchdog",
+        "repo", "default_ref", "binary", "git_token_env", "git_username", "git_ssh_key", "allow_token_over_http",
+        "secret_env", "service_manager", "build", "checks", "probation", "watchdog",
     ]
+
+    /// Every variable name a child of deployctl must not inherit.
+    public var secretNames: [String] {
+        Array(Set([gitTokenEnv, watchdog.alertWebhookEnv, "TRADINGBOT_GIT_TOKEN"] + secretEnv)).sorted()
+    }
 
     /// Validates a parsed `deploy.json`: every key has a default; unknown keys and values out of
     /// range fail with the file, the key and what is allowed.
@@ -66,9 +79,17 @@ public struct DeployConfig: Sendable, Equatable {
         c.repo = try root.string("repo", allowEmpty: true, default: c.repo)
         c.defaultRef = try root.string("default_ref", default: c.defaultRef)
         c.binary = try root.string("binary", default: c.binary)
+        if c.binary.hasPrefix("/") || c.binary.split(separator: "/").contains("..") {
+            throw ConfigError(
+                file: file, field: "binary",
+                message:
+                    "\(c.binary) must be a path inside the slot (relative, no \"..\"), e.g. .build/release/tradingbot")
+        }
         c.gitTokenEnv = try root.string("git_token_env", default: c.gitTokenEnv)
         c.gitUsername = try root.string("git_username", allowEmpty: true, default: c.gitUsername)
         c.gitSSHKey = try root.string("git_ssh_key", allowEmpty: true, default: c.gitSSHKey)
+        c.allowTokenOverHTTP = try root.bool("allow_token_over_http", default: c.allowTokenOverHTTP)
+        c.secretEnv = try root.strings("secret_env", default: c.secretEnv)
         c.serviceManager = try root.choice("service_manager", ["systemd", "supervisor"], default: c.serviceManager)
         if let build = try root.section("build") {
             try build.allowOnly(["command", "timeout_seconds"])
