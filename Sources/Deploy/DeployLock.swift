@@ -7,9 +7,15 @@ public enum DeployLock {
         public var message: String
     }
 
+    /// Where the process group of the running build or check is written down.
+    public static func childrenFile(_ home: Home) -> String { home.stateDir + "/deploy.children" }
+
+    /// Takes the lock; then ends whatever a killed holder's build left running.
     public static func take(home: Home, holder: String, wait: Double) -> Result<FileLock, Refusal> {
         do throws(FileLock.Failure) {
-            return .success(try FileLock.acquire(home.deployLock, holder: holder, timeout: wait))
+            let lock = try FileLock.acquire(home.deployLock, holder: holder, timeout: wait)
+            ProcessRunner.endLeftovers(childrenFile(home))
+            return .success(lock)
         } catch {
             switch error {
             case .held(_, let other):

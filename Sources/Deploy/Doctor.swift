@@ -5,7 +5,7 @@ import TradingStore
 
 /// `deployctl doctor`: everything a home needs, checked in one go, each with what to do.
 public enum Doctor {
-    public static func run(home: Home, now: Instant) -> [CheckResult] {
+    public static func run(home: Home, now: Instant, manager given: ServiceManager? = nil) -> [CheckResult] {
         var checks = CheckList()
         var deploy: DeployConfig?
         checks.run("config") {
@@ -46,16 +46,58 @@ public enum Doctor {
             }
             return "\(manager) available"
         }
+        let records = (try? Ledger(path: home.releasesLedger).releases()) ?? []
+        let quotedHome = shellWord(home.root)
         checks.run("slots") {
             let slots = Slots(home: home)
-            guard let active = slots.active() else { return "no release yet (slots/current absent)" }
+            guard let active = slots.active() else {
+                guard records.isEmpty else {
+                    throw StoreError(
+                        path: home.currentSlot,
+                        message:
+                            "is absent but the ledger holds \(records.count) release(s): NOTHING IS TRADING. Go back to the last good release with `deployctl rollback --home \(quotedHome)`, or release again with `deployctl release --home \(quotedHome)`"
+                    )
+                }
+                return "no release yet (slots/current absent)"
+            }
+            guard let release = slots.releaseID(active) else {
+                throw StoreError(
+                    path: slots.path(active) + "/.release",
+                    message:
+                        "slots/current -> \(active) but the slot names no release (a checkout or build was interrupted); `deployctl rollback --home \(quotedHome)` or release again"
+                )
+            }
             let binary = slots.path(active) + "/" + (deploy?.binary ?? ".build/release/tradingbot")
             guard FileManager.default.isExecutableFile(atPath: binary) else {
                 throw StoreError(
                     path: binary,
                     message: "slots/current -> \(active) but its binary is missing; release again or roll back")
             }
-            return "slots/current -> \(active) (\(slots.releaseID(active) ?? "unknown release")), binary present"
+            let state = records.last { $0.id == release }?.state ?? "not in the ledger"
+            return "slots/current -> \(active) (\(release), \(state)), binary present"
+        }
+        checks.run("engine") {
+            guard Slots(home: home).active() != nil else {
+                guard records.isEmpty else { throw ServiceError(message: "no live slot, so no engine runs") }
+                return "no release yet"
+            }
+            let manager =
+                given
+                ?? ((deploy?.serviceManager ?? "supervisor") == "systemd"
+                    ? SystemdManager() as ServiceManager
+                    : SupervisorManager(home: home, binary: deploy?.binary ?? ".build/release/tradingbot"))
+            let health = manager.health()
+            guard health.running else {
+                let start =
+                    manager.name == "systemd"
+                    ? "sudo systemctl start tradingbot.service"
+                    : "supervisord -c \(shellWord(home.root + "/deploy/supervisord.conf")) (or supervisorctl -c ... start tradingbot)"
+                throw ServiceError(
+                    message:
+                        "the engine is not running (\(health.state)): NOTHING IS TRADING. Start it with \(start), or `deployctl rollback --home \(quotedHome)` if the live release is the problem"
+                )
+            }
+            return "\(manager.name): \(health.state)"
         }
         if let beat = try? HeartbeatStore(home: home).read(), beat.phase == "stopped" {
             checks.append(

@@ -103,7 +103,8 @@ public struct Preflight {
         for (i, command) in config.checks.smokeCommands.enumerated() {
             let o = try ProcessRunner.shell(
                 command, in: slots.path(slot),
-                environment: environment(release: release), timeout: 300, without: config.secretNames)
+                environment: environment(release: release), timeout: 300, without: config.secretNames,
+                tracking: DeployLock.childrenFile(home))
             results.append(
                 CheckResult(
                     name: "smoke_command_\(i + 1)", ok: o.status == 0,

@@ -22,12 +22,45 @@ public enum ProcessRunner {
     /// returned only as its last lines; otherwise it is captured whole.
     public static func shell(
         _ command: String, in directory: String, environment: [String: String] = [:], timeout: Double,
-        log: String? = nil, without secrets: [String] = SecretNames.standard
+        log: String? = nil, without secrets: [String] = SecretNames.standard, tracking: String? = nil
     ) throws -> Outcome {
         try run(
             "/bin/sh", ["-c", command], in: directory, environment: environment, timeout: timeout, log: log,
-            without: secrets)
+            without: secrets, tracking: tracking)
     }
+
+    /// Ends what a killed deployctl's build or check left running (listed in `file`), so it
+    /// cannot go on writing into a slot the next holder of the deploy lock uses. Called right after
+    /// the lock is taken. Only processes carrying the run's own mark in their environment are
+    /// ended: a process group number may since have been reused by someone else (the engine).
+    /// - Returns: the processes ended.
+    @discardableResult
+    public static func endLeftovers(_ file: String) -> [Int32] {
+        guard let bytes = try? FileIO.read(file) else { return [] }
+        defer { unlink(file) }
+        let marks = String(decoding: bytes, as: UTF8.self).split(separator: "\n").compactMap {
+            $0.split(separator: " ").dropFirst().first.map { Array("\(runMark)=\($0)".utf8) }
+        }
+        guard !marks.isEmpty, let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else {
+            return []
+        }
+        var ended: [Int32] = []
+        for entry in entries {
+            guard let pid = Int32(entry), pid != getpid(),
+                let environ = try? FileIO.read("/proc/\(entry)/environ")
+            else { continue }
+            let variables = environ.split(separator: 0)
+            if variables.contains(where: { variable in marks.contains { Array(variable) == $0 } }),
+                kill(pid, SIGKILL) == 0
+            {
+                ended.append(pid)
+            }
+        }
+        return ended
+    }
+
+    /// The environment variable that marks every process of one tracked run.
+    static let runMark = "DEPLOYCTL_RUN"
 
     /// Puts SIGCHLD back to its default: started with it ignored (a parent's `trap '' CHLD`,
     /// some process supervisors), the kernel reaps our children itself and waitpid fails, which
@@ -38,7 +71,8 @@ public enum ProcessRunner {
 
     public static func run(
         _ executable: String, _ arguments: [String], in directory: String? = nil, environment: [String: String] = [:],
-        timeout: Double, log: String? = nil, without secrets: [String] = SecretNames.standard
+        timeout: Double, log: String? = nil, without secrets: [String] = SecretNames.standard,
+        tracking: String? = nil
     ) throws -> Outcome {
         let started = Date()
         let outputFile = log ?? (NSTemporaryDirectory() + "deployctl-\(UUID().uuidString).out")
@@ -49,6 +83,13 @@ public enum ProcessRunner {
         var env = ProcessInfo.processInfo.environment
         for name in secrets { env.removeValue(forKey: name) }
         for (k, v) in environment { env[k] = v }
+        let mark = tracking == nil ? nil : UUID().uuidString
+        if let mark { env[runMark] = mark }
+        // The run is written down before it starts: if deployctl is killed, the next one ends it.
+        if let tracking, let mark {
+            try? FileIO.writeAtomically(tracking, Array("run \(mark) \(executable)\n".utf8))
+        }
+        defer { if let tracking { unlink(tracking) } }
         let pid = try spawn(executable, arguments, directory: directory, environment: env, output: fd)
         // waitpid, not Foundation's Process: a daemonizing child (supervisord) hands its
         // descriptors to a grandchild, and Process would wait for that grandchild for ever.
@@ -58,11 +99,11 @@ public enum ProcessRunner {
         while try reap(pid, &status, executable) == false {
             if Date() >= deadline {
                 timedOut = true
-                kill(-pid, SIGTERM)
+                signalGroup(pid, SIGTERM)
                 let grace = Date().addingTimeInterval(5)
                 while try reap(pid, &status, executable) == false {
                     if Date() >= grace {
-                        kill(-pid, SIGKILL)
+                        signalGroup(pid, SIGKILL)
                         while try reap(pid, &status, executable) == false { usleep(20_000) }
                         break
                     }
@@ -76,13 +117,20 @@ public enum ProcessRunner {
         if exitCode != 0 || timedOut {
             // A failed or timed-out command leaves nothing of its own behind (a compiler writing
             // into a slot after the lock is free). A daemon we start moves to its own session.
-            kill(-pid, SIGKILL)
+            signalGroup(pid, SIGKILL)
         }
         let text = (try? String(contentsOfFile: outputFile, encoding: .utf8)) ?? ""
         if log == nil { try? FileManager.default.removeItem(atPath: outputFile) }
         return Outcome(
             status: timedOut ? -1 : exitCode, timedOut: timedOut, output: log == nil ? text : lastLines(text, 20),
             seconds: Date().timeIntervalSince(started))
+    }
+
+    /// Signals the process group `pid` leads. Never for pid 0 or 1: kill(-1) would signal
+    /// every process we may signal, kill(0) our own group.
+    static func signalGroup(_ pid: pid_t, _ signal: Int32) {
+        guard pid > 1 else { return }
+        kill(-pid, signal)
     }
 
     /// Whether `pid` has ended (its status in `status`). EINTR is retried; any other error
@@ -94,7 +142,7 @@ public enum ProcessRunner {
             if result == 0 { return false }
             if errno == EINTR { continue }
             let text = String(cString: strerror(errno))
-            kill(-pid, SIGKILL)
+            signalGroup(pid, SIGKILL)
             throw StoreError(path: executable, message: "cannot learn how it ended (waitpid: \(text)); treated as failed")
         }
     }

@@ -221,7 +221,8 @@ public final class ReleasePipeline {
             let log = home.deployLogsDir + "/\(id).log"
             let outcome = try ProcessRunner.shell(
                 config.build.command, in: path, environment: ["TRADINGBOT_HOME": home.root],
-                timeout: Double(config.build.timeoutSeconds), log: log, without: config.secretNames)
+                timeout: Double(config.build.timeoutSeconds), log: log, without: config.secretNames,
+                tracking: DeployLock.childrenFile(home))
             if outcome.timedOut {
                 throw StepFailure(step: "build", detail: "timed out after \(config.build.timeoutSeconds) s; log \(log)")
             }

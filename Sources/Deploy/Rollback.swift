@@ -128,10 +128,27 @@ public enum DeployStatus {
                 "consecutive_errors": .int(beat.consecutiveErrors),
             ]
         }
+        let health = manager.health()
+        var problems: [String] = []
+        let quotedHome = shellWord(home.root)
+        if active == nil && !records.isEmpty {
+            problems.append(
+                "slots/current is absent though \(records.count) release(s) exist: nothing is trading; `deployctl rollback --home \(quotedHome)` or `deployctl release --home \(quotedHome)`"
+            )
+        }
+        if active != nil && !health.running {
+            problems.append(
+                "the engine is not running (\(health.state)): nothing is trading; `deployctl doctor --home \(quotedHome)` says how to start it"
+            )
+        }
+        let liveState = active.flatMap { slots.releaseID($0) }.flatMap { id in records.last { $0.id == id } }?
+            .stateValue
         return [
-            "ok": .bool(active != nil), "home": .string(home.root), "active": describe(active),
+            "ok": .bool(active != nil && problems.isEmpty), "home": .string(home.root), "active": describe(active),
             "other": describe(active.map(Slots.other)), "heartbeat": heartbeat,
-            "service": .string(manager.engineState()),
+            "service": .string(health.state), "engine_running": .bool(health.running),
+            "next": liveState.map { .string($0.outlook) } ?? .null,
+            "problems": .array(problems.map { .string($0) }),
             "deploy_lock": FileLock.currentHolder(home.deployLock).map { .string($0) } ?? .null,
             "last_release": records.last?.json ?? .null,
         ]

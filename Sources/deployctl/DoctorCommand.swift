@@ -12,7 +12,8 @@ struct DoctorCommand: ParsableCommand {
     @OptionGroup var options: DeployOptions
 
     func run() throws {
-        let results = Doctor.run(home: options.home, now: WallClock.now)
+        let manager = (try? options.config()).map { options.manager($0) }
+        let results = Doctor.run(home: options.home, now: WallClock.now, manager: manager)
         let ok = results.allSatisfy(\.ok)
         if options.json {
             printJSON(["ok": .bool(ok), "home": .string(options.home.root), "checks": .array(results.map(\.json))])

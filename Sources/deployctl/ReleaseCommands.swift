@@ -101,11 +101,12 @@ struct StatusCommand: ParsableCommand {
     func run() throws {
         let config = try options.config()
         let status = DeployStatus.collect(home: options.home, manager: options.manager(config), now: WallClock.now)
+        let o = status.objectValue ?? JSONObject()
         if options.json {
             printJSON(status)
+            if o["ok"] != .bool(true) { throw ExitCode(ExitStatus.failed) }
             return
         }
-        let o = status.objectValue ?? JSONObject()
         func line(_ v: JSONValue?) -> String {
             guard let s = v?.objectValue else { return "none" }
             return
@@ -122,7 +123,10 @@ struct StatusCommand: ParsableCommand {
             print("Heartbeat  none yet")
         }
         print("Service    \(o["service"]?.stringValue ?? "?")")
+        if let next = o["next"]?.stringValue { print("Next       \(next)") }
         if let lock = o["deploy_lock"]?.stringValue { print("Lock       \(lock)") }
+        for problem in o["problems"]?.arrayValue ?? [] { print("PROBLEM    \(problem.stringValue ?? "")") }
+        if o["ok"] != .bool(true) { throw ExitCode(ExitStatus.failed) }
     }
 }
 

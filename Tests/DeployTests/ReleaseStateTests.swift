@@ -1,0 +1,319 @@
+import Foundation
+import TestSupport
+import Testing
+
+@testable import Deploy
+import GitKit
+@testable import TradingCore
+@testable import TradingStore
+
+@Suite struct ReleaseStateTests {
+    @Test func badAndFailedAreFinalAndTheFoldObeysTheMachine() throws {
+        #expect(ReleaseState.bad.next.isEmpty && ReleaseState.failed.next.isEmpty)
+        #expect(!ReleaseState.checking.next.contains(.good), "nothing goes live without the flip")
+        let ledger = Ledger(path: try Fixtures.temporaryDirectory("machine") + "/releases.jsonl")
+        let machine = ReleaseMachine(id: "r1", ledger: ledger, now: { WallClock.now })
+        try machine.move(to: .building)
+        #expect(throws: IllegalTransition.self) { try machine.move(to: .good) }
+        #expect(machine.state == .building, "a refused move changes nothing")
+        try machine.move(to: .checking)
+        try machine.move(to: .flipped)
+        try machine.move(to: .bad)
+        #expect(throws: IllegalTransition.self) { try machine.move(to: .failed) }
+        // A ledger written by an older deployctl: `failed` after `bad` does not soften it.
+        try ledger.append("r1", "state", [JSONField("state", "failed")])
+        #expect(try ledger.releases().first?.state == "bad")
+    }
+
+    func records(_ states: [(String, String)]) -> [ReleaseRecord] {
+        states.map { id, state in
+            var r = ReleaseRecord(id: id)
+            r.state = state
+            return r
+        }
+    }
+
+    @Test func oneRollbackRule() {
+        let view = { (release: String?, binary: Bool) in
+            RollbackRule.SlotView(slot: "A", release: release, binaryPresent: binary)
+        }
+        let ledger = records([("r1", "good"), ("r2", "probation"), ("r3", "bad"), ("r4", "rolled_back")])
+        // The last release marked good, wherever it ran from.
+        #expect(
+            RollbackRule.target(other: view("r1", true), previousSlot: nil, records: ledger)
+                == .slot("A", release: "r1", why: "the last release marked good"))
+        // Never marked good (detached, or its deployctl died) but it was running before the flip.
+        guard case .slot(_, "r2", _) = RollbackRule.target(other: view("r2", true), previousSlot: "A", records: ledger)
+        else {
+            Issue.record("the release running before the flip is the target")
+            return
+        }
+        guard case .slot(_, "r4", _) = RollbackRule.target(other: view("r4", true), previousSlot: "A", records: ledger)
+        else {
+            Issue.record("a rolled-back release that was running before the flip is the target")
+            return
+        }
+        // ...but not when it was not the one running, nor when it is marked bad.
+        guard case .none = RollbackRule.target(other: view("r2", true), previousSlot: "B", records: ledger),
+            case .none(let bad) = RollbackRule.target(other: view("r3", true), previousSlot: "A", records: ledger),
+            case .none(let first) = RollbackRule.target(other: view(nil, false), previousSlot: nil, records: ledger),
+            case .none(let noBinary) = RollbackRule.target(other: view("r1", false), previousSlot: "A", records: ledger)
+        else {
+            Issue.record("expected no target")
+            return
+        }
+        #expect(bad.contains("marked bad") && first.contains("no release") && noBinary.contains("no binary"))
+    }
+
+    @Test func aTornLedgerLineNeitherBlocksNorGluesToTheNextRecord() throws {
+        let path = try Fixtures.temporaryDirectory("torn") + "/releases.jsonl"
+        let ledger = Ledger(path: path)
+        try ledger.append("r1", "started", [JSONField("ref", "main")])
+        try ledger.append("r1", "state", [JSONField("state", "building")])
+        // A writer killed mid-line.
+        let handle = try #require(FileHandle(forWritingAtPath: path))
+        handle.seekToEndOfFile()
+        handle.write(Data(#"{"ts": "2026-11-25T00:00:00Z", "release": "r1", "ev"#.utf8))
+        try handle.close()
+        try ledger.append("r2", "started", [JSONField("ref", "main")])
+        try ledger.append("r2", "state", [JSONField("state", "building")])
+        let releases = try ledger.releases()
+        #expect(releases.map(\.id) == ["r1", "r2"])
+        #expect(releases.map(\.state) == ["building", "building"])
+        #expect(ledger.unreadableLines() == [3], "the torn line stays visible as one unreadable line")
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(text.contains("\"ev\n{"), "the next record starts on a new line")
+    }
+
+    @Test func aLockFileDeletedWhileWaitedForDoesNotGiveTwoHolders() throws {
+        let dir = try Fixtures.temporaryDirectory("lock")
+        let path = dir + "/deploy.lock"
+        let first = try FileLock.acquire(path, holder: "first")
+        #expect(FileLock.currentHolder(path) == "first", "status sees the holder without taking the lock")
+        let waiter = LockWaiter(path: path)
+        let thread = Thread { waiter.run() }
+        thread.start()
+        usleep(300_000)  // the waiter has opened the old file and waits on it
+        try FileManager.default.removeItem(atPath: path)
+        let second = try FileLock.acquire(path, holder: "second")  // a new file at the path
+        first.release()
+        waiter.done.wait()
+        #expect(waiter.outcome == "held", "the waiter got the deleted file's lock while another holds the path's")
+        second.release()
+        #expect(FileLock.currentHolder(path) == nil)
+    }
+
+    @Test func waitpidErrorsAreFailuresAndTimeoutsEndTheWholeGroup() throws {
+        var status: Int32 = 0
+        // Not our child: what waitpid says when SIGCHLD is ignored and the kernel reaped it.
+        #expect(throws: StoreError.self) { _ = try ProcessRunner.reap(1, &status, "init") }
+
+        let dir = try Fixtures.temporaryDirectory("group")
+        let slow = try ProcessRunner.shell("sleep 300 & echo $! > grandchild; wait", in: dir, timeout: 1)
+        #expect(slow.timedOut)
+        let grandchild = try #require(
+            Int32(try String(contentsOfFile: dir + "/grandchild", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+        #expect(waitUntil(seconds: 20) { !processExists(grandchild) }, "the build's own children end with it")
+    }
+
+    @Test func secretsNeverReachAChild() throws {
+        let dir = try Fixtures.temporaryDirectory("env")
+        let out = try ProcessRunner.shell(
+            "env", in: dir, environment: ["VISIBLE": "yes"], timeout: 30, without: ["HOME_SECRET_FOR_TEST", "PATH"])
+        #expect(out.output.contains("VISIBLE=yes"))
+        let names = out.output.split(separator: "\n").map { $0.split(separator: "=").first ?? "" }
+        #expect(!names.contains("PATH"), "a named variable is removed from the child's environment")
+        #expect(SecretNames.standard.contains("TRADINGBOT_GIT_TOKEN"))
+        var config = DeployConfig()
+        config.secretEnv = ["MY_KEY"]
+        #expect(config.secretNames.contains("MY_KEY") && config.secretNames.contains(config.gitTokenEnv))
+    }
+
+    @Test func leftoversOfAKilledRunAreEndedAndNothingElse() throws {
+        let dir = try Fixtures.temporaryDirectory("leftovers")
+        let tracking = dir + "/deploy.children"
+        // A build whose deployctl "dies": we keep its tracking file, as a SIGKILL would.
+        let unrelated = Process()
+        unrelated.executableURL = URL(fileURLWithPath: "/bin/sleep")
+        unrelated.arguments = ["300"]
+        try unrelated.run()
+        defer { unrelated.terminate() }
+        let runner = Thread {
+            _ = try? ProcessRunner.shell(
+                "sleep 300 & echo $! > orphan; wait", in: dir, timeout: 600, tracking: tracking)
+        }
+        runner.start()
+        #expect(waitUntil(seconds: 20) { FileManager.default.fileExists(atPath: dir + "/orphan") })
+        let saved = try Data(contentsOf: URL(fileURLWithPath: tracking))
+        let orphan = try #require(
+            Int32(try String(contentsOfFile: dir + "/orphan", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+        let ended = ProcessRunner.endLeftovers(tracking)
+        #expect(ended.contains(orphan))
+        #expect(waitUntil(seconds: 20) { !processExists(orphan) })
+        #expect(unrelated.isRunning, "a process without the run's mark is left alone")
+        #expect(saved.count > 0)
+    }
+
+    @Test func probationCountsOnlyFreshHeartbeatsAndSeesSystemdCrashLoops() throws {
+        let home = Home(root: try Fixtures.temporaryDirectory("probation"))
+        try home.createDirectories()
+        let since = WallClock.now
+        // A heartbeat of the same release left by the engine before the restart.
+        try HeartbeatStore(home: home).write(
+            Heartbeat(pid: Int(getpid()), release: "r1", cycle: 9, phase: "idle", writtenAt: since.adding(seconds: -5)))
+        let quiet = FakeManager(fixed: ServiceHealth(state: "RUNNING", running: true, gaveUp: false, restarts: nil))
+        let stale = Probation(home: home, manager: quiet).watch(release: "r1", cycles: 1, timeout: 1.5, since: since)
+        guard case .failed = stale else {
+            Issue.record("a stale heartbeat passed probation")
+            return
+        }
+        // The replaced engine's pid does not count either, even with a fresh time.
+        try HeartbeatStore(home: home).write(
+            Heartbeat(pid: Int(getpid()), release: "r1", cycle: 10, phase: "idle", writtenAt: WallClock.now))
+        let replaced = Probation(home: home, manager: quiet).watch(
+            release: "r1", cycles: 1, timeout: 1.5, since: since, replacedPid: Int(getpid()))
+        guard case .failed = replaced else {
+            Issue.record("the replaced engine's heartbeat passed probation")
+            return
+        }
+        let fresh = Probation(home: home, manager: quiet).watch(release: "r1", cycles: 1, timeout: 10, since: since)
+        guard case .healthy = fresh else {
+            Issue.record("a fresh heartbeat failed: \(fresh)")
+            return
+        }
+
+        // systemd restarts a crashing engine for ever: the restart count gives it away.
+        let dir = home.root
+        let tool = dir + "/systemctl"
+        try Fixtures.write(
+            """
+            #!/bin/sh
+            n=$(cat \(dir)/count 2>/dev/null || echo 0); n=$((n + 1)); echo $n > \(dir)/count
+            echo ActiveState=activating; echo SubState=auto-restart; echo NRestarts=$n
+
+            """, to: tool)
+        chmod(tool, 0o755)
+        let looping = Probation(home: home, manager: SystemdManager(systemctl: tool)).watch(
+            release: "r2", cycles: 1, timeout: 60, since: WallClock.now)
+        guard case .failed(let why) = looping, why.contains("crash-loops") else {
+            Issue.record("a systemd crash loop was not seen: \(looping)")
+            return
+        }
+    }
+
+    @Test func aHalfMadeSlotIsReclonedAndEachReleaseFollowsDeployJson() throws {
+        let root = try Fixtures.temporaryDirectory("slotgit")
+        let first = try GitFixture(root + "/first")
+        try first.write("a.txt", "first\n")
+        try first.write(".gitignore", "Package.resolved\n.build/\n")
+        let firstSha = try first.commit("first")
+        try first.git("branch", "feature")
+        let second = try GitFixture(root + "/second")
+        try second.write("a.txt", "second\n")
+        let secondSha = try second.commit("second")
+
+        let home = Home(root: root + "/home")
+        try home.createDirectories()
+        var config = DeployConfig()
+        config.repo = first.path
+        // A clone killed midway: a folder with a partial .git.
+        try FileManager.default.createDirectory(atPath: home.slot("A") + "/.git/objects", withIntermediateDirectories: true)
+        try Fixtures.write("junk", to: home.slot("A") + "/half-written")
+        try FileManager.default.createDirectory(atPath: home.slot("A") + "/.build", withIntermediateDirectories: true)
+        try Fixtures.write("cache", to: home.slot("A") + "/.build/cached")
+        let repo = try SlotCheckout(home: home, config: config).open("A")
+        #expect(try repo.resolve("main") == firstSha)
+        #expect(!FileManager.default.fileExists(atPath: home.slot("A") + "/half-written"))
+        #expect(FileManager.default.fileExists(atPath: home.slot("A") + "/.build/cached"), "the build cache is kept")
+
+        // Ignored files go too (a stale Package.resolved), the build folder stays.
+        try repo.checkoutHard(firstSha) { $0.hasPrefix(".build") }
+        try Fixtures.write("stale", to: home.slot("A") + "/Package.resolved")
+        let removed = try repo.checkoutHard(firstSha) { $0.hasPrefix(".build") }
+        #expect(removed.contains("Package.resolved"))
+        #expect(FileManager.default.fileExists(atPath: home.slot("A") + "/.build/cached"))
+
+        // A branch is the remote's, never a stale local one; a deleted one fails saying so.
+        try first.write("a.txt", "newer\n")
+        let newer = try first.commit("newer")
+        let again = try SlotCheckout(home: home, config: config).open("A")
+        try again.checkoutHard(firstSha) { _ in true }
+        #expect(try again.resolve("main") == newer)
+        try first.git("branch", "-D", "feature")
+        let reopened = try SlotCheckout(home: home, config: config).open("A")
+        let gone = #expect(throws: GitError.self) { try reopened.resolve("feature") }
+        #expect(gone?.message.contains("deleted there") == true)
+
+        // deploy.json now names another repository: the next release fetches from it.
+        config.repo = second.path
+        let moved = try SlotCheckout(home: home, config: config).open("A")
+        #expect(try moved.resolve("main") == secondSha)
+    }
+
+    @Test func secretsFileIsParsedNotSourced() {
+        let values = SecretsFile.parse(
+            """
+            # comment
+            export TRADINGBOT_GIT_TOKEN=abc123
+            TRADINGBOT_DASHBOARD_PASSWORD_HASH='$2b$12$abcdefghijk'
+            QUOTED="with space"
+            $(touch /tmp/never)=x
+            """)
+        #expect(values["TRADINGBOT_GIT_TOKEN"] == "abc123")
+        #expect(values["TRADINGBOT_DASHBOARD_PASSWORD_HASH"] == "$2b$12$abcdefghijk")
+        #expect(values["QUOTED"] == "with space")
+        #expect(!FileManager.default.fileExists(atPath: "/tmp/never"))
+    }
+
+    @Test func theBinaryCannotLeaveTheSlot() throws {
+        for bad in ["../../bin/sh", "/usr/bin/env", "bin/../../x"] {
+            #expect(throws: ConfigError.self, "\(bad)") {
+                _ = try DeployConfig.parse(.object(JSONObject([JSONField("binary", .string(bad))])), file: "deploy.json")
+            }
+        }
+    }
+}
+
+final class LockWaiter: @unchecked Sendable {
+    let path: String
+    // Written by the waiting thread before `done` is signalled.
+    var outcome = ""
+    let done = DispatchSemaphore(value: 0)
+    init(path: String) { self.path = path }
+
+    func run() {
+        do {
+            let lock = try FileLock.acquire(path, holder: "waiter", timeout: 2)
+            outcome = "acquired"
+            lock.release()
+        } catch {
+            outcome = "held"
+        }
+        done.signal()
+    }
+}
+
+struct FakeManager: ServiceManager {
+    var fixed: ServiceHealth
+    var name: String { "fake" }
+    func restartEngine() throws {}
+    func stopEngine() throws {}
+    func engineState() -> String { fixed.state }
+    func health() -> ServiceHealth { fixed }
+}
+
+func processExists(_ pid: Int32) -> Bool {
+    guard kill(pid, 0) == 0 else { return false }
+    // A zombie waiting for its parent is gone for our purposes.
+    let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+    return !stat.contains(") Z ")
+}
+
+func waitUntil(seconds: Double, _ condition: () -> Bool) -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if condition() { return true }
+        usleep(50_000)
+    }
+    return condition()
+}
