@@ -61,7 +61,8 @@ extension ReleasePipeline {
             try machine.move(to: .probation)
         } catch {
             let failure = error as? StepFailure ?? StepFailure(step: "probation", detail: "\(error)")
-            return afterFlip(machine, slot: slot, previous: previous, reason: "\(failure.step) failed: \(failure.detail)")
+            return afterFlip(
+                machine, slot: slot, previous: previous, reason: "\(failure.step) failed: \(failure.detail)")
         }
         let needed = options.detach ? 1 : config.probation.healthyCycles
         progress.begin("probation", "\(needed) healthy cycle(s) of \(id) within \(config.probation.timeoutSeconds) s")
@@ -108,7 +109,8 @@ extension ReleasePipeline {
         do {
             try machine.move(to: .bad, [JSONField("reason", .string(reason))])
         } catch {
-            notes.append("The ledger could not record \(id) as bad (\(error)); a plain release of its sha is not refused.")
+            notes.append(
+                "The ledger could not record \(id) as bad (\(error)); a plain release of its sha is not refused.")
         }
         let records = (try? ledger.releases()) ?? []
         let other = Slots.other(slot)

@@ -26,7 +26,8 @@ public enum HomeSetup {
             let temp = NSTemporaryDirectory() + "deployctl-init-\(UUID().uuidString.prefix(8))"
             defer { try? FileManager.default.removeItem(atPath: temp) }
             let config = try DeployConfig.parse(deployValue, file: home.deployConfig)
-            let repository = try GitRepository.clone(url: repo, into: temp, credentials: config.gitCredentials(home: home))
+            let repository = try GitRepository.clone(
+                url: repo, into: temp, credentials: config.gitCredentials(home: home))
             try repository.checkoutHard(try repository.resolve(config.defaultRef)) { _ in true }
             for target in missing {
                 let name = String(target.split(separator: "/").last ?? "")

@@ -86,10 +86,10 @@ public struct ReleaseRecord: Sendable {
             }
         case "check": checks.append(.object(o))
         case "state":
-            // Only the moves the machine allows: a `failed` written after `bad` by an older
-            // deployctl does not soften the verdict.
+            // A final verdict stays: a `failed` written after `bad` by an older deployctl does not
+            // soften it. Other moves are taken as written (the machine checked them).
             guard let next = o["state"]?.stringValue.flatMap(ReleaseState.init(rawValue:)) else { break }
-            if let current = stateValue, !current.next.contains(next) { break }
+            if let current = stateValue, current.next.isEmpty { break }
             state = next.rawValue
         default: break
         }

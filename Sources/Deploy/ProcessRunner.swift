@@ -143,7 +143,8 @@ public enum ProcessRunner {
             if errno == EINTR { continue }
             let text = String(cString: strerror(errno))
             signalGroup(pid, SIGKILL)
-            throw StoreError(path: executable, message: "cannot learn how it ended (waitpid: \(text)); treated as failed")
+            throw StoreError(
+                path: executable, message: "cannot learn how it ended (waitpid: \(text)); treated as failed")
         }
     }
 

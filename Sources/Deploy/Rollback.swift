@@ -60,7 +60,8 @@ public struct Rollback {
         }
         let engine = EngineSwitch(home: home, config: config, manager: manager, now: { WallClock.now })
         let start = Date()
-        progress.begin("rollback", "point slots/current at \(target.slot) (\(target.release), \(target.why)) and restart")
+        progress.begin(
+            "rollback", "point slots/current at \(target.slot) (\(target.release), \(target.why)) and restart")
         if let problem = engine.run(target.slot, release: target.release) {
             progress.end("rollback", ok: false, seconds: Date().timeIntervalSince(start), detail: problem)
             // Put back what was running before this command, and say what is live.

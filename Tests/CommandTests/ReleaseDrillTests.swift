@@ -11,6 +11,7 @@ import Testing
 struct ReleaseDrill {
     enum Variant {
         case good, doesNotBuild, selfcheckFails, seesNoTrades, dropsUnknownFields, crashesOnRun, neverBeats, slowBuild
+        case hangingBuild
     }
 
     let root: String
@@ -63,13 +64,16 @@ struct ReleaseDrill {
                 """
         case .crashesOnRun: app += "if [ \"$1\" = run ]; then echo 'fatal: crashed on start' >&2; exit 1; fi\n"
         case .neverBeats: app += "if [ \"$1\" = run ]; then exec sleep 3600; fi\n"
-        case .good, .doesNotBuild, .slowBuild: break
+        case .good, .doesNotBuild, .slowBuild, .hangingBuild: break
         }
         app += "exec \(real) \"$@\"\n"
         try repo.write("app.sh", app, executable: true)
-        var build = "set -e\nmkdir -p bin\ncp app.sh bin/tradingbot\nchmod +x bin/tradingbot\n"
+        // The build writes down its environment, so a test can see which secrets reached it.
+        var build =
+            "set -e\nenv > \"$TRADINGBOT_HOME/state/build-env.txt\"\nmkdir -p bin\ncp app.sh bin/tradingbot\nchmod +x bin/tradingbot\n"
         if variant == .doesNotBuild { build = "echo 'error: expected expression' >&2\nexit 1\n" }
         if variant == .slowBuild { build = "sleep 1\n" + build }
+        if variant == .hangingBuild { build = "sleep 300\n" + build }
         try repo.write("build.sh", build + "# \(message)\n")
         return try repo.commit(message)
     }
@@ -95,15 +99,55 @@ struct ReleaseDrill {
     func shutdown() {
         SupervisorManager(home: Home(root: home), binary: "bin/tradingbot").shutdown()
     }
+
+    var supervisor: SupervisorManager { SupervisorManager(home: Home(root: home), binary: "bin/tradingbot") }
+
+    /// Replaces a slot's binary with one that dies on `run` (a release gone bad on disk).
+    func breakBinary(inSlot slot: String) throws {
+        let path = home + "/slots/\(slot)/bin/tradingbot"
+        let real = try String(contentsOfFile: path, encoding: .utf8)
+        try Fixtures.write(
+            real.replacingOccurrences(
+                of: "#!/bin/sh\n", with: "#!/bin/sh\nif [ \"$1\" = run ]; then echo 'broken on disk' >&2; exit 1; fi\n"),
+            to: path)
+        chmod(path, 0o755)
+    }
+
+    /// Processes whose working directory is inside the slots (a build or check still running).
+    func processesInSlots() -> [String] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap { entry -> String? in
+            guard Int32(entry) != nil,
+                let cwd = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(entry)/cwd"),
+                cwd.hasPrefix(home + "/slots/")
+            else { return nil }
+            let cmdline = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(entry)/cmdline"))) ?? Data()
+            return "\(entry): " + String(decoding: cmdline.map { $0 == 0 ? 32 : $0 }, as: UTF8.self)
+        }
+    }
+
+    /// The environment of a running process, as NAME=value lines.
+    static func environment(of pid: Int) -> [String] {
+        let bytes = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/environ"))) ?? Data()
+        return bytes.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+    }
 }
 
 @Suite(.serialized) struct ReleaseDrillTests {
     @Test(.timeLimit(.minutes(4))) func badCandidatesAreRefusedBeforeTheFlipWithTheLiveSlotUntouched() throws {
         let drill = try ReleaseDrill()
         defer { drill.shutdown() }
-        let first = try drill.release()
+        // The operator's shell holds secrets: none of them reaches the build, supervisord or the engine.
+        let secrets = ["TRADINGBOT_GIT_TOKEN": "tok-DRILL-1", "BLOFIN_API_SECRET": "sec-DRILL-2"]
+        let first = try CommandRunner.run(
+            "deployctl", ["release", "--home", drill.home, "--json"], environment: secrets)
         #expect(first.status == 0, "\(first.stdout)")
         let good = try #require(try first.json()["release"] as? String)
+        let buildEnv = try String(contentsOfFile: drill.home + "/state/build-env.txt", encoding: .utf8)
+        #expect(buildEnv.contains("TRADINGBOT_HOME=") && !buildEnv.contains("DRILL-"), "a secret reached the build")
+        #expect(drill.waitForBeat(of: good))
+        let engineEnv = ReleaseDrill.environment(of: try #require(drill.heartbeat?.pid))
+        #expect(!engineEnv.isEmpty && !engineEnv.contains { $0.contains("DRILL-") }, "a secret reached the engine")
         #expect(try first.json()["state"] as? String == "good")
         #expect(drill.active == "A")
         #expect(drill.waitForBeat(of: good))
@@ -117,7 +161,17 @@ struct ReleaseDrill {
         ]
         for (variant, step, phrase) in cases {
             try drill.use(variant, "\(variant)")
-            let out = try drill.release()
+            // Started with SIGCHLD ignored, a failing build must still fail (not "pass" because
+            // the kernel reaped it before deployctl could ask).
+            let out =
+                variant == .doesNotBuild
+                ? try CommandRunner.execute(
+                    "/bin/sh",
+                    [
+                        "-c", "trap '' CHLD; exec \"$0\" release --home \"$1\" --json", CommandRunner.path("deployctl"),
+                        drill.home,
+                    ])
+                : try drill.release()
             #expect(out.status == 1, "\(variant): \(out.stdout)")
             let message = try out.json()["message"] as? String ?? ""
             #expect(message.contains("step \(step) failed") && message.contains(phrase), "\(variant): \(message)")
@@ -191,7 +245,7 @@ struct ReleaseDrill {
         #expect(try drill.releases().first { $0.id == v2 }?.state == "rolled_back")
         // Nothing good left in the other slot: a second rollback changes nothing.
         let none = try CommandRunner.run("deployctl", ["rollback", "--home", drill.home])
-        #expect(none.status == 1 && none.stdout.contains("nothing changed"))
+        #expect(none.status == 1 && none.stdout.contains("Nothing changed"))
 
         let lock = try FileLock.acquire(drill.home + "/state/deploy.lock", holder: "pid 4242 releasing main (test)")
         let blocked = try drill.release()
@@ -208,7 +262,7 @@ struct ReleaseDrill {
         let doctor = try CommandRunner.run("deployctl", ["doctor", "--home", drill.home, "--json"])
         #expect(doctor.status == 0, "\(doctor.stdout)")
         let names = (try doctor.json()["checks"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
-        #expect(names == ["config", "libgit2", "service_manager", "slots", "heartbeat", "positions", "disk"])
+        #expect(names == ["config", "libgit2", "service_manager", "slots", "engine", "heartbeat", "positions", "disk"])
         // A binary gone from the live slot is found.
         try FileManager.default.removeItem(atPath: drill.home + "/slots/A/bin/tradingbot")
         let broken = try CommandRunner.run("deployctl", ["doctor", "--home", drill.home])
@@ -220,6 +274,7 @@ struct ReleaseDrill {
         defer { drill.shutdown() }
         #expect(try drill.release().status == 0)
         try drill.use(.slowBuild, "slow build")
+        var hit: [String] = []
         for delay in [0.05, 0.3, 0.8, 1.2, 1.6, 2.2, 3.0, 4.0] {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: CommandRunner.path("deployctl"))
@@ -230,6 +285,10 @@ struct ReleaseDrill {
             usleep(useconds_t(delay * 1_000_000))
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
+            if let last = try drill.releases().last {
+                let step = last.steps.last?.objectValue?["name"]?.stringValue ?? "-"
+                hit.append("\(delay) s: \(last.state) after \(step)")
+            }
             let active = try #require(drill.active, "current is missing after a kill at \(delay) s")
             #expect(
                 FileManager.default.isExecutableFile(atPath: drill.home + "/slots/\(active)/bin/tradingbot"),
@@ -237,9 +296,138 @@ struct ReleaseDrill {
         }
         let status = try CommandRunner.run("deployctl", ["status", "--home", drill.home, "--json"])
         #expect(try status.json()["deploy_lock"] is NSNull, "a killed release's lock is not reported as held")
+        #expect(Set(hit.map { $0.split(separator: ":")[1] }).count >= 2, "the kills hit several steps: \(hit)")
+        // A kill in the middle of a build: the build keeps running until the next deployctl
+        // takes the lock, which ends it before it touches the slot.
+        try drill.use(.hangingBuild, "hangs")
+        let hanging = Process()
+        hanging.executableURL = URL(fileURLWithPath: CommandRunner.path("deployctl"))
+        hanging.arguments = ["release", "--home", drill.home, "--json"]
+        hanging.standardOutput = FileHandle.nullDevice
+        hanging.standardError = FileHandle.nullDevice
+        try hanging.run()
+        let building = Date().addingTimeInterval(60)
+        while Date() < building && !drill.processesInSlots().contains(where: { $0.contains("sleep 300") }) {
+            usleep(100_000)
+        }
+        #expect(drill.processesInSlots().contains { $0.contains("sleep 300") }, "the build started")
+        kill(hanging.processIdentifier, SIGKILL)
+        hanging.waitUntilExit()
+        try drill.use(.slowBuild, "after the hang")
         let final = try drill.release(["--wait", "10"])
         #expect(final.status == 0, "the next release recovers: \(final.stdout)")
         #expect(try final.json()["state"] as? String == "good")
+        #expect(drill.processesInSlots().isEmpty, "left running by a killed release: \(drill.processesInSlots())")
+        let abandoned = try drill.releases().filter { $0.state == "building" || $0.state == "checking" }
+        #expect(abandoned.isEmpty, "releases left mid-way are marked failed: \(abandoned.map(\.id))")
+        print("SIGKILL drill hit: \(hit.joined(separator: "; "))")
+    }
+
+    @Test(.timeLimit(.minutes(4))) func afterTheFlipALedgerThatCannotBeWrittenStillEndsOnTheGoodEngine() throws {
+        let drill = try ReleaseDrill(probationTimeout: 15)
+        defer { drill.shutdown() }
+        let first = try drill.release()
+        let good = try #require(try first.json()["release"] as? String)
+        #expect(drill.waitForBeat(of: good))
+        let goodPid = drill.heartbeat?.pid
+        try drill.use(.good, "v2")
+        // The disk fills right after the restart: the move to probation cannot be written.
+        let home = Home(root: drill.home)
+        let ledger = FullDiskLedger(path: home.releasesLedger, fullFrom: "probation")
+        let pipeline = ReleasePipeline(
+            home: home, config: try ConfigFiles.deploy(drill.deploy), manager: drill.supervisor,
+            progress: SilentProgress(), now: { WallClock.now }, ledger: ledger)
+        let outcome = pipeline.run(ReleasePipeline.Options())
+        #expect(outcome.exitCode == 1)
+        #expect(!outcome.message.contains("Nothing live changed"), "\(outcome.message)")
+        #expect(outcome.message.contains("Rolled back to \(good)"), "\(outcome.message)")
+        #expect(outcome.message.contains("could not record"), "the unwritten ledger is reported: \(outcome.message)")
+        #expect(drill.active == "A")
+        #expect(drill.waitForBeat(of: good) && drill.heartbeat?.pid != goodPid, "a fresh engine of the good release")
+    }
+
+    @Test(.timeLimit(.minutes(5))) func aFailedCandidateGoesBackToAReleaseNeverMarkedGoodAndNeverFakesHealth() throws {
+        let drill = try ReleaseDrill(probationTimeout: 8)
+        defer { drill.shutdown() }
+        // Detached: on probation for ever (no watchdog), but trading fine.
+        let first = try drill.release(["--detach"])
+        #expect(first.status == 0, "\(first.stdout)")
+        let v1 = try #require(try first.json()["release"] as? String)
+        #expect(try drill.releases().last?.state == "probation")
+        #expect(drill.waitForBeat(of: v1))
+
+        try drill.use(.crashesOnRun, "crash")
+        let crash = try drill.release()
+        #expect(crash.status == 1)
+        let message = try crash.json()["message"] as? String ?? ""
+        #expect(message.contains("Rolled back to \(v1)"), "\(message)")
+        #expect(drill.active == "A")
+        #expect(drill.waitForBeat(of: v1), "the release that traded before runs again")
+
+        // The release to go back to is broken on disk: its old heartbeat must not pass for a
+        // healthy engine, and the message says nothing is proven to trade.
+        try drill.breakBinary(inSlot: "A")
+        try drill.use(.crashesOnRun, "crash again")
+        let twice = try drill.release()
+        #expect(twice.status == 1)
+        let told = try twice.json()["message"] as? String ?? ""
+        #expect(told.contains("Going back to \(v1) in slot A FAILED"), "\(told)")
+        #expect(told.contains("NOTHING IS PROVEN TO BE TRADING") && told.contains("Live now: slots/current -> A"))
+        let doctor = try CommandRunner.run("deployctl", ["doctor", "--home", drill.home])
+        #expect(doctor.status == 1 && doctor.stdout.contains("FAIL engine"), "\(doctor.stdout)")
+        let status = try CommandRunner.run("deployctl", ["status", "--home", drill.home])
+        #expect(status.status == 1 && status.stdout.contains("PROBLEM"), "\(status.stdout)")
+    }
+
+    @Test(.timeLimit(.minutes(4))) func aFailingFirstReleaseStopsTheEngineKeepsTheSlotAndSaysSo() throws {
+        let drill = try ReleaseDrill(probationTimeout: 6)
+        defer { drill.shutdown() }
+        try drill.use(.crashesOnRun, "crash first")
+        let out = try drill.release()
+        #expect(out.status == 1)
+        let message = try out.json()["message"] as? String ?? ""
+        #expect(
+            message.contains("NOTHING IS TRADING") && message.contains("slots/current stays on slot A"), "\(message)")
+        #expect(drill.active == "A", "kept for inspection")
+        #expect(!drill.supervisor.health().running)
+        let doctor = try CommandRunner.run("deployctl", ["doctor", "--home", drill.home])
+        #expect(doctor.status == 1, "\(doctor.stdout)")
+        // The fix goes out the normal way.
+        try drill.use(.good, "fixed")
+        let fixed = try drill.release()
+        #expect(fixed.status == 0, "\(fixed.stdout)")
+        #expect(drill.active == "B")
+    }
+
+    @Test(.timeLimit(.minutes(4))) func rollbackChecksItsTargetFirstAndRestoresWhatRanWhenTheTargetFails() throws {
+        let drill = try ReleaseDrill(probationTimeout: 8)
+        defer { drill.shutdown() }
+        let v1 = try #require(try drill.release().json()["release"] as? String)
+        try drill.use(.good, "v2")
+        let v2 = try #require(try drill.release().json()["release"] as? String)
+        #expect(drill.waitForBeat(of: v2))
+        let pid = drill.heartbeat?.pid
+
+        // No binary in the target: refused before anything is stopped.
+        let binary = drill.home + "/slots/A/bin/tradingbot"
+        let saved = try Data(contentsOf: URL(fileURLWithPath: binary))
+        try FileManager.default.removeItem(atPath: binary)
+        let refused = try CommandRunner.run("deployctl", ["rollback", "--home", drill.home])
+        #expect(refused.status == 1 && refused.stdout.contains("has no binary"), "\(refused.stdout)")
+        #expect(drill.active == "B" && drill.heartbeat?.pid == pid && drill.supervisor.health().running)
+
+        // A target that does not come up: the release that ran is put back and proven.
+        try saved.write(to: URL(fileURLWithPath: binary))
+        chmod(binary, 0o755)
+        try drill.breakBinary(inSlot: "A")
+        let failed = try CommandRunner.run("deployctl", ["rollback", "--home", drill.home, "--json"])
+        #expect(failed.status == 1)
+        let message = try failed.json()["message"] as? String ?? ""
+        #expect(message.contains("\(v1) in slot A did not come up healthy"), "\(message)")
+        #expect(message.contains("\(v2) in slot B is running again"), "\(message)")
+        #expect(drill.active == "B")
+        #expect(drill.waitForBeat(of: v2) && drill.heartbeat?.pid != pid)
+        #expect(try drill.releases().first { $0.id == v2 }?.state == "good", "a failed rollback leaves v2 as it was")
     }
 }
 
@@ -283,5 +471,27 @@ struct ReleaseDrill {
         #expect(try CommandRunner.run("deployctl", ["install-units", "--home", home]).status == 2)
         let noRepo = try CommandRunner.run("deployctl", ["release", "--home", root + "/elsewhere"])
         #expect(noRepo.status == 2 && noRepo.stderr.contains("deployctl init"))
+    }
+}
+
+/// A ledger on a disk that fills up: every append from the move to `fullFrom` on fails, as
+/// write(2) does with ENOSPC.
+final class FullDiskLedger: Ledger {
+    let fullFrom: String
+    private var full = false
+
+    init(path: String, fullFrom: String) {
+        self.fullFrom = fullFrom
+        super.init(path: path)
+    }
+
+    override func append(_ release: String, _ event: String, _ fields: [JSONField] = [], at: Instant = WallClock.now)
+        throws
+    {
+        if event == "state", fields.contains(where: { $0.key == "state" && $0.value == .string(fullFrom) }) {
+            full = true
+        }
+        if full { throw StoreError(path: path, message: "write failed: No space left on device") }
+        try super.append(release, event, fields, at: at)
     }
 }

@@ -95,7 +95,8 @@ import Testing
         #expect(
             engine.contains("Type=notify") && engine.contains("WatchdogSec=") && engine.contains("NoNewPrivileges=yes"))
         #expect(engine.contains("ProtectSystem=strict") && engine.contains("ReadWritePaths=\"/srv/bot\""))
-        #expect(engine.contains("ExecStart=\"/srv/bot/slots/current/.build/release/tradingbot\" run --home \"/srv/bot\""))
+        #expect(
+            engine.contains("ExecStart=\"/srv/bot/slots/current/.build/release/tradingbot\" run --home \"/srv/bot\""))
         #expect(!engine.contains("EnvironmentFile"), "no process gets every secret in its environment")
         #expect(engine.contains("WatchdogSec=180"))
         let slow = Units.systemd(home: home, config: DeployConfig(), user: "trader", cycleSeconds: 600)
@@ -103,7 +104,10 @@ import Testing
         // A home with a space, a quote, a percent and a dollar stays one word for systemd.
         let odd = Units.systemd(home: Home(root: "/srv/my bot's 100%$x"), config: DeployConfig(), user: "trader")
         let oddEngine = try #require(odd.first { $0.name == "tradingbot.service" }?.text)
-        #expect(oddEngine.contains(#"ExecStart="/srv/my bot's 100%%$$x/slots/current/.build/release/tradingbot" run --home "/srv/my bot's 100%%$$x""#))
+        #expect(
+            oddEngine.contains(
+                #"ExecStart="/srv/my bot's 100%%$$x/slots/current/.build/release/tradingbot" run --home "/srv/my bot's 100%%$$x""#
+            ))
         #expect(units.contains { $0.name == "tradingbot-watchdog.timer" })
     }
 }
@@ -123,7 +127,7 @@ import Testing
             return Doctor.run(home: home, now: now).first { $0.name == "heartbeat" }
         }
         let names = Doctor.run(home: home, now: now).map(\.name)
-        #expect(names == ["config", "libgit2", "service_manager", "slots", "heartbeat", "positions", "disk"])
+        #expect(names == ["config", "libgit2", "service_manager", "slots", "engine", "heartbeat", "positions", "disk"])
         let stopped = try #require(try heartbeat("stopped", ageSeconds: 900))
         #expect(stopped.ok && stopped.warning && stopped.detail.contains("stopped 900 s ago"))
         let stale = try #require(try heartbeat("idle", ageSeconds: 900))

@@ -108,7 +108,9 @@ import Testing
             _ = try GitRepository.clone(
                 url: url, into: root + "/plain", credentials: GitCredentials(token: token, username: "bot"))
         }
-        #expect(refused?.message.contains("refusing to send the git token over plain http") == true, "\(String(describing: refused))")
+        #expect(
+            refused?.message.contains("refusing to send the git token over plain http") == true,
+            "\(String(describing: refused))")
         let credentials = GitCredentials(token: token, username: "bot", allowTokenOverHTTP: true)
         let repo = try GitRepository.clone(url: url, into: root + "/slot", credentials: credentials)
         #expect(try repo.resolve("main") == first)

@@ -112,7 +112,9 @@ import GitKit
         let slow = try ProcessRunner.shell("sleep 300 & echo $! > grandchild; wait", in: dir, timeout: 1)
         #expect(slow.timedOut)
         let grandchild = try #require(
-            Int32(try String(contentsOfFile: dir + "/grandchild", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+            Int32(
+                try String(contentsOfFile: dir + "/grandchild", encoding: .utf8).trimmingCharacters(
+                    in: .whitespacesAndNewlines)))
         #expect(waitUntil(seconds: 20) { !processExists(grandchild) }, "the build's own children end with it")
     }
 
@@ -146,7 +148,9 @@ import GitKit
         #expect(waitUntil(seconds: 20) { FileManager.default.fileExists(atPath: dir + "/orphan") })
         let saved = try Data(contentsOf: URL(fileURLWithPath: tracking))
         let orphan = try #require(
-            Int32(try String(contentsOfFile: dir + "/orphan", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+            Int32(
+                try String(contentsOfFile: dir + "/orphan", encoding: .utf8).trimmingCharacters(
+                    in: .whitespacesAndNewlines)))
         let ended = ProcessRunner.endLeftovers(tracking)
         #expect(ended.contains(orphan))
         #expect(waitUntil(seconds: 20) { !processExists(orphan) })
@@ -217,7 +221,8 @@ import GitKit
         var config = DeployConfig()
         config.repo = first.path
         // A clone killed midway: a folder with a partial .git.
-        try FileManager.default.createDirectory(atPath: home.slot("A") + "/.git/objects", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            atPath: home.slot("A") + "/.git/objects", withIntermediateDirectories: true)
         try Fixtures.write("junk", to: home.slot("A") + "/half-written")
         try FileManager.default.createDirectory(atPath: home.slot("A") + "/.build", withIntermediateDirectories: true)
         try Fixtures.write("cache", to: home.slot("A") + "/.build/cached")
@@ -268,7 +273,8 @@ import GitKit
     @Test func theBinaryCannotLeaveTheSlot() throws {
         for bad in ["../../bin/sh", "/usr/bin/env", "bin/../../x"] {
             #expect(throws: ConfigError.self, "\(bad)") {
-                _ = try DeployConfig.parse(.object(JSONObject([JSONField("binary", .string(bad))])), file: "deploy.json")
+                _ = try DeployConfig.parse(
+                    .object(JSONObject([JSONField("binary", .string(bad))])), file: "deploy.json")
             }
         }
     }
