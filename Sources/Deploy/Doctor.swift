@@ -74,6 +74,13 @@ public enum Doctor {
                     message: "slots/current -> \(active) but its binary is missing; release again or roll back")
             }
             let state = records.last { $0.id == release }?.state ?? "not in the ledger"
+            if state == ReleaseState.bad.rawValue {
+                throw StoreError(
+                    path: home.currentSlot,
+                    message:
+                        "slots/current -> \(active) holds \(release), which is marked bad (kept there for inspection: there was nothing to go back to). Release a fix with `deployctl release --home \(quotedHome)`"
+                )
+            }
             return "slots/current -> \(active) (\(release), \(state)), binary present"
         }
         checks.run("engine") {
@@ -88,10 +95,11 @@ public enum Doctor {
                     : SupervisorManager(home: home, binary: deploy?.binary ?? ".build/release/tradingbot"))
             let health = manager.health()
             guard health.running else {
+                let conf = shellWord(home.root + "/deploy/supervisord.conf")
                 let start =
                     manager.name == "systemd"
-                    ? "sudo systemctl start tradingbot.service"
-                    : "supervisord -c \(shellWord(home.root + "/deploy/supervisord.conf")) (or supervisorctl -c ... start tradingbot)"
+                    ? "`sudo systemctl start tradingbot.service`"
+                    : "`supervisorctl -c \(conf) start tradingbot` (when supervisord itself is down: `supervisord -c \(conf)`)"
                 throw ServiceError(
                     message:
                         "the engine is not running (\(health.state)): NOTHING IS TRADING. Start it with \(start), or `deployctl rollback --home \(quotedHome)` if the live release is the problem"

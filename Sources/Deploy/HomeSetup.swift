@@ -44,9 +44,9 @@ public enum HomeSetup {
         return (
             written,
             [
-                "edit \(home.botConfig): wallet_reset.at and starting_capital (check the YEAR)",
-                "deployctl install-units --home \(home.root) --\(serviceManager)",
-                "deployctl release --home \(home.root)",
+                "edit \(shellWord(home.botConfig)): wallet_reset.at and starting_capital (check the YEAR)",
+                "deployctl install-units --home \(shellWord(home.root)) --\(serviceManager)",
+                "deployctl release --home \(shellWord(home.root))",
             ]
         )
     }

@@ -145,7 +145,8 @@ public struct SupervisorManager: ServiceManager {
         guard daemonAnswers, let outcome = try? ctl(["status", "tradingbot"], timeout: 10) else {
             return "supervisord not running"
         }
-        return outcome.output.trimmingCharacters(in: .whitespacesAndNewlines)
+        // supervisorctl pads its columns: one space reads better in a message.
+        return outcome.output.split(whereSeparator: { $0 == " " || $0 == "\n" }).joined(separator: " ")
     }
 
     public func health() -> ServiceHealth {

@@ -58,7 +58,8 @@ public enum FileIO {
 
     /// Replaces `path` with `bytes` so that readers see the old or the new content, never a mix,
     /// even across a power cut. The temp file sits beside the target (same filesystem). The new
-    /// file keeps the mode of the one it replaces (a 0600 file stays 0600), else takes `mode`.
+    /// file keeps the mode and owner of the one it replaces (a 0600 file stays 0600), else takes
+    /// `mode`.
     public static func writeAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644) throws {
         try replaceAtomically(path, mode: mode) { fd, temp in try writeAll(fd, bytes, path: temp) }
     }
@@ -95,7 +96,8 @@ public enum FileIO {
         _ path: String, mode defaultMode: mode_t, fill: (Int32, String) throws -> Void
     ) throws {
         var existing = stat()
-        let mode = stat(path, &existing) == 0 ? existing.st_mode & 0o7777 : defaultMode
+        let replacing = stat(path, &existing) == 0
+        let mode = replacing ? existing.st_mode & 0o7777 : defaultMode
         let temp = "\(path).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
         guard fd >= 0 else {
@@ -111,6 +113,11 @@ public enum FileIO {
             }
         }
         _ = fchmod(fd, mode)  // exactly the mode, whatever the umask
+        // And the owner: root (a sudo'd command) rewriting the operator's file must not leave it
+        // owned by root. Only root can give a file away; for anyone else it is theirs already.
+        if replacing && getuid() == 0 && (existing.st_uid != 0 || existing.st_gid != 0) {
+            _ = fchown(fd, existing.st_uid, existing.st_gid)
+        }
         try fill(fd, temp)
         guard fsync(fd) == 0 else { throw StoreError(path: temp, message: "fsync failed: \(errnoText())") }
         guard close(fd) == 0 else {

@@ -112,6 +112,37 @@ import Testing
         #expect(broken.stdout.contains("FAIL positions"))
     }
 
+    /// A candidate's selfcheck runs against the live home before it is live: it must not create
+    /// or migrate the live database.
+    @Test func selfcheckNeverCreatesOrMigratesTheLiveDatabase() throws {
+        let home = try CommandRunner.makeHome()
+        let database = Home(root: home).database
+        let first = try CommandRunner.run("tradingbot", ["selfcheck", "--home", home])
+        #expect(first.status == 0, "\(first.stdout)")
+        #expect(!FileManager.default.fileExists(atPath: database), "selfcheck created the database")
+        // A database an older release left at an older schema (no tables of ours yet).
+        let made = try CommandRunner.execute(
+            "/usr/bin/env",
+            [
+                "python3", "-c",
+                "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('PRAGMA journal_mode=wal'); c.execute('CREATE TABLE old_thing (x)'); c.commit()",
+                database,
+            ])
+        #expect(made.status == 0, "\(made.stderr)")
+        let second = try CommandRunner.run("tradingbot", ["selfcheck", "--home", home])
+        #expect(second.status == 0, "\(second.stdout)")
+        let tables = try CommandRunner.execute(
+            "/usr/bin/env",
+            [
+                "python3", "-c",
+                "import sqlite3,sys; print(sorted(r[0] for r in sqlite3.connect(sys.argv[1]).execute(\"SELECT name FROM sqlite_master WHERE type='table'\")))",
+                database,
+            ])
+        #expect(
+            tables.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "['old_thing']",
+            "migrated: \(tables.stdout)")
+    }
+
     @Test func runsOnARecordedFeedOnTheWallClock() throws {
         let home = try CommandRunner.makeHome(botConfig: Self.fastConfig)
         let out = try CommandRunner.run(
