@@ -57,9 +57,13 @@ extension DeployConfig {
     /// names, else from the home's secrets.env (read by deployctl itself, never put in an
     /// environment).
     public func gitCredentials(home: Home) -> GitCredentials {
-        let token = SecretsFile.value(gitTokenEnv, home: home, environment: ProcessInfo.processInfo.environment)
+        let environment = ProcessInfo.processInfo.environment
+        let token = SecretsFile.value(gitTokenEnv, home: home, environment: environment)
+        let knownHosts =
+            gitKnownHosts.isEmpty ? (environment["HOME"] ?? NSHomeDirectory()) + "/.ssh/known_hosts" : gitKnownHosts
         return GitCredentials(
             token: token, username: gitUsername.isEmpty ? nil : gitUsername,
-            sshKeyPath: gitSSHKey.isEmpty ? nil : gitSSHKey, allowTokenOverHTTP: allowTokenOverHTTP)
+            sshKeyPath: gitSSHKey.isEmpty ? nil : gitSSHKey, allowTokenOverHTTP: allowTokenOverHTTP,
+            sshHostKeys: SSHHostKeys.keys(for: repo, knownHosts: knownHosts), sshHostKeysSource: knownHosts)
     }
 }

@@ -1,60 +1,6 @@
 import CGit2
 import Foundation
 
-/// How to authenticate to a remote: a token for https (from the environment, never stored)
-/// and an ssh private key, or the ssh agent when no key is given.
-public struct GitCredentials: Sendable {
-    public var token: String?
-    public var username: String?
-    public var sshKeyPath: String?
-    /// Offer the token to a plain http:// remote too (deploy.json allow_token_over_http).
-    public var allowTokenOverHTTP: Bool
-
-    public init(
-        token: String? = nil, username: String? = nil, sshKeyPath: String? = nil, allowTokenOverHTTP: Bool = false
-    ) {
-        self.token = token
-        self.username = username
-        self.sshKeyPath = sshKeyPath
-        self.allowTokenOverHTTP = allowTokenOverHTTP
-    }
-}
-
-/// Passed to libgit2's credential callback; counts attempts so a wrong token fails instead of
-/// being offered for ever.
-final class CredentialBox {
-    let credentials: GitCredentials
-    var attempts = 0
-    init(_ credentials: GitCredentials) { self.credentials = credentials }
-}
-
-let credentialCallback: git_credential_acquire_cb = { out, url, usernameFromURL, allowed, payload in
-    guard let out, let payload else { return GIT_PASSTHROUGH.rawValue }
-    let box = Unmanaged<CredentialBox>.fromOpaque(payload).takeUnretainedValue()
-    box.attempts += 1
-    guard box.attempts <= 3 else { return GIT_EAUTH.rawValue }
-    let fromURL = usernameFromURL.map { String(cString: $0) }
-    let c = box.credentials
-    if allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT.rawValue != 0, let token = c.token {
-        // A token sent over plain http can be read by anyone on the path.
-        let address = url.map { String(cString: $0) } ?? ""
-        if address.lowercased().hasPrefix("http://") && !c.allowTokenOverHTTP {
-            git_error_set_str(
-                Int32(GIT_ERROR_CALLBACK.rawValue),
-                "refusing to send the git token over plain http to \(address); use https, or set \"allow_token_over_http\": true in deploy.json on a private network"
-            )
-            return GIT_EAUTH.rawValue
-        }
-        return git_credential_userpass_plaintext_new(out, c.username ?? fromURL ?? "x-access-token", token)
-    }
-    if allowed & GIT_CREDENTIAL_SSH_KEY.rawValue != 0 {
-        let user = c.username ?? fromURL ?? "git"
-        if let key = c.sshKeyPath { return git_credential_ssh_key_new(out, user, nil, key, nil) }
-        return git_credential_ssh_key_from_agent(out, user)
-    }
-    return GIT_PASSTHROUGH.rawValue
-}
-
 /// A git checkout driven through libgit2: clone or open, fetch, resolve a ref, hard checkout.
 /// The only Swift type that touches libgit2 pointers; it frees them in `deinit`.
 ///
@@ -96,6 +42,7 @@ public final class GitRepository {
         options.checkout_opts.checkout_strategy = GIT_CHECKOUT_NONE.rawValue
         let box = CredentialBox(credentials)
         options.fetch_opts.callbacks.credentials = credentialCallback
+        options.fetch_opts.callbacks.certificate_check = certificateCallback
         options.fetch_opts.callbacks.payload = Unmanaged.passUnretained(box).toOpaque()
         var repo: OpaquePointer?
         let code = git_clone(&repo, url, path, &options)
@@ -131,6 +78,7 @@ public final class GitRepository {
         options.prune = GIT_FETCH_PRUNE
         let box = CredentialBox(credentials)
         options.callbacks.credentials = credentialCallback
+        options.callbacks.certificate_check = certificateCallback
         options.callbacks.payload = Unmanaged.passUnretained(box).toOpaque()
         defer { withExtendedLifetime(box) {} }
         let specs = ["+refs/heads/*:refs/remotes/\(name)/*", "+refs/tags/*:refs/tags/*"]

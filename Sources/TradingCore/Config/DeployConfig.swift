@@ -11,6 +11,8 @@ public struct DeployConfig: Sendable, Equatable {
     public var gitUsername = ""
     /// ssh private key for ssh:// or user@host: remotes (empty: the ssh agent).
     public var gitSSHKey = ""
+    /// known_hosts file holding the ssh server's host key (empty: ~/.ssh/known_hosts).
+    public var gitKnownHosts = ""
     /// Offer the token over plain http:// (a private network only); off, the token is sent only
     /// over https.
     public var allowTokenOverHTTP = false
@@ -61,7 +63,8 @@ public struct DeployConfig: Sendable, Equatable {
 
     /// The keys of deploy.json's top level.
     public static let keys = [
-        "repo", "default_ref", "binary", "git_token_env", "git_username", "git_ssh_key", "allow_token_over_http",
+        "repo", "default_ref", "binary", "git_token_env", "git_username", "git_ssh_key", "git_known_hosts",
+        "allow_token_over_http",
         "secret_env", "service_manager", "build", "checks", "probation", "watchdog",
     ]
 
@@ -88,6 +91,7 @@ public struct DeployConfig: Sendable, Equatable {
         c.gitTokenEnv = try root.string("git_token_env", default: c.gitTokenEnv)
         c.gitUsername = try root.string("git_username", allowEmpty: true, default: c.gitUsername)
         c.gitSSHKey = try root.string("git_ssh_key", allowEmpty: true, default: c.gitSSHKey)
+        c.gitKnownHosts = try root.string("git_known_hosts", allowEmpty: true, default: c.gitKnownHosts)
         c.allowTokenOverHTTP = try root.bool("allow_token_over_http", default: c.allowTokenOverHTTP)
         c.secretEnv = try root.strings("secret_env", default: c.secretEnv)
         c.serviceManager = try root.choice("service_manager", ["systemd", "supervisor"], default: c.serviceManager)
