@@ -78,6 +78,17 @@ struct ReleaseDrill {
         return try repo.commit(message)
     }
 
+    /// Starts `deployctl release` without waiting for it (for a test that kills it).
+    func startRelease() throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CommandRunner.path("deployctl"))
+        process.arguments = ["release", "--home", home, "--json"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
     func release(_ extra: [String] = []) throws -> CommandRunner.Output {
         try CommandRunner.run("deployctl", ["release", "--home", home, "--json"] + extra)
     }
@@ -276,12 +287,7 @@ struct ReleaseDrill {
         try drill.use(.slowBuild, "slow build")
         var hit: [String] = []
         for delay in [0.05, 0.3, 0.8, 1.2, 1.6, 2.2, 3.0, 4.0] {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: CommandRunner.path("deployctl"))
-            process.arguments = ["release", "--home", drill.home, "--json"]
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
+            let process = try drill.startRelease()
             usleep(useconds_t(delay * 1_000_000))
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
@@ -300,12 +306,7 @@ struct ReleaseDrill {
         // A kill in the middle of a build: the build keeps running until the next deployctl
         // takes the lock, which ends it before it touches the slot.
         try drill.use(.hangingBuild, "hangs")
-        let hanging = Process()
-        hanging.executableURL = URL(fileURLWithPath: CommandRunner.path("deployctl"))
-        hanging.arguments = ["release", "--home", drill.home, "--json"]
-        hanging.standardOutput = FileHandle.nullDevice
-        hanging.standardError = FileHandle.nullDevice
-        try hanging.run()
+        let hanging = try drill.startRelease()
         let building = Date().addingTimeInterval(60)
         while Date() < building && !drill.processesInSlots().contains(where: { $0.contains("sleep 300") }) {
             usleep(100_000)
