@@ -99,7 +99,7 @@ public enum Doctor {
                 let start =
                     manager.name == "systemd"
                     ? "`sudo systemctl start tradingbot.service`"
-                    : "`supervisorctl -c \(conf) start tradingbot` (when supervisord itself is down: `supervisord -c \(conf)`)"
+                    : "`supervisorctl -c \(conf) start tradingbot` (when supervisord itself is down: `env -i PATH=/usr/bin:/bin supervisord -c \(conf)`, so it inherits no secret of your shell)"
                 throw ServiceError(
                     message:
                         "the engine is not running (\(health.state)): NOTHING IS TRADING. Start it with \(start), or `deployctl rollback --home \(quotedHome)` if the live release is the problem"

@@ -49,7 +49,8 @@ struct EngineSwitch {
 extension ReleasePipeline {
     /// From the flip to the verdict: restart, probation, good. Every failure goes to `afterFlip`.
     func goLive(
-        _ machine: ReleaseMachine, sha: String, slot: String, previous: String?, replacedPid: Int?, options: Options
+        _ machine: ReleaseMachine, sha: String, slot: String, previous: String?, previousRelease: String?,
+        replacedPid: Int?, options: Options
     ) -> DeployOutcome {
         let id = machine.id
         let since = now()
@@ -62,7 +63,8 @@ extension ReleasePipeline {
         } catch {
             let failure = error as? StepFailure ?? StepFailure(step: "probation", detail: "\(error)")
             return afterFlip(
-                machine, slot: slot, previous: previous, reason: "\(failure.step) failed: \(failure.detail)")
+                machine, slot: slot, previous: previous, previousRelease: previousRelease,
+                reason: "\(failure.step) failed: \(failure.detail)")
         }
         let needed = options.detach ? 1 : config.probation.healthyCycles
         progress.begin("probation", "\(needed) healthy cycle(s) of \(id) within \(config.probation.timeoutSeconds) s")
@@ -73,7 +75,9 @@ extension ReleasePipeline {
             let why = verdict.description
             progress.end("probation", ok: false, seconds: Double(config.probation.timeoutSeconds), detail: why)
             try? record(id, "probation", ok: false, seconds: Double(config.probation.timeoutSeconds), detail: why)
-            return afterFlip(machine, slot: slot, previous: previous, reason: "probation failed: \(why)")
+            return afterFlip(
+                machine, slot: slot, previous: previous, previousRelease: previousRelease,
+                reason: "probation failed: \(why)")
         }
         progress.end("probation", ok: true, seconds: seconds, detail: "\(cycles) healthy cycle(s)")
         let fields = outcomeFields(slot: slot) + [JSONField("sha", .string(sha))]
@@ -83,7 +87,7 @@ extension ReleasePipeline {
                 return DeployOutcome(
                     ok: true, exitCode: 0, release: id, state: "probation",
                     message:
-                        "\(id) (\(sha.prefix(12))) is live in slot \(slot) on probation; the watchdog gives the verdict",
+                        "\(id) (\(sha.prefix(12))) is live in slot \(slot) on probation after its first healthy cycle; no verdict yet (the watchdog that gives it is not built yet: watch `deployctl status`, `deployctl rollback` if in doubt)",
                     fields: fields)
             }
             try machine.move(to: .good)
@@ -103,7 +107,9 @@ extension ReleasePipeline {
 
     /// The one handler for every failure after the flip: mark the candidate bad, go back where
     /// the rollback rule says, and report what is really live. Never "nothing live changed".
-    func afterFlip(_ machine: ReleaseMachine, slot: String, previous: String?, reason: String) -> DeployOutcome {
+    func afterFlip(
+        _ machine: ReleaseMachine, slot: String, previous: String?, previousRelease: String?, reason: String
+    ) -> DeployOutcome {
         let id = machine.id
         var notes: [String] = []
         do {
@@ -115,13 +121,23 @@ extension ReleasePipeline {
         let records = (try? ledger.releases()) ?? []
         let other = Slots.other(slot)
         let target = RollbackRule.target(
-            other: slots.view(other, binary: config.binary), previousSlot: previous, records: records)
+            other: slots.view(other, binary: config.binary), previousSlot: previous, previousRelease: previousRelease,
+            records: records)
         let engine = EngineSwitch(home: home, config: config, manager: manager, now: now)
         let fields = outcomeFields(slot: slot)
         switch target {
         case .none(let why):
             var stopped = "The engine is STOPPED"
-            do { try manager.stopEngine() } catch { stopped = "Stopping the engine FAILED (\(error))" }
+            do {
+                try manager.stopEngine()
+            } catch {
+                stopped = "Stopping the engine FAILED (\(error))"
+            }
+            // Say what the service manager says, not what we asked for.
+            let health = manager.health()
+            if health.running {
+                stopped = "Stopping the engine FAILED (\(health.state)): the failed release may still run"
+            }
             try? ledger.append(
                 id, "rolled_back", [JSONField("to", .null), JSONField("reason", .string(why))], at: now())
             return DeployOutcome(

@@ -61,6 +61,8 @@ public struct ReleaseRecord: Sendable {
     public var startedAt = ""
     public var updatedAt = ""
     public var previousSlot: String?
+    /// The release the previous slot held when this one started.
+    public var previousRelease: String?
     public var failedStep: String?
     public var error: String?
     public var steps: [JSONValue] = []
@@ -75,6 +77,7 @@ public struct ReleaseRecord: Sendable {
             by = o["by"]?.stringValue ?? ""
             startedAt = o["ts"]?.stringValue ?? ""
             previousSlot = o["previous_slot"]?.stringValue
+            previousRelease = o["previous_release"]?.stringValue
         case "resolved":
             sha = o["sha"]?.stringValue ?? ""
             subject = o["subject"]?.stringValue ?? ""

@@ -42,7 +42,8 @@ public struct Probation {
         release: String, cycles needed: Int, timeout: Double, since: Instant, replacedPid: Int? = nil
     ) -> Verdict {
         let start = Date()
-        var healthy: Set<String> = []
+        var healthy: Set<Int> = []
+        var pids: [Int] = []
         var lastSeen = "no fresh heartbeat from it"
         let store = HeartbeatStore(home: home)
         var nextServiceCheck = Date()
@@ -53,12 +54,23 @@ public struct Probation {
             {
                 lastSeen =
                     "last heartbeat: pid \(beat.pid), cycle \(beat.cycle), phase \(beat.phase), \(beat.consecutiveErrors) consecutive errors"
+                // Healthy cycles count for one process only: an engine that manages one cycle,
+                // dies and is restarted is crash-looping, however many single cycles add up.
+                if pids.last != beat.pid {
+                    pids.append(beat.pid)
+                    healthy.removeAll()
+                    if pids.count > Self.crashLoopRestarts {
+                        return .failed(
+                            "it crash-loops: \(pids.count) engine processes (pids \(pids.map(String.init).joined(separator: ", "))) during probation"
+                        )
+                    }
+                }
                 if beat.consecutiveErrors >= 3 {
                     return .failed(
                         "its cycles fail: \(beat.consecutiveErrors) in a row, last error: \(beat.lastError ?? "?")")
                 }
                 if beat.consecutiveErrors == 0 && beat.phase == "idle" && beat.cycle > 0 {
-                    healthy.insert("\(beat.pid)/\(beat.cycle)")
+                    healthy.insert(beat.cycle)
                 }
                 if healthy.count >= needed {
                     return .healthy(cycles: healthy.count, seconds: Date().timeIntervalSince(start))
@@ -86,6 +98,7 @@ public struct Probation {
     }
 
     static func alive(_ pid: Int) -> Bool {
-        pid > 0 && (kill(pid_t(pid), 0) == 0 || errno == EPERM)
+        guard let pid = pid_t(exactly: pid), pid > 0 else { return false }
+        return kill(pid, 0) == 0 || errno == EPERM
     }
 }

@@ -62,6 +62,13 @@ public enum ProcessRunner {
     /// The environment variable that marks every process of one tracked run.
     static let runMark = "DEPLOYCTL_RUN"
 
+    /// Ends the running child's group when deployctl is interrupted, terminated or hung up on
+    /// (Ctrl-C, a stop, an ssh disconnect): its children sit in their own group, so the signal
+    /// would not reach them. Only SIGKILL is left to `endLeftovers` at the next lock.
+    public static func endChildrenOnSignals() {
+        for sig in [SIGINT, SIGTERM, SIGHUP] { signal(sig, endRunningGroupAndDie) }
+    }
+
     /// Puts SIGCHLD back to its default: started with it ignored (a parent's `trap '' CHLD`,
     /// some process supervisors), the kernel reaps our children itself and waitpid fails, which
     /// must never read as "the build passed". Called once at start by deployctl.
@@ -81,8 +88,10 @@ public enum ProcessRunner {
         guard fd >= 0 else { throw StoreError(path: outputFile, message: "cannot open the output log") }
         defer { close(fd) }
         var env = ProcessInfo.processInfo.environment
-        for name in secrets { env.removeValue(forKey: name) }
+        for name in secrets + [runMark] { env.removeValue(forKey: name) }
         for (k, v) in environment { env[k] = v }
+        // Only a tracked run carries a mark: an inherited one would make the next lock holder
+        // end supervisord or the engine as a leftover.
         let mark = tracking == nil ? nil : UUID().uuidString
         if let mark { env[runMark] = mark }
         // The run is written down before it starts: if deployctl is killed, the next one ends it.
@@ -91,6 +100,8 @@ public enum ProcessRunner {
         }
         defer { if let tracking { unlink(tracking) } }
         let pid = try spawn(executable, arguments, directory: directory, environment: env, output: fd)
+        runningGroup = pid
+        defer { runningGroup = 0 }
         // waitpid, not Foundation's Process: a daemonizing child (supervisord) hands its
         // descriptors to a grandchild, and Process would wait for that grandchild for ever.
         var status: Int32 = 0
@@ -208,6 +219,17 @@ public enum ProcessRunner {
     public static func lastLines(_ text: String, _ n: Int) -> String {
         text.split(separator: "\n", omittingEmptySubsequences: false).suffix(n).joined(separator: "\n")
     }
+}
+
+/// The process group of the child being waited for (0: none), for the signal handler. A plain
+/// word written by one thread and read by a handler: no locking is possible there.
+nonisolated(unsafe) private var runningGroup: pid_t = 0
+
+private func endRunningGroupAndDie(_ sig: Int32) {
+    let group = runningGroup
+    if group > 1 { kill(-group, SIGKILL) }
+    signal(sig, SIG_DFL)
+    raise(sig)
 }
 
 /// Environment variables that hold secrets and never reach a child that does not need them.

@@ -97,6 +97,9 @@ public final class ReleasePipeline {
         try ledger.append(release, "step", event, at: now())
     }
 
+    /// The build folders a checkout keeps, so builds stay incremental: `.build` and `.build-*`.
+    static func isBuildFolder(_ name: String) -> Bool { name == ".build" || name.hasPrefix(".build-") }
+
     static func newID(at: Instant) -> String {
         let c = at.civil
         func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
@@ -130,6 +133,7 @@ public final class ReleasePipeline {
         let previous = slots.active()
         let slot = slots.inactive()
         let machine = ReleaseMachine(id: id, ledger: ledger, now: now)
+        let previousRelease = previous.flatMap { slots.releaseID($0) }
         do {
             try closeAbandoned()
             try ledger.append(
@@ -137,6 +141,8 @@ public final class ReleasePipeline {
                 [
                     JSONField("ref", .string(ref)), JSONField("slot", .string(slot)),
                     JSONField("previous_slot", previous.map { .string($0) } ?? .null),
+                    JSONField(
+                        "previous_release", previous.flatMap { slots.releaseID($0) }.map { .string($0) } ?? .null),
                     JSONField(
                         "by",
                         .string("\(ProcessInfo.processInfo.environment["USER"] ?? "root")@\(ProcessIdentity.hostname)")),
@@ -150,14 +156,17 @@ public final class ReleasePipeline {
                 return ((), "slots/current -> \(slot) (was \(previous ?? "none"))")
             }
             return goLive(
-                machine, sha: sha, slot: slot, previous: previous, replacedPid: replacedPid, options: options)
+                machine, sha: sha, slot: slot, previous: previous, previousRelease: previousRelease,
+                replacedPid: replacedPid,
+                options: options)
         } catch {
             let failure = error as? StepFailure ?? StepFailure(step: "release", detail: "\(error)")
             // The flip is the one line between "nothing changed" and "something did": ask the
             // disk which side of it we are on rather than assume.
             if slots.active() == slot {
                 return afterFlip(
-                    machine, slot: slot, previous: previous, reason: "step \(failure.step) failed: \(failure.detail)")
+                    machine, slot: slot, previous: previous, previousRelease: previousRelease,
+                    reason: "step \(failure.step) failed: \(failure.detail)")
             }
             try? machine.move(to: .failed, [JSONField("step", .string(failure.step))])
             return DeployOutcome(
@@ -205,7 +214,7 @@ public final class ReleasePipeline {
                         "\(sha.prefix(12)) was marked bad by release \(bad[bad.count - 1].id); pass --force to release it anyway"
                 )
             }
-            let removed = try repo.checkoutHard(sha) { $0.hasPrefix(".build") }
+            let removed = try repo.checkoutHard(sha, keep: Self.isBuildFolder)
             let subject = (try? repo.subject(of: sha)) ?? ""
             try ledger.append(
                 id, "resolved", [JSONField("sha", .string(sha)), JSONField("subject", .string(subject))], at: now())

@@ -46,7 +46,7 @@ public struct Rollback {
         for slot in active.map({ [Slots.other($0)] }) ?? Slots.names {
             switch RollbackRule.target(
                 other: slots.view(slot, binary: config.binary), previousSlot: leavingRecord?.previousSlot,
-                records: records)
+                previousRelease: leavingRecord?.previousRelease, records: records)
             {
             case .slot(let s, let release, let why):
                 if chosen == nil { chosen = (s, release, why) }
@@ -65,7 +65,8 @@ public struct Rollback {
         if let problem = engine.run(target.slot, release: target.release) {
             progress.end("rollback", ok: false, seconds: Date().timeIntervalSince(start), detail: problem)
             // Put back what was running before this command, and say what is live.
-            var restored = "nothing was running before"
+            var restored =
+                "slots/current named no release before, so there is nothing to put back; NOTHING IS PROVEN TO BE TRADING"
             if let active, !leaving.isEmpty {
                 progress.begin("restore", "point slots/current back at \(active) (\(leaving)) and restart")
                 let again = engine.run(active, release: leaving)
@@ -92,9 +93,10 @@ public struct Rollback {
             }
         }
         progress.end("rollback", ok: true, seconds: seconds, detail: "\(target.release) running")
-        let sha = records.last { $0.id == target.release }?.sha ?? ""
+        let targetRecord = records.last { $0.id == target.release }
+        let sha = targetRecord?.sha ?? ""
         return DeployOutcome(
-            ok: true, exitCode: 0, release: target.release, state: "good",
+            ok: true, exitCode: 0, release: target.release, state: targetRecord?.state ?? "unknown",
             message:
                 "rolled back to \(target.release) (\(sha.prefix(12))) in slot \(target.slot) in \(String(format: "%.2f", seconds)) s.\(note)",
             fields: [
@@ -122,7 +124,8 @@ public enum DeployStatus {
         }
         let active = slots.active()
         var heartbeat: JSONValue = .null
-        if let beat = try? HeartbeatStore(home: home).read() {
+        let beat = try? HeartbeatStore(home: home).read()
+        if let beat {
             heartbeat = [
                 "release": .string(beat.release), "pid": .int(beat.pid), "cycle": .int(beat.cycle),
                 "phase": .string(beat.phase), "age_seconds": .double((beat.age(now: now) * 10).rounded() / 10),
@@ -141,6 +144,21 @@ public enum DeployStatus {
             problems.append(
                 "the engine is not running (\(health.state)): nothing is trading; `deployctl doctor --home \(quotedHome)` says how to start it"
             )
+        }
+        let liveRelease = active.flatMap { slots.releaseID($0) }
+        if health.running, let beat, let liveRelease, beat.release != liveRelease, beat.phase != "stopped" {
+            problems.append(
+                "the engine's heartbeat names \(beat.release) but slots/current holds \(liveRelease): the slot was flipped without the engine being restarted (a killed release?); `deployctl rollback --home \(quotedHome)` or restart the engine"
+            )
+        }
+        if health.running, let beat {
+            let cycle = (try? ConfigFiles.bot(home.botConfig))?.cycleSeconds ?? 60
+            let stall = cycle * ((try? ConfigFiles.deploy(home.deployConfig))?.watchdog.stallCycles ?? 3)
+            if beat.age(now: now) > Double(stall) {
+                problems.append(
+                    "the service says running but the last heartbeat is \(Int(beat.age(now: now))) s old (stall threshold \(stall) s): the engine is stalled; see RUNBOOK 'Is it trading?'"
+                )
+            }
         }
         let liveState = active.flatMap { slots.releaseID($0) }.flatMap { id in records.last { $0.id == id } }?
             .stateValue

@@ -2,8 +2,10 @@
 /// candidate), `rollback` (the operator) and the watchdog (a bad release), so they never disagree.
 ///
 /// 1. The other slot, when its release is marked good.
-/// 2. Else the other slot when it was the one running before the flip, unless it is marked bad
-///    (a `--detach` release, or one whose deployctl died, is never marked good but traded fine).
+/// 2. Else the other slot when it still holds the very release that was running before the
+///    flip, unless that is marked bad or never went live (a `--detach` release, or one whose
+///    deployctl died, is never marked good but traded fine). Slot and release must both match:
+///    a slot name alone may since hold something else.
 /// 3. Else nothing: the caller stops the engine, leaves `slots/current` on the release that failed
 ///    for inspection and says so loudly.
 ///
@@ -34,8 +36,11 @@ public enum RollbackRule {
     /// - Parameters:
     ///   - other: the slot that is not being left.
     ///   - previousSlot: the slot that was live before the leaving release was flipped in.
+    ///   - previousRelease: the release that slot held then.
     ///   - records: the ledger.
-    public static func target(other: SlotView, previousSlot: String?, records: [ReleaseRecord]) -> Target {
+    public static func target(
+        other: SlotView, previousSlot: String?, previousRelease: String?, records: [ReleaseRecord]
+    ) -> Target {
         guard let release = other.release else {
             return .none("slot \(other.slot) holds no release (no .release file)")
         }
@@ -48,8 +53,11 @@ public enum RollbackRule {
             return .slot(other.slot, release: release, why: "the last release marked good")
         case ReleaseState.bad.rawValue:
             return .none("slot \(other.slot) holds \(release), which is marked bad")
+        case ReleaseState.failed.rawValue, ReleaseState.started.rawValue, ReleaseState.building.rawValue,
+            ReleaseState.checking.rawValue:
+            return .none("slot \(other.slot) holds \(release) (\(state ?? "")), which never went live")
         default:
-            if previousSlot == other.slot {
+            if previousSlot == other.slot && previousRelease == release {
                 return .slot(
                     other.slot, release: release,
                     why: "it was running before the flip (\(state ?? "not in the ledger"), never marked bad)")

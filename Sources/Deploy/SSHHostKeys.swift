@@ -20,10 +20,13 @@ enum SSHHostKeys {
             guard let host = parts.first else { return nil }
             return (String(host), parts.count == 2 ? Int(parts[1]) ?? 22 : 22)
         }
-        // scp-like: user@host:path (no scheme, an @ before the first colon).
-        guard !url.contains("://"), let colon = url.firstIndex(of: ":"), let at = url[..<colon].lastIndex(of: "@")
+        // scp-like: [user@]host:path (no scheme, no slash before the first colon, as git reads it).
+        guard !url.contains("://"), !url.hasPrefix("/"), let colon = url.firstIndex(of: ":"),
+            !url[..<colon].contains("/")
         else { return nil }
-        return (String(url[url.index(after: at)..<colon]), 22)
+        let before = url[..<colon]
+        let host = before.lastIndex(of: "@").map { before[before.index(after: $0)...] } ?? before
+        return host.isEmpty ? nil : (String(host), 22)
     }
 
     /// The base64 keys `file` holds for the remote's host and port.

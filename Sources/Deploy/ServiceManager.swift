@@ -138,7 +138,11 @@ public struct SupervisorManager: ServiceManager {
 
     public func stopEngine() throws {
         guard daemonAnswers else { return }
-        _ = try ctl(["stop", "tradingbot"], timeout: 60)
+        let outcome = try ctl(["stop", "tradingbot"], timeout: 60)
+        // "not running" is what we want; anything else that is not 0 is a failure to say.
+        guard outcome.status == 0 || outcome.output.contains("not running") else {
+            throw ServiceError(message: "supervisorctl stop tradingbot failed: \(outcome.output)")
+        }
     }
 
     public func engineState() -> String {
@@ -182,7 +186,12 @@ public struct SystemdManager: ServiceManager {
         }
     }
 
-    public func stopEngine() throws { _ = try systemctl(["stop", unit]) }
+    public func stopEngine() throws {
+        let outcome = try systemctl(["stop", unit])
+        guard outcome.status == 0 else {
+            throw ServiceError(message: "systemctl stop \(unit) failed: \(outcome.output)")
+        }
+    }
 
     public func engineState() -> String { health().state }
 

@@ -31,7 +31,9 @@ struct SlotCheckout {
             try? FileManager.default.removeItem(atPath: temp)
             throw error
         }
-        for folder in [".build", ".build-debug"] where FileIO.exists(path + "/" + folder) {
+        let folders = (try? FileManager.default.contentsOfDirectory(atPath: path))?.filter(
+            ReleasePipeline.isBuildFolder)
+        for folder in folders ?? [] {
             rename(path + "/" + folder, temp + "/" + folder)
         }
         try? FileManager.default.removeItem(atPath: path)

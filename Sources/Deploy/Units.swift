@@ -4,7 +4,8 @@ import TradingStore
 
 /// The service definitions for a home: systemd units (production) or a supervisord config.
 public enum Units {
-    /// A path as one systemd word: quoted, with the characters systemd would expand escaped.
+    /// A path as one word of a command line (ExecStart=): quoted, with what systemd would
+    /// expand there escaped (specifiers `%`, variables `$`, and the quote and backslash).
     static func systemdWord(_ text: String) -> String {
         var out = ""
         for c in text {
@@ -17,6 +18,21 @@ public enum Units {
             }
         }
         return "\"" + out + "\""
+    }
+
+    /// A path as the whole value of a path setting (WorkingDirectory=): taken as is up to the
+    /// end of the line, spaces included, quotes not removed; only specifiers are expanded.
+    static func systemdPath(_ text: String) -> String { text.replacingOccurrences(of: "%", with: "%%") }
+
+    /// A path in a list setting (ReadWritePaths=): quoted, specifiers escaped, no variables.
+    static func systemdListPath(_ text: String) -> String { "\"" + systemdPath(text) + "\"" }
+
+    /// Whether systemd can take `path` at all (it cannot hold a quote, a backslash or a newline in
+    /// every setting the units need); install-units refuses such a home with this message.
+    static func unsupported(_ path: String) -> String? {
+        path.contains(where: { $0 == "\"" || $0 == "\\" || $0 == "\n" })
+            ? "\(path): systemd units cannot name a home with a double quote, a backslash or a newline; choose another folder"
+            : nil
     }
 
     /// systemd kills an engine that has not pinged it for WatchdogSec; the engine pings once a
@@ -33,7 +49,7 @@ public enum Units {
             PrivateTmp=yes
             ProtectSystem=strict
             ProtectHome=read-only
-            ReadWritePaths=\(quotedHome)
+            ReadWritePaths=\(systemdListPath(h))
             ProtectKernelTunables=yes
             ProtectKernelModules=yes
             ProtectControlGroups=yes
@@ -42,14 +58,14 @@ public enum Units {
             """
         let engine = """
             [Unit]
-            Description=tradingbot engine (\(h))
+            Description=tradingbot engine (\(systemdPath(h)))
             After=network-online.target
             Wants=network-online.target
 
             [Service]
             Type=notify
             User=\(user)
-            WorkingDirectory=\(quotedHome)
+            WorkingDirectory=\(systemdPath(h))
             # The engine reads its release id from slots/current/.release, so a flip + restart
             # names the new release. It reads the secrets it needs from config/secrets.env itself.
             ExecStart=\(systemdWord(h + "/slots/current/" + config.binary)) run --home \(quotedHome)
@@ -68,7 +84,7 @@ public enum Units {
             """
         let watchdog = """
             [Unit]
-            Description=tradingbot watchdog (\(h))
+            Description=tradingbot watchdog (\(systemdPath(h)))
 
             [Service]
             Type=oneshot
@@ -103,6 +119,9 @@ public enum Units {
         let dir = home.root + "/deploy"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         if systemd {
+            if let problem = unsupported(home.root) {
+                throw ConfigError(file: home.root, field: "home", message: problem)
+            }
             var files: [String] = []
             let cycle = (try? ConfigFiles.bot(home.botConfig))?.cycleSeconds ?? 60
             for unit in Self.systemd(home: home, config: config, user: user, cycleSeconds: cycle) {
@@ -125,7 +144,8 @@ public enum Units {
         return (
             [manager.configPath],
             [
-                "supervisord -c \(shellWord(manager.configPath))",
+                // A clean environment: supervisord, and so the engine, inherit nothing of this shell's.
+                "env -i PATH=/usr/bin:/bin supervisord -c \(shellWord(manager.configPath))",
                 "supervisorctl -c \(shellWord(manager.configPath)) status",
                 "deployctl release --home \(shellWord(home.root))",
             ]

@@ -55,6 +55,10 @@ let credentialCallback: git_credential_acquire_cb = { out, url, usernameFromURL,
         }
         return git_credential_userpass_plaintext_new(out, c.username ?? fromURL ?? "x-access-token", token)
     }
+    // ssh://host/path with no user: libgit2 first asks for the user name alone.
+    if allowed & GIT_CREDENTIAL_USERNAME.rawValue != 0 {
+        return git_credential_username_new(out, c.username ?? fromURL ?? "git")
+    }
     if allowed & GIT_CREDENTIAL_SSH_KEY.rawValue != 0 {
         let user = c.username ?? fromURL ?? "git"
         if let key = c.sshKeyPath { return git_credential_ssh_key_new(out, user, nil, key, nil) }

@@ -15,4 +15,5 @@ struct DeployCtl: ParsableCommand {
 }
 
 ProcessRunner.resetSignals()
+ProcessRunner.endChildrenOnSignals()
 runMain(DeployCtl.self)

@@ -113,14 +113,17 @@ struct ReleaseDrill {
 
     var supervisor: SupervisorManager { SupervisorManager(home: Home(root: home), binary: "bin/tradingbot") }
 
-    /// Replaces a slot's binary with one that dies on `run` (a release gone bad on disk).
-    func breakBinary(inSlot slot: String) throws {
+    /// Replaces a slot's binary with one whose `run` leaves an old healthy-looking heartbeat of
+    /// `release` (idle, no errors, written long ago, by a living pid) and then hangs: only a
+    /// probation that checks freshness can tell it from a healthy engine.
+    func staleBeatsInSlot(_ slot: String, release: String) throws {
         let path = home + "/slots/\(slot)/bin/tradingbot"
         let real = try String(contentsOfFile: path, encoding: .utf8)
-        try Fixtures.write(
-            real.replacingOccurrences(
-                of: "#!/bin/sh\n", with: "#!/bin/sh\nif [ \"$1\" = run ]; then echo 'broken on disk' >&2; exit 1; fi\n"),
-            to: path)
+        let beat =
+            #"{"pid": PID, "release": "\#(release)", "cycle": 7, "phase": "idle", "written_at": "2020-01-01T00:00:00Z", "symbols_evaluated": 1, "signals_evaluated": 1, "consecutive_errors": 0}"#
+        let run =
+            "if [ \"$1\" = run ]; then echo '\(beat)' | sed \"s/PID/$$/\" > '\(home)/state/heartbeat.json'; exec sleep 3600; fi\n"
+        try Fixtures.write(real.replacingOccurrences(of: "#!/bin/sh\n", with: "#!/bin/sh\n" + run), to: path)
         chmod(path, 0o755)
     }
 
@@ -365,9 +368,10 @@ struct ReleaseDrill {
         #expect(drill.active == "A")
         #expect(drill.waitForBeat(of: v1), "the release that traded before runs again")
 
-        // The release to go back to is broken on disk: its old heartbeat must not pass for a
-        // healthy engine, and the message says nothing is proven to trade.
-        try drill.breakBinary(inSlot: "A")
+        // The release to go back to is broken on disk: it hangs, leaving an old idle heartbeat of
+        // its release. That must not pass for a healthy engine, and the message says nothing is
+        // proven to trade.
+        try drill.staleBeatsInSlot("A", release: v1)
         try drill.use(.crashesOnRun, "crash again")
         let twice = try drill.release()
         #expect(twice.status == 1)
@@ -375,9 +379,11 @@ struct ReleaseDrill {
         #expect(told.contains("Going back to \(v1) in slot A FAILED"), "\(told)")
         #expect(told.contains("NOTHING IS PROVEN TO BE TRADING") && told.contains("Live now: slots/current -> A"))
         let doctor = try CommandRunner.run("deployctl", ["doctor", "--home", drill.home])
-        #expect(doctor.status == 1 && doctor.stdout.contains("FAIL engine"), "\(doctor.stdout)")
+        #expect(doctor.status == 1 && doctor.stdout.contains("FAIL heartbeat"), "\(doctor.stdout)")
         let status = try CommandRunner.run("deployctl", ["status", "--home", drill.home])
-        #expect(status.status == 1 && status.stdout.contains("PROBLEM"), "\(status.stdout)")
+        #expect(
+            status.status == 1 && status.stdout.contains("PROBLEM") && status.stdout.contains("stalled"),
+            "\(status.stdout)")
     }
 
     @Test(.timeLimit(.minutes(4))) func aFailingFirstReleaseStopsTheEngineKeepsTheSlotAndSaysSo() throws {
@@ -417,10 +423,11 @@ struct ReleaseDrill {
         #expect(refused.status == 1 && refused.stdout.contains("has no binary"), "\(refused.stdout)")
         #expect(drill.active == "B" && drill.heartbeat?.pid == pid && drill.supervisor.health().running)
 
-        // A target that does not come up: the release that ran is put back and proven.
+        // A target that does not come up (it hangs, leaving an old heartbeat): the release that
+        // ran is put back and proven.
         try saved.write(to: URL(fileURLWithPath: binary))
         chmod(binary, 0o755)
-        try drill.breakBinary(inSlot: "A")
+        try drill.staleBeatsInSlot("A", release: v1)
         let failed = try CommandRunner.run("deployctl", ["rollback", "--home", drill.home, "--json"])
         #expect(failed.status == 1)
         let message = try failed.json()["message"] as? String ?? ""

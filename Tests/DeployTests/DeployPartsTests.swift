@@ -88,13 +88,37 @@ import Testing
         #expect(!daemon.timedOut && daemon.status == 0, "a child that leaves a grandchild behind is not waited for")
     }
 
+    /// systemd itself reads the units: a home with a space and a percent sign, the way an
+    /// operator might name it.
+    @Test func systemdAcceptsTheUnitsItIsGiven() throws {
+        let tool = "/usr/bin/systemd-analyze"
+        #expect(FileManager.default.isExecutableFile(atPath: tool), "systemd-analyze missing: scripts/install-deps.sh")
+        let home = Home(root: try Fixtures.temporaryDirectory("units") + "/my bot 100%")
+        try home.createDirectories()
+        let bin = home.root + "/slots/current/.build/release"
+        try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
+        for name in ["tradingbot", "deployctl"] {
+            try Fixtures.write("#!/bin/sh\n", to: bin + "/" + name)
+            chmod(bin + "/" + name, 0o755)
+        }
+        let user = String(cString: getpwuid(getuid()).pointee.pw_name)
+        let result = try Units.install(home: home, config: DeployConfig(), systemd: true, user: user)
+        let verify = try ProcessRunner.run(tool, ["verify"] + result.files, in: home.root + "/deploy", timeout: 120)
+        #expect(verify.status == 0, "systemd-analyze verify: \(verify.output)")
+        #expect(throws: ConfigError.self, "a home systemd cannot name is refused") {
+            _ = try Units.install(home: Home(root: "/srv/bot\"x"), config: DeployConfig(), systemd: true, user: user)
+        }
+    }
+
     @Test func systemdUnitsAreHardenedAndNotify() throws {
         let home = Home(root: "/srv/bot")
         let units = Units.systemd(home: home, config: DeployConfig(), user: "trader")
         let engine = try #require(units.first { $0.name == "tradingbot.service" }?.text)
         #expect(
             engine.contains("Type=notify") && engine.contains("WatchdogSec=") && engine.contains("NoNewPrivileges=yes"))
-        #expect(engine.contains("ProtectSystem=strict") && engine.contains("ReadWritePaths=\"/srv/bot\""))
+        #expect(
+            engine.contains("ProtectSystem=strict") && engine.contains("ReadWritePaths=\"/srv/bot\"")
+                && engine.contains("WorkingDirectory=/srv/bot\n"))
         #expect(
             engine.contains("ExecStart=\"/srv/bot/slots/current/.build/release/tradingbot\" run --home \"/srv/bot\""))
         #expect(!engine.contains("EnvironmentFile"), "no process gets every secret in its environment")

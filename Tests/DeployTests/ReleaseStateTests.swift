@@ -40,29 +40,51 @@ import GitKit
         let ledger = records([("r1", "good"), ("r2", "probation"), ("r3", "bad"), ("r4", "rolled_back")])
         // The last release marked good, wherever it ran from.
         #expect(
-            RollbackRule.target(other: view("r1", true), previousSlot: nil, records: ledger)
+            RollbackRule.target(other: view("r1", true), previousSlot: nil, previousRelease: nil, records: ledger)
                 == .slot("A", release: "r1", why: "the last release marked good"))
         // Never marked good (detached, or its deployctl died) but it was running before the flip.
-        guard case .slot(_, "r2", _) = RollbackRule.target(other: view("r2", true), previousSlot: "A", records: ledger)
+        guard
+            case .slot(_, "r2", _) = RollbackRule.target(
+                other: view("r2", true), previousSlot: "A", previousRelease: "r2", records: ledger)
         else {
             Issue.record("the release running before the flip is the target")
             return
         }
-        guard case .slot(_, "r4", _) = RollbackRule.target(other: view("r4", true), previousSlot: "A", records: ledger)
+        guard
+            case .slot(_, "r4", _) = RollbackRule.target(
+                other: view("r4", true), previousSlot: "A", previousRelease: "r4", records: ledger)
         else {
             Issue.record("a rolled-back release that was running before the flip is the target")
             return
         }
         // ...but not when it was not the one running, nor when it is marked bad.
-        guard case .none = RollbackRule.target(other: view("r2", true), previousSlot: "B", records: ledger),
-            case .none(let bad) = RollbackRule.target(other: view("r3", true), previousSlot: "A", records: ledger),
-            case .none(let first) = RollbackRule.target(other: view(nil, false), previousSlot: nil, records: ledger),
-            case .none(let noBinary) = RollbackRule.target(other: view("r1", false), previousSlot: "A", records: ledger)
+        guard
+            case .none = RollbackRule.target(
+                other: view("r2", true), previousSlot: "B", previousRelease: "r2", records: ledger),
+            case .none(let bad) = RollbackRule.target(
+                other: view("r3", true), previousSlot: "A", previousRelease: "r3", records: ledger),
+            case .none(let first) = RollbackRule.target(
+                other: view(nil, false), previousSlot: nil, previousRelease: nil, records: ledger),
+            case .none(let noBinary) = RollbackRule.target(
+                other: view("r1", false), previousSlot: "A", previousRelease: "r1", records: ledger)
         else {
             Issue.record("expected no target")
             return
         }
         #expect(bad.contains("marked bad") && first.contains("no release") && noBinary.contains("no binary"))
+        // The slot that ran before the flip now holds another release (built there since, or
+        // left by a rollback): the slot name alone is not enough.
+        guard
+            case .none = RollbackRule.target(
+                other: view("r2", true), previousSlot: "A", previousRelease: "r9", records: ledger),
+            case .none(let never) = RollbackRule.target(
+                other: view("r5", true), previousSlot: "A", previousRelease: "r5",
+                records: ledger + records([("r5", "checking")]))
+        else {
+            Issue.record("a slot that no longer holds the previous release is a target")
+            return
+        }
+        #expect(never.contains("never went live"))
     }
 
     @Test func aTornLedgerLineNeitherBlocksNorGluesToTheNextRecord() throws {
@@ -129,6 +151,7 @@ import GitKit
         var config = DeployConfig()
         config.secretEnv = ["MY_KEY"]
         #expect(config.secretNames.contains("MY_KEY") && config.secretNames.contains(config.gitTokenEnv))
+        #expect(config.secretNames.contains("BLOFIN_API_SECRET"), "naming one more secret keeps the defaults")
     }
 
     @Test func leftoversOfAKilledRunAreEndedAndNothingElse() throws {
@@ -183,6 +206,35 @@ import GitKit
         let fresh = Probation(home: home, manager: quiet).watch(release: "r1", cycles: 1, timeout: 10, since: since)
         guard case .healthy = fresh else {
             Issue.record("a fresh heartbeat failed: \(fresh)")
+            return
+        }
+
+        // An engine that manages one cycle, dies and is restarted: its single cycles never add up.
+        var sleepers: [Process] = []
+        for _ in 0..<5 {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/bin/sleep")
+            p.arguments = ["60"]
+            try p.run()
+            sleepers.append(p)
+        }
+        defer { sleepers.forEach { $0.terminate() } }
+        let pids = sleepers.map { Int($0.processIdentifier) }
+        let writer = Thread {
+            for (i, pid) in pids.enumerated() {
+                try? HeartbeatStore(home: home).write(
+                    Heartbeat(
+                        pid: pid, release: "r3", cycle: 1 + i % 2, phase: "idle",
+                        writtenAt: WallClock.now))
+                usleep(400_000)
+            }
+        }
+        let loopStart = WallClock.now
+        writer.start()
+        let restarting = Probation(home: home, manager: quiet).watch(
+            release: "r3", cycles: 2, timeout: 30, since: loopStart)
+        guard case .failed(let restarts) = restarting, restarts.contains("crash-loops") else {
+            Issue.record("single cycles of restarted engines passed: \(restarting)")
             return
         }
 
@@ -268,6 +320,17 @@ import GitKit
         #expect(values["TRADINGBOT_DASHBOARD_PASSWORD_HASH"] == "$2b$12$abcdefghijk")
         #expect(values["QUOTED"] == "with space")
         #expect(!FileManager.default.fileExists(atPath: "/tmp/never"))
+    }
+
+    @Test func sshRemotesAreRecognisedAsGitReadsThem() {
+        #expect(SSHHostKeys.endpoint(of: "ssh://git@example.org:2222/me/bot.git")! == ("example.org", 2222))
+        #expect(SSHHostKeys.endpoint(of: "ssh://example.org/me/bot.git")! == ("example.org", 22))
+        #expect(SSHHostKeys.endpoint(of: "git@example.org:me/bot.git")! == ("example.org", 22))
+        #expect(SSHHostKeys.endpoint(of: "example.org:me/bot.git")! == ("example.org", 22))
+        #expect(SSHHostKeys.endpoint(of: "/srv/git/bot.git") == nil)
+        #expect(SSHHostKeys.endpoint(of: "https://example.org/me/bot.git") == nil)
+        #expect(ReleasePipeline.isBuildFolder(".build") && ReleasePipeline.isBuildFolder(".build-debug"))
+        #expect(!ReleasePipeline.isBuildFolder(".buildkite"))
     }
 
     @Test func theBinaryCannotLeaveTheSlot() throws {

@@ -18,6 +18,7 @@ public struct DeployConfig: Sendable, Equatable {
     public var allowTokenOverHTTP = false
     /// Environment variables that hold secrets: removed from every child deployctl starts (build,
     /// smoke commands, supervisord and so the engine), besides git_token_env and the webhook's.
+    /// Names given in deploy.json are added to these defaults.
     public var secretEnv = [
         "BLOFIN_API_KEY", "BLOFIN_API_SECRET", "BLOFIN_API_PASSPHRASE", "TRADINGBOT_DASHBOARD_PASSWORD_HASH",
     ]
@@ -68,9 +69,13 @@ public struct DeployConfig: Sendable, Equatable {
         "secret_env", "service_manager", "build", "checks", "probation", "watchdog",
     ]
 
-    /// Every variable name a child of deployctl must not inherit.
+    /// Every variable name a child of deployctl must not inherit: the configured ones added to
+    /// the defaults, never replacing them (naming one more secret must not let the keys through).
     public var secretNames: [String] {
-        Array(Set([gitTokenEnv, watchdog.alertWebhookEnv, "TRADINGBOT_GIT_TOKEN"] + secretEnv)).sorted()
+        Array(
+            Set([gitTokenEnv, watchdog.alertWebhookEnv, "TRADINGBOT_GIT_TOKEN"] + DeployConfig().secretEnv + secretEnv)
+        )
+        .sorted()
     }
 
     /// Validates a parsed `deploy.json`: every key has a default; unknown keys and values out of
