@@ -20,7 +20,8 @@ public class Ledger {
             JSONField("event", .string(event)),
         ])
         object.fields.append(contentsOf: fields)
-        let appender = try JSONLAppender(path: path)
+        // 0600: a failed step's detail quotes the last lines of a build log, which is private.
+        let appender = try JSONLAppender(path: path, mode: 0o600)
         defer { appender.close() }
         try appender.append(.object(object), sync: true)
     }

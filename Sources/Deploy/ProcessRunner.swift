@@ -69,6 +69,13 @@ public enum ProcessRunner {
         for sig in [SIGINT, SIGTERM, SIGHUP] { signal(sig, endRunningGroupAndDie) }
     }
 
+    /// From the flip on, a hang-up (the operator's ssh session dropped) no longer ends deployctl:
+    /// the release goes on to its verdict or its rollback instead of leaving an unproven
+    /// candidate live. Ctrl-C and a stop still end it.
+    public static func ignoreHangups() {
+        signal(SIGHUP, SIG_IGN)
+    }
+
     /// Puts SIGCHLD back to its default: started with it ignored (a parent's `trap '' CHLD`,
     /// some process supervisors), the kernel reaps our children itself and waitpid fails, which
     /// must never read as "the build passed". Called once at start by deployctl.

@@ -1,5 +1,9 @@
 import Foundation
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// StepProgress lines for a person at a terminal: one per step, with what it does and how long it took.
 public protocol StepProgress {
     func begin(_ step: String, _ what: String)
@@ -11,14 +15,20 @@ public struct TerminalProgress: StepProgress {
     public init() {}
 
     public func begin(_ step: String, _ what: String) {
-        FileHandle.standardError.write(Data("[\(step)] \(what)...\n".utf8))
+        Self.say("[\(step)] \(what)...\n")
+    }
+
+    /// Straight to descriptor 2, errors ignored: a terminal that went away (a dropped ssh session)
+    /// must not stop a release that is past its flip.
+    static func say(_ text: String) {
+        _ = Array(text.utf8).withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
     }
 
     public func end(_ step: String, ok: Bool, seconds: Double, detail: String) {
         let line =
             "[\(step)] \(ok ? "ok" : "FAILED") in \(String(format: "%.2f", seconds)) s"
             + (detail.isEmpty ? "" : ": \(detail)")
-        FileHandle.standardError.write(Data((line + "\n").utf8))
+        Self.say(line + "\n")
     }
 }
 

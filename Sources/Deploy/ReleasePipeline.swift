@@ -150,6 +150,7 @@ public final class ReleasePipeline {
                 ], at: now())
             let sha = try prepare(machine, ref: ref, slot: slot, options: options)
             let replacedPid = (try? HeartbeatStore(home: home).read())?.pid
+            ProcessRunner.ignoreHangups()
             try step(id, "flip", "point slots/current at \(slot)") {
                 try machine.move(to: .flipped, [JSONField("slot", .string(slot))])
                 try slots.flip(to: slot)

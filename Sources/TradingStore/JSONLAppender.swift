@@ -17,9 +17,10 @@ public final class JSONLAppender {
     /// so one torn write never glues itself to the next record.
     private var startsWithNewline = false
 
-    public init(path: String) throws {
+    /// Opens `path` for appending, creating it with `mode` (an existing file keeps its own).
+    public init(path: String, mode: mode_t = 0o644) throws {
         self.path = path
-        fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+        fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, mode)
         guard fd >= 0 else {
             throw StoreError(path: path, message: "cannot open for appending: \(FileIO.errnoText())")
         }

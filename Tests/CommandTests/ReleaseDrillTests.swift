@@ -79,10 +79,10 @@ struct ReleaseDrill {
     }
 
     /// Starts `deployctl release` without waiting for it (for a test that kills it).
-    func startRelease() throws -> Process {
+    func startRelease(_ extra: [String] = []) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: CommandRunner.path("deployctl"))
-        process.arguments = ["release", "--home", home, "--json"]
+        process.arguments = ["release", "--home", home, "--json"] + extra
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
@@ -317,6 +317,21 @@ struct ReleaseDrill {
         #expect(drill.processesInSlots().contains { $0.contains("sleep 300") }, "the build started")
         kill(hanging.processIdentifier, SIGKILL)
         hanging.waitUntilExit()
+        #expect(drill.processesInSlots().contains { $0.contains("sleep 300") }, "SIGKILL cannot end the build itself")
+        // Ctrl-C is different: deployctl ends its build's whole group on the way out.
+        let orphans = Set(drill.processesInSlots().filter { $0.contains("sleep 300") })
+        let interrupted = try drill.startRelease(["--wait", "30"])
+        let second = Date().addingTimeInterval(60)
+        func ownBuildRuns() -> Bool {
+            drill.processesInSlots().contains { $0.contains("sleep 300") && !orphans.contains($0) }
+        }
+        while Date() < second && !ownBuildRuns() { usleep(100_000) }
+        #expect(ownBuildRuns(), "the interrupted release's build started")
+        kill(interrupted.processIdentifier, SIGINT)
+        interrupted.waitUntilExit()
+        let gone = Date().addingTimeInterval(20)
+        while Date() < gone && !drill.processesInSlots().isEmpty { usleep(100_000) }
+        #expect(drill.processesInSlots().isEmpty, "after Ctrl-C: \(drill.processesInSlots())")
         try drill.use(.slowBuild, "after the hang")
         let final = try drill.release(["--wait", "10"])
         #expect(final.status == 0, "the next release recovers: \(final.stdout)")

@@ -105,6 +105,8 @@ import GitKit
         #expect(ledger.unreadableLines() == [3], "the torn line stays visible as one unreadable line")
         let text = try String(contentsOfFile: path, encoding: .utf8)
         #expect(text.contains("\"ev\n{"), "the next record starts on a new line")
+        var info = stat()
+        #expect(stat(path, &info) == 0 && info.st_mode & 0o777 == 0o600, "the ledger quotes build logs: private")
     }
 
     @Test func aLockFileDeletedWhileWaitedForDoesNotGiveTwoHolders() throws {
