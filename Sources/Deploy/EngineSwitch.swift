@@ -80,7 +80,7 @@ extension ReleasePipeline {
                 reason: "probation failed: \(why)")
         }
         progress.end("probation", ok: true, seconds: seconds, detail: "\(cycles) healthy cycle(s)")
-        let fields = outcomeFields(slot: slot) + [JSONField("sha", .string(sha))]
+        var fields: [JSONField] { outcomeFields(slot: slot) + [JSONField("sha", .string(sha))] }
         do {
             try record(id, "probation", ok: true, seconds: seconds, detail: "\(cycles) healthy cycle(s) under \(id)")
             if options.detach {
@@ -124,7 +124,8 @@ extension ReleasePipeline {
             other: slots.view(other, binary: config.binary), previousSlot: previous, previousRelease: previousRelease,
             records: records)
         let engine = EngineSwitch(home: home, config: config, manager: manager, now: now)
-        let fields = outcomeFields(slot: slot)
+        // Read when the outcome is made, so the steps include the rollback's.
+        var fields: [JSONField] { outcomeFields(slot: slot) }
         switch target {
         case .none(let why):
             var stopped = "The engine is STOPPED"

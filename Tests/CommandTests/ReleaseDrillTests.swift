@@ -214,12 +214,18 @@ struct ReleaseDrill {
         let first = try drill.release()
         let good = try #require(try first.json()["release"] as? String)
         #expect(first.status == 0)
+        func steps(_ out: CommandRunner.Output) throws -> [String] {
+            (try out.json()["steps"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
+        }
+        #expect(try steps(first) == ["git", "build", "flip", "restart", "probation"])
 
         let crashSha = try drill.use(.crashesOnRun, "crash")
         let crash = try drill.release()
         #expect(crash.status == 1)
         #expect(try crash.json()["state"] as? String == "bad")
         #expect((try crash.json()["message"] as? String)?.contains("Rolled back to \(good)") == true, "\(crash.stdout)")
+        let crashSteps = try steps(crash)
+        #expect(crashSteps.suffix(2) == ["restart", "rollback"], "\(crashSteps)")
         #expect(drill.active == "A")
         #expect(drill.waitForBeat(of: good), "the good release runs again")
 
