@@ -141,8 +141,7 @@ public final class ReleasePipeline {
                 [
                     JSONField("ref", .string(ref)), JSONField("slot", .string(slot)),
                     JSONField("previous_slot", previous.map { .string($0) } ?? .null),
-                    JSONField(
-                        "previous_release", previous.flatMap { slots.releaseID($0) }.map { .string($0) } ?? .null),
+                    JSONField("previous_release", previousRelease.map { .string($0) } ?? .null),
                     JSONField(
                         "by",
                         .string("\(ProcessInfo.processInfo.environment["USER"] ?? "root")@\(ProcessIdentity.hostname)")),
@@ -204,7 +203,8 @@ public final class ReleasePipeline {
         let id = machine.id
         let path = slots.path(slot)
         let sha: String = try step(id, "git", "fetch \(config.repo) and check out \(ref) in slot \(slot)") {
-            try slots.forgetRelease(slot)
+            // Fetching touches only .git: the slot's release stays whole (and a rollback target)
+            // until the checkout below changes its files.
             let repo = try SlotCheckout(home: home, config: config).open(slot)
             let sha = try repo.resolve(ref)
             let bad = try ledger.releases().filter { $0.sha == sha && $0.state == ReleaseState.bad.rawValue }
@@ -215,6 +215,7 @@ public final class ReleasePipeline {
                         "\(sha.prefix(12)) was marked bad by release \(bad[bad.count - 1].id); pass --force to release it anyway"
                 )
             }
+            try slots.forgetRelease(slot)
             let removed = try repo.checkoutHard(sha, keep: Self.isBuildFolder)
             let subject = (try? repo.subject(of: sha)) ?? ""
             try ledger.append(

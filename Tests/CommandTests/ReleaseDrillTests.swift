@@ -257,6 +257,13 @@ struct ReleaseDrill {
         #expect(drill.active == "B")
         #expect(drill.waitForBeat(of: v2))
 
+        // A ref that is not there fails at git and leaves the other slot's release whole.
+        let typo = try drill.release(["--ref", "no-such-branch"])
+        let typoMessage = try typo.json()["message"] as? String ?? ""
+        #expect(
+            typo.status == 1 && typoMessage.contains("never pushed") && typoMessage.contains("Nothing live changed"))
+        #expect(Slots(home: Home(root: drill.home)).releaseID("A") == v1)
+
         let back = try CommandRunner.run("deployctl", ["rollback", "--home", drill.home, "--json"])
         #expect(back.status == 0, "\(back.stdout)")
         #expect(try back.json()["release"] as? String == v1)
