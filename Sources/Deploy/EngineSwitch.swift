@@ -68,9 +68,10 @@ extension ReleasePipeline {
         }
         let needed = options.detach ? 1 : config.probation.healthyCycles
         progress.begin("probation", "\(needed) healthy cycle(s) of \(id) within \(config.probation.timeoutSeconds) s")
+        let cycle = (try? ConfigFiles.bot(home.botConfig))?.cycleSeconds ?? 60
         let verdict = Probation(home: home, manager: manager).watch(
             release: id, cycles: needed, timeout: Double(config.probation.timeoutSeconds), since: since,
-            replacedPid: replacedPid)
+            replacedPid: replacedPid, stallSeconds: Double(cycle * config.watchdog.stallCycles))
         guard case .healthy(let cycles, let seconds) = verdict else {
             let why = verdict.description
             progress.end("probation", ok: false, seconds: Double(config.probation.timeoutSeconds), detail: why)
@@ -91,6 +92,7 @@ extension ReleasePipeline {
                     fields: fields)
             }
             try machine.move(to: .good)
+            GuardCopy.installFromSlot(home: home, config: config)
         } catch {
             // Proven healthy, but unrecorded: rolling back a good engine because the disk is
             // full would trade a bookkeeping problem for a trading one.

@@ -21,6 +21,9 @@ public enum HomeSetup {
         _ = try DeployConfig.parse(deployValue, file: home.deployConfig)
         try FileIO.writeJSON(home.deployConfig, deployValue)
         written.append(home.deployConfig)
+        // The guard: the deployctl units and timers call, outside the slots.
+        try GuardCopy.installSelf(home: home)
+        written.append(GuardCopy.path(home))
         let missing = [home.botConfig, home.assetUniverse].filter { !FileIO.exists($0) }
         if !missing.isEmpty {
             let temp = NSTemporaryDirectory() + "deployctl-init-\(UUID().uuidString.prefix(8))"

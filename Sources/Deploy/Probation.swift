@@ -38,10 +38,15 @@ public struct Probation {
     /// calls it a crash loop (systemd restarts for ever; supervisord reports FATAL itself).
     static let crashLoopRestarts = 3
 
+    /// - Parameter stallSeconds: once the release has beaten, a heartbeat that then stops for this
+    ///   long fails probation at once, not only at the timeout.
     public func watch(
-        release: String, cycles needed: Int, timeout: Double, since: Instant, replacedPid: Int? = nil
+        release: String, cycles needed: Int, timeout: Double, since: Instant, replacedPid: Int? = nil,
+        stallSeconds: Double? = nil
     ) -> Verdict {
         let start = Date()
+        var lastWritten: Instant?
+        var lastChange = Date()
         var healthy: Set<Int> = []
         var pids: [Int] = []
         var lastSeen = "no fresh heartbeat from it"
@@ -49,7 +54,19 @@ public struct Probation {
         var nextServiceCheck = Date()
         let baseline = manager.health().restarts
         while Date().timeIntervalSince(start) < timeout {
-            if let beat = try? store.read(), beat.release == release, beat.writtenAt >= since,
+            let read = try? store.read()
+            // Once the release has beaten, silence for the stall threshold fails it at once,
+            // whether its process hangs or has gone.
+            if let beat = read, beat.release == release, beat.writtenAt >= since, beat.pid != replacedPid,
+                beat.writtenAt != lastWritten
+            {
+                lastWritten = beat.writtenAt
+                lastChange = Date()
+            } else if lastWritten != nil, let stallSeconds, Date().timeIntervalSince(lastChange) > stallSeconds {
+                return .failed(
+                    "its heartbeat stopped: nothing new for \(Int(stallSeconds)) s (the stall threshold); \(lastSeen)")
+            }
+            if let beat = read, beat.release == release, beat.writtenAt >= since,
                 beat.pid != replacedPid, Self.alive(beat.pid)
             {
                 lastSeen =

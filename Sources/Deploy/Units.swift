@@ -89,7 +89,8 @@ public enum Units {
             [Service]
             Type=oneshot
             User=\(user)
-            ExecStart=\(systemdWord(h + "/slots/current/" + (config.binary as NSString).deletingLastPathComponent + "/deployctl")) watchdog --once --home \(quotedHome)
+            # The guard copy outside the slots: a bad release cannot bring its own broken watchdog.
+            ExecStart=\(systemdWord(GuardCopy.path(home))) watchdog --once --home \(quotedHome)
             \(hardening)
 
             """

@@ -213,3 +213,51 @@ struct InstallUnitsCommand: ParsableCommand {
         }
     }
 }
+
+struct WatchdogCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "watchdog",
+        abstract: "Judge the live engine and heal it: commit, roll back or restart (the systemd timer runs it).",
+        discussion: """
+            Verdicts: healthy, not_running, crash_loop, stalled, erroring, disk_low. A release on probation \
+            that met its bar is marked good; an unproven release that fails is rolled back by the rollback \
+            rule and marked bad; a release marked good is restarted with backoff, never rolled back. \
+            Exit 0 healthy; 1 a fault (acted on or not); 2 configuration.
+            """)
+
+    @OptionGroup var options: DeployOptions
+
+    @Flag(help: "Run once and exit (the default; what the systemd timer does).")
+    var once = false
+
+    @Flag(help: "Run for ever, once every --interval seconds (supervisord, a container).")
+    var daemon = false
+
+    @Option(help: "Seconds between runs with --daemon.")
+    var interval: Double = 30
+
+    @Flag(help: "Judge and report what would be done; change nothing.")
+    var dryRun = false
+
+    func run() throws {
+        guard !(once && daemon) else { throw CommandFailure.usage("pass --once or --daemon, not both") }
+        guard interval >= 1 else { throw CommandFailure.usage("--interval must be at least 1 second") }
+        let home = options.home
+        // A home without deploy.json is judged with the defaults (an engine started by hand).
+        let config = FileIO.exists(home.deployConfig) ? try options.config() : DeployConfig()
+        let watchdog = Watchdog(home: home, config: config, manager: options.manager(config), now: { WallClock.now })
+        while true {
+            let report = watchdog.runOnce(dryRun: dryRun)
+            if options.json {
+                printJSON(report.json)
+            } else {
+                print("\(WallClock.now.iso8601) \(report.verdict): \(report.detail); action: \(report.action)")
+            }
+            guard daemon else {
+                if report.exitCode != 0 { throw ExitCode(report.exitCode) }
+                return
+            }
+            usleep(useconds_t(interval * 1_000_000))
+        }
+    }
+}

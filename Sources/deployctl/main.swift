@@ -9,7 +9,7 @@ struct DeployCtl: ParsableCommand {
         abstract: "Release, check, roll back and guard the trading bot.",
         subcommands: [
             InitCommand.self, ReleaseCommand.self, RollbackCommand.self, StatusCommand.self, HistoryCommand.self,
-            CheckCommand.self, InstallUnitsCommand.self, DoctorCommand.self,
+            CheckCommand.self, InstallUnitsCommand.self, DoctorCommand.self, WatchdogCommand.self,
         ]
     )
 }

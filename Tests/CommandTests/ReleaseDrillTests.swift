@@ -11,7 +11,7 @@ import Testing
 struct ReleaseDrill {
     enum Variant {
         case good, doesNotBuild, selfcheckFails, seesNoTrades, dropsUnknownFields, crashesOnRun, neverBeats, slowBuild
-        case hangingBuild
+        case hangingBuild, hangsAfterFiveCycles, errorsOnFlag
     }
 
     let root: String
@@ -64,6 +64,17 @@ struct ReleaseDrill {
                 """
         case .crashesOnRun: app += "if [ \"$1\" = run ]; then echo 'fatal: crashed on start' >&2; exit 1; fi\n"
         case .neverBeats: app += "if [ \"$1\" = run ]; then exec sleep 3600; fi\n"
+        case .hangsAfterFiveCycles:
+            // Five real cycles, then the process stays up but never beats again.
+            app += "if [ \"$1\" = run ]; then \(real) \"$@\" --max-cycles 5; exec sleep 3600; fi\n"
+        case .errorsOnFlag:
+            // Healthy until the test drops a flag; then every cycle fails (fresh heartbeats with
+            // rising consecutive errors, from a living process).
+            app += """
+                if [ "$1" = run ] && [ -e "$3/state/fail-every-cycle" ]; then
+                n=0; while true; do n=$((n+1)); printf '{"pid": %d, "release": "%s", "cycle": %d, "phase": "error", "written_at": "%s", "symbols_evaluated": 0, "signals_evaluated": 0, "consecutive_errors": %d, "last_error": "exchange down"}' $$ "$(cat "$3/slots/current/.release")" $n "$(date -u +%Y-%m-%dT%H:%M:%SZ)" $n > "$3/state/heartbeat.json"; sleep 1; done; fi
+
+                """
         case .good, .doesNotBuild, .slowBuild, .hangingBuild: break
         }
         app += "exec \(real) \"$@\"\n"

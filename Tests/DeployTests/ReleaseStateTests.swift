@@ -309,6 +309,32 @@ import GitKit
         #expect(try moved.resolve("main") == secondSha)
     }
 
+    @Test func theWatchdogJudgesWorstFirstAndCommitsOnlyAMetBar() {
+        var e = WatchdogEvidence()
+        e.serviceRunning = true
+        e.heartbeatAgeSeconds = 2
+        e.heartbeatPidAlive = true
+        e.heartbeatRelease = "r2"
+        e.liveRelease = "r2"
+        e.liveState = .probation
+        e.heartbeatCycle = 3
+        #expect(WatchdogJudge.verdict(e).0 == .healthy && WatchdogJudge.probationMet(e))
+        e.heartbeatCycle = 2
+        #expect(!WatchdogJudge.probationMet(e), "two of three cycles is not the bar")
+        e.heartbeatAgeSeconds = 500
+        #expect(WatchdogJudge.verdict(e).0 == .stalled)
+        e.heartbeatAgeSeconds = 2
+        e.heartbeatRelease = "r1"
+        #expect(WatchdogJudge.verdict(e).0 == .stalled, "the live slot's engine was never restarted")
+        e.heartbeatRelease = "r2"
+        e.consecutiveErrors = 3
+        #expect(WatchdogJudge.verdict(e).0 == .erroring)
+        e.serviceRunning = false
+        #expect(WatchdogJudge.verdict(e).0 == .notRunning)
+        e.serviceGaveUp = true
+        #expect(WatchdogJudge.verdict(e).0 == .crashLoop)
+    }
+
     @Test func secretsFileIsParsedNotSourced() {
         let values = SecretsFile.parse(
             """

@@ -1,0 +1,326 @@
+import Foundation
+import TradingCore
+import TradingStore
+
+/// `deployctl watchdog`: judges the live engine and heals it. It commits a release on probation
+/// that has met its bar, rolls back an unproven release that fails (by the one rollback rule),
+/// and restarts a proven one with backoff, never rolling it back. Every verdict that changes
+/// and every action goes to logs/watchdog.jsonl; counters live in state/watchdog.json.
+public struct Watchdog {
+    let home: Home
+    let config: DeployConfig
+    let manager: ServiceManager
+    let now: () -> Instant
+
+    public init(home: Home, config: DeployConfig, manager: ServiceManager, now: @escaping () -> Instant) {
+        self.home = home
+        self.config = config
+        self.manager = manager
+        self.now = now
+    }
+
+    /// One run's outcome, for the exit code and `--json`.
+    public struct Report {
+        public var verdict: String
+        public var detail: String
+        public var evidence: JSONValue
+        public var action: String
+        public var exitCode: Int32
+
+        public var json: JSONValue {
+            [
+                "ok": .bool(exitCode == 0), "verdict": .string(verdict), "detail": .string(detail),
+                "evidence": evidence, "action": .string(action),
+            ]
+        }
+    }
+
+    var statePath: String { home.stateDir + "/watchdog.json" }
+    var logPath: String { home.logsDir + "/watchdog.jsonl" }
+
+    /// Judges once and, unless `dryRun`, acts.
+    public func runOnce(dryRun: Bool) -> Report {
+        // Two watchdogs (a timer run and a daemon, or two timers) never both act.
+        let own: FileLock
+        do {
+            try home.createDirectories()
+            own = try FileLock.acquire(home.stateDir + "/watchdog.lock", holder: "watchdog pid \(ProcessIdentity.pid)")
+        } catch {
+            return Report(
+                verdict: "skipped", detail: "\(error)", evidence: .null, action: "none: another watchdog is running",
+                exitCode: 0)
+        }
+        defer { own.release() }
+        var state = WatchdogState.load(statePath)
+        let evidence = collect()
+        let (verdict, detail) = WatchdogJudge.verdict(evidence)
+        let action = dryRun ? plan(verdict, evidence, state) : act(verdict, evidence, &state)
+        if !dryRun {
+            let at = now()
+            if verdict.rawValue != state.lastVerdict || action != "none" {
+                log(verdict: verdict, detail: detail, evidence: evidence, action: action, at: at)
+            }
+            state.lastVerdict = verdict.rawValue
+            state.lastRun = at
+            state.lastAction = action == "none" ? state.lastAction : action
+            try? state.save(statePath)
+        }
+        return Report(
+            verdict: verdict.rawValue, detail: detail, evidence: evidence.json,
+            action: dryRun ? "dry run: " + action : action,
+            exitCode: verdict == .healthy ? 0 : 1)
+    }
+
+    /// Reads everything the judge needs; each read is cheap and none changes anything.
+    func collect() -> WatchdogEvidence {
+        var e = WatchdogEvidence()
+        let slots = Slots(home: home)
+        let records = (try? Ledger(path: home.releasesLedger).releases()) ?? []
+        e.liveRelease = slots.active().flatMap { slots.releaseID($0) }
+        e.liveState = e.liveRelease.flatMap { id in records.last { $0.id == id } }?.stateValue
+        let bot = try? ConfigFiles.bot(home.botConfig)
+        e.stallSeconds = Double((bot?.cycleSeconds ?? 60) * config.watchdog.stallCycles)
+        e.healthyCycles = config.probation.healthyCycles
+        if let beat = try? HeartbeatStore(home: home).read() {
+            e.heartbeatRelease = beat.release
+            e.heartbeatPid = beat.pid
+            e.heartbeatPidAlive = Probation.alive(beat.pid)
+            e.heartbeatAgeSeconds = beat.age(now: now())
+            e.heartbeatCycle = beat.cycle
+            e.heartbeatPhase = beat.phase
+            e.consecutiveErrors = beat.consecutiveErrors
+        }
+        let health = manager.health()
+        e.serviceRunning = health.running
+        e.serviceGaveUp = health.gaveUp
+        e.serviceState = health.state
+        if let free = (try? FileManager.default.attributesOfFileSystem(forPath: home.root))?[.systemFreeSize]
+            as? NSNumber
+        {
+            e.freeDiskBytes = free.int64Value
+        }
+        return e
+    }
+
+    /// What `act` would do, without doing it.
+    func plan(_ verdict: WatchdogVerdict, _ e: WatchdogEvidence, _ state: WatchdogState) -> String {
+        var copy = state
+        return decide(verdict, e, &copy).description
+    }
+
+    enum Decision: CustomStringConvertible {
+        case none
+        case markGood
+        case rollBack
+        case restart
+        case leave(String)
+        case gaveUp(String)
+
+        var description: String {
+            switch self {
+            case .none: "none"
+            case .markGood: "mark the release on probation good"
+            case .rollBack: "roll back the unproven release"
+            case .restart: "restart the engine"
+            case .leave(let why): "none: \(why)"
+            case .gaveUp(let why): "none: \(why); NEEDS THE OPERATOR"
+            }
+        }
+    }
+
+    /// The order of the issue: commit a probation that met its bar; roll back an unproven
+    /// release; restart a proven one with backoff; never flip while a release holds the lock.
+    func decide(_ verdict: WatchdogVerdict, _ e: WatchdogEvidence, _ state: inout WatchdogState) -> Decision {
+        let release = releaseInProgress()
+        if verdict == .healthy {
+            guard WatchdogJudge.probationMet(e) else { return .none }
+            if let release { return .leave("release \(release.id) is in progress and gives its own verdict") }
+            return .markGood
+        }
+        if verdict == .diskLow { return .gaveUp("the disk is nearly full; free space under \(home.root)") }
+        if let release {
+            if release.stateValue?.isBeforeFlip == true {
+                // Its build can take half an hour; the live engine is still ours to restart.
+                return restartOrGiveUp(&state)
+            }
+            return .leave("release \(release.id) is past its flip; its probation gives the verdict")
+        }
+        if let live = e.liveState, live == .probation || live == .flipped {
+            let hour = now().adding(seconds: -3600)
+            guard state.rollbacks.filter({ $0 > hour }).count < config.watchdog.maxRollbacksPerHour else {
+                return .gaveUp("\(config.watchdog.maxRollbacksPerHour) rollbacks in the last hour already")
+            }
+            return .rollBack
+        }
+        return restartOrGiveUp(&state)
+    }
+
+    func restartOrGiveUp(_ state: inout WatchdogState) -> Decision {
+        let hour = now().adding(seconds: -3600)
+        let recent = state.restarts.filter { $0 > hour }
+        guard recent.count < config.watchdog.maxRestartsPerHour else {
+            return .gaveUp(
+                "\(recent.count) restarts in the last hour (max_restarts_per_hour \(config.watchdog.maxRestartsPerHour)); a release that proved itself is not rolled back: look at the logs, then `deployctl rollback` if this release is the cause"
+            )
+        }
+        // Backoff: 0 s, then 30 s, 60 s, 120 s ... between restarts, at most 10 minutes.
+        if let last = recent.last {
+            let wait = min(600.0, 30.0 * pow(2.0, Double(recent.count - 1)))
+            if last.seconds(until: now()) < wait {
+                return .leave("restarted \(Int(last.seconds(until: now()))) s ago; next restart after \(Int(wait)) s")
+            }
+        }
+        return .restart
+    }
+
+    /// The newest release in the ledger while someone holds the deploy lock for it.
+    func releaseInProgress() -> ReleaseRecord? {
+        guard FileLock.currentHolder(home.deployLock) != nil else { return nil }
+        guard let newest = (try? Ledger(path: home.releasesLedger).releases())?.last,
+            let state = newest.stateValue, state.isBeforeFlip || state == .flipped || state == .probation
+        else { return nil }
+        return newest
+    }
+
+    func act(_ verdict: WatchdogVerdict, _ e: WatchdogEvidence, _ state: inout WatchdogState) -> String {
+        let decision = decide(verdict, e, &state)
+        switch decision {
+        case .none, .leave, .gaveUp: return decision.description
+        case .restart:
+            state.restarts.append(now())
+            do {
+                try manager.restartEngine()
+                return "restarted the engine (\(manager.health().state))"
+            } catch {
+                return "restart FAILED: \(error)"
+            }
+        case .markGood, .rollBack:
+            // Changing the verdict of a release takes the deploy lock, like a release does.
+            guard
+                case .success(let lock) = DeployLock.take(
+                    home: home, holder: "watchdog pid \(ProcessIdentity.pid)", wait: 0)
+            else { return "none: the deploy lock is held; next run" }
+            defer { lock.release() }
+            guard let id = e.liveRelease, let current = e.liveState else { return "none: no live release" }
+            let ledger = Ledger(path: home.releasesLedger)
+            let machine = ReleaseMachine(id: id, ledger: ledger, state: current, now: now)
+            if case .markGood = decision {
+                do {
+                    if current == .flipped { try machine.move(to: .probation) }
+                    try machine.move(to: .good, [JSONField("by", .string("watchdog"))])
+                } catch {
+                    return "marking \(id) good FAILED: \(error)"
+                }
+                GuardCopy.installFromSlot(home: home, config: config)
+                return "marked \(id) good after \(e.heartbeatCycle) healthy cycles"
+            }
+            state.rollbacks.append(now())
+            return rollBack(machine, evidence: e, ledger: ledger)
+        }
+    }
+
+    /// The unproven live release goes, by the one rollback rule; it is marked bad first.
+    func rollBack(_ machine: ReleaseMachine, evidence e: WatchdogEvidence, ledger: Ledger) -> String {
+        let id = machine.id
+        let (_, why) = WatchdogJudge.verdict(e)
+        try? machine.move(to: .bad, [JSONField("reason", .string("watchdog: \(why)"))])
+        let slots = Slots(home: home)
+        let records = (try? ledger.releases()) ?? []
+        let record = records.last { $0.id == id }
+        guard let active = slots.active() else { return "none: no live slot" }
+        let engine = EngineSwitch(home: home, config: config, manager: manager, now: now)
+        switch RollbackRule.target(
+            other: slots.view(Slots.other(active), binary: config.binary), previousSlot: record?.previousSlot,
+            previousRelease: record?.previousRelease, records: records)
+        {
+        case .none(let nowhere):
+            try? manager.stopEngine()
+            try? ledger.append(
+                id, "rolled_back", [JSONField("to", .null), JSONField("reason", .string(nowhere))], at: now())
+            return "marked \(id) bad; nothing to go back to (\(nowhere)): engine stopped, NOTHING IS TRADING"
+        case .slot(let slot, let target, _):
+            if let problem = engine.run(slot, release: target) {
+                return "marked \(id) bad; going back to \(target) FAILED: \(problem). Live now: \(engine.liveState())"
+            }
+            try? ledger.append(
+                id, "rolled_back", [JSONField("to", .string(target)), JSONField("by", .string("watchdog"))], at: now())
+            return "marked \(id) bad and rolled back to \(target) in slot \(slot)"
+        }
+    }
+
+    func log(verdict: WatchdogVerdict, detail: String, evidence: WatchdogEvidence, action: String, at: Instant) {
+        guard let appender = try? JSONLAppender(path: logPath) else { return }
+        defer { appender.close() }
+        let line: JSONValue = [
+            "ts": .string(at.iso8601), "verdict": .string(verdict.rawValue), "detail": .string(detail),
+            "action": .string(action), "evidence": evidence.json,
+        ]
+        try? appender.append(line, sync: true)
+    }
+}
+
+/// state/watchdog.json: what must survive from one run to the next.
+struct WatchdogState {
+    var lastRun: Instant?
+    var lastVerdict: String?
+    var lastAction: String?
+    var restarts: [Instant] = []
+    var rollbacks: [Instant] = []
+
+    static func load(_ path: String) -> WatchdogState {
+        var s = WatchdogState()
+        guard let o = (try? ConfigFiles.json(path))?.objectValue else { return s }
+        func instant(_ v: JSONValue?) -> Instant? {
+            v?.stringValue.flatMap { if case .success(let i) = TimestampParser.parse($0) { i } else { nil } }
+        }
+        s.lastRun = instant(o["last_run"])
+        s.lastVerdict = o["last_verdict"]?.stringValue
+        s.lastAction = o["last_action"]?.stringValue
+        s.restarts = (o["restarts"]?.arrayValue ?? []).compactMap { instant($0) }
+        s.rollbacks = (o["rollbacks"]?.arrayValue ?? []).compactMap { instant($0) }
+        return s
+    }
+
+    func save(_ path: String) throws {
+        // Only the last day matters to the hourly budgets.
+        let keep = { (list: [Instant]) in list.suffix(100).map { JSONValue.string($0.iso8601) } }
+        let value: JSONValue = [
+            "last_run": lastRun.map { .string($0.iso8601) } ?? .null,
+            "last_verdict": lastVerdict.map { .string($0) } ?? .null,
+            "last_action": lastAction.map { .string($0) } ?? .null,
+            "restarts": .array(keep(restarts)), "rollbacks": .array(keep(rollbacks)),
+        ]
+        try FileIO.writeJSON(path, value)
+    }
+}
+
+/// HOME/bin/deployctl: the deployctl the units, the timer and the operator call. It lives
+/// outside the slots, so a bad release cannot bring its own broken guard.
+public enum GuardCopy {
+    public static func path(_ home: Home) -> String { home.root + "/bin/deployctl" }
+
+    /// Copies this running deployctl there (init).
+    public static func installSelf(home: Home) throws {
+        let me = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+        try install(from: me, home: home)
+    }
+
+    /// Replaces it with the deployctl a release marked good built in its slot, when there is one.
+    @discardableResult
+    static func installFromSlot(home: Home, config: DeployConfig) -> Bool {
+        let slots = Slots(home: home)
+        guard let active = slots.active() else { return false }
+        let built =
+            slots.path(active) + "/" + (config.binary as NSString).deletingLastPathComponent + "/deployctl"
+        guard FileManager.default.isExecutableFile(atPath: built) else { return false }
+        return (try? install(from: built, home: home)) != nil
+    }
+
+    static func install(from source: String, home: Home) throws {
+        let target = path(home)
+        if source == target { return }
+        try FileManager.default.createDirectory(atPath: home.root + "/bin", withIntermediateDirectories: true)
+        try FileIO.copy(source, to: target, mode: 0o755)
+        chmod(target, 0o755)
+    }
+}

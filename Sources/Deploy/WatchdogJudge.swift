@@ -1,0 +1,101 @@
+import TradingCore
+
+/// What the watchdog looks at in one run, read cheaply from disk and the service manager.
+/// Numbers, not prose: the same values go into `--json` as the evidence.
+public struct WatchdogEvidence: Sendable, Equatable {
+    /// The live slot's release and its state in the ledger (nil without slots or ledger entry).
+    public var liveRelease: String?
+    public var liveState: ReleaseState?
+    /// The heartbeat, when there is one.
+    public var heartbeatRelease: String?
+    public var heartbeatPid: Int?
+    public var heartbeatPidAlive = false
+    public var heartbeatAgeSeconds: Double?
+    public var heartbeatCycle = 0
+    public var heartbeatPhase: String?
+    public var consecutiveErrors = 0
+    /// The service manager's view.
+    public var serviceRunning = false
+    public var serviceGaveUp = false
+    public var serviceState = ""
+    /// Thresholds, from bot.json and deploy.json.
+    public var stallSeconds = 180.0
+    public var healthyCycles = 3
+    public var freeDiskBytes: Int64 = .max
+    public var minFreeDiskBytes: Int64 = 1_000_000_000
+
+    public init() {}
+
+    public var json: JSONValue {
+        var o = JSONObject()
+        o["live_release"] = liveRelease.map { .string($0) } ?? .null
+        o["live_state"] = liveState.map { .string($0.rawValue) } ?? .null
+        o["heartbeat_release"] = heartbeatRelease.map { .string($0) } ?? .null
+        o["heartbeat_pid"] = heartbeatPid.map { .int($0) } ?? .null
+        o["heartbeat_pid_alive"] = .bool(heartbeatPidAlive)
+        o["heartbeat_age_seconds"] = heartbeatAgeSeconds.map { .double(($0 * 10).rounded() / 10) } ?? .null
+        o["heartbeat_cycle"] = .int(heartbeatCycle)
+        o["heartbeat_phase"] = heartbeatPhase.map { .string($0) } ?? .null
+        o["consecutive_errors"] = .int(consecutiveErrors)
+        o["service_running"] = .bool(serviceRunning)
+        o["service_gave_up"] = .bool(serviceGaveUp)
+        o["service_state"] = .string(serviceState)
+        o["stall_seconds"] = .double(stallSeconds)
+        o["free_disk_bytes"] = .int(Int(clamping: freeDiskBytes))
+        return .object(o)
+    }
+}
+
+/// The watchdog's verdicts, worst first.
+public enum WatchdogVerdict: String, Sendable {
+    case healthy
+    case notRunning = "not_running"
+    case crashLoop = "crash_loop"
+    case stalled
+    case erroring
+    case diskLow = "disk_low"
+}
+
+/// Judges evidence. Pure: the same evidence always gives the same verdict, so it is tested
+/// without a process in sight.
+public enum WatchdogJudge {
+    public static func verdict(_ e: WatchdogEvidence) -> (WatchdogVerdict, String) {
+        if e.serviceGaveUp {
+            return (.crashLoop, "the service manager gave up on the engine: \(e.serviceState)")
+        }
+        if !e.serviceRunning {
+            return (.notRunning, "the engine is not running: \(e.serviceState)")
+        }
+        guard let age = e.heartbeatAgeSeconds else {
+            return (.stalled, "the service runs but no heartbeat was ever written")
+        }
+        if age > e.stallSeconds {
+            return (.stalled, "last heartbeat \(Int(age)) s ago (stall threshold \(Int(e.stallSeconds)) s)")
+        }
+        if !e.heartbeatPidAlive {
+            return (.stalled, "the heartbeat's pid \(e.heartbeatPid ?? 0) is not alive")
+        }
+        if let live = e.liveRelease, let beat = e.heartbeatRelease, beat != live {
+            return (
+                .stalled, "the heartbeat names \(beat) but the live slot holds \(live): the engine was not restarted"
+            )
+        }
+        if e.consecutiveErrors >= 3 {
+            return (.erroring, "\(e.consecutiveErrors) cycles in a row failed")
+        }
+        if e.freeDiskBytes < e.minFreeDiskBytes {
+            return (.diskLow, "\(e.freeDiskBytes / 1_000_000) MB free in the home")
+        }
+        return (.healthy, "cycle \(e.heartbeatCycle), heartbeat \(Int(age)) s old")
+    }
+
+    /// A release on probation (or flipped by a deployctl that died) has met its bar: healthy,
+    /// running under its own id for the configured number of cycles.
+    public static func probationMet(_ e: WatchdogEvidence) -> Bool {
+        guard let state = e.liveState, state == .probation || state == .flipped, let live = e.liveRelease else {
+            return false
+        }
+        return verdict(e).0 == .healthy && e.heartbeatRelease == live && e.heartbeatCycle >= e.healthyCycles
+            && e.consecutiveErrors == 0
+    }
+}

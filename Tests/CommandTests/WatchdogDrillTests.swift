@@ -1,0 +1,97 @@
+import Foundation
+import TestSupport
+import Testing
+
+@testable import Deploy
+@testable import TradingCore
+@testable import TradingStore
+
+/// The watchdog on a real supervisord with the fixture bot: it commits, rolls back and restarts
+/// by itself, as the systemd timer would run it (the guard copy in HOME/bin).
+@Suite(.serialized) struct WatchdogDrillTests {
+    func watchdog(_ drill: ReleaseDrill, _ extra: [String] = []) throws -> (CommandRunner.Output, [String: Any]) {
+        let out = try CommandRunner.execute(
+            drill.home + "/bin/deployctl", ["watchdog", "--home", drill.home, "--json"] + extra)
+        return (out, (try? out.json()) ?? [:])
+    }
+
+    /// Runs the watchdog until `done` says its answer is the awaited one (or 30 s pass).
+    func watchdogUntil(
+        _ drill: ReleaseDrill, _ extra: [String] = [], _ done: ([String: Any]) -> Bool
+    ) throws -> [String: Any] {
+        let deadline = Date().addingTimeInterval(30)
+        var json: [String: Any] = [:]
+        while Date() < deadline {
+            json = try watchdog(drill, extra).1
+            if done(json) { break }
+            usleep(500_000)
+        }
+        return json
+    }
+
+    @Test(.timeLimit(.minutes(4))) func aDetachedReleaseIsCommittedOrRolledBackByTheWatchdogAlone() throws {
+        let drill = try ReleaseDrill(probationTimeout: 30)
+        defer { drill.shutdown() }
+        #expect(FileManager.default.isExecutableFile(atPath: drill.home + "/bin/deployctl"), "init installed the guard")
+        // A healthy --detach release: the watchdog commits it once it has its cycles.
+        let first = try drill.release(["--detach"])
+        let v1 = try #require(try first.json()["release"] as? String)
+        #expect(try drill.releases().last?.state == "probation")
+        let committed = try watchdogUntil(drill) { ($0["action"] as? String)?.contains("marked \(v1) good") == true }
+        #expect((committed["action"] as? String)?.contains("marked \(v1) good") == true, "\(committed)")
+        #expect(try drill.releases().last?.state == "good")
+
+        // A detached release that hangs after two cycles: stalled, rolled back to v1 by the rule.
+        try drill.use(.hangsAfterFiveCycles, "hangs")
+        let second = try drill.release(["--detach"])
+        let v2 = try #require(try second.json()["release"] as? String)
+        #expect(second.status == 0, "\(second.stdout)")
+        let stalled = try watchdogUntil(drill, ["--dry-run"]) { $0["verdict"] as? String == "stalled" }
+        #expect(stalled["verdict"] as? String == "stalled", "\(stalled)")
+        #expect((stalled["action"] as? String)?.hasPrefix("dry run: roll back") == true, "\(stalled)")
+        #expect(try drill.releases().last?.state == "probation", "a dry run changes nothing")
+        let (out, acted) = try watchdog(drill)
+        #expect(out.status == 1)
+        #expect((acted["action"] as? String)?.contains("rolled back to \(v1)") == true, "\(acted)")
+        #expect(try drill.releases().first { $0.id == v2 }?.state == "bad")
+        #expect(drill.active == "A")
+        #expect(drill.waitForBeat(of: v1), "the good release trades again")
+        let log = try JSONLAppender.readAll(drill.home + "/logs/watchdog.jsonl").compactMap { $0.objectValue }
+        #expect(
+            log.contains { $0["verdict"] == "stalled" && ($0["action"]?.stringValue ?? "").contains("rolled back") })
+
+        // Without --detach the release's own probation sees the stall, not only at its timeout
+        // (ten healthy cycles asked, five given, then silence).
+        var config = try JSONValue.parse(try FileIO.read(drill.deploy)).objectValue ?? JSONObject()
+        config["probation"] = ["healthy_cycles": 10, "timeout_seconds": 120]
+        try Fixtures.write(JSONValue.object(config).serialized(indent: 2), to: drill.deploy)
+        try drill.use(.hangsAfterFiveCycles, "hangs again")
+        let third = try drill.release()
+        let message = try third.json()["message"] as? String ?? ""
+        #expect(third.status == 1 && message.contains("heartbeat stopped"), "\(message)")
+        #expect(drill.waitForBeat(of: v1))
+    }
+
+    @Test(.timeLimit(.minutes(4))) func aProvenReleaseThatErrorsIsRestartedWithBackoffNeverRolledBack() throws {
+        let drill = try ReleaseDrill()
+        defer { drill.shutdown() }
+        #expect(try drill.release().status == 0)
+        try drill.use(.errorsOnFlag, "v2")
+        let second = try drill.release()
+        let v2 = try #require(try second.json()["release"] as? String)
+        #expect(try second.json()["state"] as? String == "good")
+        #expect(drill.waitForBeat(of: v2))
+        let (healthy, _) = try watchdog(drill)
+        #expect(healthy.status == 0, "\(healthy.stdout)")
+
+        try Fixtures.write("", to: drill.home + "/state/fail-every-cycle")
+        try drill.supervisor.restartEngine()
+        let json = try watchdogUntil(drill) { $0["verdict"] as? String == "erroring" }
+        #expect(json["verdict"] as? String == "erroring", "\(json)")
+        #expect((json["action"] as? String)?.hasPrefix("restarted the engine") == true, "\(json)")
+        let again = try watchdogUntil(drill) { $0["verdict"] as? String == "erroring" }
+        #expect((again["action"] as? String)?.contains("next restart after") == true, "backoff: \(again)")
+        #expect(drill.active == "B")
+        #expect(try drill.releases().first { $0.id == v2 }?.state == "good", "a proven release is not rolled back")
+    }
+}
