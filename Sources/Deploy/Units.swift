@@ -123,6 +123,13 @@ public enum Units {
             if let problem = unsupported(home.root) {
                 throw ConfigError(file: home.root, field: "home", message: problem)
             }
+            guard getpwnam(user) != nil else {
+                throw ConfigError(
+                    file: home.root, field: "--user",
+                    message:
+                        "user \(user) does not exist; create it (sudo useradd --system --home-dir \(shellWord(home.root)) --shell /usr/sbin/nologin \(user)) or pass --user with an existing one"
+                )
+            }
             var files: [String] = []
             let cycle = (try? ConfigFiles.bot(home.botConfig))?.cycleSeconds ?? 60
             for unit in Self.systemd(home: home, config: config, user: user, cycleSeconds: cycle) {

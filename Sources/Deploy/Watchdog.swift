@@ -57,7 +57,8 @@ public struct Watchdog {
         let action = dryRun ? plan(verdict, evidence, state) : act(verdict, evidence, &state)
         if !dryRun {
             let at = now()
-            if verdict.rawValue != state.lastVerdict || action != "none" {
+            // A changed verdict, or a new action: the same "nothing to do" every 30 s is not news.
+            if verdict.rawValue != state.lastVerdict || (action != "none" && action != state.lastAction) {
                 log(verdict: verdict, detail: detail, evidence: evidence, action: action, at: at)
             }
             state.lastVerdict = verdict.rawValue
@@ -90,10 +91,18 @@ public struct Watchdog {
             e.heartbeatPhase = beat.phase
             e.consecutiveErrors = beat.consecutiveErrors
         }
-        let health = manager.health()
-        e.serviceRunning = health.running
-        e.serviceGaveUp = health.gaveUp
-        e.serviceState = health.state
+        // A fresh heartbeat from a living engine already says it runs: asking the service manager
+        // (a supervisorctl process, ~100 ms) is only worth it when something looks wrong. The
+        // watchdog runs twice a minute for ever.
+        if let age = e.heartbeatAgeSeconds, age <= e.stallSeconds, e.heartbeatPidAlive, e.consecutiveErrors == 0 {
+            e.serviceRunning = true
+            e.serviceState = "not asked: the heartbeat is fresh"
+        } else {
+            let health = manager.health()
+            e.serviceRunning = health.running
+            e.serviceGaveUp = health.gaveUp
+            e.serviceState = health.state
+        }
         if let free = (try? FileManager.default.attributesOfFileSystem(forPath: home.root))?[.systemFreeSize]
             as? NSNumber
         {
@@ -145,7 +154,8 @@ public struct Watchdog {
             }
             return .leave("release \(release.id) is past its flip; its probation gives the verdict")
         }
-        if let live = e.liveState, live == .probation || live == .flipped {
+        // An unproven release, or one marked bad whose rollback a killed run left unfinished.
+        if let live = e.liveState, live == .probation || live == .flipped || live == .bad {
             let hour = now().adding(seconds: -3600)
             guard state.rollbacks.filter({ $0 > hour }).count < config.watchdog.maxRollbacksPerHour else {
                 return .gaveUp("\(config.watchdog.maxRollbacksPerHour) rollbacks in the last hour already")
@@ -214,37 +224,50 @@ public struct Watchdog {
                 GuardCopy.installFromSlot(home: home, config: config)
                 return "marked \(id) good after \(e.heartbeatCycle) healthy cycles"
             }
-            state.rollbacks.append(now())
-            return rollBack(machine, evidence: e, ledger: ledger)
+            let (did, text) = rollBack(machine, evidence: e, ledger: ledger)
+            if did { state.rollbacks.append(now()) }
+            return text
         }
     }
 
-    /// The unproven live release goes, by the one rollback rule; it is marked bad first.
-    func rollBack(_ machine: ReleaseMachine, evidence e: WatchdogEvidence, ledger: Ledger) -> String {
+    /// The unproven live release goes, by the one rollback rule; it is marked bad first (it may
+    /// be already: a run killed mid-rollback is finished by the next). Returns whether anything
+    /// was switched or stopped, and what.
+    func rollBack(_ machine: ReleaseMachine, evidence e: WatchdogEvidence, ledger: Ledger) -> (Bool, String) {
         let id = machine.id
         let (_, why) = WatchdogJudge.verdict(e)
-        try? machine.move(to: .bad, [JSONField("reason", .string("watchdog: \(why)"))])
+        if machine.state != .bad { try? machine.move(to: .bad, [JSONField("reason", .string("watchdog: \(why)"))]) }
         let slots = Slots(home: home)
         let records = (try? ledger.releases()) ?? []
         let record = records.last { $0.id == id }
-        guard let active = slots.active() else { return "none: no live slot" }
+        guard let active = slots.active() else { return (false, "none: no live slot") }
         let engine = EngineSwitch(home: home, config: config, manager: manager, now: now)
         switch RollbackRule.target(
             other: slots.view(Slots.other(active), binary: config.binary), previousSlot: record?.previousSlot,
             previousRelease: record?.previousRelease, records: records)
         {
         case .none(let nowhere):
+            // Already stopped (a failed first release kept for inspection): nothing to do again.
+            guard e.serviceRunning else {
+                return (
+                    false,
+                    "none: \(id) is marked bad and there is nothing to go back to (\(nowhere)); NOTHING IS TRADING, release a fix"
+                )
+            }
             try? manager.stopEngine()
             try? ledger.append(
                 id, "rolled_back", [JSONField("to", .null), JSONField("reason", .string(nowhere))], at: now())
-            return "marked \(id) bad; nothing to go back to (\(nowhere)): engine stopped, NOTHING IS TRADING"
+            return (true, "marked \(id) bad; nothing to go back to (\(nowhere)): engine stopped, NOTHING IS TRADING")
         case .slot(let slot, let target, _):
             if let problem = engine.run(slot, release: target) {
-                return "marked \(id) bad; going back to \(target) FAILED: \(problem). Live now: \(engine.liveState())"
+                return (
+                    true,
+                    "marked \(id) bad; going back to \(target) FAILED: \(problem). Live now: \(engine.liveState())"
+                )
             }
             try? ledger.append(
                 id, "rolled_back", [JSONField("to", .string(target)), JSONField("by", .string("watchdog"))], at: now())
-            return "marked \(id) bad and rolled back to \(target) in slot \(slot)"
+            return (true, "marked \(id) bad and rolled back to \(target) in slot \(slot)")
         }
     }
 

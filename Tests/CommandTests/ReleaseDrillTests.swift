@@ -510,11 +510,17 @@ struct ReleaseDrill {
         #expect(
             conf.contains("[program:tradingbot]")
                 && conf.contains("\(home)/slots/current/.build/release/tradingbot run --home \(home)"))
+        let noUser = try CommandRunner.run(
+            "deployctl", ["install-units", "--home", home, "--systemd", "--user", "no-such-trader"])
+        #expect(noUser.status == 2 && noUser.stderr.contains("does not exist") && noUser.stderr.contains("useradd"))
+        let user = String(cString: getpwuid(getuid()).pointee.pw_name)
         let systemd = try CommandRunner.run(
-            "deployctl", ["install-units", "--home", home, "--systemd", "--user", "trader"])
-        #expect(systemd.status == 0 && systemd.stdout.contains("sudo systemctl daemon-reload"))
+            "deployctl", ["install-units", "--home", home, "--systemd", "--user", user])
+        #expect(systemd.status == 0 && systemd.stdout.contains("sudo systemctl daemon-reload"), "\(systemd.stderr)")
         let unit = try String(contentsOfFile: home + "/deploy/tradingbot.service", encoding: .utf8)
-        #expect(unit.contains("User=trader") && unit.contains("Type=notify"))
+        #expect(unit.contains("User=\(user)") && unit.contains("Type=notify"))
+        let watchdogUnit = try String(contentsOfFile: home + "/deploy/tradingbot-watchdog.service", encoding: .utf8)
+        #expect(watchdogUnit.contains("\(home)/bin/deployctl\" watchdog --once"), "the guard copy, outside the slots")
         #expect(try CommandRunner.run("deployctl", ["install-units", "--home", home]).status == 2)
         let noRepo = try CommandRunner.run("deployctl", ["release", "--home", root + "/elsewhere"])
         #expect(noRepo.status == 2 && noRepo.stderr.contains("deployctl init"))

@@ -97,9 +97,10 @@ import Testing
         try home.createDirectories()
         let bin = home.root + "/slots/current/.build/release"
         try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
-        for name in ["tradingbot", "deployctl"] {
-            try Fixtures.write("#!/bin/sh\n", to: bin + "/" + name)
-            chmod(bin + "/" + name, 0o755)
+        try FileManager.default.createDirectory(atPath: home.root + "/bin", withIntermediateDirectories: true)
+        for path in [bin + "/tradingbot", home.root + "/bin/deployctl"] {
+            try Fixtures.write("#!/bin/sh\n", to: path)
+            chmod(path, 0o755)
         }
         let user = String(cString: getpwuid(getuid()).pointee.pw_name)
         let result = try Units.install(home: home, config: DeployConfig(), systemd: true, user: user)

@@ -335,6 +335,32 @@ import GitKit
         #expect(WatchdogJudge.verdict(e).0 == .crashLoop)
     }
 
+    /// A failed first release kept for inspection: the watchdog says so every run, and neither
+    /// restarts the bad release nor writes to the ledger again and again.
+    @Test func theWatchdogLeavesABadReleaseWithNowhereToGoAlone() throws {
+        let home = Home(root: try Fixtures.temporaryDirectory("watchdog"))
+        try home.createDirectories()
+        try FileManager.default.createDirectory(atPath: home.slot("A"), withIntermediateDirectories: true)
+        try Fixtures.write("r1\n", to: home.slot("A") + "/.release")
+        try Slots(home: home).flip(to: "A")
+        let ledger = Ledger(path: home.releasesLedger)
+        try ledger.append("r1", "started", [JSONField("slot", "A")])
+        try ledger.append("r1", "state", [JSONField("state", "bad")])
+        let down = FakeManager(fixed: ServiceHealth(state: "STOPPED", running: false, gaveUp: false, restarts: nil))
+        let watchdog = Watchdog(home: home, config: DeployConfig(), manager: down, now: { WallClock.now })
+        let lines = try JSONLAppender.readAll(home.releasesLedger).count
+        for _ in 0..<2 {
+            let report = watchdog.runOnce(dryRun: false)
+            #expect(report.verdict == "not_running" && report.exitCode == 1)
+            #expect(
+                report.action.contains("nothing to go back to") && report.action.contains("NOTHING IS TRADING"),
+                "\(report.action)")
+        }
+        #expect(try JSONLAppender.readAll(home.releasesLedger).count == lines, "no ledger entry per run")
+        let log = try JSONLAppender.readAll(home.logsDir + "/watchdog.jsonl")
+        #expect(log.count == 1, "the same verdict and action are logged once, not every run")
+    }
+
     @Test func secretsFileIsParsedNotSourced() {
         let values = SecretsFile.parse(
             """
