@@ -92,7 +92,7 @@ public enum Doctor {
                 given
                 ?? ((deploy?.serviceManager ?? "supervisor") == "systemd"
                     ? SystemdManager() as ServiceManager
-                    : SupervisorManager(home: home, binary: deploy?.binary ?? ".build/release/tradingbot"))
+                    : SupervisorManager(home: home, config: deploy ?? DeployConfig()))
             let health = manager.health()
             guard health.running else {
                 let conf = shellWord(home.root + "/deploy/supervisord.conf")

@@ -39,6 +39,9 @@ public struct SupervisorManager: ServiceManager {
     public let binary: String
     /// Never handed to supervisord, so never inherited by the engine it starts.
     public var secretNames = SecretNames.standard
+    /// Seconds between watchdog runs when supervisord also runs `deployctl watchdog --daemon`
+    /// (the guard copy, HOME/bin/deployctl); nil: no watchdog program.
+    public var watchdogInterval: Int?
     public var name: String { "supervisor" }
     public var configPath: String { home.root + "/deploy/supervisord.conf" }
     var socketPath: String { home.stateDir + "/supervisor.sock" }
@@ -46,6 +49,13 @@ public struct SupervisorManager: ServiceManager {
     public init(home: Home, binary: String) {
         self.home = home
         self.binary = binary
+    }
+
+    /// The manager deploy.json describes: its binary, its secret names, the watchdog program.
+    public init(home: Home, config: DeployConfig) {
+        self.init(home: home, binary: config.binary)
+        secretNames = config.secretNames
+        watchdogInterval = config.watchdog.supervised ? config.watchdog.intervalSeconds : nil
     }
 
     /// The supervisord config for this home (what `install-units --supervisor` writes).
@@ -86,6 +96,29 @@ public struct SupervisorManager: ServiceManager {
             stopwaitsecs=10
             stdout_logfile=\(h)/logs/tradingbot.out.log
             stderr_logfile=\(h)/logs/tradingbot.err.log
+
+            """ + watchdogProgram()
+    }
+
+    /// The watchdog beside the engine: the guard copy outside the slots, in its own program so
+    /// it outlives any engine restart it orders.
+    func watchdogProgram() -> String {
+        guard let interval = watchdogInterval else { return "" }
+        let h = home.root.replacingOccurrences(of: "%", with: "%%")
+        let command = [GuardCopy.path(home), "watchdog", "--daemon", "--interval", "\(interval)", "--home", home.root]
+            .map(shellWord).joined(separator: " ").replacingOccurrences(of: "%", with: "%%")
+        return """
+
+            [program:watchdog]
+            command=\(command)
+            directory=\(h)
+            autostart=true
+            autorestart=true
+            startsecs=1
+            stopsignal=TERM
+            stopwaitsecs=30
+            stdout_logfile=\(h)/logs/watchdog.out.log
+            stderr_logfile=\(h)/logs/watchdog.err.log
 
             """
     }

@@ -147,7 +147,7 @@ public enum Units {
                 ]
             )
         }
-        let manager = SupervisorManager(home: home, binary: config.binary)
+        let manager = SupervisorManager(home: home, config: config)
         try manager.writeConfig()
         return (
             [manager.configPath],

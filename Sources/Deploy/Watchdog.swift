@@ -177,7 +177,8 @@ public struct Watchdog {
         if let last = recent.last {
             let wait = min(600.0, 30.0 * pow(2.0, Double(recent.count - 1)))
             if last.seconds(until: now()) < wait {
-                return .leave("restarted \(Int(last.seconds(until: now()))) s ago; next restart after \(Int(wait)) s")
+                // Worded without the seconds elapsed, so the log records it once, not every run.
+                return .leave("backing off: the next restart comes \(Int(wait)) s after the last (\(last.iso8601))")
             }
         }
         return .restart

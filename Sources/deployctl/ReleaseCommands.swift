@@ -25,9 +25,7 @@ struct DeployOptions: ParsableArguments {
 
     func manager(_ config: DeployConfig) -> ServiceManager {
         guard config.serviceManager == "supervisor" else { return SystemdManager() }
-        var manager = SupervisorManager(home: home, binary: config.binary)
-        manager.secretNames = config.secretNames
-        return manager
+        return SupervisorManager(home: home, config: config)
     }
 
     var progress: StepProgress { json ? SilentProgress() : TerminalProgress() }
@@ -244,15 +242,33 @@ struct WatchdogCommand: ParsableCommand {
         guard interval >= 1 else { throw CommandFailure.usage("--interval must be at least 1 second") }
         let home = options.home
         // A home without deploy.json is judged with the defaults (an engine started by hand).
-        let config = FileIO.exists(home.deployConfig) ? try options.config() : DeployConfig()
-        let watchdog = Watchdog(home: home, config: config, manager: options.manager(config), now: { WallClock.now })
+        var config = FileIO.exists(home.deployConfig) ? try options.config() : DeployConfig()
+        var last = ""
         while true {
-            let report = watchdog.runOnce(dryRun: dryRun)
-            if options.json {
-                printJSON(report.json)
-            } else {
-                print("\(WallClock.now.iso8601) \(report.verdict): \(report.detail); action: \(report.action)")
+            // A daemon reads deploy.json again each run, so a changed threshold counts at once;
+            // a file that stops parsing keeps the last good settings and says so.
+            if daemon && FileIO.exists(home.deployConfig) {
+                do {
+                    config = try options.config()
+                } catch {
+                    FileHandle.standardError.write(
+                        Data("deploy.json unreadable, keeping the last settings: \(error)\n".utf8))
+                }
             }
+            let watchdog = Watchdog(
+                home: home, config: config, manager: options.manager(config), now: { WallClock.now })
+            let report = watchdog.runOnce(dryRun: dryRun)
+            // As a daemon, a line only when the verdict or the action changes (its log would
+            // otherwise grow by a line every run for ever).
+            let key = report.verdict + "|" + report.action
+            if !daemon || key != last {
+                if options.json {
+                    printJSON(report.json)
+                } else {
+                    print("\(WallClock.now.iso8601) \(report.verdict): \(report.detail); action: \(report.action)")
+                }
+            }
+            last = key
             guard daemon else {
                 if report.exitCode != 0 { throw ExitCode(report.exitCode) }
                 return

@@ -11,7 +11,7 @@ import Testing
 struct ReleaseDrill {
     enum Variant {
         case good, doesNotBuild, selfcheckFails, seesNoTrades, dropsUnknownFields, crashesOnRun, neverBeats, slowBuild
-        case hangingBuild, hangsAfterFiveCycles, errorsOnFlag
+        case hangingBuild, hangsAfterTenCycles, errorsOnFlag
     }
 
     let root: String
@@ -19,7 +19,7 @@ struct ReleaseDrill {
     let home: String
     var deploy: String { home + "/config/deploy.json" }
 
-    init(probationTimeout: Int = 20) throws {
+    init(probationTimeout: Int = 20, supervisedWatchdog: Bool = false) throws {
         root = try Fixtures.temporaryDirectory("drill")
         repo = try GitFixture(root + "/repo")
         home = root + "/home"
@@ -39,6 +39,9 @@ struct ReleaseDrill {
         config["binary"] = "bin/tradingbot"
         config["build"] = ["command": "sh build.sh", "timeout_seconds": 60]
         config["probation"] = ["healthy_cycles": 2, "timeout_seconds": .int(probationTimeout)]
+        // The drills run the watchdog themselves, one step at a time; one drill turns the
+        // supervised daemon on.
+        config["watchdog"] = ["supervised": .bool(supervisedWatchdog), "interval_seconds": 5]
         try Fixtures.write(JSONValue.object(config).serialized(indent: 2), to: deploy)
         try FileManager.default.copyItem(
             atPath: Fixtures.samplePositions, toPath: home + "/logs/positions_futures.json")
@@ -64,9 +67,9 @@ struct ReleaseDrill {
                 """
         case .crashesOnRun: app += "if [ \"$1\" = run ]; then echo 'fatal: crashed on start' >&2; exit 1; fi\n"
         case .neverBeats: app += "if [ \"$1\" = run ]; then exec sleep 3600; fi\n"
-        case .hangsAfterFiveCycles:
-            // Five real cycles, then the process stays up but never beats again.
-            app += "if [ \"$1\" = run ]; then \(real) \"$@\" --max-cycles 5; exec sleep 3600; fi\n"
+        case .hangsAfterTenCycles:
+            // Ten real cycles, then the process stays up but never beats again.
+            app += "if [ \"$1\" = run ]; then \(real) \"$@\" --max-cycles 10; exec sleep 3600; fi\n"
         case .errorsOnFlag:
             // Healthy until the test drops a flag; then every cycle fails (fresh heartbeats with
             // rising consecutive errors, from a living process).

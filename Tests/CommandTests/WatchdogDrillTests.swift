@@ -42,7 +42,7 @@ import Testing
         #expect(try drill.releases().last?.state == "good")
 
         // A detached release that hangs after two cycles: stalled, rolled back to v1 by the rule.
-        try drill.use(.hangsAfterFiveCycles, "hangs")
+        try drill.use(.hangsAfterTenCycles, "hangs")
         let second = try drill.release(["--detach"])
         let v2 = try #require(try second.json()["release"] as? String)
         #expect(second.status == 0, "\(second.stdout)")
@@ -61,15 +61,37 @@ import Testing
             log.contains { $0["verdict"] == "stalled" && ($0["action"]?.stringValue ?? "").contains("rolled back") })
 
         // Without --detach the release's own probation sees the stall, not only at its timeout
-        // (ten healthy cycles asked, five given, then silence).
+        // (thirty healthy cycles asked, ten given, then silence).
         var config = try JSONValue.parse(try FileIO.read(drill.deploy)).objectValue ?? JSONObject()
-        config["probation"] = ["healthy_cycles": 10, "timeout_seconds": 120]
+        config["probation"] = ["healthy_cycles": 30, "timeout_seconds": 120]
         try Fixtures.write(JSONValue.object(config).serialized(indent: 2), to: drill.deploy)
-        try drill.use(.hangsAfterFiveCycles, "hangs again")
+        try drill.use(.hangsAfterTenCycles, "hangs again")
         let third = try drill.release()
         let message = try third.json()["message"] as? String ?? ""
         #expect(third.status == 1 && message.contains("heartbeat stopped"), "\(message)")
         #expect(drill.waitForBeat(of: v1))
+    }
+
+    /// Under supervisord the watchdog runs as a program beside the engine: nobody calls it.
+    @Test(.timeLimit(.minutes(4))) func theSupervisedWatchdogRollsBackAHangingReleaseByItself() throws {
+        let drill = try ReleaseDrill(probationTimeout: 30, supervisedWatchdog: true)
+        defer { drill.shutdown() }
+        let v1 = try #require(try drill.release().json()["release"] as? String)
+        let conf = try String(contentsOfFile: drill.home + "/deploy/supervisord.conf", encoding: .utf8)
+        #expect(conf.contains("[program:watchdog]") && conf.contains("\(drill.home)/bin/deployctl watchdog --daemon"))
+        // The watchdog's bar (20 healthy cycles) is not met before the hang (after 10).
+        var config = try JSONValue.parse(try FileIO.read(drill.deploy)).objectValue ?? JSONObject()
+        config["probation"] = ["healthy_cycles": 20, "timeout_seconds": 30]
+        try Fixtures.write(JSONValue.object(config).serialized(indent: 2), to: drill.deploy)
+        try drill.use(.hangsAfterTenCycles, "hangs")
+        let hangs = try drill.release(["--detach"])
+        let v2 = try #require(try hangs.json()["release"] as? String)
+        let deadline = Date().addingTimeInterval(90)
+        func state() -> String? { (try? drill.releases())?.first { $0.id == v2 }?.state }
+        while Date() < deadline && state() != "bad" { usleep(250_000) }
+        #expect(try drill.releases().first { $0.id == v2 }?.state == "bad", "the daemon judged the hang")
+        #expect(drill.waitForBeat(of: v1, seconds: 60), "and the good release trades again")
+        #expect(drill.active == "A")
     }
 
     @Test(.timeLimit(.minutes(4))) func aProvenReleaseThatErrorsIsRestartedWithBackoffNeverRolledBack() throws {
@@ -90,7 +112,7 @@ import Testing
         #expect(json["verdict"] as? String == "erroring", "\(json)")
         #expect((json["action"] as? String)?.hasPrefix("restarted the engine") == true, "\(json)")
         let again = try watchdogUntil(drill) { $0["verdict"] as? String == "erroring" }
-        #expect((again["action"] as? String)?.contains("next restart after") == true, "backoff: \(again)")
+        #expect((again["action"] as? String)?.contains("backing off") == true, "backoff: \(again)")
         #expect(drill.active == "B")
         #expect(try drill.releases().first { $0.id == v2 }?.state == "good", "a proven release is not rolled back")
     }

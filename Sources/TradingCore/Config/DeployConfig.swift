@@ -58,6 +58,11 @@ public struct DeployConfig: Sendable, Equatable {
         public var errorBurst = 10
         /// Name of the environment variable that holds the alert webhook URL (never the URL itself).
         public var alertWebhookEnv = "TRADINGBOT_ALERT_WEBHOOK"
+        /// Under supervisord, run `deployctl watchdog --daemon` as a program beside the engine
+        /// (systemd uses its timer instead).
+        public var supervised = true
+        /// Seconds between the daemon's runs.
+        public var intervalSeconds = 30
     }
 
     public init() {}
@@ -122,6 +127,7 @@ public struct DeployConfig: Sendable, Equatable {
         if let watchdog = try root.section("watchdog") {
             try watchdog.allowOnly([
                 "stall_cycles", "max_restarts_per_hour", "max_rollbacks_per_hour", "error_burst", "alert_webhook_env",
+                "supervised", "interval_seconds",
             ])
             var w = c.watchdog
             w.stallCycles = try watchdog.int("stall_cycles", in: 1...100, default: w.stallCycles)
@@ -130,6 +136,8 @@ public struct DeployConfig: Sendable, Equatable {
                 "max_rollbacks_per_hour", in: 0...100, default: w.maxRollbacksPerHour)
             w.errorBurst = try watchdog.int("error_burst", in: 1...100_000, default: w.errorBurst)
             w.alertWebhookEnv = try watchdog.string("alert_webhook_env", default: w.alertWebhookEnv)
+            w.supervised = try watchdog.bool("supervised", default: w.supervised)
+            w.intervalSeconds = try watchdog.int("interval_seconds", in: 5...3600, default: w.intervalSeconds)
             c.watchdog = w
         }
         return c
