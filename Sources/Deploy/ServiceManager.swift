@@ -123,12 +123,16 @@ public struct SupervisorManager: ServiceManager {
             """
     }
 
-    /// Writes the config (atomically) when it is missing or differs.
-    public func writeConfig() throws {
+    /// Writes the config (atomically) when it is missing or differs; says whether it changed.
+    @discardableResult
+    public func writeConfig() throws -> Bool {
         try FileManager.default.createDirectory(atPath: home.root + "/deploy", withIntermediateDirectories: true)
         let text = configText()
-        if let existing = try? FileIO.read(configPath), String(decoding: existing, as: UTF8.self) == text { return }
+        if let existing = try? FileIO.read(configPath), String(decoding: existing, as: UTF8.self) == text {
+            return false
+        }
         try FileIO.writeAtomically(configPath, Array(text.utf8))
+        return true
     }
 
     func ctl(_ arguments: [String], timeout: Double = 30) throws -> ProcessRunner.Outcome {
@@ -141,11 +145,14 @@ public struct SupervisorManager: ServiceManager {
     /// Starts supervisord for this home unless it already answers.
     public func ensureDaemon() throws {
         try home.createDirectories()
-        try writeConfig()
+        let changed = try writeConfig()
         if daemonAnswers {
-            _ = try? ctl(["update"])
+            // Only a changed config is applied: `update` restarts changed programs, and the
+            // watchdog program restarting the engine must not restart itself midway.
+            if changed { _ = try? ctl(["update"]) }
             return
         }
+        if watchdogInterval != nil { try? GuardCopy.installIfMissing(home: home) }
         let started = try ProcessRunner.run(
             "/usr/bin/supervisord", ["-c", configPath], timeout: 30, without: secretNames)
         guard started.status == 0 else {

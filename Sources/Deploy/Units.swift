@@ -119,6 +119,8 @@ public enum Units {
     ) {
         let dir = home.root + "/deploy"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        // The units and the supervisord program call the guard copy: make sure it is there.
+        try GuardCopy.installIfMissing(home: home)
         if systemd {
             if let problem = unsupported(home.root) {
                 throw ConfigError(file: home.root, field: "home", message: problem)

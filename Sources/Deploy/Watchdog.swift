@@ -40,17 +40,30 @@ public struct Watchdog {
 
     /// Judges once and, unless `dryRun`, acts.
     public func runOnce(dryRun: Bool) -> Report {
-        // Two watchdogs (a timer run and a daemon, or two timers) never both act.
-        let own: FileLock
-        do {
-            try home.createDirectories()
-            own = try FileLock.acquire(home.stateDir + "/watchdog.lock", holder: "watchdog pid \(ProcessIdentity.pid)")
-        } catch {
+        // A mistyped --home must not become a new home with an engine started in it.
+        guard FileIO.exists(home.botConfig) else {
             return Report(
-                verdict: "skipped", detail: "\(error)", evidence: .null, action: "none: another watchdog is running",
-                exitCode: 0)
+                verdict: "no_home", detail: "\(home.botConfig) not found: is --home right?", evidence: .null,
+                action: "none", exitCode: 2)
         }
-        defer { own.release() }
+        // Two watchdogs (a timer run and a daemon, or two timers) never both act; a dry run
+        // changes nothing, so it needs no lock.
+        var own: FileLock?
+        if !dryRun {
+            do throws(FileLock.Failure) {
+                try? FileManager.default.createDirectory(atPath: home.stateDir, withIntermediateDirectories: true)
+                own = try FileLock.acquire(
+                    home.stateDir + "/watchdog.lock", holder: "watchdog pid \(ProcessIdentity.pid)")
+            } catch {
+                if case .held = error {
+                    return Report(
+                        verdict: "busy", detail: "\(error)", evidence: .null,
+                        action: "none: another watchdog is running", exitCode: 0)
+                }
+                return Report(verdict: "error", detail: "\(error)", evidence: .null, action: "none", exitCode: 2)
+            }
+        }
+        defer { own?.release() }
         var state = WatchdogState.load(statePath)
         let evidence = collect()
         let (verdict, detail) = WatchdogJudge.verdict(evidence)
@@ -69,7 +82,7 @@ public struct Watchdog {
         return Report(
             verdict: verdict.rawValue, detail: detail, evidence: evidence.json,
             action: dryRun ? "dry run: " + action : action,
-            exitCode: verdict == .healthy ? 0 : 1)
+            exitCode: verdict == .healthy || verdict == .starting ? 0 : 1)
     }
 
     /// Reads everything the judge needs; each read is cheap and none changes anything.
@@ -139,8 +152,19 @@ public struct Watchdog {
 
     /// The order of the issue: commit a probation that met its bar; roll back an unproven
     /// release; restart a proven one with backoff; never flip while a release holds the lock.
-    func decide(_ verdict: WatchdogVerdict, _ e: WatchdogEvidence, _ state: inout WatchdogState) -> Decision {
-        let release = releaseInProgress()
+    /// - Parameter holdingLock: the deploy lock is ours (the second look, under the lock).
+    func decide(
+        _ verdict: WatchdogVerdict, _ e: WatchdogEvidence, _ state: inout WatchdogState, holdingLock: Bool = false
+    ) -> Decision {
+        let release = holdingLock ? nil : releaseInProgress()
+        if verdict == .starting || verdict == .stopped { return .none }
+        // Without a live slot (an engine started by hand) there is nothing to roll back or commit.
+        guard e.liveRelease != nil else {
+            return verdict == .healthy ? .none : .gaveUp("no live slot: the watchdog only judges this home")
+        }
+        // A live release marked bad (a rollback a killed run left unfinished, or a failed first
+        // release that something restarted) goes, whatever the engine looks like.
+        if e.liveState == .bad && release == nil { return .rollBack }
         if verdict == .healthy {
             guard WatchdogJudge.probationMet(e) else { return .none }
             if let release { return .leave("release \(release.id) is in progress and gives its own verdict") }
@@ -152,7 +176,7 @@ public struct Watchdog {
                 // Its build can take half an hour; the live engine is still ours to restart.
                 return restartOrGiveUp(&state)
             }
-            return .leave("release \(release.id) is past its flip; its probation gives the verdict")
+            return .leave("\(release.id) holds the deploy lock past its flip (probation or a rollback): its verdict")
         }
         // An unproven release, or one marked bad whose rollback a killed run left unfinished.
         if let live = e.liveState, live == .probation || live == .flipped || live == .bad {
@@ -184,13 +208,18 @@ public struct Watchdog {
         return .restart
     }
 
-    /// The newest release in the ledger while someone holds the deploy lock for it.
+    /// The newest release in the ledger while someone holds the deploy lock: a release, or a
+    /// rollback by `release` or by the operator. Only before a release's flip may the watchdog
+    /// touch the engine (a restart); otherwise it leaves everything to the holder.
     func releaseInProgress() -> ReleaseRecord? {
-        guard FileLock.currentHolder(home.deployLock) != nil else { return nil }
-        guard let newest = (try? Ledger(path: home.releasesLedger).releases())?.last,
-            let state = newest.stateValue, state.isBeforeFlip || state == .flipped || state == .probation
-        else { return nil }
-        return newest
+        guard let holder = FileLock.currentHolder(home.deployLock) else { return nil }
+        if let newest = (try? Ledger(path: home.releasesLedger).releases())?.last, holder.contains(newest.id) {
+            return newest
+        }
+        // A rollback, or a holder we cannot place: treated as past a flip, so left alone.
+        var other = ReleaseRecord(id: "the deploy lock's holder (\(holder))")
+        other.state = ReleaseState.flipped.rawValue
+        return other
     }
 
     func act(_ verdict: WatchdogVerdict, _ e: WatchdogEvidence, _ state: inout WatchdogState) -> String {
@@ -212,7 +241,15 @@ public struct Watchdog {
                     home: home, holder: "watchdog pid \(ProcessIdentity.pid)", wait: 0)
             else { return "none: the deploy lock is held; next run" }
             defer { lock.release() }
-            guard let id = e.liveRelease, let current = e.liveState else { return "none: no live release" }
+            // What was read before the lock may have changed (a release marked its own verdict
+            // and let go): judge again under the lock, act only if the answer is the same.
+            let fresh = collect()
+            var scratch = state
+            let again = decide(WatchdogJudge.verdict(fresh).0, fresh, &scratch, holdingLock: true)
+            guard again.description == decision.description, fresh.liveRelease == e.liveRelease else {
+                return "none: the state changed while taking the lock (\(again)); next run"
+            }
+            guard let id = fresh.liveRelease, let current = fresh.liveState else { return "none: no live release" }
             let ledger = Ledger(path: home.releasesLedger)
             let machine = ReleaseMachine(id: id, ledger: ledger, state: current, now: now)
             if case .markGood = decision {
@@ -322,6 +359,11 @@ struct WatchdogState {
 /// outside the slots, so a bad release cannot bring its own broken guard.
 public enum GuardCopy {
     public static func path(_ home: Home) -> String { home.root + "/bin/deployctl" }
+
+    /// Installs this deployctl there when there is none yet (a home made before the guard).
+    public static func installIfMissing(home: Home) throws {
+        if !FileManager.default.isExecutableFile(atPath: path(home)) { try installSelf(home: home) }
+    }
 
     /// Copies this running deployctl there (init).
     public static func installSelf(home: Home) throws {

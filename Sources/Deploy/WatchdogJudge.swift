@@ -54,16 +54,34 @@ public enum WatchdogVerdict: String, Sendable {
     case stalled
     case erroring
     case diskLow = "disk_low"
+    /// Stopped on purpose (the engine wrote its `stopped` beat and the manager says stopped):
+    /// nothing trades, but it is not the watchdog's to undo.
+    case stopped
+    /// Coming up after a restart: wait for it rather than restart it again.
+    case starting
 }
 
 /// Judges evidence. Pure: the same evidence always gives the same verdict, so it is tested
 /// without a process in sight.
 public enum WatchdogJudge {
     public static func verdict(_ e: WatchdogEvidence) -> (WatchdogVerdict, String) {
+        // First: with the disk full every write fails, which would read as a stall or errors and
+        // send a healthy release into restarts or a rollback.
+        if e.freeDiskBytes < e.minFreeDiskBytes {
+            return (.diskLow, "\(e.freeDiskBytes / 1_000_000) MB free in the home")
+        }
         if e.serviceGaveUp {
             return (.crashLoop, "the service manager gave up on the engine: \(e.serviceState)")
         }
+        let young = (e.heartbeatAgeSeconds ?? .infinity) <= e.stallSeconds
         if !e.serviceRunning {
+            let state = e.serviceState.uppercased()
+            if e.heartbeatPhase == "stopped" && (state.contains("STOPPED") || state.contains("INACTIVE")) {
+                return (.stopped, "the engine was stopped on purpose (\(e.serviceState)); start it when ready")
+            }
+            if young && (state.contains("STARTING") || state.contains("BACKOFF") || state.contains("ACTIVATING")) {
+                return (.starting, "the engine is starting: \(e.serviceState)")
+            }
             return (.notRunning, "the engine is not running: \(e.serviceState)")
         }
         guard let age = e.heartbeatAgeSeconds else {
@@ -73,6 +91,10 @@ public enum WatchdogJudge {
             return (.stalled, "last heartbeat \(Int(age)) s ago (stall threshold \(Int(e.stallSeconds)) s)")
         }
         if !e.heartbeatPidAlive {
+            // Just restarted: the old engine's beat is on disk until the new one writes its first.
+            if young {
+                return (.starting, "the heartbeat's pid \(e.heartbeatPid ?? 0) is gone; a new engine is starting")
+            }
             return (.stalled, "the heartbeat's pid \(e.heartbeatPid ?? 0) is not alive")
         }
         if let live = e.liveRelease, let beat = e.heartbeatRelease, beat != live {
@@ -83,9 +105,6 @@ public enum WatchdogJudge {
         if e.consecutiveErrors >= 3 {
             return (.erroring, "\(e.consecutiveErrors) cycles in a row failed")
         }
-        if e.freeDiskBytes < e.minFreeDiskBytes {
-            return (.diskLow, "\(e.freeDiskBytes / 1_000_000) MB free in the home")
-        }
         return (.healthy, "cycle \(e.heartbeatCycle), heartbeat \(Int(age)) s old")
     }
 
@@ -95,7 +114,8 @@ public enum WatchdogJudge {
         guard let state = e.liveState, state == .probation || state == .flipped, let live = e.liveRelease else {
             return false
         }
-        return verdict(e).0 == .healthy && e.heartbeatRelease == live && e.heartbeatCycle >= e.healthyCycles
-            && e.consecutiveErrors == 0
+        // `idle`: a beat written at a cycle's start carries the cycle not yet done.
+        return verdict(e).0 == .healthy && e.heartbeatRelease == live && e.heartbeatPhase == "idle"
+            && e.heartbeatCycle >= e.healthyCycles && e.consecutiveErrors == 0
     }
 }

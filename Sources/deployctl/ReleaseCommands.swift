@@ -242,7 +242,17 @@ struct WatchdogCommand: ParsableCommand {
         guard interval >= 1 else { throw CommandFailure.usage("--interval must be at least 1 second") }
         let home = options.home
         // A home without deploy.json is judged with the defaults (an engine started by hand).
-        var config = FileIO.exists(home.deployConfig) ? try options.config() : DeployConfig()
+        // A daemon never exits on a bad deploy.json (supervisord would give up on it for good):
+        // it says so and runs on the defaults until the file is fixed.
+        var config = DeployConfig()
+        if FileIO.exists(home.deployConfig) {
+            do {
+                config = try options.config()
+            } catch {
+                guard daemon else { throw error }
+                FileHandle.standardError.write(Data("deploy.json unreadable, using the defaults: \(error)\n".utf8))
+            }
+        }
         var last = ""
         while true {
             // A daemon reads deploy.json again each run, so a changed threshold counts at once;
@@ -273,7 +283,7 @@ struct WatchdogCommand: ParsableCommand {
                 if report.exitCode != 0 { throw ExitCode(report.exitCode) }
                 return
             }
-            usleep(useconds_t(interval * 1_000_000))
+            Thread.sleep(forTimeInterval: interval)
         }
     }
 }

@@ -41,7 +41,9 @@ struct ReleaseDrill {
         config["probation"] = ["healthy_cycles": 2, "timeout_seconds": .int(probationTimeout)]
         // The drills run the watchdog themselves, one step at a time; one drill turns the
         // supervised daemon on.
-        config["watchdog"] = ["supervised": .bool(supervisedWatchdog), "interval_seconds": 5]
+        // A stall threshold of 15 one-second cycles: a busy machine must not fail a healthy
+        // probation; the hang drills lower it.
+        config["watchdog"] = ["supervised": .bool(supervisedWatchdog), "interval_seconds": 5, "stall_cycles": 15]
         try Fixtures.write(JSONValue.object(config).serialized(indent: 2), to: deploy)
         try FileManager.default.copyItem(
             atPath: Fixtures.samplePositions, toPath: home + "/logs/positions_futures.json")
@@ -90,6 +92,15 @@ struct ReleaseDrill {
         if variant == .hangingBuild { build = "sleep 300\n" + build }
         try repo.write("build.sh", build + "# \(message)\n")
         return try repo.commit(message)
+    }
+
+    /// Rewrites one section of deploy.json (what an operator does with an editor).
+    func setDeploy(_ key: String, _ value: JSONValue) throws {
+        var config = try JSONValue.parse(try FileIO.read(deploy)).objectValue ?? JSONObject()
+        var section = config[key]?.objectValue ?? JSONObject()
+        for field in value.objectValue?.fields ?? [] { section[field.key] = field.value }
+        config[key] = .object(section)
+        try Fixtures.write(JSONValue.object(config).serialized(indent: 2), to: deploy)
     }
 
     /// Starts `deployctl release` without waiting for it (for a test that kills it).

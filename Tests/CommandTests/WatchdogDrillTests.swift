@@ -41,7 +41,8 @@ import Testing
         #expect((committed["action"] as? String)?.contains("marked \(v1) good") == true, "\(committed)")
         #expect(try drill.releases().last?.state == "good")
 
-        // A detached release that hangs after two cycles: stalled, rolled back to v1 by the rule.
+        // A detached release that hangs after ten cycles: stalled, rolled back to v1 by the rule.
+        try drill.setDeploy("watchdog", ["stall_cycles": 3])
         try drill.use(.hangsAfterTenCycles, "hangs")
         let second = try drill.release(["--detach"])
         let v2 = try #require(try second.json()["release"] as? String)
@@ -62,9 +63,7 @@ import Testing
 
         // Without --detach the release's own probation sees the stall, not only at its timeout
         // (thirty healthy cycles asked, ten given, then silence).
-        var config = try JSONValue.parse(try FileIO.read(drill.deploy)).objectValue ?? JSONObject()
-        config["probation"] = ["healthy_cycles": 30, "timeout_seconds": 120]
-        try Fixtures.write(JSONValue.object(config).serialized(indent: 2), to: drill.deploy)
+        try drill.setDeploy("probation", ["healthy_cycles": 30, "timeout_seconds": 120])
         try drill.use(.hangsAfterTenCycles, "hangs again")
         let third = try drill.release()
         let message = try third.json()["message"] as? String ?? ""
@@ -80,9 +79,8 @@ import Testing
         let conf = try String(contentsOfFile: drill.home + "/deploy/supervisord.conf", encoding: .utf8)
         #expect(conf.contains("[program:watchdog]") && conf.contains("\(drill.home)/bin/deployctl watchdog --daemon"))
         // The watchdog's bar (20 healthy cycles) is not met before the hang (after 10).
-        var config = try JSONValue.parse(try FileIO.read(drill.deploy)).objectValue ?? JSONObject()
-        config["probation"] = ["healthy_cycles": 20, "timeout_seconds": 30]
-        try Fixtures.write(JSONValue.object(config).serialized(indent: 2), to: drill.deploy)
+        try drill.setDeploy("probation", ["healthy_cycles": 20, "timeout_seconds": 30])
+        try drill.setDeploy("watchdog", ["stall_cycles": 3])
         try drill.use(.hangsAfterTenCycles, "hangs")
         let hangs = try drill.release(["--detach"])
         let v2 = try #require(try hangs.json()["release"] as? String)

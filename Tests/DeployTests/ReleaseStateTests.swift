@@ -318,6 +318,9 @@ import GitKit
         e.liveRelease = "r2"
         e.liveState = .probation
         e.heartbeatCycle = 3
+        e.heartbeatPhase = "cycle"
+        #expect(!WatchdogJudge.probationMet(e), "a beat at a cycle's start carries the cycle not yet done")
+        e.heartbeatPhase = "idle"
         #expect(WatchdogJudge.verdict(e).0 == .healthy && WatchdogJudge.probationMet(e))
         e.heartbeatCycle = 2
         #expect(!WatchdogJudge.probationMet(e), "two of three cycles is not the bar")
@@ -329,8 +332,18 @@ import GitKit
         e.heartbeatRelease = "r2"
         e.consecutiveErrors = 3
         #expect(WatchdogJudge.verdict(e).0 == .erroring)
+        e.freeDiskBytes = 10_000_000
+        #expect(WatchdogJudge.verdict(e).0 == .diskLow, "a full disk is not taken for a stall or errors")
+        e.freeDiskBytes = .max
         e.serviceRunning = false
         #expect(WatchdogJudge.verdict(e).0 == .notRunning)
+        e.serviceState = "tradingbot STARTING"
+        #expect(WatchdogJudge.verdict(e).0 == .starting, "a fresh restart is waited for")
+        e.serviceState = "tradingbot STOPPED Nov 25 10:00 PM"
+        e.heartbeatPhase = "stopped"
+        #expect(WatchdogJudge.verdict(e).0 == .stopped, "an operator's stop is not undone")
+        e.serviceState = "tradingbot BACKOFF"
+        e.heartbeatPhase = "idle"
         e.serviceGaveUp = true
         #expect(WatchdogJudge.verdict(e).0 == .crashLoop)
     }
@@ -340,6 +353,14 @@ import GitKit
     @Test func theWatchdogLeavesABadReleaseWithNowhereToGoAlone() throws {
         let home = Home(root: try Fixtures.temporaryDirectory("watchdog"))
         try home.createDirectories()
+        try FileManager.default.createDirectory(atPath: home.configDir, withIntermediateDirectories: true)
+        try FileIO.copy(Fixtures.repoRoot + "/config/bot.json", to: home.botConfig)
+        let mistyped = Watchdog(
+            home: Home(root: home.root + "/nope"), config: DeployConfig(),
+            manager: FakeManager(fixed: ServiceHealth(state: "", running: false, gaveUp: false, restarts: nil)),
+            now: { WallClock.now })
+        #expect(mistyped.runOnce(dryRun: false).exitCode == 2)
+        #expect(!FileManager.default.fileExists(atPath: home.root + "/nope"), "a mistyped home is not created")
         try FileManager.default.createDirectory(atPath: home.slot("A"), withIntermediateDirectories: true)
         try Fixtures.write("r1\n", to: home.slot("A") + "/.release")
         try Slots(home: home).flip(to: "A")
