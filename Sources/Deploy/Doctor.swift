@@ -83,6 +83,17 @@ public enum Doctor {
             }
             return "slots/current -> \(active) (\(release), \(state)), binary present"
         }
+        checks.run("guard") {
+            let guardPath = GuardCopy.path(home)
+            guard FileManager.default.isExecutableFile(atPath: guardPath) else {
+                throw StoreError(
+                    path: guardPath,
+                    message:
+                        "missing: the watchdog's units and program call it; install it with `deployctl install-units --home \(quotedHome) --\(deploy?.serviceManager ?? "supervisor")`"
+                )
+            }
+            return "\(guardPath) present"
+        }
         checks.run("engine") {
             guard Slots(home: home).active() != nil else {
                 guard records.isEmpty else { throw ServiceError(message: "no live slot, so no engine runs") }

@@ -145,6 +145,8 @@ public struct SupervisorManager: ServiceManager {
     /// Starts supervisord for this home unless it already answers.
     public func ensureDaemon() throws {
         try home.createDirectories()
+        // The watchdog program runs the guard copy: it must exist before supervisord spawns it.
+        if watchdogInterval != nil { try GuardCopy.installIfMissing(home: home) }
         let changed = try writeConfig()
         if daemonAnswers {
             // Only a changed config is applied: `update` restarts changed programs, and the
@@ -152,7 +154,6 @@ public struct SupervisorManager: ServiceManager {
             if changed { _ = try? ctl(["update"]) }
             return
         }
-        if watchdogInterval != nil { try? GuardCopy.installIfMissing(home: home) }
         let started = try ProcessRunner.run(
             "/usr/bin/supervisord", ["-c", configPath], timeout: 30, without: secretNames)
         guard started.status == 0 else {

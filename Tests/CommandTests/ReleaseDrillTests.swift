@@ -314,7 +314,17 @@ struct ReleaseDrill {
         let doctor = try CommandRunner.run("deployctl", ["doctor", "--home", drill.home, "--json"])
         #expect(doctor.status == 0, "\(doctor.stdout)")
         let names = (try doctor.json()["checks"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
-        #expect(names == ["config", "libgit2", "service_manager", "slots", "engine", "heartbeat", "positions", "disk"])
+        #expect(
+            names == [
+                "config", "libgit2", "service_manager", "slots", "guard", "engine", "heartbeat", "positions", "disk",
+            ])
+        // A guard copy gone (a home made before it existed) is found, and install-units puts it back.
+        try FileManager.default.removeItem(atPath: drill.home + "/bin/deployctl")
+        let noGuard = try CommandRunner.run("deployctl", ["doctor", "--home", drill.home])
+        #expect(noGuard.status == 1 && noGuard.stdout.contains("FAIL guard"), "\(noGuard.stdout)")
+        #expect(
+            try CommandRunner.run("deployctl", ["install-units", "--home", drill.home, "--supervisor"]).status == 0)
+        #expect(FileManager.default.isExecutableFile(atPath: drill.home + "/bin/deployctl"))
         // A binary gone from the live slot is found.
         try FileManager.default.removeItem(atPath: drill.home + "/slots/A/bin/tradingbot")
         let broken = try CommandRunner.run("deployctl", ["doctor", "--home", drill.home])

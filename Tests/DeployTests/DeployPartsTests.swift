@@ -152,7 +152,10 @@ import Testing
             return Doctor.run(home: home, now: now).first { $0.name == "heartbeat" }
         }
         let names = Doctor.run(home: home, now: now).map(\.name)
-        #expect(names == ["config", "libgit2", "service_manager", "slots", "engine", "heartbeat", "positions", "disk"])
+        #expect(
+            names == [
+                "config", "libgit2", "service_manager", "slots", "guard", "engine", "heartbeat", "positions", "disk",
+            ])
         let stopped = try #require(try heartbeat("stopped", ageSeconds: 900))
         #expect(stopped.ok && stopped.warning && stopped.detail.contains("stopped 900 s ago"))
         let stale = try #require(try heartbeat("idle", ageSeconds: 900))
