@@ -71,6 +71,26 @@ import Testing
         #expect(drill.waitForBeat(of: v1))
     }
 
+    /// A watchdog killed between marking a release bad and flipping back leaves that state on
+    /// disk; the next run finishes the rollback, even though the bad release looks healthy.
+    @Test(.timeLimit(.minutes(4))) func aRollbackAKilledWatchdogLeftIsFinishedByTheNextRun() throws {
+        let drill = try ReleaseDrill()
+        defer { drill.shutdown() }
+        let v1 = try #require(try drill.release().json()["release"] as? String)
+        try drill.use(.good, "v2")
+        let v2 = try #require(try drill.release(["--detach"]).json()["release"] as? String)
+        #expect(drill.waitForBeat(of: v2))
+        // What the killed run had written: v2 marked bad, nothing flipped yet.
+        try Ledger(path: drill.home + "/state/releases.jsonl").append(
+            v2, "state", [JSONField("state", "bad"), JSONField("reason", "watchdog: stalled")])
+        let (out, json) = try watchdog(drill)
+        #expect((json["action"] as? String)?.contains("rolled back to \(v1)") == true, "\(out.stdout)")
+        #expect(drill.active == "A")
+        #expect(drill.waitForBeat(of: v1))
+        let (_, after) = try watchdog(drill)
+        #expect(after["verdict"] as? String == "healthy" && after["action"] as? String == "none", "\(after)")
+    }
+
     /// Under supervisord the watchdog runs as a program beside the engine: nobody calls it.
     @Test(.timeLimit(.minutes(4))) func theSupervisedWatchdogRollsBackAHangingReleaseByItself() throws {
         let drill = try ReleaseDrill(probationTimeout: 30, supervisedWatchdog: true)
