@@ -31,6 +31,20 @@ struct EngineSwitch {
         return nil
     }
 
+    /// Stops the engine and says what the service manager says afterwards, not what was asked:
+    /// "STOPPED" only when it is.
+    func stop() -> String {
+        var said = "The engine is STOPPED"
+        do {
+            try manager.stopEngine()
+        } catch {
+            said = "Stopping the engine FAILED (\(error))"
+        }
+        let health = manager.health()
+        if health.running { said = "Stopping the engine FAILED (\(health.state)): the failed release may still run" }
+        return said
+    }
+
     /// What is live right now, read from disk and the service manager, never assumed.
     func liveState() -> String {
         let active = slots.active()
@@ -43,136 +57,5 @@ struct EngineSwitch {
                 "; last heartbeat: \(beat.release) cycle \(beat.cycle) \(beat.phase), \(Int(beat.age(now: now()))) s old"
         }
         return text
-    }
-}
-
-extension ReleasePipeline {
-    /// From the flip to the verdict: restart, probation, good. Every failure goes to `afterFlip`.
-    func goLive(
-        _ machine: ReleaseMachine, sha: String, slot: String, previous: String?, previousRelease: String?,
-        replacedPid: Int?, options: Options
-    ) -> DeployOutcome {
-        let id = machine.id
-        let since = now()
-        do {
-            try step(id, "restart", "restart the engine through \(manager.name)") {
-                try manager.restartEngine()
-                return ((), manager.engineState())
-            }
-            try machine.move(to: .probation)
-        } catch {
-            let failure = error as? StepFailure ?? StepFailure(step: "probation", detail: "\(error)")
-            return afterFlip(
-                machine, slot: slot, previous: previous, previousRelease: previousRelease,
-                reason: "\(failure.step) failed: \(failure.detail)")
-        }
-        let needed = options.detach ? 1 : config.probation.healthyCycles
-        progress.begin("probation", "\(needed) healthy cycle(s) of \(id) within \(config.probation.timeoutSeconds) s")
-        let cycle = (try? ConfigFiles.bot(home.botConfig))?.cycleSeconds ?? 60
-        let verdict = Probation(home: home, manager: manager).watch(
-            release: id, cycles: needed, timeout: Double(config.probation.timeoutSeconds), since: since,
-            replacedPid: replacedPid, stallSeconds: Double(cycle * config.watchdog.stallCycles))
-        guard case .healthy(let cycles, let seconds) = verdict else {
-            let why = verdict.description
-            progress.end("probation", ok: false, seconds: Double(config.probation.timeoutSeconds), detail: why)
-            try? record(id, "probation", ok: false, seconds: Double(config.probation.timeoutSeconds), detail: why)
-            return afterFlip(
-                machine, slot: slot, previous: previous, previousRelease: previousRelease,
-                reason: "probation failed: \(why)")
-        }
-        progress.end("probation", ok: true, seconds: seconds, detail: "\(cycles) healthy cycle(s)")
-        var fields: [JSONField] { outcomeFields(slot: slot) + [JSONField("sha", .string(sha))] }
-        do {
-            try record(id, "probation", ok: true, seconds: seconds, detail: "\(cycles) healthy cycle(s) under \(id)")
-            if options.detach {
-                return DeployOutcome(
-                    ok: true, exitCode: 0, release: id, state: "probation",
-                    message:
-                        "\(id) (\(sha.prefix(12))) is live in slot \(slot) on probation after its first healthy cycle; no verdict yet (the watchdog that gives it is not built yet: watch `deployctl status`, `deployctl rollback` if in doubt)",
-                    fields: fields)
-            }
-            try machine.move(to: .good)
-            GuardCopy.installFromSlot(home: home, config: config)
-        } catch {
-            // Proven healthy, but unrecorded: rolling back a good engine because the disk is
-            // full would trade a bookkeeping problem for a trading one.
-            return DeployOutcome(
-                ok: false, exitCode: 1, release: id, state: machine.state.rawValue,
-                message:
-                    "\(id) passed probation and is trading in slot \(slot), but the ledger could not record it: \(error). It stays live (it is healthy); free space under \(home.stateDir), then run deployctl status. The ledger shows it as \(machine.state.rawValue) until a later write.",
-                fields: fields)
-        }
-        return DeployOutcome(
-            ok: true, exitCode: 0, release: id, state: "good",
-            message: "\(id) (\(sha.prefix(12))) is live in slot \(slot) and marked good", fields: fields)
-    }
-
-    /// The one handler for every failure after the flip: mark the candidate bad, go back where
-    /// the rollback rule says, and report what is really live. Never "nothing live changed".
-    func afterFlip(
-        _ machine: ReleaseMachine, slot: String, previous: String?, previousRelease: String?, reason: String
-    ) -> DeployOutcome {
-        let id = machine.id
-        var notes: [String] = []
-        do {
-            try machine.move(to: .bad, [JSONField("reason", .string(reason))])
-        } catch {
-            notes.append(
-                "The ledger could not record \(id) as bad (\(error)); a plain release of its sha is not refused.")
-        }
-        let records = (try? ledger.releases()) ?? []
-        let other = Slots.other(slot)
-        let target = RollbackRule.target(
-            other: slots.view(other, binary: config.binary), previousSlot: previous, previousRelease: previousRelease,
-            records: records)
-        let engine = EngineSwitch(home: home, config: config, manager: manager, now: now)
-        // Read when the outcome is made, so the steps include the rollback's.
-        var fields: [JSONField] { outcomeFields(slot: slot) }
-        switch target {
-        case .none(let why):
-            var stopped = "The engine is STOPPED"
-            do {
-                try manager.stopEngine()
-            } catch {
-                stopped = "Stopping the engine FAILED (\(error))"
-            }
-            // Say what the service manager says, not what we asked for.
-            let health = manager.health()
-            if health.running {
-                stopped = "Stopping the engine FAILED (\(health.state)): the failed release may still run"
-            }
-            try? ledger.append(
-                id, "rolled_back", [JSONField("to", .null), JSONField("reason", .string(why))], at: now())
-            return DeployOutcome(
-                ok: false, exitCode: 1, release: id, state: machine.state.rawValue,
-                message:
-                    "\(reason). No release to go back to: \(why). \(stopped) and NOTHING IS TRADING; slots/current stays on slot \(slot) (\(id)) for inspection. Fix the cause and release again. Live now: \(engine.liveState()).\((notes.isEmpty ? "" : " " + notes.joined(separator: " ")))",
-                fields: fields)
-        case .slot(let back, let release, let why):
-            progress.begin("rollback", "point slots/current back at \(back) (\(release), \(why)) and restart")
-            let start = Date()
-            let problem = engine.run(back, release: release)
-            let seconds = Date().timeIntervalSince(start)
-            progress.end("rollback", ok: problem == nil, seconds: seconds, detail: problem ?? "\(release) is running")
-            try? record(
-                id, "rollback", ok: problem == nil, seconds: seconds, detail: problem ?? "\(release) running again")
-            guard problem == nil else {
-                return DeployOutcome(
-                    ok: false, exitCode: 1, release: id, state: machine.state.rawValue,
-                    message:
-                        "\(reason). Going back to \(release) in slot \(back) FAILED: \(problem ?? ""). NOTHING IS PROVEN TO BE TRADING. Live now: \(engine.liveState()). See RUNBOOK 'Is it trading?'.\((notes.isEmpty ? "" : " " + notes.joined(separator: " ")))",
-                    fields: fields)
-            }
-            do {
-                try ledger.append(id, "rolled_back", [JSONField("to", .string(release))], at: now())
-            } catch {
-                notes.append("The ledger could not record the rollback (\(error)).")
-            }
-            return DeployOutcome(
-                ok: false, exitCode: 1, release: id, state: machine.state.rawValue,
-                message:
-                    "\(reason). Rolled back to \(release) in slot \(back); \(id) is marked \(machine.state.rawValue).\((notes.isEmpty ? "" : " " + notes.joined(separator: " ")))",
-                fields: fields)
-        }
     }
 }

@@ -292,10 +292,10 @@ public struct Watchdog {
                     "none: \(id) is marked bad and there is nothing to go back to (\(nowhere)); NOTHING IS TRADING, release a fix"
                 )
             }
-            try? manager.stopEngine()
+            let stopped = engine.stop()
             try? ledger.append(
                 id, "rolled_back", [JSONField("to", .null), JSONField("reason", .string(nowhere))], at: now())
-            return (true, "marked \(id) bad; nothing to go back to (\(nowhere)): engine stopped, NOTHING IS TRADING")
+            return (true, "marked \(id) bad; nothing to go back to (\(nowhere)). \(stopped); NOTHING IS TRADING")
         case .slot(let slot, let target, _):
             if let problem = engine.run(slot, release: target) {
                 return (

@@ -171,7 +171,7 @@ import GitKit
         }
         runner.start()
         #expect(waitUntil(seconds: 20) { FileManager.default.fileExists(atPath: dir + "/orphan") })
-        let saved = try Data(contentsOf: URL(fileURLWithPath: tracking))
+        let saved = try String(contentsOfFile: tracking, encoding: .utf8)
         let orphan = try #require(
             Int32(
                 try String(contentsOfFile: dir + "/orphan", encoding: .utf8).trimmingCharacters(
@@ -180,7 +180,9 @@ import GitKit
         #expect(ended.contains(orphan))
         #expect(waitUntil(seconds: 20) { !processExists(orphan) })
         #expect(unrelated.isRunning, "a process without the run's mark is left alone")
-        #expect(saved.count > 0)
+        #expect(
+            saved.hasPrefix("run ") && saved.contains("/bin/sh"), "the run was written down before it started: \(saved)"
+        )
     }
 
     @Test func probationCountsOnlyFreshHeartbeatsAndSeesSystemdCrashLoops() throws {
