@@ -8,7 +8,7 @@ import Testing
 /// A child process rewrites the positions file in a loop and is SIGKILLed at random moments;
 /// after every kill the file must parse and hold every trade the child reported committed.
 @Suite struct CrashSafetyTests {
-    @Test(.timeLimit(.minutes(3))) func sigkillDuringRewritesNeverLosesACommittedTrade() throws {
+    @Test(.timeLimit(.minutes(20))) func sigkillDuringRewritesNeverLosesACommittedTrade() throws {
         let dir = try Fixtures.temporaryDirectory("crash")
         let positions = dir + "/positions_futures.json"
         let lock = dir + "/positions.lock"

@@ -10,7 +10,7 @@ import Testing
 /// with a real `swift build`, checks it against the real-shaped positions, flips, and the real
 /// engine passes probation under a real supervisord.
 @Suite(.serialized) struct SelfReleaseDrillTests {
-    @Test(.timeLimit(.minutes(15))) func releasesThisRepositoryWithARealBuild() throws {
+    @Test(.timeLimit(.minutes(20))) func releasesThisRepositoryWithARealBuild() throws {
         let root = try Fixtures.temporaryDirectory("self")
         let home = root + "/home"
         let head = try GitFixture(Fixtures.repoRoot).git("rev-parse", "HEAD")

@@ -9,7 +9,7 @@ import Testing
 /// exits the positions it can value, and stays reducing while one open position cannot be
 /// valued. The old bot's files come in through `tradingbot import`.
 @Suite struct UnreadableRecordsTests {
-    @Test(.timeLimit(.minutes(2))) func engineStartsReducingAndExitsTheOthers() throws {
+    @Test(.timeLimit(.minutes(20))) func engineStartsReducingAndExitsTheOthers() throws {
         let g = try PythonFilesTests.generate()
         let home = try CommandRunner.makeHome()
         try FileManager.default.removeItem(atPath: home + "/logs/positions_futures.json")

@@ -29,7 +29,7 @@ import Testing
         return json
     }
 
-    @Test(.timeLimit(.minutes(4))) func aDetachedReleaseIsCommittedOrRolledBackByTheWatchdogAlone() throws {
+    @Test(.timeLimit(.minutes(20))) func aDetachedReleaseIsCommittedOrRolledBackByTheWatchdogAlone() throws {
         let drill = try ReleaseDrill(probationTimeout: 30)
         defer { drill.shutdown() }
         #expect(FileManager.default.isExecutableFile(atPath: drill.home + "/bin/deployctl"), "init installed the guard")
@@ -73,7 +73,7 @@ import Testing
 
     /// A watchdog killed between marking a release bad and flipping back leaves that state on
     /// disk; the next run finishes the rollback, even though the bad release looks healthy.
-    @Test(.timeLimit(.minutes(4))) func aRollbackAKilledWatchdogLeftIsFinishedByTheNextRun() throws {
+    @Test(.timeLimit(.minutes(20))) func aRollbackAKilledWatchdogLeftIsFinishedByTheNextRun() throws {
         let drill = try ReleaseDrill()
         defer { drill.shutdown() }
         let v1 = try #require(try drill.release().json()["release"] as? String)
@@ -92,7 +92,7 @@ import Testing
     }
 
     /// Under supervisord the watchdog runs as a program beside the engine: nobody calls it.
-    @Test(.timeLimit(.minutes(4))) func theSupervisedWatchdogRollsBackAHangingReleaseByItself() throws {
+    @Test(.timeLimit(.minutes(20))) func theSupervisedWatchdogRollsBackAHangingReleaseByItself() throws {
         let drill = try ReleaseDrill(probationTimeout: 30, supervisedWatchdog: true)
         defer { drill.shutdown() }
         let v1 = try #require(try drill.release().json()["release"] as? String)
@@ -112,7 +112,7 @@ import Testing
         #expect(drill.active == "A")
     }
 
-    @Test(.timeLimit(.minutes(4))) func aProvenReleaseThatErrorsIsRestartedWithBackoffNeverRolledBack() throws {
+    @Test(.timeLimit(.minutes(20))) func aProvenReleaseThatErrorsIsRestartedWithBackoffNeverRolledBack() throws {
         let drill = try ReleaseDrill()
         defer { drill.shutdown() }
         #expect(try drill.release().status == 0)

@@ -69,7 +69,7 @@ import Testing
 
 /// Private repositories: libgit2 asks for credentials and gets the token from GitCredentials.
 @Suite struct GitCredentialTests {
-    @Test(.timeLimit(.minutes(2))) func cloneAndFetchOverHttpWithAToken() throws {
+    @Test(.timeLimit(.minutes(20))) func cloneAndFetchOverHttpWithAToken() throws {
         let root = try Fixtures.temporaryDirectory("githttp")
         let origin = try GitFixture(root + "/work")
         try origin.write("a.txt", "one\n")

@@ -110,7 +110,7 @@ enum CommandRunnerLite {
 }
 
 @Suite(.serialized) struct SSHRemoteTests {
-    @Test(.timeLimit(.minutes(3))) func aDeployKeyOverSSHWithTheHostKeyChecked() throws {
+    @Test(.timeLimit(.minutes(20))) func aDeployKeyOverSSHWithTheHostKeyChecked() throws {
         #expect(GitFeatures.ssh, "libgit2 is built with ssh")
         let server = try SSHServer()
         defer { server.stop() }

@@ -38,7 +38,7 @@ import Testing
         return (summary, violations)
     }
 
-    @Test(.timeLimit(.minutes(5))) func tenSpotMarketsRespectRiskOnEveryCycleAndAreDeterministic() throws {
+    @Test(.timeLimit(.minutes(20))) func tenSpotMarketsRespectRiskOnEveryCycleAndAreDeterministic() throws {
         let (first, violations) = try replay("spot-5m-2018-01")
         #expect(violations.isEmpty, "\(violations.prefix(5))")
         #expect(first.cycles == 5760)
