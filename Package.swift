@@ -24,12 +24,17 @@ let package = Package(
         .systemLibrary(name: "CGit2", pkgConfig: "libgit2", providers: [.apt(["libgit2-dev"])]),
         // The owning Swift wrapper over libgit2: clone, fetch, resolve, hard checkout.
         .target(name: "GitKit", dependencies: ["CGit2"]),
+        // libcurl through pkg-config, with a shim for its variadic calls; only CurlKit imports it.
+        .systemLibrary(
+            name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        // The owning Swift wrapper over libcurl: one request, TLS verified, deadline, capped answer.
+        .target(name: "CurlKit", dependencies: ["CCurl"]),
         // Market data and order execution: MarketFeed/Broker, the simulated and replay feeds, the paper broker.
         .target(name: "Exchange", dependencies: ["TradingCore"]),
         // The cycle loop that wires feed, signals, risk, execution, exits and persistence; lock and signals.
         .target(name: "Engine", dependencies: ["TradingCore", "TradingStore", "Exchange"]),
         // Releases: slots and flip, git via GitKit, build, checks, ledger, service managers, probation, rollback.
-        .target(name: "Deploy", dependencies: ["TradingCore", "TradingStore", "GitKit"]),
+        .target(name: "Deploy", dependencies: ["TradingCore", "TradingStore", "GitKit", "CurlKit"]),
         // What both command lines share: the exit-code contract, error and JSON printing.
         .target(
             name: "CLISupport",
@@ -75,7 +80,7 @@ let package = Package(
         ),
         .testTarget(
             name: "DeployTests",
-            dependencies: ["TradingCore", "TradingStore", "GitKit", "Deploy", "TestSupport"]
+            dependencies: ["TradingCore", "TradingStore", "GitKit", "CurlKit", "Deploy", "TestSupport"]
         ),
         // Runs the built executables the way the operator does and checks output and exit codes.
         .testTarget(

@@ -11,12 +11,18 @@ public struct Watchdog {
     let config: DeployConfig
     let manager: ServiceManager
     let now: () -> Instant
+    /// Where the alert webhook's variables are looked up first (then the home's secrets.env).
+    let environment: [String: String]
 
-    public init(home: Home, config: DeployConfig, manager: ServiceManager, now: @escaping () -> Instant) {
+    public init(
+        home: Home, config: DeployConfig, manager: ServiceManager, now: @escaping () -> Instant,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) {
         self.home = home
         self.config = config
         self.manager = manager
         self.now = now
+        self.environment = environment
     }
 
     /// One run's outcome, for the exit code and `--json`.
@@ -65,10 +71,25 @@ public struct Watchdog {
         }
         defer { own?.release() }
         var state = WatchdogState.load(statePath)
-        let evidence = collect()
+        var evidence = collect()
+        // Only what bot.jsonl gained since the last look (a first look starts at its end).
+        let tail = JSONLTail.read(home.botLog, since: state.botLogCursor)
+        let levels = tail.lines.compactMap { $0.objectValue }
+        evidence.newErrorEvents = levels.filter { $0["level"]?.stringValue == "error" }.count
+        let critical = levels.filter { $0["level"]?.stringValue == "critical" }
         let (verdict, detail) = WatchdogJudge.verdict(evidence)
-        let action = dryRun ? plan(verdict, evidence, state) : act(verdict, evidence, &state)
+        let (decision, action) =
+            dryRun
+            ? (plan(verdict, evidence, state), plan(verdict, evidence, state).description)
+            : act(verdict, evidence, &state)
         if !dryRun {
+            state.botLogCursor = tail.cursor
+            let sender = AlertSender(home: home, config: config, environment: environment)
+            deliver(
+                alerts(
+                    verdict: verdict, detail: detail, evidence: evidence, decision: decision, action: action,
+                    critical: critical, state: &state), state: &state, sender: sender)
+            if verdict == .healthy { ping(state: &state, sender: sender) }
             let at = now()
             // A changed verdict, or a new action: the same "nothing to do" every 30 s is not news.
             if verdict.rawValue != state.lastVerdict || (action != "none" && action != state.lastAction) {
@@ -93,7 +114,11 @@ public struct Watchdog {
         e.liveRelease = slots.active().flatMap { slots.releaseID($0) }
         e.liveState = e.liveRelease.flatMap { id in records.last { $0.id == id } }?.stateValue
         let bot = try? ConfigFiles.bot(home.botConfig)
-        e.stallSeconds = Double((bot?.cycleSeconds ?? 60) * config.watchdog.stallCycles)
+        let cycle = bot?.cycleSeconds ?? 60
+        e.stallSeconds = Double(cycle * config.watchdog.stallCycles)
+        e.tradingStallSeconds = Double(cycle * config.watchdog.tradingStallCycles)
+        e.errorBurst = config.watchdog.errorBurst
+        e.minFreeDiskBytes = Int64(config.watchdog.minFreeDiskMB) * 1_000_000
         e.healthyCycles = config.probation.healthyCycles
         if let beat = try? HeartbeatStore(home: home).read() {
             e.heartbeatRelease = beat.release
@@ -103,6 +128,8 @@ public struct Watchdog {
             e.heartbeatCycle = beat.cycle
             e.heartbeatPhase = beat.phase
             e.consecutiveErrors = beat.consecutiveErrors
+            e.secondsSinceSignals = beat.lastSignalsAt.map { $0.seconds(until: now()) }
+            e.secondsSincePriceChange = beat.lastPriceChangeAt.map { $0.seconds(until: now()) }
         }
         // A fresh heartbeat from a living engine already says it runs: asking the service manager
         // (a supervisorctl process, ~100 ms) is only worth it when something looks wrong. The
@@ -125,9 +152,9 @@ public struct Watchdog {
     }
 
     /// What `act` would do, without doing it.
-    func plan(_ verdict: WatchdogVerdict, _ e: WatchdogEvidence, _ state: WatchdogState) -> String {
+    func plan(_ verdict: WatchdogVerdict, _ e: WatchdogEvidence, _ state: WatchdogState) -> Decision {
         var copy = state
-        return decide(verdict, e, &copy).description
+        return decide(verdict, e, &copy)
     }
 
     enum Decision: CustomStringConvertible {
@@ -222,8 +249,12 @@ public struct Watchdog {
         return other
     }
 
-    func act(_ verdict: WatchdogVerdict, _ e: WatchdogEvidence, _ state: inout WatchdogState) -> String {
+    func act(_ verdict: WatchdogVerdict, _ e: WatchdogEvidence, _ state: inout WatchdogState) -> (Decision, String) {
         let decision = decide(verdict, e, &state)
+        return (decision, carryOut(decision, e, &state))
+    }
+
+    func carryOut(_ decision: Decision, _ e: WatchdogEvidence, _ state: inout WatchdogState) -> String {
         switch decision {
         case .none, .leave, .gaveUp: return decision.description
         case .restart:
@@ -243,7 +274,8 @@ public struct Watchdog {
             defer { lock.release() }
             // What was read before the lock may have changed (a release marked its own verdict
             // and let go): judge again under the lock, act only if the answer is the same.
-            let fresh = collect()
+            var fresh = collect()
+            fresh.newErrorEvents = e.newErrorEvents
             var scratch = state
             let again = decide(WatchdogJudge.verdict(fresh).0, fresh, &scratch, holdingLock: true)
             guard again.description == decision.description, fresh.liveRelease == e.liveRelease else {
@@ -310,7 +342,7 @@ public struct Watchdog {
     }
 
     func log(verdict: WatchdogVerdict, detail: String, evidence: WatchdogEvidence, action: String, at: Instant) {
-        guard let appender = try? JSONLAppender(path: logPath) else { return }
+        guard let appender = try? JSONLAppender(path: logPath, rotation: .standard) else { return }
         defer { appender.close() }
         let line: JSONValue = [
             "ts": .string(at.iso8601), "verdict": .string(verdict.rawValue), "detail": .string(detail),
@@ -327,6 +359,14 @@ struct WatchdogState {
     var lastAction: String?
     var restarts: [Instant] = []
     var rollbacks: [Instant] = []
+    /// Where the last look at bot.jsonl stopped.
+    var botLogCursor: LogCursor?
+    /// When each alert key was last sent (the cooldown), the fault a recovery will close, the
+    /// alerts still to deliver, and whether the dead-man's ping is failing.
+    var alertedAt: [String: Instant] = [:]
+    var openFault: String?
+    var pending: [Alert] = []
+    var pingFailing = false
 
     static func load(_ path: String) -> WatchdogState {
         var s = WatchdogState()
@@ -339,6 +379,13 @@ struct WatchdogState {
         s.lastAction = o["last_action"]?.stringValue
         s.restarts = (o["restarts"]?.arrayValue ?? []).compactMap { instant($0) }
         s.rollbacks = (o["rollbacks"]?.arrayValue ?? []).compactMap { instant($0) }
+        s.botLogCursor = LogCursor.parse(o["bot_log"])
+        for field in o["alerted_at"]?.objectValue?.fields ?? [] {
+            if let at = instant(field.value) { s.alertedAt[field.key] = at }
+        }
+        s.openFault = o["open_fault"]?.stringValue
+        s.pending = (o["pending_alerts"]?.arrayValue ?? []).compactMap(Alert.parse)
+        s.pingFailing = o["ping_failing"]?.boolValue ?? false
         return s
     }
 
@@ -350,6 +397,11 @@ struct WatchdogState {
             "last_verdict": lastVerdict.map { .string($0) } ?? .null,
             "last_action": lastAction.map { .string($0) } ?? .null,
             "restarts": .array(keep(restarts)), "rollbacks": .array(keep(rollbacks)),
+            "bot_log": botLogCursor?.json ?? .null,
+            "alerted_at": .object(
+                JSONObject(alertedAt.sorted { $0.key < $1.key }.map { JSONField($0.key, .string($0.value.iso8601)) })),
+            "open_fault": openFault.map { .string($0) } ?? .null,
+            "pending_alerts": .array(pending.map(\.json)), "ping_failing": .bool(pingFailing),
         ]
         try FileIO.writeJSON(path, value)
     }

@@ -23,6 +23,14 @@ public struct WatchdogEvidence: Sendable, Equatable {
     public var healthyCycles = 3
     public var freeDiskBytes: Int64 = .max
     public var minFreeDiskBytes: Int64 = 1_000_000_000
+    /// Error events bot.jsonl gained since the last look, and how many make a burst.
+    public var newErrorEvents = 0
+    public var errorBurst = 10
+    /// Seconds since the engine last evaluated a signal, and since any price last changed (nil:
+    /// an engine too old to say); more than `tradingStallSeconds` is a trading stall.
+    public var secondsSinceSignals: Double?
+    public var secondsSincePriceChange: Double?
+    public var tradingStallSeconds = 600.0
 
     public init() {}
 
@@ -42,6 +50,10 @@ public struct WatchdogEvidence: Sendable, Equatable {
         o["service_state"] = .string(serviceState)
         o["stall_seconds"] = .double(stallSeconds)
         o["free_disk_bytes"] = .int(Int(clamping: freeDiskBytes))
+        o["new_error_events"] = .int(newErrorEvents)
+        o["seconds_since_signals"] = secondsSinceSignals.map { .double(($0 * 10).rounded() / 10) } ?? .null
+        o["seconds_since_price_change"] = secondsSincePriceChange.map { .double(($0 * 10).rounded() / 10) } ?? .null
+        o["trading_stall_seconds"] = .double(tradingStallSeconds)
         return .object(o)
     }
 }
@@ -53,6 +65,8 @@ public enum WatchdogVerdict: String, Sendable {
     case crashLoop = "crash_loop"
     case stalled
     case erroring
+    /// Alive and cycling, but evaluating no signals or seeing prices that never change.
+    case tradingStall = "trading_stall"
     case diskLow = "disk_low"
     /// Stopped on purpose (the engine wrote its `stopped` beat and the manager says stopped):
     /// nothing trades, but it is not the watchdog's to undo.
@@ -105,6 +119,24 @@ public enum WatchdogJudge {
         if e.consecutiveErrors >= 3 {
             return (.erroring, "\(e.consecutiveErrors) cycles in a row failed")
         }
+        if e.newErrorEvents >= e.errorBurst {
+            return (
+                .erroring,
+                "\(e.newErrorEvents) error events in logs/bot.jsonl since the last look (burst: \(e.errorBurst))"
+            )
+        }
+        if let quiet = e.secondsSinceSignals, quiet > e.tradingStallSeconds {
+            return (
+                .tradingStall,
+                "the engine cycles but evaluated no signal for \(Int(quiet)) s (trading stall after \(Int(e.tradingStallSeconds)) s)"
+            )
+        }
+        if let frozen = e.secondsSincePriceChange, frozen > e.tradingStallSeconds {
+            return (
+                .tradingStall,
+                "no price changed for \(Int(frozen)) s: the feed is frozen (trading stall after \(Int(e.tradingStallSeconds)) s)"
+            )
+        }
         return (.healthy, "cycle \(e.heartbeatCycle), heartbeat \(Int(age)) s old")
     }
 
@@ -116,6 +148,6 @@ public enum WatchdogJudge {
         }
         // `idle`: a beat written at a cycle's start carries the cycle not yet done.
         return verdict(e).0 == .healthy && e.heartbeatRelease == live && e.heartbeatPhase == "idle"
-            && e.heartbeatCycle >= e.healthyCycles && e.consecutiveErrors == 0
+            && e.heartbeatCycle >= e.healthyCycles && e.consecutiveErrors == 0 && e.newErrorEvents == 0
     }
 }

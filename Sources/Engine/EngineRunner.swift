@@ -24,6 +24,8 @@ public final class EngineRunner {
     let now: () -> Instant
     var consecutiveErrors = 0
     var lastError: String?
+    var startedAt: Instant?
+    var lastSignalsAt: Instant?
 
     public init(
         engine: TradingEngine, stores: EngineStores, stop: StopSignal, notifier: SystemdNotifier, cycleSeconds: Int,
@@ -55,7 +57,8 @@ public final class EngineRunner {
             pid: ProcessIdentity.pid, release: engine.settings.release, cycle: cycle, phase: phase,
             cycleStartedAt: started, cycleFinishedAt: finished, writtenAt: now(),
             symbolsEvaluated: result?.symbols ?? 0, signalsEvaluated: result?.signalsEvaluated ?? 0,
-            consecutiveErrors: consecutiveErrors, lastError: lastError, reducing: engine.reducingReason)
+            consecutiveErrors: consecutiveErrors, lastError: lastError, reducing: engine.reducingReason,
+            lastSignalsAt: lastSignalsAt ?? startedAt, lastPriceChangeAt: engine.lastPriceChangeAt ?? startedAt)
         do {
             try stores.heartbeat.write(heartbeat)
         } catch {
@@ -68,6 +71,7 @@ public final class EngineRunner {
     @discardableResult
     public func run(maxCycles: Int?) -> Int {
         let started = now()
+        startedAt = started
         stores.log(
             "info", "engine_started", cycle: 0, at: started,
             [
@@ -92,6 +96,7 @@ public final class EngineRunner {
                 let result = try engine.runCycle(now: cycleStart)
                 consecutiveErrors = 0
                 lastError = nil
+                if (result?.signalsEvaluated ?? 0) > 0 { lastSignalsAt = now() }
                 beat(phase: "idle", cycle: engine.cycle, started: cycleStart, finished: now(), result: result)
                 if result == nil { break }
             } catch {

@@ -19,9 +19,9 @@ public final class EngineStores {
         try home.createDirectories()
         positions = PositionsStore(home: home)
         heartbeat = HeartbeatStore(home: home)
-        signals = try JSONLAppender(path: home.signalsLog)
-        decisions = try JSONLAppender(path: home.decisionsLog)
-        botLog = try JSONLAppender(path: home.botLog)
+        signals = try JSONLAppender(path: home.signalsLog, rotation: .standard)
+        decisions = try JSONLAppender(path: home.decisionsLog, rotation: .standard)
+        botLog = try JSONLAppender(path: home.botLog, rotation: .standard)
         database = try AnalyticsDatabase(path: home.database)
     }
 

@@ -44,6 +44,9 @@ public final class TradingEngine {
     var peakEquity = 0.0
     var openedToday = 0
     var lastMarket: [String: MarketSnapshot] = [:]
+    /// The last cycle time at which any symbol's price differed from its previous cycle (or was
+    /// seen for the first time): the heartbeat's evidence of a frozen feed.
+    public private(set) var lastPriceChangeAt: Instant?
     var dirty = false
     var weightsDirty = false
     var pendingClosed: [Position] = []
@@ -160,11 +163,16 @@ public final class TradingEngine {
         let now = useFeedTime ? (snapshots.map(\.time).max() ?? wallNow) : wallNow
         rollDay(now)
         var result = CycleResult(cycle: cycle, time: now)
-        for s in snapshots { lastMarket[s.symbol] = s }
+        for s in snapshots {
+            if lastMarket[s.symbol]?.lastPrice != s.lastPrice { lastPriceChangeAt = now }
+            lastMarket[s.symbol] = s
+        }
         if let change = breaker.update(
             now: now, dayStartBalance: dayStartBalance, dayPnl: dayPnl + unrealized(), killSwitch: stores.killSwitchOn)
         {
-            stores.log("warning", "circuit_breaker", cycle: cycle, at: now, [JSONField("change", .string(change))])
+            // A trip (the kill switch included) stops new entries: critical, so the watchdog alerts.
+            let level = change.hasPrefix("circuit breaker tripped") ? "critical" : "warning"
+            stores.log(level, "circuit_breaker", cycle: cycle, at: now, [JSONField("change", .string(change))])
         }
         let enabled = self.enabled
         for snapshot in snapshots where enabled?.contains(snapshot.symbol) ?? true {

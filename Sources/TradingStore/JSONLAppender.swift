@@ -13,13 +13,35 @@ import TradingCore
 public final class JSONLAppender {
     public let path: String
     private var fd: Int32
+    private let mode: mode_t
+    public let rotation: Rotation?
+
+    /// Size-based rotation: at `maxBytes` the file becomes `path.1` (`.1` becomes `.2`, and so on;
+    /// the oldest beyond `keep` is deleted), so a year of cycles cannot fill the disk.
+    public struct Rotation: Sendable, Equatable {
+        public var maxBytes: Int64
+        public var keep: Int
+        public init(maxBytes: Int64, keep: Int) {
+            self.maxBytes = max(1024, maxBytes)
+            self.keep = max(1, keep)
+        }
+        /// The engine's logs and the watchdog's: 50 MB and five old files, at most 300 MB each.
+        public static let standard = Rotation(maxBytes: 50 << 20, keep: 5)
+    }
     /// The file ended in a torn line (a writer died mid-line): the first append starts a new line,
     /// so one torn write never glues itself to the next record.
     private var startsWithNewline = false
 
     /// Opens `path` for appending, creating it with `mode` (an existing file keeps its own).
-    public init(path: String, mode: mode_t = 0o644) throws {
+    public init(path: String, mode: mode_t = 0o644, rotation: Rotation? = nil) throws {
         self.path = path
+        self.mode = mode
+        self.rotation = rotation
+        fd = -1
+        try openFile()
+    }
+
+    private func openFile() throws {
         fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, mode)
         guard fd >= 0 else {
             throw StoreError(path: path, message: "cannot open for appending: \(FileIO.errnoText())")
@@ -39,9 +61,37 @@ public final class JSONLAppender {
         if startsWithNewline { writer.bytes.append(0x0A) }
         writer.write(value)
         writer.bytes.append(0x0A)
+        if let rotation { try rotateIfFull(rotation, adding: writer.bytes.count) }
         try FileIO.writeAll(fd, writer.bytes, path: path)
         startsWithNewline = false
         if sync && fsync(fd) != 0 { throw StoreError(path: path, message: "fsync failed: \(FileIO.errnoText())") }
+    }
+
+    /// Before a line that would take the file past its size: shift the old files up, rename this
+    /// one to `.1` and start a new one with the same mode. Under an exclusive flock of the file,
+    /// and only if `path` is still our file: a second writer that already rotated is followed,
+    /// not rotated again.
+    private func rotateIfFull(_ rotation: Rotation, adding count: Int) throws {
+        var mine = stat()
+        guard fstat(fd, &mine) == 0, Int64(mine.st_size) > 0, Int64(mine.st_size) + Int64(count) > rotation.maxBytes
+        else { return }
+        guard flock(fd, LOCK_EX) == 0 else { return }
+        var named = stat()
+        let stillOurs = stat(path, &named) == 0 && named.st_ino == mine.st_ino
+        if stillOurs {
+            unlink(path + ".\(rotation.keep)")
+            for index in stride(from: rotation.keep - 1, through: 1, by: -1) {
+                rename(path + ".\(index)", path + ".\(index + 1)")
+            }
+            guard rename(path, path + ".1") == 0 else {
+                flock(fd, LOCK_UN)
+                throw StoreError(path: path, message: "cannot rotate to \(path).1: \(FileIO.errnoText())")
+            }
+        }
+        flock(fd, LOCK_UN)
+        close()
+        try openFile()
+        if stillOurs { fchmod(fd, mine.st_mode & 0o7777) }
     }
 
     public func close() {

@@ -10,9 +10,11 @@ struct WatchdogCommand: ParsableCommand {
         commandName: "watchdog",
         abstract: "Judge the live engine and heal it: commit, roll back or restart (the systemd timer runs it).",
         discussion: """
-            Verdicts: healthy, starting, stopped, not_running, crash_loop, stalled, erroring, disk_low. A release on probation \
-            that met its bar is marked good; an unproven release that fails is rolled back by the rollback \
-            rule and marked bad; a release marked good is restarted with backoff, never rolled back. \
+            Verdicts: healthy, starting, stopped, not_running, crash_loop, stalled, erroring, trading_stall, disk_low. A \
+            release on probation that met its bar is marked good; an unproven release that fails is rolled back by the \
+            rollback rule and marked bad; a release marked good is restarted with backoff, never rolled back. Faults, \
+            rollbacks, recoveries and the engine's critical events are sent to the alert webhook (see `deployctl alert \
+            test`); a healthy run pings the dead-man's-switch URL when one is set. \
             Exit 0 healthy; 1 a fault (acted on or not); 2 configuration.
             """)
 

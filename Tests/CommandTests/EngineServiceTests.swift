@@ -45,6 +45,9 @@ import Testing
         let beat = try #require(heartbeat(home))
         #expect(beat.pid == Int(engine.processIdentifier))
         #expect(beat.symbolsEvaluated == 16 && beat.signalsEvaluated == 160)
+        // The watchdog's trading-stall evidence: signals evaluated and prices moving, recently.
+        let age = { (at: Instant?) in at.map { $0.seconds(until: beat.writtenAt) } ?? .infinity }
+        #expect(age(beat.lastSignalsAt) < 5 && age(beat.lastPriceChangeAt) < 5, "\(beat)")
 
         let second = try CommandRunner.run("tradingbot", ["run", "--home", home, "--max-cycles", "1"])
         #expect(second.status == 2)

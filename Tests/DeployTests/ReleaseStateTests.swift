@@ -381,7 +381,10 @@ import GitKit
         }
         #expect(try JSONLAppender.readAll(home.releasesLedger).count == lines, "no ledger entry per run")
         let log = try JSONLAppender.readAll(home.logsDir + "/watchdog.jsonl")
-        #expect(log.count == 1, "the same verdict and action are logged once, not every run")
+        #expect(
+            log.filter { $0.objectValue?["verdict"] != nil }.count == 1,
+            "the same verdict and action are logged once, not every run")
+        #expect(log.filter { $0.objectValue?["alert"] != nil }.count == 1, "and alerted once")
     }
 
     @Test func secretsFileIsParsedNotSourced() {

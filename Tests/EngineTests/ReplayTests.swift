@@ -144,5 +144,45 @@ import Testing
         #expect(executed > 0, "entries resume once the switch is off")
         let changes = try JSONLAppender.readAll(home.botLog).compactMap { $0.objectValue?["change"]?.stringValue }
         #expect(changes == ["circuit breaker tripped: kill switch on", "circuit breaker re-armed"])
+        let levels = try JSONLAppender.readAll(home.botLog).compactMap { $0.objectValue?["level"]?.stringValue }
+        #expect(levels == ["critical", "warning"], "a trip is critical, so the watchdog alerts it")
+    }
+
+    /// A feed that repeats its last market once frozen: what a dead websocket looks like.
+    final class FreezingFeed: MarketFeed {
+        let inner: SimulatedFeed
+        var last: [MarketSnapshot]?
+        var frozen = false
+        init(_ inner: SimulatedFeed) { self.inner = inner }
+        var name: String { "freezing" }
+        var symbols: [String] { inner.symbols }
+        func advance(to time: Instant) throws -> [MarketSnapshot]? {
+            if frozen, let last { return last }
+            last = try inner.advance(to: time)
+            return last
+        }
+    }
+
+    @Test func aFrozenFeedStopsTheLastPriceChange() throws {
+        let universe = try ConfigFiles.assetUniverse(Fixtures.repoRoot + "/config/asset_universe.json")
+        let config = try ConfigFiles.bot(Fixtures.repoRoot + "/config/bot.json")
+        let home = Home(root: try Fixtures.temporaryDirectory("frozen"))
+        let start = try #require(Instant(year: 2025, month: 12, day: 19, hour: 12))
+        let feed = FreezingFeed(SimulatedFeed(symbols: universe.symbols, seed: 3, intervalSeconds: 60, start: start))
+        let engine = try TradingEngine(
+            config: config, universe: universe, feed: feed, stores: try EngineStores(home: home))
+        var t = start
+        for _ in 0..<3 {
+            _ = try engine.runCycle(now: t)
+            #expect(engine.lastPriceChangeAt == t, "a live feed changes prices every cycle")
+            t = t.adding(seconds: 60)
+        }
+        let lastLive = t.adding(seconds: -60)
+        feed.frozen = true
+        for _ in 0..<3 {
+            _ = try engine.runCycle(now: t)
+            t = t.adding(seconds: 60)
+        }
+        #expect(engine.lastPriceChangeAt == lastLive, "frozen prices are not changes")
     }
 }

@@ -63,6 +63,19 @@ public struct DeployConfig: Sendable, Equatable {
         public var supervised = true
         /// Seconds between the daemon's runs.
         public var intervalSeconds = 30
+        /// An engine that cycles but evaluates no signals, or whose prices stop changing, for this
+        /// many cycles is in a trading stall.
+        public var tradingStallCycles = 10
+        /// The message shape: generic JSON, telegram, discord, slack, or auto (from the URL's host).
+        public var alertFormat = "auto"
+        /// Name of the variable that holds the Telegram chat id (Telegram webhooks only).
+        public var telegramChatEnv = "TRADINGBOT_TELEGRAM_CHAT_ID"
+        /// The same fault is alerted again only after this many seconds.
+        public var alertCooldownSeconds = 1800
+        /// Name of the variable with a dead-man's-switch URL, pinged on every healthy run.
+        public var heartbeatURLEnv = "TRADINGBOT_DEADMAN_URL"
+        /// Less free space than this in the home is `disk_low`.
+        public var minFreeDiskMB = 1000
     }
 
     public init() {}
@@ -78,7 +91,11 @@ public struct DeployConfig: Sendable, Equatable {
     /// the defaults, never replacing them (naming one more secret must not let the keys through).
     public var secretNames: [String] {
         Array(
-            Set([gitTokenEnv, watchdog.alertWebhookEnv, "TRADINGBOT_GIT_TOKEN"] + DeployConfig().secretEnv + secretEnv)
+            Set(
+                [
+                    gitTokenEnv, watchdog.alertWebhookEnv, watchdog.heartbeatURLEnv, "TRADINGBOT_GIT_TOKEN",
+                    "TRADINGBOT_ALERT_WEBHOOK", "TRADINGBOT_DEADMAN_URL",
+                ] + DeployConfig().secretEnv + secretEnv)
         )
         .sorted()
     }
@@ -127,7 +144,8 @@ public struct DeployConfig: Sendable, Equatable {
         if let watchdog = try root.section("watchdog") {
             try watchdog.allowOnly([
                 "stall_cycles", "max_restarts_per_hour", "max_rollbacks_per_hour", "error_burst", "alert_webhook_env",
-                "supervised", "interval_seconds",
+                "supervised", "interval_seconds", "trading_stall_cycles", "alert_format", "telegram_chat_id_env",
+                "alert_cooldown_seconds", "heartbeat_url_env", "min_free_disk_mb",
             ])
             var w = c.watchdog
             w.stallCycles = try watchdog.int("stall_cycles", in: 1...100, default: w.stallCycles)
@@ -138,6 +156,15 @@ public struct DeployConfig: Sendable, Equatable {
             w.alertWebhookEnv = try watchdog.string("alert_webhook_env", default: w.alertWebhookEnv)
             w.supervised = try watchdog.bool("supervised", default: w.supervised)
             w.intervalSeconds = try watchdog.int("interval_seconds", in: 5...3600, default: w.intervalSeconds)
+            w.tradingStallCycles = try watchdog.int(
+                "trading_stall_cycles", in: 2...10_000, default: w.tradingStallCycles)
+            w.alertFormat = try watchdog.choice(
+                "alert_format", ["auto", "generic", "telegram", "discord", "slack"], default: w.alertFormat)
+            w.telegramChatEnv = try watchdog.string("telegram_chat_id_env", default: w.telegramChatEnv)
+            w.alertCooldownSeconds = try watchdog.int(
+                "alert_cooldown_seconds", in: 0...604_800, default: w.alertCooldownSeconds)
+            w.heartbeatURLEnv = try watchdog.string("heartbeat_url_env", default: w.heartbeatURLEnv)
+            w.minFreeDiskMB = try watchdog.int("min_free_disk_mb", in: 0...1_000_000, default: w.minFreeDiskMB)
             c.watchdog = w
         }
         return c

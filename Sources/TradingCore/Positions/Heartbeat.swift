@@ -14,13 +14,21 @@ public struct Heartbeat: Sendable, Equatable {
     public var lastError: String?
     /// Why the engine is opening nothing new while its exits go on, or nil.
     public var reducing: String?
+    /// The last cycle that evaluated any signal, and the last time any price differed from the
+    /// cycle before (both start at the engine's start): an engine that cycles on a frozen feed
+    /// or evaluates nothing is alive but not trading, which the watchdog calls a trading stall.
+    public var lastSignalsAt: Instant?
+    public var lastPriceChangeAt: Instant?
 
     public init(
         pid: Int, release: String, cycle: Int, phase: String, cycleStartedAt: Instant? = nil,
         cycleFinishedAt: Instant? = nil, writtenAt: Instant, symbolsEvaluated: Int = 0, signalsEvaluated: Int = 0,
-        consecutiveErrors: Int = 0, lastError: String? = nil, reducing: String? = nil
+        consecutiveErrors: Int = 0, lastError: String? = nil, reducing: String? = nil, lastSignalsAt: Instant? = nil,
+        lastPriceChangeAt: Instant? = nil
     ) {
         self.reducing = reducing
+        self.lastSignalsAt = lastSignalsAt
+        self.lastPriceChangeAt = lastPriceChangeAt
         self.pid = pid
         self.release = release
         self.cycle = cycle
@@ -55,6 +63,8 @@ public struct Heartbeat: Sendable, Equatable {
         o["consecutive_errors"] = .int(consecutiveErrors)
         o["last_error"] = lastError.map { .string($0) } ?? .null
         o["reducing"] = reducing.map { .string($0) } ?? .null
+        o["last_signals_at"] = lastSignalsAt.map { .string($0.iso8601) } ?? .null
+        o["last_price_change_at"] = lastPriceChangeAt.map { .string($0.iso8601) } ?? .null
         return .object(o)
     }
 
@@ -73,6 +83,8 @@ public struct Heartbeat: Sendable, Equatable {
             symbolsEvaluated: try s.int("symbols_evaluated", in: 0...Int(Int32.max)),
             signalsEvaluated: try s.int("signals_evaluated", in: 0...Int(Int32.max)),
             consecutiveErrors: try s.int("consecutive_errors", in: 0...Int(Int32.max)),
-            lastError: s.object["last_error"]?.stringValue, reducing: s.object["reducing"]?.stringValue)
+            lastError: s.object["last_error"]?.stringValue, reducing: s.object["reducing"]?.stringValue,
+            lastSignalsAt: try optionalInstant("last_signals_at"),
+            lastPriceChangeAt: try optionalInstant("last_price_change_at"))
     }
 }

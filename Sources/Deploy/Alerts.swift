@@ -1,0 +1,175 @@
+import CurlKit
+import Foundation
+import TradingCore
+import TradingStore
+
+/// One message to the operator: what happened, where, what the watchdog did, and the one
+/// command to run next.
+public struct Alert: Sendable, Equatable {
+    public enum Kind: String, Sendable { case fault, recovery, event, test }
+
+    public var kind: Kind
+    /// What the cooldown counts by: a verdict, an event, a release.
+    public var key: String
+    public var headline: String
+    public var what: String
+    public var home: String
+    public var release: String?
+    public var action: String
+    public var next: String
+    public var at: Instant
+
+    public init(
+        kind: Kind, key: String, headline: String, what: String, home: String, release: String?, action: String,
+        next: String, at: Instant
+    ) {
+        self.kind = kind
+        self.key = key
+        self.headline = headline
+        self.what = what
+        self.home = home
+        self.release = release
+        self.action = action
+        self.next = next
+        self.at = at
+    }
+
+    public var text: String {
+        """
+        [tradingbot] \(headline) on \(Alert.hostname):\(home)
+        What happened: \(what)
+        Release: \(release ?? "none (no live slot)")
+        The watchdog did: \(action)
+        Next: \(next)
+        At: \(at.iso8601)
+        """
+    }
+
+    static let hostname: String = ProcessInfo.processInfo.hostName
+
+    public var json: JSONValue {
+        [
+            "kind": .string(kind.rawValue), "key": .string(key), "headline": .string(headline), "what": .string(what),
+            "home": .string(home), "host": .string(Alert.hostname), "release": release.map { .string($0) } ?? .null,
+            "action": .string(action), "next": .string(next), "at": .string(at.iso8601), "text": .string(text),
+        ]
+    }
+
+    /// An alert kept in state/watchdog.json to be retried.
+    static func parse(_ value: JSONValue) -> Alert? {
+        guard let o = value.objectValue, let kind = o["kind"]?.stringValue.flatMap(Kind.init(rawValue:)),
+            let at = o["at"]?.stringValue, case .success(let instant) = TimestampParser.parse(at)
+        else { return nil }
+        func text(_ key: String) -> String { o[key]?.stringValue ?? "" }
+        return Alert(
+            kind: kind, key: text("key"), headline: text("headline"), what: text("what"), home: text("home"),
+            release: o["release"]?.stringValue, action: text("action"), next: text("next"), at: instant)
+    }
+}
+
+/// The webhook's message shapes.
+public enum AlertFormat: String, Sendable {
+    case generic, telegram, discord, slack
+
+    /// `auto` picks the shape from the URL's host; anything unknown gets the generic JSON.
+    public static func resolve(_ configured: String, url: String) -> AlertFormat {
+        if let format = AlertFormat(rawValue: configured) { return format }
+        let host = URLComponents(string: url)?.host?.lowercased() ?? ""
+        if host == "api.telegram.org" { return .telegram }
+        if host.hasSuffix("discord.com") || host.hasSuffix("discordapp.com") { return .discord }
+        if host.hasSuffix("hooks.slack.com") { return .slack }
+        return .generic
+    }
+
+    /// The request body for `alert`; `chatID` is Telegram's.
+    public func body(_ alert: Alert, chatID: String?) -> JSONValue {
+        switch self {
+        case .generic: return alert.json
+        case .slack: return ["text": .string(alert.text)]
+        // Discord refuses content over 2000 characters, Telegram over 4096.
+        case .discord: return ["content": .string(String(alert.text.prefix(1990)))]
+        case .telegram:
+            var o = JSONObject([JSONField("text", .string(String(alert.text.prefix(4000))))])
+            if let chatID { o["chat_id"] = .string(chatID) }
+            return .object(o)
+        }
+    }
+}
+
+/// Why an alert was not delivered, worded for the operator; never holds the URL (it carries
+/// the hook's token).
+public enum AlertFailure: Error, CustomStringConvertible, Sendable {
+    case notConfigured(variable: String, secrets: String)
+    case noChatID(variable: String)
+    case http(HTTPError)
+    case rejected(target: String, status: Int, answer: String)
+
+    public var description: String {
+        switch self {
+        case .notConfigured(let variable, let secrets):
+            "no alert webhook: set \(variable) in the environment or in \(secrets) (mode 0600)"
+        case .noChatID(let variable):
+            "a Telegram webhook needs the chat id: set \(variable) (or put chat_id=… in the URL's query)"
+        case .http(let error): "\(error)"
+        case .rejected(let target, let status, let answer):
+            "\(target) answered HTTP \(status): \(answer.prefix(200))"
+        }
+    }
+}
+
+/// Sends alerts and dead-man's-switch pings. The URLs come from the variables deploy.json
+/// names, in the environment or the home's secrets.env, and are read at each send.
+public struct AlertSender: Sendable {
+    let home: Home
+    let config: DeployConfig
+    let environment: [String: String]
+
+    public init(home: Home, config: DeployConfig, environment: [String: String]) {
+        self.home = home
+        self.config = config
+        self.environment = environment
+    }
+
+    var secretsPath: String { home.root + "/config/secrets.env" }
+    func value(_ name: String) -> String? { SecretsFile.value(name, home: home, environment: environment) }
+
+    public var webhookConfigured: Bool { value(config.watchdog.alertWebhookEnv) != nil }
+
+    /// Delivers `alert`; returns what was done ("sent to the discord webhook https://discord.com/…: HTTP 204").
+    public func send(_ alert: Alert) -> Result<String, AlertFailure> {
+        guard let url = value(config.watchdog.alertWebhookEnv) else {
+            return .failure(.notConfigured(variable: config.watchdog.alertWebhookEnv, secrets: secretsPath))
+        }
+        let format = AlertFormat.resolve(config.watchdog.alertFormat, url: url)
+        let chatID = value(config.watchdog.telegramChatEnv)
+        if format == .telegram, chatID == nil, !url.contains("chat_id=") {
+            return .failure(.noChatID(variable: config.watchdog.telegramChatEnv))
+        }
+        let body = format.body(alert, chatID: chatID).serialized()
+        let request = HTTPRequest.postJSON(url, Array(body.utf8), timeoutSeconds: 10)
+        do {
+            let response = try HTTPClient.send(request)
+            guard response.isSuccess else {
+                return .failure(.rejected(target: request.redactedURL, status: response.status, answer: response.text))
+            }
+            return .success("sent to the \(format.rawValue) webhook \(request.redactedURL): HTTP \(response.status)")
+        } catch {
+            return .failure(.http(error))
+        }
+    }
+
+    /// Pings the dead-man's-switch URL, when one is set; nil when none is.
+    public func ping() -> Result<String, AlertFailure>? {
+        guard let url = value(config.watchdog.heartbeatURLEnv) else { return nil }
+        let request = HTTPRequest(url: url, timeoutSeconds: 5, maxResponseBytes: 64 << 10)
+        do {
+            let response = try HTTPClient.send(request)
+            guard response.isSuccess else {
+                return .failure(.rejected(target: request.redactedURL, status: response.status, answer: response.text))
+            }
+            return .success("pinged \(request.redactedURL): HTTP \(response.status)")
+        } catch {
+            return .failure(.http(error))
+        }
+    }
+}

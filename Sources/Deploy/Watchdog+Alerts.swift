@@ -1,0 +1,153 @@
+import Foundation
+import TradingCore
+import TradingStore
+
+/// What the watchdog tells the operator: a fault once per cooldown, a rollback always, the
+/// recovery once, each critical event the engine logged once. An alert that cannot be sent
+/// waits in state/watchdog.json for the next run; nothing here can fail a run.
+extension Watchdog {
+    static let faults: Set<WatchdogVerdict> = [.notRunning, .crashLoop, .stalled, .erroring, .tradingStall, .diskLow]
+
+    /// The alerts this run owes, given the verdict, what was done, and the engine's new critical
+    /// events. Updates the cooldowns and the open fault in `state`.
+    func alerts(
+        verdict: WatchdogVerdict, detail: String, evidence e: WatchdogEvidence, decision: Decision, action: String,
+        critical: [JSONObject], state: inout WatchdogState
+    ) -> [Alert] {
+        let at = now()
+        var out: [Alert] = []
+        func make(_ kind: Alert.Kind, _ key: String, _ headline: String, _ what: String, _ next: String) -> Alert {
+            Alert(
+                kind: kind, key: key, headline: headline, what: what, home: home.root, release: e.liveRelease,
+                action: action, next: next, at: at)
+        }
+        let status = "deployctl status --home \(home.root)"
+        if Self.faults.contains(verdict) {
+            var key = verdict.rawValue
+            var headline = verdict.rawValue.replacingOccurrences(of: "_", with: " ").uppercased()
+            if case .rollBack = decision {
+                // Each rollback is news: keyed by the release, never cooled down.
+                key = "rollback:\(e.liveRelease ?? "?")"
+                headline = "ROLLED BACK (\(headline))"
+            } else if case .gaveUp = decision {
+                key = "gave_up:\(verdict.rawValue)"
+                headline += ", NEEDS YOU"
+            }
+            let cooled = state.alertedAt[key].map {
+                $0.seconds(until: at) >= Double(config.watchdog.alertCooldownSeconds)
+            }
+            if cooled ?? true {
+                out.append(make(.fault, key, headline, detail, next(verdict, decision)))
+                state.alertedAt[key] = at
+            }
+            if state.openFault == nil { state.openFault = verdict.rawValue }
+        } else if verdict == .healthy, let fault = state.openFault {
+            out.append(
+                make(
+                    .recovery, "recovery", "HEALTHY AGAIN", "the engine is healthy again after \(fault): \(detail)",
+                    status))
+            state.openFault = nil
+            // A new incident after a recovery is news, whatever the cooldown.
+            state.alertedAt = state.alertedAt.filter { $0.key.hasPrefix("rollback:") }
+        }
+        if case .markGood = decision, let id = e.liveRelease, action.hasPrefix("marked") {
+            out.append(make(.event, "good:\(id)", "RELEASE COMMITTED", "release \(id) met its probation bar", status))
+        }
+        for event in critical.prefix(5) {
+            let name = event["event"]?.stringValue ?? "event"
+            let said = event.fields.filter { !["ts", "level", "event", "cycle", "pid"].contains($0.key) }
+                .map { "\($0.key): \($0.value.stringValue ?? $0.value.serialized())" }.joined(separator: "; ")
+            var alert = make(
+                .event, "event:\(name)", "ENGINE: \(name.replacingOccurrences(of: "_", with: " ").uppercased())",
+                "the engine logged \(name) at \(event["ts"]?.stringValue ?? "?")" + (said.isEmpty ? "" : ": \(said)"),
+                "grep \(name) \(home.botLog) | tail -n 5; tradingbot kill-switch status --home \(home.root)")
+            alert.action = "nothing: the engine acted on it itself"
+            out.append(alert)
+        }
+        if critical.count > 5 {
+            out.append(
+                make(
+                    .event, "event:more", "ENGINE: \(critical.count - 5) MORE CRITICAL EVENTS",
+                    "\(critical.count) critical events since the last look", "grep critical \(home.botLog) | tail"))
+        }
+        return out
+    }
+
+    /// The one command that helps most after `verdict` and `decision`.
+    func next(_ verdict: WatchdogVerdict, _ decision: Decision) -> String {
+        let h = home.root
+        switch (verdict, decision) {
+        case (.diskLow, _):
+            return "df -h \(h); free space (old logs/*.jsonl.N can go), then deployctl watchdog --once --home \(h)"
+        case (_, .rollBack):
+            return "deployctl status --home \(h) (the release is marked bad: release a fix; its sha needs --force)"
+        case (_, .gaveUp(let why)) where why.contains("no live slot"):
+            return "tradingbot run --home \(h) (or start the service), then deployctl status --home \(h)"
+        case (_, .gaveUp):
+            return
+                "tail -n 50 \(h)/logs/bot.jsonl; if this release is the cause: deployctl rollback --home \(h)"
+        default:
+            return "deployctl status --home \(h); if it recurs: tail -n 50 \(h)/logs/bot.jsonl"
+        }
+    }
+
+    /// Sends what is pending and what is new; a failed send stays pending (at most 20, oldest
+    /// dropped), and after one failure the rest of this run's wait for the next run.
+    func deliver(_ new: [Alert], state: inout WatchdogState, sender: AlertSender) {
+        let queue = state.pending + new
+        guard !queue.isEmpty else { return }
+        guard sender.webhookConfigured else {
+            // Still on record in watchdog.jsonl: the operator can read what would have been sent.
+            for alert in new { logAlert(alert, sent: false, result: "not sent: no webhook configured") }
+            state.pending = []
+            return
+        }
+        var failed = false
+        var left: [Alert] = []
+        for alert in queue {
+            if failed {
+                left.append(alert)
+                continue
+            }
+            switch sender.send(alert) {
+            case .success(let result): logAlert(alert, sent: true, result: result)
+            case .failure(let error):
+                failed = true
+                left.append(alert)
+                logAlert(alert, sent: false, result: "\(error); retried on the next run")
+            }
+        }
+        state.pending = Array(left.suffix(20))
+    }
+
+    /// The dead-man's-switch ping of a healthy run; a failure is logged when it starts and when
+    /// it ends, not every run.
+    func ping(state: inout WatchdogState, sender: AlertSender) {
+        guard let result = sender.ping() else { return }
+        switch result {
+        case .success(let text):
+            if state.pingFailing { logLine([JSONField("ping", .string(text)), JSONField("ok", .bool(true))]) }
+            state.pingFailing = false
+        case .failure(let error):
+            if !state.pingFailing {
+                logLine([JSONField("ping", .string("\(error)")), JSONField("ok", .bool(false))])
+            }
+            state.pingFailing = true
+        }
+    }
+
+    func logAlert(_ alert: Alert, sent: Bool, result: String) {
+        logLine([
+            JSONField("alert", .string(alert.key)), JSONField("kind", .string(alert.kind.rawValue)),
+            JSONField("headline", .string(alert.headline)), JSONField("sent", .bool(sent)),
+            JSONField("result", .string(result)),
+        ])
+    }
+
+    func logLine(_ fields: [JSONField]) {
+        guard let appender = try? JSONLAppender(path: logPath, rotation: .standard) else { return }
+        defer { appender.close() }
+        let line = JSONObject([JSONField("ts", .string(now().iso8601))] + fields)
+        try? appender.append(.object(line), sync: true)
+    }
+}

@@ -1,0 +1,99 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+import TradingCore
+
+/// Where a reader stopped in a JSONL log: the file (by inode, so a rotation is seen) and the
+/// byte after the last whole line read.
+public struct LogCursor: Sendable, Equatable {
+    public var inode: UInt64
+    public var offset: Int64
+
+    public init(inode: UInt64, offset: Int64) {
+        self.inode = inode
+        self.offset = offset
+    }
+
+    public var json: JSONValue { ["inode": .int(Int(clamping: inode)), "offset": .int(Int(clamping: offset))] }
+
+    public static func parse(_ value: JSONValue?) -> LogCursor? {
+        func whole(_ key: String) -> Int64? {
+            if case .number(let text) = value?.objectValue?[key] { return Int64(text) }
+            return nil
+        }
+        guard let inode = whole("inode"), let offset = whole("offset"), inode >= 0, offset >= 0 else { return nil }
+        return LogCursor(inode: UInt64(inode), offset: offset)
+    }
+}
+
+/// Reads only what a JSONL log gained since a cursor, so a reader that runs twice a minute for
+/// ever (the watchdog) costs the same on a 100 MB log as on an empty one. Follows one rotation
+/// (`path` renamed to `path.1` by `JSONLAppender`): the rest of the old file, then the new one.
+public enum JSONLTail {
+    public struct Read {
+        /// The whole lines appended since the cursor, parsed; unparsable lines are skipped.
+        public var lines: [JSONValue]
+        /// Where the next read starts.
+        public var cursor: LogCursor?
+        /// Bytes passed over unread because more than the cap arrived since the last look.
+        public var skippedBytes: Int64
+    }
+
+    /// Lines since `cursor`. Without a cursor (a first look) it starts at the end: what was
+    /// logged before the reader existed is not news. At most `maxBytes` are read per call.
+    public static func read(_ path: String, since cursor: LogCursor?, maxBytes: Int64 = 8 << 20) -> Read {
+        guard let now = identity(path) else { return Read(lines: [], cursor: cursor, skippedBytes: 0) }
+        guard let cursor else {
+            return Read(lines: [], cursor: LogCursor(inode: now.inode, offset: now.size), skippedBytes: 0)
+        }
+        var result = Read(lines: [], cursor: nil, skippedBytes: 0)
+        var start: Int64 = 0
+        if now.inode == cursor.inode {
+            // A file shorter than the cursor was truncated in place: read it from the start.
+            start = now.size < cursor.offset ? 0 : cursor.offset
+        } else if let old = identity(path + ".1"), old.inode == cursor.inode, old.size > cursor.offset {
+            // Rotated since the last look: the old file's tail first.
+            _ = segment(path + ".1", from: cursor.offset, to: old.size, maxBytes: maxBytes, into: &result)
+        }
+        let end = segment(path, from: start, to: now.size, maxBytes: maxBytes, into: &result)
+        result.cursor = LogCursor(inode: now.inode, offset: end)
+        return result
+    }
+
+    static func identity(_ path: String) -> (inode: UInt64, size: Int64)? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return (UInt64(info.st_ino), Int64(info.st_size))
+    }
+
+    /// Parses the whole lines of `path` between the offsets; returns the offset after the last
+    /// whole line (a line still being written is read next time).
+    static func segment(_ path: String, from: Int64, to: Int64, maxBytes: Int64, into result: inout Read) -> Int64 {
+        guard to > from else { return from }
+        var start = from
+        var skipping = false
+        if to - from > maxBytes {
+            result.skippedBytes += to - from - maxBytes
+            start = to - maxBytes
+            skipping = true  // starts mid-line: drop up to the first newline
+        }
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return from }
+        defer { _ = close(fd) }
+        var bytes = [UInt8](repeating: 0, count: Int(to - start))
+        let got = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, off_t(start)) }
+        guard got > 0 else { return from }
+        var lineStart = 0
+        var consumed = 0
+        for index in 0..<got where bytes[index] == 0x0A {
+            if skipping {
+                skipping = false
+            } else if index > lineStart, let value = try? JSONValue.parse(Array(bytes[lineStart..<index])) {
+                result.lines.append(value)
+            }
+            lineStart = index + 1
+            consumed = index + 1
+        }
+        return start + Int64(consumed)
+    }
+}

@@ -1,0 +1,167 @@
+import CurlKit
+import Foundation
+import TestSupport
+import Testing
+
+@testable import Deploy
+@testable import TradingCore
+@testable import TradingStore
+
+/// Alerts through libcurl to a real local HTTP server: what is sent, when it is not sent again,
+/// what happens when the hook is down, and that no URL (it holds the hook's token) leaks.
+@Suite(.serialized) struct AlertTests {
+    @Test func curlSendsChecksAndCapsAndNeverNamesTheToken() throws {
+        let server = try WebhookServer()
+        let ok = try HTTPClient.send(.postJSON(server.url("/hook/TOKEN123"), Array(#"{"a": 1}"#.utf8)))
+        #expect(ok.status == 200 && ok.text.contains("true"))
+        let got = try #require(server.requests().first)
+        #expect(got.method == "POST" && got.path == "/hook/TOKEN123" && got.body == #"{"a": 1}"#)
+
+        #expect(throws: HTTPError.self) {
+            _ = try HTTPClient.send(HTTPRequest(url: server.url("/big"), maxResponseBytes: 4))
+        }
+        for bad in ["file:///etc/passwd", "ftp://127.0.0.1/x", "gopher://x"] {
+            #expect(throws: HTTPError.self, "\(bad)") { _ = try HTTPClient.send(HTTPRequest(url: bad)) }
+        }
+        // A refused connection names the host, never the path with its token.
+        do {
+            _ = try HTTPClient.send(HTTPRequest(url: "http://127.0.0.1:1/hook/TOKEN123", timeoutSeconds: 5))
+            Issue.record("a closed port answered")
+        } catch {
+            #expect("\(error)".contains("127.0.0.1") && !"\(error)".contains("TOKEN123"), "\(error)")
+        }
+        try server.answer(503)
+        let refused = try HTTPClient.send(HTTPRequest(url: server.url("/x")))
+        #expect(refused.status == 503 && !refused.isSuccess)
+    }
+
+    @Test func eachWebhookGetsItsOwnShape() {
+        let alert = Alert(
+            kind: .fault, key: "stalled", headline: "STALLED", what: "last heartbeat 400 s ago", home: "/srv/bot",
+            release: "r1", action: "restarted the engine", next: "deployctl status --home /srv/bot",
+            at: Instant(microseconds: 0))
+        #expect(AlertFormat.resolve("auto", url: "https://api.telegram.org/botX/sendMessage") == .telegram)
+        #expect(AlertFormat.resolve("auto", url: "https://discord.com/api/webhooks/1/x") == .discord)
+        #expect(AlertFormat.resolve("auto", url: "https://hooks.slack.com/services/T/B/x") == .slack)
+        #expect(AlertFormat.resolve("auto", url: "https://example.org/hook") == .generic)
+        #expect(AlertFormat.resolve("slack", url: "https://example.org/hook") == .slack)
+        let telegram = AlertFormat.telegram.body(alert, chatID: "42").objectValue
+        #expect(telegram?["chat_id"] == "42")
+        #expect(telegram?["text"]?.stringValue?.contains("STALLED") == true)
+        #expect(AlertFormat.discord.body(alert, chatID: nil).objectValue?.keys == ["content"])
+        #expect(AlertFormat.slack.body(alert, chatID: nil).objectValue?.keys == ["text"])
+        let generic = AlertFormat.generic.body(alert, chatID: nil).objectValue
+        #expect(generic?["release"] == "r1" && generic?["next"] == "deployctl status --home /srv/bot")
+        // What the operator reads: what happened, where, what was done, what to run next.
+        for part in ["STALLED", "/srv/bot", "r1", "restarted the engine", "deployctl status --home /srv/bot"] {
+            #expect(alert.text.contains(part), "\(part)")
+        }
+    }
+
+    func home() throws -> Home {
+        let home = Home(root: try Fixtures.temporaryDirectory("alerts"))
+        try home.createDirectories()
+        try FileManager.default.createDirectory(atPath: home.configDir, withIntermediateDirectories: true)
+        try FileIO.copy(Fixtures.repoRoot + "/config/bot.json", to: home.botConfig)
+        return home
+    }
+
+    func watchdog(_ home: Home, _ server: WebhookServer, running: Bool, cooldown: Int = 1800) -> Watchdog {
+        var config = DeployConfig()
+        config.watchdog.alertCooldownSeconds = cooldown
+        let health = ServiceHealth(state: running ? "RUNNING" : "FATAL", running: running, gaveUp: false, restarts: nil)
+        return Watchdog(
+            home: home, config: config, manager: FakeManager(fixed: health), now: { WallClock.now },
+            environment: [
+                "TRADINGBOT_ALERT_WEBHOOK": server.url("/hook/TOKEN"), "TRADINGBOT_DEADMAN_URL": server.url("/ping"),
+            ])
+    }
+
+    func beat(_ home: Home, pricesFrozenFor frozen: Double = 0, age: Double = 0) throws {
+        let now = WallClock.now.adding(seconds: -age)
+        try HeartbeatStore(home: home).write(
+            Heartbeat(
+                pid: Int(getpid()), release: "", cycle: 20, phase: "idle", writtenAt: now, symbolsEvaluated: 16,
+                signalsEvaluated: 160, lastSignalsAt: now, lastPriceChangeAt: now.adding(seconds: -frozen)))
+    }
+
+    func hooks(_ server: WebhookServer) -> [[String: Any]] {
+        server.requests().filter { $0.path == "/hook/TOKEN" }.map(\.json)
+    }
+
+    @Test func aFaultIsAlertedOnceRetriedWhenTheHookIsDownAndItsRecoveryOnce() throws {
+        let server = try WebhookServer()
+        let home = try home()
+        try server.answer(500)
+        let down = watchdog(home, server, running: false)
+        #expect(down.runOnce(dryRun: false).verdict == "not_running")
+        #expect(hooks(server).count == 1, "tried once")
+        var state = WatchdogState.load(home.stateDir + "/watchdog.json")
+        #expect(state.pending.count == 1, "kept for the next run")
+        let log = try JSONLAppender.readAll(home.logsDir + "/watchdog.jsonl").compactMap { $0.objectValue }
+        #expect(log.contains { $0["sent"] == .bool(false) && $0["result"]?.stringValue?.contains("HTTP 500") == true })
+        let logText = try String(contentsOfFile: home.logsDir + "/watchdog.jsonl", encoding: .utf8)
+        #expect(!logText.contains("TOKEN"), "the hook's token is never logged")
+
+        try server.answer(200)
+        _ = down.runOnce(dryRun: false)
+        _ = down.runOnce(dryRun: false)
+        let faults = hooks(server)
+        #expect(faults.count == 2, "the pending alert is sent once; the same fault is not re-sent: \(faults)")
+        let fault = try #require(faults.last)
+        #expect(fault["headline"] as? String == "NOT RUNNING, NEEDS YOU")
+        #expect(fault["home"] as? String == home.root)
+        #expect((fault["next"] as? String)?.contains("tradingbot run --home \(home.root)") == true)
+        state = WatchdogState.load(home.stateDir + "/watchdog.json")
+        #expect(state.pending.isEmpty && state.openFault == "not_running")
+
+        try beat(home)
+        let up = watchdog(home, server, running: true)
+        #expect(up.runOnce(dryRun: false).verdict == "healthy")
+        #expect(up.runOnce(dryRun: false).verdict == "healthy")
+        let after = hooks(server)
+        #expect(after.count == 3, "the recovery once")
+        #expect(after.last?["headline"] as? String == "HEALTHY AGAIN")
+        #expect(
+            server.requests().filter { $0.path == "/ping" && $0.method == "GET" }.count == 2, "a ping per healthy run")
+
+        // A new incident after the recovery is news again, cooldown or not.
+        try beat(home, age: 3600)
+        #expect(down.runOnce(dryRun: false).verdict == "not_running")
+        #expect(hooks(server).count == 4)
+    }
+
+    @Test func criticalEventsOnceAnErrorBurstAndAFrozenFeed() throws {
+        let server = try WebhookServer()
+        let home = try home()
+        try beat(home)
+        let watchdog = watchdog(home, server, running: true)
+        // The first look starts at the end of bot.jsonl: old news is not alerted.
+        let log = try JSONLAppender(path: home.botLog)
+        try log.append(["level": "critical", "event": "circuit_breaker", "change": "old trip"])
+        #expect(watchdog.runOnce(dryRun: false).verdict == "healthy")
+        #expect(hooks(server).isEmpty)
+
+        try log.append([
+            "ts": "2026-11-25T10:00:00Z", "level": "critical", "event": "circuit_breaker",
+            "change": "circuit breaker tripped: kill switch",
+        ])
+        #expect(watchdog.runOnce(dryRun: false).verdict == "healthy")
+        #expect(watchdog.runOnce(dryRun: false).verdict == "healthy")
+        let events = hooks(server)
+        #expect(events.count == 1, "once per event")
+        #expect(events.first?["headline"] as? String == "ENGINE: CIRCUIT BREAKER")
+        #expect((events.first?["what"] as? String)?.contains("kill switch") == true)
+
+        for n in 0..<10 { try log.append(["level": "error", "event": "order_failed", "n": .int(n)]) }
+        let burst = watchdog.runOnce(dryRun: false)
+        #expect(burst.verdict == "erroring" && burst.detail.contains("10 error events"), "\(burst.detail)")
+        #expect(burst.evidence.objectValue?["new_error_events"] == .int(10))
+        #expect(watchdog.runOnce(dryRun: false).verdict == "healthy", "a burst is counted once")
+
+        try beat(home, pricesFrozenFor: 3600)
+        let frozen = watchdog.runOnce(dryRun: false)
+        #expect(frozen.verdict == "trading_stall" && frozen.detail.contains("frozen"), "\(frozen.detail)")
+        #expect(hooks(server).last?["headline"] as? String == "TRADING STALL, NEEDS YOU")
+    }
+}
