@@ -46,6 +46,25 @@ public enum Doctor {
             }
             return "\(manager) available"
         }
+        if deploy?.serviceManager == "systemd" {
+            checks.run("watchdog_permission") {
+                guard let user = Units.unitUser(home: home) else {
+                    throw ServiceError(
+                        message:
+                            "no systemd units written for this home; run deployctl install-units --systemd --home \(shellWord(home.root)) --user USER"
+                    )
+                }
+                if let problem = Units.restartPermission(user: user) {
+                    let rule = shellWord(home.root + "/deploy/" + Units.polkitRuleName(user: user))
+                    throw ServiceError(
+                        message:
+                            "\(problem); install the rule install-units wrote: sudo install -m 0644 \(rule) \(Units.polkitRulesDir)/"
+                    )
+                }
+                return user == "root"
+                    ? "the watchdog runs as root" : "a polkit rule lets \(user) restart tradingbot.service"
+            }
+        }
         let records = (try? Ledger(path: home.releasesLedger).releases()) ?? []
         let quotedHome = shellWord(home.root)
         checks.run("slots") {

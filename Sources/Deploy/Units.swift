@@ -113,6 +113,51 @@ public enum Units {
         ]
     }
 
+    /// The polkit rule that lets the service user start, stop and restart exactly the engine's
+    /// unit (what the watchdog's restart and rollback do), and nothing else. Its file name.
+    public static func polkitRuleName(user: String) -> String { "50-tradingbot-\(user).rules" }
+
+    public static func polkitRule(user: String) -> String {
+        // A JavaScript string literal: the user name was checked by getpwnam; quoted anyway.
+        let quoted = user.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+        return """
+            // Written by deployctl install-units. Lets \(user) start, stop and restart
+            // tradingbot.service, so its watchdog can heal and roll back; nothing else.
+            polkit.addRule(function(action, subject) {
+                if (action.id == "org.freedesktop.systemd1.manage-units" &&
+                    subject.user == "\(quoted)" &&
+                    action.lookup("unit") == "tradingbot.service" &&
+                    ["start", "stop", "restart"].indexOf(action.lookup("verb")) >= 0) {
+                    return polkit.Result.YES;
+                }
+            });
+
+            """
+    }
+
+    /// Where polkit reads local rules.
+    public static let polkitRulesDir = "/etc/polkit-1/rules.d"
+
+    /// Nil when a polkit rule there lets `user` manage tradingbot.service (root needs none),
+    /// else what is missing.
+    public static func restartPermission(user: String, rulesDir: String = polkitRulesDir) -> String? {
+        if user == "root" { return nil }
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: rulesDir)) ?? []
+        for file in files where file.hasSuffix(".rules") {
+            let text = (try? String(contentsOfFile: rulesDir + "/" + file, encoding: .utf8)) ?? ""
+            if text.contains("subject.user == \"\(user)\"") && text.contains("tradingbot.service") { return nil }
+        }
+        return
+            "no polkit rule in \(rulesDir) lets \(user) restart tradingbot.service, so the watchdog cannot heal or roll back"
+    }
+
+    /// The user a written watchdog unit runs as, when there is one.
+    public static func unitUser(home: Home) -> String? {
+        let path = home.root + "/deploy/tradingbot-watchdog.service"
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
+        return text.split(separator: "\n").first { $0.hasPrefix("User=") }.map { String($0.dropFirst(5)) }
+    }
+
     /// Writes the units into HOME/deploy and returns the paths and the next commands.
     public static func install(home: Home, config: DeployConfig, systemd: Bool, user: String) throws -> (
         files: [String], next: [String]
@@ -139,10 +184,17 @@ public enum Units {
                 try FileIO.writeAtomically(path, Array(unit.text.utf8))
                 files.append(path)
             }
+            var permission: [String] = []
+            var written = files
+            if user != "root" {
+                let path = dir + "/" + polkitRuleName(user: user)
+                try FileIO.writeAtomically(path, Array(polkitRule(user: user).utf8))
+                written.append(path)
+                permission = ["sudo install -m 0644 \(shellWord(path)) \(polkitRulesDir)/"]
+            }
             return (
-                files,
-                [
-                    "sudo cp \(files.map(shellWord).joined(separator: " ")) /etc/systemd/system/",
+                written,
+                ["sudo cp \(files.map(shellWord).joined(separator: " ")) /etc/systemd/system/"] + permission + [
                     "sudo systemctl daemon-reload",
                     "sudo systemctl enable --now tradingbot.service tradingbot-watchdog.timer",
                     "systemctl status tradingbot.service",

@@ -11,7 +11,7 @@ import Testing
 struct ReleaseDrill {
     enum Variant {
         case good, doesNotBuild, selfcheckFails, seesNoTrades, dropsUnknownFields, crashesOnRun, neverBeats, slowBuild
-        case hangingBuild, hangsAfterTenCycles, errorsOnFlag
+        case hangingBuild, hangsAfterTenCycles, errorsOnFlag, freezesOnFlag
     }
 
     let root: String
@@ -80,6 +80,14 @@ struct ReleaseDrill {
                 n=0; while true; do n=$((n+1)); printf '{"pid": %d, "release": "%s", "cycle": %d, "phase": "error", "written_at": "%s", "symbols_evaluated": 0, "signals_evaluated": 0, "consecutive_errors": %d, "last_error": "exchange down"}' $$ "$(cat "$3/slots/current/.release")" $n "$(date -u +%Y-%m-%dT%H:%M:%SZ)" $n > "$3/state/heartbeat.json"; sleep 1; done; fi
 
                 """
+        case .freezesOnFlag:
+            // Healthy until the test drops a flag; then a living process cycles and evaluates
+            // signals, but no price changes after its start (a feed that froze).
+            app += """
+                if [ "$1" = run ] && [ -e "$3/state/freeze-feed" ]; then
+                start=$(date -u +%Y-%m-%dT%H:%M:%SZ); n=0; while true; do n=$((n+1)); now=$(date -u +%Y-%m-%dT%H:%M:%SZ); printf '{"pid": %d, "release": "%s", "cycle": %d, "phase": "idle", "written_at": "%s", "symbols_evaluated": 16, "signals_evaluated": 160, "consecutive_errors": 0, "last_signals_at": "%s", "last_price_change_at": "%s"}' $$ "$(cat "$3/slots/current/.release")" $n "$now" "$now" "$start" > "$3/state/heartbeat.json.tmp"; mv "$3/state/heartbeat.json.tmp" "$3/state/heartbeat.json"; sleep 1; done; fi
+
+                """
         case .good, .doesNotBuild, .slowBuild, .hangingBuild: break
         }
         app += "exec \(real) \"$@\"\n"
@@ -92,6 +100,58 @@ struct ReleaseDrill {
         if variant == .hangingBuild { build = "sleep 300\n" + build }
         try repo.write("build.sh", build + "# \(message)\n")
         return try repo.commit(message)
+    }
+
+    /// A real HTTP server taking the watchdog's alerts: its URL goes in the home's secrets.env
+    /// (0600), the way the operator sets it.
+    func webhook() throws -> WebhookServer {
+        let server = try WebhookServer()
+        let secrets = home + "/config/secrets.env"
+        try Fixtures.write("TRADINGBOT_ALERT_WEBHOOK=\(server.url("/alert/DRILLTOKEN"))\n", to: secrets)
+        chmod(secrets, 0o600)
+        return server
+    }
+
+    /// What must hold after every drill, whatever it did: every closed trade of the sample still
+    /// in the positions file, exactly one engine holding engine.lock (the heartbeat's, alive), and
+    /// `deployctl status` naming the slot and the ledger's state truthfully. Returns what does not.
+    func invariantProblems() throws -> [String] {
+        var problems: [String] = []
+        let sample = try PositionsStore(path: Fixtures.samplePositions, lockPath: root + "/sample.lock").load()
+        let now = try PositionsStore(home: Home(root: home)).load()
+        func key(_ p: Position) -> String { "\(p.symbol)|\(p.openedAt?.instant.microseconds ?? 0)" }
+        let kept = Set(now.closed.map(key))
+        let lost = sample.closed.filter { !kept.contains(key($0)) }
+        if !lost.isEmpty { problems.append("\(lost.count) closed trades of the sample are gone") }
+
+        let lock = home + "/state/engine.lock"
+        var info = stat()
+        if stat(lock, &info) == 0 {
+            let table = (try? String(contentsOfFile: "/proc/locks", encoding: .utf8)) ?? ""
+            let holders = table.split(separator: "\n").filter {
+                let f = $0.split(separator: " ", omittingEmptySubsequences: true)
+                return f.count >= 6 && !f.contains("->") && f[1] == "FLOCK" && f[5].hasSuffix(":\(info.st_ino)")
+            }
+            if holders.count != 1 { problems.append("\(holders.count) holders of engine.lock") }
+        } else {
+            problems.append("no engine.lock")
+        }
+        if let beat = heartbeat, kill(Int32(beat.pid), 0) != 0 {
+            problems.append("the heartbeat's pid \(beat.pid) is not alive")
+        }
+
+        let status = try CommandRunner.run("deployctl", ["status", "--home", home, "--json"])
+        let json = (try? status.json()) ?? [:]
+        let active = json["active"] as? [String: Any]
+        if active?["slot"] as? String != self.active {
+            problems.append("status names slot \(active?["slot"] ?? "none")")
+        }
+        let liveID = self.active.flatMap { Slots(home: Home(root: home)).releaseID($0) }
+        let ledgerState = try releases().last { $0.id == liveID }?.state
+        if active?["state"] as? String != ledgerState {
+            problems.append("status says \(active?["state"] ?? "nil"), the ledger \(ledgerState ?? "nil")")
+        }
+        return problems
     }
 
     /// Rewrites one section of deploy.json (what an operator does with an editor).

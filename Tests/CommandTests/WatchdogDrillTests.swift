@@ -15,11 +15,11 @@ import Testing
         return (out, (try? out.json()) ?? [:])
     }
 
-    /// Runs the watchdog until `done` says its answer is the awaited one (or 30 s pass).
+    /// Runs the watchdog until `done` says its answer is the awaited one (or `seconds` pass).
     func watchdogUntil(
-        _ drill: ReleaseDrill, _ extra: [String] = [], _ done: ([String: Any]) -> Bool
+        _ drill: ReleaseDrill, _ extra: [String] = [], seconds: Double = 60, _ done: ([String: Any]) -> Bool
     ) throws -> [String: Any] {
-        let deadline = Date().addingTimeInterval(30)
+        let deadline = Date().addingTimeInterval(seconds)
         var json: [String: Any] = [:]
         while Date() < deadline {
             json = try watchdog(drill, extra).1
@@ -32,6 +32,7 @@ import Testing
     @Test(.timeLimit(.minutes(20))) func aDetachedReleaseIsCommittedOrRolledBackByTheWatchdogAlone() throws {
         let drill = try ReleaseDrill(probationTimeout: 30)
         defer { drill.shutdown() }
+        let server = try drill.webhook()
         #expect(FileManager.default.isExecutableFile(atPath: drill.home + "/bin/deployctl"), "init installed the guard")
         // A healthy --detach release: the watchdog commits it once it has its cycles.
         let first = try drill.release(["--detach"])
@@ -60,6 +61,14 @@ import Testing
         let log = try JSONLAppender.readAll(drill.home + "/logs/watchdog.jsonl").compactMap { $0.objectValue }
         #expect(
             log.contains { $0["verdict"] == "stalled" && ($0["action"]?.stringValue ?? "").contains("rolled back") })
+        // The operator heard of both, from the guard, with what to run next.
+        let alerts = server.requests().map(\.json)
+        #expect(alerts.map { $0["headline"] as? String ?? "" } == ["RELEASE COMMITTED", "ROLLED BACK (STALLED)"])
+        let rollback = try #require(alerts.last)
+        #expect(rollback["release"] as? String == v2 && rollback["home"] as? String == drill.home)
+        #expect((rollback["action"] as? String)?.contains("rolled back to \(v1)") == true, "\(rollback)")
+        #expect((rollback["next"] as? String)?.contains("deployctl status --home \(drill.home)") == true)
+        #expect(server.requests().allSatisfy { $0.path == "/alert/DRILLTOKEN" })
 
         // Without --detach the release's own probation sees the stall, not only at its timeout
         // (thirty healthy cycles asked, ten given, then silence).
@@ -69,6 +78,7 @@ import Testing
         let message = try third.json()["message"] as? String ?? ""
         #expect(third.status == 1 && message.contains("heartbeat stopped"), "\(message)")
         #expect(drill.waitForBeat(of: v1))
+        #expect(try drill.invariantProblems() == [])
     }
 
     /// A watchdog killed between marking a release bad and flipping back leaves that state on
@@ -89,12 +99,101 @@ import Testing
         #expect(drill.waitForBeat(of: v1))
         let (_, after) = try watchdog(drill)
         #expect(after["verdict"] as? String == "healthy" && after["action"] as? String == "none", "\(after)")
+        #expect(try drill.invariantProblems() == [])
+    }
+
+    /// A real SIGKILL of the watchdog at three moments of a rollback: while it judges, as soon
+    /// as the ledger says bad (before the flip, when it can), as soon as slots/current moved
+    /// (during the restart). Whatever it left, the next runs finish it, and the good release
+    /// trades again with nothing lost.
+    @Test(.timeLimit(.minutes(20))) func aWatchdogKilledMidRollbackLeavesAStateTheNextRunsFinish() throws {
+        let drill = try ReleaseDrill()
+        defer { drill.shutdown() }
+        let v1 = try #require(try drill.release().json()["release"] as? String)
+        try drill.setDeploy("watchdog", ["stall_cycles": 3, "max_rollbacks_per_hour": 10, "max_restarts_per_hour": 20])
+        var hits: [String] = []
+        for moment in ["judging", "marked bad", "flipped"] {
+            try drill.use(.hangsAfterTenCycles, "hangs \(moment)")
+            let v2 = try #require(try drill.release(["--detach"]).json()["release"] as? String)
+            let stalled = try watchdogUntil(drill, ["--dry-run"]) { $0["verdict"] as? String == "stalled" }
+            #expect(stalled["verdict"] as? String == "stalled", "\(stalled)")
+            let victim = Process()
+            victim.executableURL = URL(fileURLWithPath: drill.home + "/bin/deployctl")
+            victim.arguments = ["watchdog", "--once", "--home", drill.home]
+            victim.standardOutput = FileHandle.nullDevice
+            victim.standardError = FileHandle.nullDevice
+            try victim.run()
+            let deadline = Date().addingTimeInterval(30)
+            func reached() -> Bool {
+                switch moment {
+                case "judging": return true
+                case "marked bad": return (try? drill.releases())?.first { $0.id == v2 }?.state == "bad"
+                default: return drill.active == "A"
+                }
+            }
+            if moment == "judging" { usleep(100_000) }
+            while victim.isRunning && Date() < deadline && !reached() { usleep(2_000) }
+            kill(victim.processIdentifier, SIGKILL)
+            victim.waitUntilExit()
+            let delay = moment
+            hits.append(
+                "\(moment): v2 \(try drill.releases().first { $0.id == v2 }?.state ?? "?"), slot \(drill.active ?? "-"), killed \(victim.terminationReason == .uncaughtSignal ? "yes" : "no: it had finished")"
+            )
+            let healed = try watchdogUntil(drill, seconds: 90) {
+                $0["verdict"] as? String == "healthy" && drill.heartbeat?.release == v1
+            }
+            #expect(healed["verdict"] as? String == "healthy", "after a kill at \(delay) s: \(healed)")
+            #expect(try drill.releases().first { $0.id == v2 }?.state == "bad", "after a kill at \(delay) s")
+            #expect(drill.active == "A")
+            #expect(drill.waitForBeat(of: v1, seconds: 60))
+            #expect(try drill.invariantProblems() == [], "after a kill at \(delay) s")
+        }
+        print("watchdog SIGKILL drill hit: " + hits.joined(separator: "; "))
+    }
+
+    /// A feed that freezes under a proven release: a trading stall, restarted and alerted, never
+    /// rolled back; the recovery is announced once.
+    @Test(.timeLimit(.minutes(20))) func aFrozenFeedIsATradingStallRestartedAndAlertedNotRolledBack() throws {
+        let drill = try ReleaseDrill()
+        defer { drill.shutdown() }
+        let server = try drill.webhook()
+        #expect(try drill.release().status == 0)
+        try drill.use(.freezesOnFlag, "v2")
+        let second = try drill.release()
+        let v2 = try #require(try second.json()["release"] as? String)
+        #expect(try second.json()["state"] as? String == "good", "\(second.stdout)")
+        try drill.setDeploy("watchdog", ["trading_stall_cycles": 4])
+        #expect(drill.waitForBeat(of: v2))
+        #expect(try watchdog(drill).0.status == 0)
+
+        try Fixtures.write("", to: drill.home + "/state/freeze-feed")
+        try drill.supervisor.restartEngine()
+        let seen = try watchdogUntil(drill, ["--dry-run"]) { $0["verdict"] as? String == "trading_stall" }
+        #expect(seen["verdict"] as? String == "trading_stall", "\(seen)")
+        #expect((seen["detail"] as? String)?.contains("frozen") == true, "\(seen)")
+        // The feed comes back with the restart the watchdog makes.
+        try FileManager.default.removeItem(atPath: drill.home + "/state/freeze-feed")
+        let (out, acted) = try watchdog(drill)
+        #expect(out.status == 1)
+        #expect(acted["verdict"] as? String == "trading_stall", "\(acted)")
+        #expect((acted["action"] as? String)?.hasPrefix("restarted the engine") == true, "\(acted)")
+        #expect(drill.active == "B")
+        #expect(try drill.releases().first { $0.id == v2 }?.state == "good", "a proven release is not rolled back")
+        let healthy = try watchdogUntil(drill) { $0["verdict"] as? String == "healthy" }
+        #expect(healthy["verdict"] as? String == "healthy", "\(healthy)")
+        _ = try watchdog(drill)
+        let alerts = server.requests().map(\.json)
+        #expect(alerts.map { $0["headline"] as? String ?? "" } == ["TRADING STALL", "HEALTHY AGAIN"], "\(alerts)")
+        #expect((alerts.first?["action"] as? String)?.hasPrefix("restarted the engine") == true)
+        #expect(alerts.first?["release"] as? String == v2)
+        #expect(try drill.invariantProblems() == [])
     }
 
     /// Under supervisord the watchdog runs as a program beside the engine: nobody calls it.
     @Test(.timeLimit(.minutes(20))) func theSupervisedWatchdogRollsBackAHangingReleaseByItself() throws {
         let drill = try ReleaseDrill(probationTimeout: 30, supervisedWatchdog: true)
         defer { drill.shutdown() }
+        let server = try drill.webhook()
         let v1 = try #require(try drill.release().json()["release"] as? String)
         let conf = try String(contentsOfFile: drill.home + "/deploy/supervisord.conf", encoding: .utf8)
         #expect(conf.contains("[program:watchdog]") && conf.contains("\(drill.home)/bin/deployctl watchdog --daemon"))
@@ -110,6 +209,16 @@ import Testing
         #expect(try drill.releases().first { $0.id == v2 }?.state == "bad", "the daemon judged the hang")
         #expect(drill.waitForBeat(of: v1, seconds: 60), "and the good release trades again")
         #expect(drill.active == "A")
+        // The daemon reads the webhook from secrets.env itself: supervisord never carries it.
+        let deadline2 = Date().addingTimeInterval(30)
+        while Date() < deadline2
+            && !server.requests().contains(where: { ($0.json["headline"] as? String)?.hasPrefix("ROLLED BACK") == true }
+            )
+        {
+            usleep(250_000)
+        }
+        #expect(server.requests().contains { ($0.json["headline"] as? String)?.hasPrefix("ROLLED BACK") == true })
+        #expect(try drill.invariantProblems() == [])
     }
 
     @Test(.timeLimit(.minutes(20))) func aProvenReleaseThatErrorsIsRestartedWithBackoffNeverRolledBack() throws {

@@ -104,11 +104,55 @@ import Testing
         }
         let user = String(cString: getpwuid(getuid()).pointee.pw_name)
         let result = try Units.install(home: home, config: DeployConfig(), systemd: true, user: user)
-        let verify = try ProcessRunner.run(tool, ["verify"] + result.files, in: home.root + "/deploy", timeout: 120)
+        let units = result.files.filter { $0.hasSuffix(".service") || $0.hasSuffix(".timer") }
+        let verify = try ProcessRunner.run(tool, ["verify"] + units, in: home.root + "/deploy", timeout: 120)
         #expect(verify.status == 0, "systemd-analyze verify: \(verify.output)")
         #expect(throws: ConfigError.self, "a home systemd cannot name is refused") {
             _ = try Units.install(home: Home(root: "/srv/bot\"x"), config: DeployConfig(), systemd: true, user: user)
         }
+    }
+
+    /// Under systemd the watchdog runs as the service user: a polkit rule lets exactly that user
+    /// start, stop and restart exactly the engine's unit, and doctor fails without it.
+    @Test func theWatchdogUserMayRestartTheEngineAndDoctorChecksIt() throws {
+        let home = Home(root: try Fixtures.temporaryDirectory("polkit"))
+        try home.createDirectories()
+        try FileManager.default.createDirectory(atPath: home.root + "/bin", withIntermediateDirectories: true)
+        try Fixtures.write("#!/bin/sh\n", to: home.root + "/bin/deployctl")
+        chmod(home.root + "/bin/deployctl", 0o755)
+        let result = try Units.install(home: home, config: DeployConfig(), systemd: true, user: "nobody")
+        let rulePath = home.root + "/deploy/50-tradingbot-nobody.rules"
+        #expect(result.files.contains(rulePath))
+        #expect(result.next.contains { $0.contains("install -m 0644") && $0.contains("/etc/polkit-1/rules.d/") })
+        let rule = try String(contentsOfFile: rulePath, encoding: .utf8)
+        for part in [
+            "org.freedesktop.systemd1.manage-units", "subject.user == \"nobody\"",
+            "action.lookup(\"unit\") == \"tradingbot.service\"", "[\"start\", \"stop\", \"restart\"]",
+        ] {
+            #expect(rule.contains(part), "\(part)")
+        }
+        #expect(Units.unitUser(home: home) == "nobody")
+        let rules = try Fixtures.temporaryDirectory("rules.d")
+        let missing = try #require(Units.restartPermission(user: "nobody", rulesDir: rules))
+        #expect(missing.contains("cannot heal or roll back"))
+        try FileIO.copy(rulePath, to: rules + "/50-tradingbot-nobody.rules")
+        #expect(Units.restartPermission(user: "nobody", rulesDir: rules) == nil)
+        #expect(Units.restartPermission(user: "daemon", rulesDir: rules) != nil, "the rule names one user")
+        #expect(Units.restartPermission(user: "root", rulesDir: rules) == nil, "root needs no rule")
+        // doctor, on a systemd home whose units run as nobody, with no rule installed here.
+        try FileManager.default.createDirectory(atPath: home.configDir, withIntermediateDirectories: true)
+        for name in ["bot.json", "asset_universe.json"] {
+            try FileIO.copy(Fixtures.repoRoot + "/config/" + name, to: home.configDir + "/" + name)
+        }
+        try Fixtures.write(#"{"repo": "/srv/repo", "service_manager": "systemd"}"#, to: home.deployConfig)
+        let down = FakeManager(fixed: ServiceHealth(state: "inactive", running: false, gaveUp: false, restarts: nil))
+        let check = try #require(
+            Doctor.run(home: home, now: WallClock.now, manager: down).first { $0.name == "watchdog_permission" })
+        #expect(
+            !check.ok && check.detail.contains("sudo install -m 0644 \(rulePath) /etc/polkit-1/rules.d/"),
+            "\(check.detail)")
+        let asRoot = try Units.install(home: home, config: DeployConfig(), systemd: true, user: "root")
+        #expect(!asRoot.files.contains { $0.hasSuffix(".rules") })
     }
 
     @Test func systemdUnitsAreHardenedAndNotify() throws {

@@ -1,0 +1,172 @@
+#!/usr/bin/env python3
+"""How fast the watchdog ends a bad release, with real components: a git repository of a
+fixture bot, deployctl (release build), a real supervisord and the real engine on 1-second
+cycles, stall threshold 3 cycles. The watchdog runs once a second (a 1 s timer; the systemd
+timer's 30 s adds up to 30 s to every detection). For each drill, per run:
+  - hang: a release that stops beating after 3 cycles. Detection = its last heartbeat to the
+    ledger marking it bad; the baseline is the stall threshold itself (no detector can be sure
+    sooner). Recovery = marked bad to the good release's first healthy (idle) heartbeat.
+  - crash: a release whose engine exits on start. Detection = the flip to the ledger marking it
+    bad; recovery as above.
+usage: bench/watchdog_latency_bench.py [--runs 3] [--bin .build/release]"""
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import datetime
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+FIXTURES = os.path.join(ROOT, "Tests", "Fixtures")
+STALL_CYCLES = 3
+
+
+def sh(cmd, **kw):
+    return subprocess.run(cmd, check=True, capture_output=True, text=True, **kw)
+
+
+def ts(s):
+    return datetime.fromisoformat(s.replace("Z", "+00:00")).timestamp()
+
+
+class HeartbeatWatcher(threading.Thread):
+    """Polls the heartbeat file every 2 ms and keeps every distinct beat."""
+
+    def __init__(self, path):
+        super().__init__(daemon=True)
+        self.path, self.beats, self.stop = path, [], False
+
+    def run(self):
+        last = None
+        while not self.stop:
+            try:
+                with open(self.path) as f:
+                    beat = json.load(f)
+                key = (beat["release"], beat["written_at"], beat["phase"])
+                if key != last:
+                    self.beats.append(beat)
+                    last = key
+            except (OSError, ValueError, KeyError):
+                pass
+            time.sleep(0.002)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--bin", default=None)
+    args = ap.parse_args()
+    if args.bin is None:
+        subprocess.run(["swift", "build", "-c", "release"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+        args.bin = sh(["swift", "build", "-c", "release", "--show-bin-path"], cwd=ROOT).stdout.strip()
+    args.bin = os.path.abspath(args.bin)
+    deployctl, tradingbot = os.path.join(args.bin, "deployctl"), os.path.join(args.bin, "tradingbot")
+    work = tempfile.mkdtemp(prefix="watchdog-latency-")
+    repo, home = os.path.join(work, "repo"), os.path.join(work, "home")
+    os.makedirs(os.path.join(repo, "config"))
+    shutil.copy(os.path.join(ROOT, "config", "asset_universe.json"), os.path.join(repo, "config"))
+    with open(os.path.join(repo, "config", "bot.json"), "w") as f:
+        json.dump({"wallet_reset": {"at": "2025-12-18T00:00:00Z", "starting_capital": 10000}, "cycle_seconds": 1}, f)
+    with open(os.path.join(repo, "build.sh"), "w") as f:
+        f.write("set -e\nmkdir -p bin\ncp app.sh bin/tradingbot\nchmod +x bin/tradingbot\n")
+    git = ["git", "-c", "user.email=bench@example.invalid", "-c", "user.name=bench"]
+    sh(["git", "init", "-q", "-b", "main"], cwd=repo)
+    apps = {
+        "good": f'#!/bin/sh\nexec {tradingbot} "$@"\n',
+        "hang": f'#!/bin/sh\nif [ "$1" = run ]; then {tradingbot} "$@" --max-cycles 3; exec sleep 3600; fi\nexec {tradingbot} "$@"\n',
+        "crash": f'#!/bin/sh\nif [ "$1" = run ]; then echo crashed >&2; exit 1; fi\nexec {tradingbot} "$@"\n',
+    }
+    counter = [0]
+
+    def commit(variant):
+        counter[0] += 1
+        with open(os.path.join(repo, "app.sh"), "w") as f:
+            f.write(apps[variant] + f"# {counter[0]}\n")
+        sh(git + ["add", "-A"], cwd=repo)
+        sh(git + ["commit", "-q", "-m", f"{variant} {counter[0]}"], cwd=repo)
+
+    commit("good")
+    sh([deployctl, "init", "--home", home, "--repo", repo])
+    with open(os.path.join(home, "config", "deploy.json")) as f:
+        cfg = json.load(f)
+    cfg.update({"binary": "bin/tradingbot", "build": {"command": "sh build.sh", "timeout_seconds": 60},
+                "probation": {"healthy_cycles": 20, "timeout_seconds": 60},
+                "watchdog": {"supervised": False, "stall_cycles": STALL_CYCLES, "max_rollbacks_per_hour": 100,
+                             "max_restarts_per_hour": 100}})
+    with open(os.path.join(home, "config", "deploy.json"), "w") as f:
+        json.dump(cfg, f)
+    shutil.copy(os.path.join(FIXTURES, "positions", "positions_futures.json"), os.path.join(home, "logs"))
+    guard = os.path.join(home, "bin", "deployctl")
+
+    def release(*extra):
+        out = subprocess.run([deployctl, "release", "--home", home, "--json", *extra], capture_output=True, text=True)
+        result = json.loads(out.stdout)
+        if out.returncode != 0:
+            sys.exit(f"release failed: {result.get('message')}")
+        return result["release"]
+
+    def ledger():
+        with open(os.path.join(home, "state", "releases.jsonl")) as f:
+            return [json.loads(line) for line in f if line.strip()]
+
+    def event_time(release_id, predicate):
+        for e in ledger():
+            if e.get("release") == release_id and predicate(e):
+                return ts(e["ts"])
+        return None
+
+    watcher = HeartbeatWatcher(os.path.join(home, "state", "heartbeat.json"))
+    watcher.start()
+    results = {"hang": [], "crash": []}
+    try:
+        good = release()
+        for _ in range(args.runs):
+            for drill in ["hang", "crash"]:
+                commit(drill)
+                bad = release("--detach")
+                deadline = time.time() + 120
+                while time.time() < deadline and event_time(bad, lambda e: e.get("state") == "bad") is None:
+                    subprocess.run([guard, "watchdog", "--once", "--home", home], capture_output=True)
+                    time.sleep(1)
+                marked = event_time(bad, lambda e: e.get("state") == "bad")
+                if marked is None:
+                    sys.exit(f"{drill}: the watchdog never marked {bad} bad")
+                while time.time() < deadline:
+                    healthy = [b for b in watcher.beats if b["release"] == good and b["phase"] == "idle"
+                               and ts(b["written_at"]) > marked]
+                    if healthy:
+                        break
+                    subprocess.run([guard, "watchdog", "--once", "--home", home], capture_output=True)
+                    time.sleep(0.2)
+                else:
+                    sys.exit(f"{drill}: {good} never came back")
+                back = min(ts(b["written_at"]) for b in healthy)
+                if drill == "hang":
+                    start = max(ts(b["written_at"]) for b in watcher.beats if b["release"] == bad)
+                else:
+                    start = event_time(bad, lambda e: e.get("event") == "flip" or e.get("state") == "flipped")
+                results[drill].append((marked - start, back - marked))
+    finally:
+        watcher.stop = True
+        subprocess.run(["supervisorctl", "-c", os.path.join(home, "deploy", "supervisord.conf"), "shutdown"],
+                       capture_output=True)
+    med = statistics.median
+    print(f"watchdog detection and recovery ({args.runs} runs each, medians; cycle 1 s, stall threshold "
+          f"{STALL_CYCLES} s, watchdog every 1 s)")
+    for drill, label in [("hang", "last heartbeat"), ("crash", "flip")]:
+        rows = results[drill]
+        det, rec = med([d for d, _ in rows]), med([r for _, r in rows])
+        print(f"  {drill:<6} detection ({label} -> marked bad)   {det:6.2f} s   max {max(d for d, _ in rows):6.2f} s")
+        print(f"  {drill:<6} recovery (marked bad -> good release healthy) {rec:6.2f} s")
+        print(f"  {drill:<6} total                                  {det + rec:6.2f} s   (goal: stall threshold + 5 s = {STALL_CYCLES + 5} s)")
+    shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
