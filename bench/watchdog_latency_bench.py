@@ -3,11 +3,13 @@
 fixture bot, deployctl (release build), a real supervisord and the real engine on 1-second
 cycles, stall threshold 3 cycles. The watchdog runs once a second (a 1 s timer; the systemd
 timer's 30 s adds up to 30 s to every detection). For each drill, per run:
-  - hang: a release that stops beating after 3 cycles. Detection = its last heartbeat to the
+  - hang: a release that stops beating after 10 cycles. Detection = its last heartbeat to the
     ledger marking it bad; the baseline is the stall threshold itself (no detector can be sure
     sooner). Recovery = marked bad to the good release's first healthy (idle) heartbeat.
-  - crash: a release whose engine exits on start. Detection = the flip to the ledger marking it
-    bad; recovery as above.
+  - crash: a release (on probation, released with --detach) whose engine is killed and then
+    exits on every start (a crash loop; supervisord gives up after 3 tries). Detection = the kill
+    to the ledger marking it bad; recovery as above. (A release that crashes on its first start
+    never reaches the watchdog: `release` itself sees it and rolls back.)
 usage: bench/watchdog_latency_bench.py [--runs 3] [--bin .build/release]"""
 import argparse
 import json
@@ -79,8 +81,8 @@ def main():
     sh(["git", "init", "-q", "-b", "main"], cwd=repo)
     apps = {
         "good": f'#!/bin/sh\nexec {tradingbot} "$@"\n',
-        "hang": f'#!/bin/sh\nif [ "$1" = run ]; then {tradingbot} "$@" --max-cycles 3; exec sleep 3600; fi\nexec {tradingbot} "$@"\n',
-        "crash": f'#!/bin/sh\nif [ "$1" = run ]; then echo crashed >&2; exit 1; fi\nexec {tradingbot} "$@"\n',
+        "hang": f'#!/bin/sh\nif [ "$1" = run ]; then {tradingbot} "$@" --max-cycles 10; exec sleep 3600; fi\nexec {tradingbot} "$@"\n',
+        "crash": f'#!/bin/sh\nif [ "$1" = run ] && [ -e "$3/state/crash" ]; then echo crashed >&2; exit 1; fi\nexec {tradingbot} "$@"\n',
     }
     counter = [0]
 
@@ -131,6 +133,11 @@ def main():
                 commit(drill)
                 bad = release("--detach")
                 deadline = time.time() + 120
+                if drill == "crash":
+                    beats = [b for b in watcher.beats if b["release"] == bad and b["phase"] == "idle"]
+                    open(os.path.join(home, "state", "crash"), "w").close()
+                    crashed_at = time.time()
+                    os.kill(beats[-1]["pid"], 9)
                 while time.time() < deadline and event_time(bad, lambda e: e.get("state") == "bad") is None:
                     subprocess.run([guard, "watchdog", "--once", "--home", home], capture_output=True)
                     time.sleep(1)
@@ -150,7 +157,8 @@ def main():
                 if drill == "hang":
                     start = max(ts(b["written_at"]) for b in watcher.beats if b["release"] == bad)
                 else:
-                    start = event_time(bad, lambda e: e.get("event") == "flip" or e.get("state") == "flipped")
+                    start = crashed_at
+                    os.unlink(os.path.join(home, "state", "crash"))
                 results[drill].append((marked - start, back - marked))
     finally:
         watcher.stop = True
@@ -159,7 +167,7 @@ def main():
     med = statistics.median
     print(f"watchdog detection and recovery ({args.runs} runs each, medians; cycle 1 s, stall threshold "
           f"{STALL_CYCLES} s, watchdog every 1 s)")
-    for drill, label in [("hang", "last heartbeat"), ("crash", "flip")]:
+    for drill, label in [("hang", "last heartbeat"), ("crash", "kill")]:
         rows = results[drill]
         det, rec = med([d for d, _ in rows]), med([r for _, r in rows])
         print(f"  {drill:<6} detection ({label} -> marked bad)   {det:6.2f} s   max {max(d for d, _ in rows):6.2f} s")

@@ -78,23 +78,28 @@ public struct Watchdog {
         evidence.newErrorEvents = levels.filter { $0["level"]?.stringValue == "error" }.count
         let critical = levels.filter { $0["level"]?.stringValue == "critical" }
         let (verdict, detail) = WatchdogJudge.verdict(evidence)
-        let (decision, action) =
-            dryRun
-            ? (plan(verdict, evidence, state), plan(verdict, evidence, state).description)
-            : act(verdict, evidence, &state)
+        let (decision, action): (Decision, String)
+        if dryRun {
+            let planned = plan(verdict, evidence, state)
+            (decision, action) = (planned, planned.description)
+        } else {
+            (decision, action) = act(verdict, evidence, &state)
+        }
         if !dryRun {
-            state.botLogCursor = tail.cursor
-            let sender = AlertSender(home: home, config: config, environment: environment)
-            deliver(
-                alerts(
-                    verdict: verdict, detail: detail, evidence: evidence, decision: decision, action: action,
-                    critical: critical, state: &state), state: &state, sender: sender)
-            if verdict == .healthy { ping(state: &state, sender: sender) }
             let at = now()
             // A changed verdict, or a new action: the same "nothing to do" every 30 s is not news.
             if verdict.rawValue != state.lastVerdict || (action != "none" && action != state.lastAction) {
                 log(verdict: verdict, detail: detail, evidence: evidence, action: action, at: at)
             }
+            // Alerts after the action, so they say what was done. At least once: a run killed
+            // before its state is saved sends them again rather than never.
+            state.botLogCursor = tail.cursor
+            let sender = AlertSender(home: home, config: config, environment: environment)
+            let owed = alerts(
+                verdict: verdict, detail: detail, evidence: evidence, decision: decision, action: action,
+                critical: critical, state: &state)
+            deliver(owed, state: &state, sender: sender)
+            if verdict == .healthy { ping(state: &state, sender: sender) }
             state.lastVerdict = verdict.rawValue
             state.lastRun = at
             state.lastAction = action == "none" ? state.lastAction : action

@@ -225,6 +225,15 @@ import Testing
         let drill = try ReleaseDrill()
         defer { drill.shutdown() }
         #expect(try drill.release().status == 0)
+        // During probation an error every cycle is a rollback, not a restart.
+        let flag = drill.home + "/state/fail-every-cycle"
+        try Fixtures.write("", to: flag)
+        try drill.use(.errorsOnFlag, "erroring from the start")
+        let failing = try drill.release()
+        let failed = try failing.json()["message"] as? String ?? ""
+        #expect(failing.status == 1 && failed.contains("its cycles fail"), "\(failed)")
+        #expect(drill.active == "A" && (try drill.releases().last?.state) == "bad")
+        try FileManager.default.removeItem(atPath: flag)
         try drill.use(.errorsOnFlag, "v2")
         let second = try drill.release()
         let v2 = try #require(try second.json()["release"] as? String)
