@@ -14,43 +14,14 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from datetime import datetime
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 FIXTURES = os.path.join(ROOT, "Tests", "Fixtures")
+sys.path.insert(0, HERE)
+from benchlib import HeartbeatWatcher, sh, ts  # noqa: E402
 
-
-def sh(cmd, **kw):
-    return subprocess.run(cmd, check=True, capture_output=True, text=True, **kw)
-
-
-def ts(s):
-    return datetime.fromisoformat(s.replace("Z", "+00:00")).timestamp()
-
-
-class HeartbeatWatcher(threading.Thread):
-    """Polls the heartbeat file every 2 ms and keeps every distinct beat."""
-
-    def __init__(self, path):
-        super().__init__(daemon=True)
-        self.path, self.beats, self.stop = path, [], False
-
-    def run(self):
-        last = None
-        while not self.stop:
-            try:
-                with open(self.path) as f:
-                    beat = json.load(f)
-                key = (beat["release"], beat["written_at"])
-                if key != last:
-                    self.beats.append(beat)
-                    last = key
-            except (OSError, ValueError, KeyError):
-                pass
-            time.sleep(0.002)
 
 
 def main():

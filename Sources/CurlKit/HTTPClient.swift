@@ -32,11 +32,14 @@ public struct HTTPRequest: Sendable {
             timeoutSeconds: timeoutSeconds)
     }
 
-    /// The scheme and host only: URLs of webhooks carry their token, so errors and logs name
-    /// this instead of the URL.
+    /// The scheme and the host's last two labels only: URLs of webhooks carry their token (in
+    /// the path, or in the host itself on some services), so errors and logs name this instead.
     public var redactedURL: String {
         guard let parts = URLComponents(string: url), let host = parts.host else { return "(an unparsable URL)" }
-        return "\(parts.scheme ?? "?")://\(host)\(parts.port.map { ":\($0)" } ?? "")/…"
+        let labels = host.split(separator: ".")
+        let isAddress = host.contains(":") || labels.allSatisfy { Int($0) != nil }
+        let shown = isAddress || labels.count <= 2 ? host : "…" + labels.suffix(2).joined(separator: ".")
+        return "\(parts.scheme ?? "?")://\(shown)\(parts.port.map { ":\($0)" } ?? "")/…"
     }
 }
 

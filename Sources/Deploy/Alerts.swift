@@ -100,6 +100,7 @@ public enum AlertFormat: String, Sendable {
 /// the hook's token).
 public enum AlertFailure: Error, CustomStringConvertible, Sendable {
     case notConfigured(variable: String, secrets: String)
+    case unreadableSecrets(String)
     case noChatID(variable: String)
     case http(HTTPError)
     case rejected(target: String, status: Int, answer: String)
@@ -108,13 +109,42 @@ public enum AlertFailure: Error, CustomStringConvertible, Sendable {
         switch self {
         case .notConfigured(let variable, let secrets):
             "no alert webhook: set \(variable) in the environment or in \(secrets) (mode 0600)"
+        case .unreadableSecrets(let why): why
         case .noChatID(let variable):
             "a Telegram webhook needs the chat id: set \(variable) (or put chat_id=… in the URL's query)"
         case .http(let error): "\(error)"
         case .rejected(let target, let status, let answer):
-            "\(target) answered HTTP \(status): \(answer.prefix(200))"
+            "\(target) answered HTTP \(status)" + (answer.isEmpty ? "" : ": \(answer)")
         }
     }
+
+    /// The hook refuses for good (deleted, wrong token or chat id): retrying cannot help.
+    /// Timeouts (408) and rate limits (429) pass.
+    public var isPermanent: Bool {
+        if case .rejected(_, let status, _) = self {
+            return (400..<500).contains(status) && status != 408 && status != 429
+        }
+        return false
+    }
+}
+
+/// What a hook answered, fit for a log: at most 200 characters, and without any part of the URL
+/// (a server may echo the path, which holds the token).
+func scrubbed(_ answer: String, url: String) -> String {
+    var text = String(answer.prefix(400))
+    var secrets: [String] = []
+    if let parts = URLComponents(string: url) {
+        secrets += parts.path.split(separator: "/").map(String.init)
+        secrets += (parts.queryItems ?? []).compactMap(\.value)
+        // The host's labels before its last two (a host that is itself a secret).
+        secrets += (parts.host ?? "").split(separator: ".").dropLast(2).map(String.init)
+        if let user = parts.user { secrets.append(user) }
+        if let password = parts.password { secrets.append(password) }
+    }
+    for secret in secrets.filter({ $0.count >= 4 }).sorted(by: { $0.count > $1.count }) {
+        text = text.replacingOccurrences(of: secret, with: "…")
+    }
+    return String(text.prefix(200)).replacingOccurrences(of: "\n", with: " ")
 }
 
 /// Sends alerts and dead-man's-switch pings. The URLs come from the variables deploy.json
@@ -133,10 +163,25 @@ public struct AlertSender: Sendable {
     var secretsPath: String { home.root + "/config/secrets.env" }
     func value(_ name: String) -> String? { SecretsFile.value(name, home: home, environment: environment) }
 
-    public var webhookConfigured: Bool { value(config.watchdog.alertWebhookEnv) != nil }
+    /// Where the webhook stands: set, absent, or in a secrets.env this process cannot read (then
+    /// alerts wait rather than being dropped as "not configured").
+    public enum WebhookState: Equatable { case configured, absent, unreadable(String) }
+
+    public var webhookState: WebhookState {
+        let name = config.watchdog.alertWebhookEnv
+        if let value = environment[name], !value.isEmpty { return .configured }
+        guard FileIO.exists(secretsPath) else { return .absent }
+        do {
+            return try SecretsFile.read(secretsPath)[name].map { $0.isEmpty ? .absent : .configured } ?? .absent
+        } catch {
+            return .unreadable(
+                "\(secretsPath) cannot be read (\(error)); it must belong to the service user, mode 0600")
+        }
+    }
 
     /// Delivers `alert`; returns what was done ("sent to the discord webhook https://discord.com/…: HTTP 204").
     public func send(_ alert: Alert) -> Result<String, AlertFailure> {
+        if case .unreadable(let why) = webhookState { return .failure(.unreadableSecrets(why)) }
         guard let url = value(config.watchdog.alertWebhookEnv) else {
             return .failure(.notConfigured(variable: config.watchdog.alertWebhookEnv, secrets: secretsPath))
         }
@@ -147,27 +192,27 @@ public struct AlertSender: Sendable {
         }
         let body = format.body(alert, chatID: chatID).serialized()
         let request = HTTPRequest.postJSON(url, Array(body.utf8), timeoutSeconds: 10)
-        do {
-            let response = try HTTPClient.send(request)
-            guard response.isSuccess else {
-                return .failure(.rejected(target: request.redactedURL, status: response.status, answer: response.text))
-            }
-            return .success("sent to the \(format.rawValue) webhook \(request.redactedURL): HTTP \(response.status)")
-        } catch {
-            return .failure(.http(error))
-        }
+        return exchange(request).map { "sent to the \(format.rawValue) webhook \(request.redactedURL): HTTP \($0)" }
     }
 
     /// Pings the dead-man's-switch URL, when one is set; nil when none is.
     public func ping() -> Result<String, AlertFailure>? {
         guard let url = value(config.watchdog.heartbeatURLEnv) else { return nil }
         let request = HTTPRequest(url: url, timeoutSeconds: 5, maxResponseBytes: 64 << 10)
+        return exchange(request).map { "pinged \(request.redactedURL): HTTP \($0)" }
+    }
+
+    /// Sends `request`; a 2xx status is success, anything else a failure naming only the host.
+    func exchange(_ request: HTTPRequest) -> Result<Int, AlertFailure> {
         do {
             let response = try HTTPClient.send(request)
             guard response.isSuccess else {
-                return .failure(.rejected(target: request.redactedURL, status: response.status, answer: response.text))
+                return .failure(
+                    .rejected(
+                        target: request.redactedURL, status: response.status,
+                        answer: scrubbed(response.text, url: request.url)))
             }
-            return .success("pinged \(request.redactedURL): HTTP \(response.status)")
+            return .success(response.status)
         } catch {
             return .failure(.http(error))
         }

@@ -54,7 +54,7 @@ public enum Doctor {
                             "no systemd units written for this home; run deployctl install-units --systemd --home \(shellWord(home.root)) --user USER"
                     )
                 }
-                if let problem = Units.restartPermission(user: user) {
+                if let problem = try Units.restartPermission(user: user) {
                     let rule = shellWord(home.root + "/deploy/" + Units.polkitRuleName(user: user))
                     throw ServiceError(
                         message:
@@ -121,7 +121,7 @@ public enum Doctor {
             let manager =
                 given
                 ?? ((deploy?.serviceManager ?? "supervisor") == "systemd"
-                    ? SystemdManager() as ServiceManager
+                    ? SystemdManager(secretNames: (deploy ?? DeployConfig()).secretNames) as ServiceManager
                     : SupervisorManager(home: home, config: deploy ?? DeployConfig()))
             let health = manager.health()
             guard health.running else {

@@ -243,7 +243,7 @@ private func endRunningGroupAndDie(_ sig: Int32) {
 public enum SecretNames {
     /// The defaults deploy.json's `secret_env` starts from.
     public static let standard = [
-        "TRADINGBOT_GIT_TOKEN", "TRADINGBOT_ALERT_WEBHOOK", "BLOFIN_API_KEY", "BLOFIN_API_SECRET",
-        "BLOFIN_API_PASSPHRASE", "TRADINGBOT_DASHBOARD_PASSWORD_HASH",
+        "TRADINGBOT_GIT_TOKEN", "TRADINGBOT_ALERT_WEBHOOK", "TRADINGBOT_DEADMAN_URL", "BLOFIN_API_KEY",
+        "BLOFIN_API_SECRET", "BLOFIN_API_PASSPHRASE", "TRADINGBOT_DASHBOARD_PASSWORD_HASH",
     ]
 }

@@ -212,11 +212,16 @@ public struct SystemdManager: ServiceManager {
     public let unit = "tradingbot.service"
     /// The systemctl to run (tests pass a stand-in; production finds it on PATH).
     let tool: String
+    /// Variables systemctl must not inherit (deploy.json's secret names).
+    let secretNames: [String]
 
-    public init(systemctl: String = "systemctl") { tool = systemctl }
+    public init(systemctl: String = "systemctl", secretNames: [String] = SecretNames.standard) {
+        tool = systemctl
+        self.secretNames = secretNames
+    }
 
     func systemctl(_ arguments: [String]) throws -> ProcessRunner.Outcome {
-        try ProcessRunner.run("/usr/bin/env", [tool] + arguments, timeout: 120)
+        try ProcessRunner.run("/usr/bin/env", [tool] + arguments, timeout: 120, without: secretNames)
     }
 
     public func restartEngine() throws {

@@ -140,8 +140,15 @@ public enum Units {
 
     /// Nil when a polkit rule there lets `user` manage tradingbot.service (root needs none),
     /// else what is missing.
-    public static func restartPermission(user: String, rulesDir: String = polkitRulesDir) -> String? {
+    public static func restartPermission(user: String, rulesDir: String = polkitRulesDir) throws -> String? {
         if user == "root" { return nil }
+        // Debian keeps the rules folder readable by polkitd alone: say so rather than report a
+        // rule missing that may well be there.
+        guard access(rulesDir, R_OK | X_OK) == 0 || !FileManager.default.fileExists(atPath: rulesDir) else {
+            throw CheckList.Warning(
+                "\(rulesDir) cannot be read as this user; run `sudo deployctl doctor` to check the polkit rule for \(user)"
+            )
+        }
         let files = (try? FileManager.default.contentsOfDirectory(atPath: rulesDir)) ?? []
         for file in files where file.hasSuffix(".rules") {
             let text = (try? String(contentsOfFile: rulesDir + "/" + file, encoding: .utf8)) ?? ""

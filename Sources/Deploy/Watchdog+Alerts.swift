@@ -9,10 +9,10 @@ extension Watchdog {
     static let faults: Set<WatchdogVerdict> = [.notRunning, .crashLoop, .stalled, .erroring, .tradingStall, .diskLow]
 
     /// The alerts this run owes, given the verdict, what was done, and the engine's new critical
-    /// events. Updates the cooldowns and the open fault in `state`.
+    /// events. Updates the cooldowns, the open fault and the health streak in `state`.
     func alerts(
-        verdict: WatchdogVerdict, detail: String, evidence e: WatchdogEvidence, decision: Decision, action: String,
-        critical: [JSONObject], state: inout WatchdogState
+        verdict: WatchdogVerdict, detail: String, evidence e: WatchdogEvidence, decision: Decision, outcome: Outcome,
+        action: String, critical: [JSONObject], state: inout WatchdogState
     ) -> [Alert] {
         let at = now()
         var out: [Alert] = []
@@ -21,37 +21,64 @@ extension Watchdog {
                 kind: kind, key: key, headline: headline, what: what, home: home.root, release: e.liveRelease,
                 action: action, next: next, at: at)
         }
-        let status = "deployctl status --home \(home.root)"
-        if Self.faults.contains(verdict) {
-            var key = verdict.rawValue
-            var headline = verdict.rawValue.replacingOccurrences(of: "_", with: " ").uppercased()
-            if case .rollBack = decision {
-                // Each rollback is news: keyed by the release, never cooled down.
-                key = "rollback:\(e.liveRelease ?? "?")"
-                headline = "ROLLED BACK (\(headline))"
-            } else if case .gaveUp = decision {
-                key = "gave_up:\(verdict.rawValue)"
-                headline += ", NEEDS YOU"
-            }
-            let cooled = state.alertedAt[key].map {
+        /// Sends `key` unless it was sent within the cooldown.
+        func once(_ alert: Alert) {
+            let cooled = state.alertedAt[alert.key].map {
                 $0.seconds(until: at) >= Double(config.watchdog.alertCooldownSeconds)
             }
-            if cooled ?? true {
-                out.append(make(.fault, key, headline, detail, next(verdict, decision)))
-                state.alertedAt[key] = at
+            guard cooled ?? true else { return }
+            out.append(alert)
+            state.alertedAt[alert.key] = at
+        }
+        let status = "deployctl status --home \(home.root)"
+        let name = verdict.rawValue.replacingOccurrences(of: "_", with: " ").uppercased()
+        state.healthySince = verdict == .healthy ? (state.healthySince ?? at) : nil
+        // What was done to a release comes first: a rollback is news whatever the verdict (a
+        // release marked bad by a killed run goes while it looks healthy).
+        let id = e.liveRelease ?? "?"
+        switch outcome {
+        case .rolledBack:
+            let why = Self.faults.contains(verdict) ? name : "MARKED BAD"
+            out.append(make(.fault, "rollback:\(id)", "ROLLED BACK (\(why))", detail, next(verdict, decision)))
+            state.alertedAt["rollback:\(id)"] = at
+        case .stoppedNowhere:
+            out.append(
+                make(
+                    .fault, "rollback:\(id)", "STOPPED, NOTHING TO GO BACK TO, NEEDS YOU", detail,
+                    "release a fix: deployctl release --home \(home.root) --ref FIXED_REF"))
+            state.alertedAt["rollback:\(id)"] = at
+        case .rollbackFailed:
+            once(make(.fault, "rollback_failed:\(id)", "ROLLBACK FAILED, NEEDS YOU", detail, status))
+        case .restartFailed:
+            once(make(.fault, "restart_failed", "RESTART FAILED, NEEDS YOU", detail, next(verdict, .gaveUp(""))))
+        case .committed:
+            out.append(make(.event, "good:\(id)", "RELEASE COMMITTED", "release \(id) met its probation bar", status))
+        case .nothing, .restarted:
+            break
+        }
+        if Self.faults.contains(verdict) {
+            if ![.rolledBack, .stoppedNowhere, .rollbackFailed, .restartFailed].contains(outcome) {
+                var key = verdict.rawValue
+                var headline = name
+                if case .gaveUp = decision {
+                    key = "gave_up:\(verdict.rawValue)"
+                    headline += ", NEEDS YOU"
+                }
+                once(make(.fault, key, headline, detail, next(verdict, decision)))
             }
             if state.openFault == nil { state.openFault = verdict.rawValue }
-        } else if verdict == .healthy, let fault = state.openFault {
+        } else if verdict == .healthy, let fault = state.openFault,
+            (state.healthySince?.seconds(until: at) ?? 0) >= Double(config.watchdog.recoverySeconds),
+            fault != WatchdogVerdict.tradingStall.rawValue || e.priceChangeSeen
+        {
+            // Healthy for `recovery_seconds` (a frozen feed also needs a real price change since
+            // the restart): the incident is over, and the next one is news whatever the cooldown.
             out.append(
                 make(
                     .recovery, "recovery", "HEALTHY AGAIN", "the engine is healthy again after \(fault): \(detail)",
                     status))
             state.openFault = nil
-            // A new incident after a recovery is news, whatever the cooldown.
             state.alertedAt = state.alertedAt.filter { $0.key.hasPrefix("rollback:") }
-        }
-        if case .markGood = decision, let id = e.liveRelease, action.hasPrefix("marked") {
-            out.append(make(.event, "good:\(id)", "RELEASE COMMITTED", "release \(id) met its probation bar", status))
         }
         for event in critical.prefix(5) {
             let name = event["event"]?.stringValue ?? "event"
@@ -91,30 +118,46 @@ extension Watchdog {
         }
     }
 
-    /// Sends what is pending and what is new; a failed send stays pending (at most 20, oldest
-    /// dropped), and after one failure the rest of this run's wait for the next run.
+    /// Sends what is pending and what is new. A failed send stays pending (at most 20, oldest
+    /// dropped) and after one failure the rest wait for the next run; a hook that refuses for
+    /// good (a 4xx: deleted, wrong chat id) is not retried for ever; the run spends at most
+    /// about 20 s sending.
     func deliver(_ new: [Alert], state: inout WatchdogState, sender: AlertSender) {
         let queue = state.pending + new
         guard !queue.isEmpty else { return }
-        guard sender.webhookConfigured else {
+        switch sender.webhookState {
+        case .absent:
             // Still on record in watchdog.jsonl: the operator can read what would have been sent.
             for alert in new { logAlert(alert, sent: false, result: "not sent: no webhook configured") }
             state.pending = []
             return
+        case .unreadable(let why):
+            for alert in new { logAlert(alert, sent: false, result: "not sent yet: \(why)") }
+            state.pending = Array(queue.suffix(20))
+            return
+        case .configured:
+            break
         }
-        var failed = false
+        let started = now()
+        var stop = false
         var left: [Alert] = []
         for alert in queue {
-            if failed {
+            if stop || started.seconds(until: now()) > 20 {
                 left.append(alert)
                 continue
             }
             switch sender.send(alert) {
             case .success(let result): logAlert(alert, sent: true, result: result)
             case .failure(let error):
-                failed = true
-                left.append(alert)
-                logAlert(alert, sent: false, result: "\(error); retried on the next run")
+                if error.isPermanent {
+                    logAlert(
+                        alert, sent: false,
+                        result: "\(error); dropped: fix the webhook, then deployctl alert test --home \(home.root)")
+                } else {
+                    stop = true
+                    left.append(alert)
+                    logAlert(alert, sent: false, result: "\(error); retried on the next run")
+                }
             }
         }
         state.pending = Array(left.suffix(20))

@@ -13,16 +13,40 @@ public struct Watchdog {
     let now: () -> Instant
     /// Where the alert webhook's variables are looked up first (then the home's secrets.env).
     let environment: [String: String]
+    /// A daemon's memory across runs: the state when state/watchdog.json could not be written.
+    let memory: WatchdogMemory?
 
     public init(
         home: Home, config: DeployConfig, manager: ServiceManager, now: @escaping () -> Instant,
-        environment: [String: String] = ProcessInfo.processInfo.environment
+        environment: [String: String] = ProcessInfo.processInfo.environment, memory: WatchdogMemory? = nil
     ) {
         self.home = home
         self.config = config
         self.manager = manager
         self.now = now
         self.environment = environment
+        self.memory = memory
+    }
+
+    /// The error lines and the critical lines among what bot.jsonl gained. Only recent lines
+    /// count: after a gap between runs, or a log read again from its start (a restored home),
+    /// old errors are not a burst and old critical events are not news.
+    func news(_ lines: [JSONValue], since lastRun: Instant?) -> (errors: Int, critical: [JSONObject]) {
+        let at = now()
+        let burstFrom = max(lastRun?.adding(seconds: -5) ?? at.adding(seconds: -300), at.adding(seconds: -300))
+        let criticalFrom = max(lastRun?.adding(seconds: -5) ?? at.adding(seconds: -3600), at.adding(seconds: -3600))
+        var errors = 0
+        var critical: [JSONObject] = []
+        for line in lines {
+            guard let o = line.objectValue, let level = o["level"]?.stringValue else { continue }
+            // A line without a readable time counts: better one alert too many than one missed.
+            let ts = o["ts"]?.stringValue.flatMap {
+                if case .success(let i) = TimestampParser.parse($0) { i } else { nil }
+            }
+            if level == "error" && (ts.map { $0 >= burstFrom } ?? true) { errors += 1 }
+            if level == "critical" && (ts.map { $0 >= criticalFrom } ?? true) { critical.append(o) }
+        }
+        return (errors, critical)
     }
 
     /// One run's outcome, for the exit code and `--json`.
@@ -70,20 +94,20 @@ public struct Watchdog {
             }
         }
         defer { own?.release() }
-        var state = WatchdogState.load(statePath)
+        // A state that could not be saved last run (a daemon keeps it in memory) beats the disk.
+        var state = memory?.unsaved ?? WatchdogState.load(statePath)
         var evidence = collect()
         // Only what bot.jsonl gained since the last look (a first look starts at its end).
         let tail = JSONLTail.read(home.botLog, since: state.botLogCursor)
-        let levels = tail.lines.compactMap { $0.objectValue }
-        evidence.newErrorEvents = levels.filter { $0["level"]?.stringValue == "error" }.count
-        let critical = levels.filter { $0["level"]?.stringValue == "critical" }
+        let (errors, critical) = news(tail.lines, since: state.lastRun)
+        evidence.newErrorEvents = errors
         let (verdict, detail) = WatchdogJudge.verdict(evidence)
-        let (decision, action): (Decision, String)
+        let (decision, action, outcome): (Decision, String, Outcome)
         if dryRun {
             let planned = plan(verdict, evidence, state)
-            (decision, action) = (planned, planned.description)
+            (decision, action, outcome) = (planned, planned.description, .nothing)
         } else {
-            (decision, action) = act(verdict, evidence, &state)
+            (decision, action, outcome) = act(verdict, evidence, &state)
         }
         if !dryRun {
             let at = now()
@@ -96,14 +120,23 @@ public struct Watchdog {
             state.botLogCursor = tail.cursor
             let sender = AlertSender(home: home, config: config, environment: environment)
             let owed = alerts(
-                verdict: verdict, detail: detail, evidence: evidence, decision: decision, action: action,
-                critical: critical, state: &state)
+                verdict: verdict, detail: detail, evidence: evidence, decision: decision, outcome: outcome,
+                action: action, critical: critical, state: &state)
             deliver(owed, state: &state, sender: sender)
             if verdict == .healthy { ping(state: &state, sender: sender) }
             state.lastVerdict = verdict.rawValue
             state.lastRun = at
             state.lastAction = action == "none" ? state.lastAction : action
-            try? state.save(statePath)
+            do {
+                try state.save(statePath)
+                memory?.unsaved = nil
+            } catch {
+                // Without its state the next run would alert and count everything again.
+                if memory?.unsaved == nil {
+                    logLine([JSONField("state_not_saved", .string("\(error)"))])
+                }
+                memory?.unsaved = state
+            }
         }
         return Report(
             verdict: verdict.rawValue, detail: detail, evidence: evidence.json,
@@ -133,8 +166,11 @@ public struct Watchdog {
             e.heartbeatCycle = beat.cycle
             e.heartbeatPhase = beat.phase
             e.consecutiveErrors = beat.consecutiveErrors
-            e.secondsSinceSignals = beat.lastSignalsAt.map { $0.seconds(until: now()) }
-            e.secondsSincePriceChange = beat.lastPriceChangeAt.map { $0.seconds(until: now()) }
+            // Counted from the engine's start when nothing happened yet; an engine too old to
+            // write these fields is not judged on them.
+            e.secondsSinceSignals = (beat.lastSignalsAt ?? beat.startedAt).map { $0.seconds(until: now()) }
+            e.secondsSincePriceChange = (beat.lastPriceChangeAt ?? beat.startedAt).map { $0.seconds(until: now()) }
+            e.priceChangeSeen = beat.lastPriceChangeAt != nil
         }
         // A fresh heartbeat from a living engine already says it runs: asking the service manager
         // (a supervisorctl process, ~100 ms) is only worth it when something looks wrong. The
@@ -254,28 +290,43 @@ public struct Watchdog {
         return other
     }
 
-    func act(_ verdict: WatchdogVerdict, _ e: WatchdogEvidence, _ state: inout WatchdogState) -> (Decision, String) {
-        let decision = decide(verdict, e, &state)
-        return (decision, carryOut(decision, e, &state))
+    /// What an action really did, for the alerts: a rollback decided is not a rollback done.
+    enum Outcome: Equatable {
+        case nothing
+        case restarted
+        case restartFailed
+        case committed
+        case rolledBack
+        /// Marked bad and stopped: nothing to go back to.
+        case stoppedNowhere
+        case rollbackFailed
     }
 
-    func carryOut(_ decision: Decision, _ e: WatchdogEvidence, _ state: inout WatchdogState) -> String {
+    func act(_ verdict: WatchdogVerdict, _ e: WatchdogEvidence, _ state: inout WatchdogState) -> (
+        Decision, String, Outcome
+    ) {
+        let decision = decide(verdict, e, &state)
+        let (text, outcome) = carryOut(decision, e, &state)
+        return (decision, text, outcome)
+    }
+
+    func carryOut(_ decision: Decision, _ e: WatchdogEvidence, _ state: inout WatchdogState) -> (String, Outcome) {
         switch decision {
-        case .none, .leave, .gaveUp: return decision.description
+        case .none, .leave, .gaveUp: return (decision.description, .nothing)
         case .restart:
             state.restarts.append(now())
             do {
                 try manager.restartEngine()
-                return "restarted the engine (\(manager.health().state))"
+                return ("restarted the engine (\(manager.health().state))", .restarted)
             } catch {
-                return "restart FAILED: \(error)"
+                return ("restart FAILED: \(error)", .restartFailed)
             }
         case .markGood, .rollBack:
             // Changing the verdict of a release takes the deploy lock, like a release does.
             guard
                 case .success(let lock) = DeployLock.take(
                     home: home, holder: "watchdog pid \(ProcessIdentity.pid)", wait: 0)
-            else { return "none: the deploy lock is held; next run" }
+            else { return ("none: the deploy lock is held; next run", .nothing) }
             defer { lock.release() }
             // What was read before the lock may have changed (a release marked its own verdict
             // and let go): judge again under the lock, act only if the answer is the same.
@@ -284,9 +335,11 @@ public struct Watchdog {
             var scratch = state
             let again = decide(WatchdogJudge.verdict(fresh).0, fresh, &scratch, holdingLock: true)
             guard again.description == decision.description, fresh.liveRelease == e.liveRelease else {
-                return "none: the state changed while taking the lock (\(again)); next run"
+                return ("none: the state changed while taking the lock (\(again)); next run", .nothing)
             }
-            guard let id = fresh.liveRelease, let current = fresh.liveState else { return "none: no live release" }
+            guard let id = fresh.liveRelease, let current = fresh.liveState else {
+                return ("none: no live release", .nothing)
+            }
             let ledger = Ledger(path: home.releasesLedger)
             let machine = ReleaseMachine(id: id, ledger: ledger, state: current, now: now)
             if case .markGood = decision {
@@ -294,28 +347,27 @@ public struct Watchdog {
                     if current == .flipped { try machine.move(to: .probation) }
                     try machine.move(to: .good, [JSONField("by", .string("watchdog"))])
                 } catch {
-                    return "marking \(id) good FAILED: \(error)"
+                    return ("marking \(id) good FAILED: \(error)", .nothing)
                 }
                 GuardCopy.installFromSlot(home: home, config: config)
-                return "marked \(id) good after \(e.heartbeatCycle) healthy cycles"
+                return ("marked \(id) good after \(e.heartbeatCycle) healthy cycles", .committed)
             }
-            let (did, text) = rollBack(machine, evidence: e, ledger: ledger)
-            if did { state.rollbacks.append(now()) }
-            return text
+            let (outcome, text) = rollBack(machine, evidence: e, ledger: ledger)
+            if outcome != .nothing { state.rollbacks.append(now()) }
+            return (text, outcome)
         }
     }
 
     /// The unproven live release goes, by the one rollback rule; it is marked bad first (it may
-    /// be already: a run killed mid-rollback is finished by the next). Returns whether anything
-    /// was switched or stopped, and what.
-    func rollBack(_ machine: ReleaseMachine, evidence e: WatchdogEvidence, ledger: Ledger) -> (Bool, String) {
+    /// be already: a run killed mid-rollback is finished by the next). Returns what was done.
+    func rollBack(_ machine: ReleaseMachine, evidence e: WatchdogEvidence, ledger: Ledger) -> (Outcome, String) {
         let id = machine.id
         let (_, why) = WatchdogJudge.verdict(e)
         if machine.state != .bad { try? machine.move(to: .bad, [JSONField("reason", .string("watchdog: \(why)"))]) }
         let slots = Slots(home: home)
         let records = (try? ledger.releases()) ?? []
         let record = records.last { $0.id == id }
-        guard let active = slots.active() else { return (false, "none: no live slot") }
+        guard let active = slots.active() else { return (.nothing, "none: no live slot") }
         let engine = EngineSwitch(home: home, config: config, manager: manager, now: now)
         switch RollbackRule.target(
             other: slots.view(Slots.other(active), binary: config.binary), previousSlot: record?.previousSlot,
@@ -325,24 +377,26 @@ public struct Watchdog {
             // Already stopped (a failed first release kept for inspection): nothing to do again.
             guard e.serviceRunning else {
                 return (
-                    false,
+                    .nothing,
                     "none: \(id) is marked bad and there is nothing to go back to (\(nowhere)); NOTHING IS TRADING, release a fix"
                 )
             }
             let stopped = engine.stop()
             try? ledger.append(
                 id, "rolled_back", [JSONField("to", .null), JSONField("reason", .string(nowhere))], at: now())
-            return (true, "marked \(id) bad; nothing to go back to (\(nowhere)). \(stopped); NOTHING IS TRADING")
+            return (
+                .stoppedNowhere, "marked \(id) bad; nothing to go back to (\(nowhere)). \(stopped); NOTHING IS TRADING"
+            )
         case .slot(let slot, let target, _):
             if let problem = engine.run(slot, release: target) {
                 return (
-                    true,
+                    .rollbackFailed,
                     "marked \(id) bad; going back to \(target) FAILED: \(problem). Live now: \(engine.liveState())"
                 )
             }
             try? ledger.append(
                 id, "rolled_back", [JSONField("to", .string(target)), JSONField("by", .string("watchdog"))], at: now())
-            return (true, "marked \(id) bad and rolled back to \(target) in slot \(slot)")
+            return (.rolledBack, "marked \(id) bad and rolled back to \(target) in slot \(slot)")
         }
     }
 
@@ -355,6 +409,12 @@ public struct Watchdog {
         ]
         try? appender.append(line, sync: true)
     }
+}
+
+/// What a daemon keeps between its runs in memory.
+public final class WatchdogMemory: @unchecked Sendable {
+    var unsaved: WatchdogState?
+    public init() {}
 }
 
 /// state/watchdog.json: what must survive from one run to the next.
@@ -372,6 +432,9 @@ struct WatchdogState {
     var openFault: String?
     var pending: [Alert] = []
     var pingFailing = false
+    /// Healthy without a break since then (nil while not healthy): a recovery is announced only
+    /// after `recovery_seconds` of it.
+    var healthySince: Instant?
 
     static func load(_ path: String) -> WatchdogState {
         var s = WatchdogState()
@@ -391,6 +454,7 @@ struct WatchdogState {
         s.openFault = o["open_fault"]?.stringValue
         s.pending = (o["pending_alerts"]?.arrayValue ?? []).compactMap(Alert.parse)
         s.pingFailing = o["ping_failing"]?.boolValue ?? false
+        s.healthySince = instant(o["healthy_since"])
         return s
     }
 
@@ -407,6 +471,7 @@ struct WatchdogState {
                 JSONObject(alertedAt.sorted { $0.key < $1.key }.map { JSONField($0.key, .string($0.value.iso8601)) })),
             "open_fault": openFault.map { .string($0) } ?? .null,
             "pending_alerts": .array(pending.map(\.json)), "ping_failing": .bool(pingFailing),
+            "healthy_since": healthySince.map { .string($0.iso8601) } ?? .null,
         ]
         try FileIO.writeJSON(path, value)
     }

@@ -30,6 +30,9 @@ public struct WatchdogEvidence: Sendable, Equatable {
     /// an engine too old to say); more than `tradingStallSeconds` is a trading stall.
     public var secondsSinceSignals: Double?
     public var secondsSincePriceChange: Double?
+    /// The engine has seen a price change since it started (a restart on a frozen feed has not):
+    /// a trading stall has recovered only then.
+    public var priceChangeSeen = false
     public var tradingStallSeconds = 600.0
 
     public init() {}
@@ -54,6 +57,7 @@ public struct WatchdogEvidence: Sendable, Equatable {
         o["seconds_since_signals"] = secondsSinceSignals.map { .double(($0 * 10).rounded() / 10) } ?? .null
         o["seconds_since_price_change"] = secondsSincePriceChange.map { .double(($0 * 10).rounded() / 10) } ?? .null
         o["trading_stall_seconds"] = .double(tradingStallSeconds)
+        o["price_change_seen"] = .bool(priceChangeSeen)
         return .object(o)
     }
 }

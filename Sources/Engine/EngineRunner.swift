@@ -58,7 +58,7 @@ public final class EngineRunner {
             cycleStartedAt: started, cycleFinishedAt: finished, writtenAt: now(),
             symbolsEvaluated: result?.symbols ?? 0, signalsEvaluated: result?.signalsEvaluated ?? 0,
             consecutiveErrors: consecutiveErrors, lastError: lastError, reducing: engine.reducingReason,
-            lastSignalsAt: lastSignalsAt ?? startedAt, lastPriceChangeAt: engine.lastPriceChangeAt ?? startedAt)
+            startedAt: startedAt, lastSignalsAt: lastSignalsAt, lastPriceChangeAt: engine.lastPriceChangeAt)
         do {
             try stores.heartbeat.write(heartbeat)
         } catch {

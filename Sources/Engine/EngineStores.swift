@@ -61,6 +61,6 @@ public final class EngineStores {
             JSONField("cycle", .int(cycle)), JSONField("pid", .int(ProcessIdentity.pid)),
         ])
         object.fields.append(contentsOf: fields)
-        try? botLog.append(.object(object), sync: level == "error")
+        try? botLog.append(.object(object), sync: level == "error" || level == "critical")
     }
 }

@@ -44,8 +44,9 @@ public final class TradingEngine {
     var peakEquity = 0.0
     var openedToday = 0
     var lastMarket: [String: MarketSnapshot] = [:]
-    /// The last cycle time at which any symbol's price differed from its previous cycle (or was
-    /// seen for the first time): the heartbeat's evidence of a frozen feed.
+    /// The last cycle time at which any symbol's price differed from its previous cycle (a first
+    /// sighting is not a change: after a restart on a frozen feed nothing has changed): the
+    /// heartbeat's evidence of a frozen feed.
     public private(set) var lastPriceChangeAt: Instant?
     var dirty = false
     var weightsDirty = false
@@ -164,7 +165,7 @@ public final class TradingEngine {
         rollDay(now)
         var result = CycleResult(cycle: cycle, time: now)
         for s in snapshots {
-            if lastMarket[s.symbol]?.lastPrice != s.lastPrice { lastPriceChangeAt = now }
+            if let previous = lastMarket[s.symbol], previous.lastPrice != s.lastPrice { lastPriceChangeAt = now }
             lastMarket[s.symbol] = s
         }
         if let change = breaker.update(

@@ -61,7 +61,7 @@ public final class JSONLAppender {
         if startsWithNewline { writer.bytes.append(0x0A) }
         writer.write(value)
         writer.bytes.append(0x0A)
-        if let rotation { try rotateIfFull(rotation, adding: writer.bytes.count) }
+        if let rotation { rotateIfFull(rotation, adding: writer.bytes.count) }
         try FileIO.writeAll(fd, writer.bytes, path: path)
         startsWithNewline = false
         if sync && fsync(fd) != 0 { throw StoreError(path: path, message: "fsync failed: \(FileIO.errnoText())") }
@@ -70,8 +70,9 @@ public final class JSONLAppender {
     /// Before a line that would take the file past its size: shift the old files up, rename this
     /// one to `.1` and start a new one with the same mode. Under an exclusive flock of the file,
     /// and only if `path` is still our file: a second writer that already rotated is followed,
-    /// not rotated again.
-    private func rotateIfFull(_ rotation: Rotation, adding count: Int) throws {
+    /// not rotated again. A rotation that fails (a rename refused, no descriptor left) never
+    /// fails the line: it goes to the file we have, and the next line tries again.
+    private func rotateIfFull(_ rotation: Rotation, adding count: Int) {
         var mine = stat()
         guard fstat(fd, &mine) == 0, Int64(mine.st_size) > 0, Int64(mine.st_size) + Int64(count) > rotation.maxBytes
         else { return }
@@ -85,13 +86,32 @@ public final class JSONLAppender {
             }
             guard rename(path, path + ".1") == 0 else {
                 flock(fd, LOCK_UN)
-                throw StoreError(path: path, message: "cannot rotate to \(path).1: \(FileIO.errnoText())")
+                return
             }
         }
+        let fresh = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, mode)
+        guard fresh >= 0 else {
+            flock(fd, LOCK_UN)
+            return
+        }
+        if stillOurs {
+            fchmod(fresh, mine.st_mode & 0o7777)
+            // The renames and the new file survive a power cut with the lines fsynced into it.
+            let folder = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
+            let directory = open(folder.isEmpty ? "/" : folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            if directory >= 0 {
+                fsync(directory)
+                _ = Glibc.close(directory)
+            }
+        }
+        var info = stat()
+        var last: UInt8 = 0
+        startsWithNewline =
+            fstat(fresh, &info) == 0 && info.st_size > 0 && pread(fresh, &last, 1, off_t(info.st_size - 1)) == 1
+            && last != 0x0A
         flock(fd, LOCK_UN)
-        close()
-        try openFile()
-        if stillOurs { fchmod(fd, mine.st_mode & 0o7777) }
+        _ = Glibc.close(fd)
+        fd = fresh
     }
 
     public func close() {

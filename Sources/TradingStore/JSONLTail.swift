@@ -14,15 +14,19 @@ public struct LogCursor: Sendable, Equatable {
         self.offset = offset
     }
 
-    public var json: JSONValue { ["inode": .int(Int(clamping: inode)), "offset": .int(Int(clamping: offset))] }
+    public var json: JSONValue {
+        ["inode": .number(String(inode)), "offset": .int(Int(clamping: offset))]
+    }
 
     public static func parse(_ value: JSONValue?) -> LogCursor? {
-        func whole(_ key: String) -> Int64? {
-            if case .number(let text) = value?.objectValue?[key] { return Int64(text) }
+        func text(_ key: String) -> String? {
+            if case .number(let text) = value?.objectValue?[key] { return text }
             return nil
         }
-        guard let inode = whole("inode"), let offset = whole("offset"), inode >= 0, offset >= 0 else { return nil }
-        return LogCursor(inode: UInt64(inode), offset: offset)
+        guard let inode = text("inode").flatMap({ UInt64($0) }), let offset = text("offset").flatMap({ Int64($0) }),
+            offset >= 0
+        else { return nil }
+        return LogCursor(inode: inode, offset: offset)
     }
 }
 
@@ -42,7 +46,10 @@ public enum JSONLTail {
     /// Lines since `cursor`. Without a cursor (a first look) it starts at the end: what was
     /// logged before the reader existed is not news. At most `maxBytes` are read per call.
     public static func read(_ path: String, since cursor: LogCursor?, maxBytes: Int64 = 8 << 20) -> Read {
-        guard let now = identity(path) else { return Read(lines: [], cursor: cursor, skippedBytes: 0) }
+        // No file yet: once the writer creates it, all of it is new (inode 0 matches no file).
+        guard let now = identity(path) else {
+            return Read(lines: [], cursor: cursor ?? LogCursor(inode: 0, offset: 0), skippedBytes: 0)
+        }
         guard let cursor else {
             return Read(lines: [], cursor: LogCursor(inode: now.inode, offset: now.size), skippedBytes: 0)
         }

@@ -24,7 +24,7 @@ struct DeployOptions: ParsableArguments {
     }
 
     func manager(_ config: DeployConfig) -> ServiceManager {
-        guard config.serviceManager == "supervisor" else { return SystemdManager() }
+        guard config.serviceManager == "supervisor" else { return SystemdManager(secretNames: config.secretNames) }
         return SupervisorManager(home: home, config: config)
     }
 

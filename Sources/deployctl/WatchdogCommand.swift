@@ -49,6 +49,7 @@ struct WatchdogCommand: ParsableCommand {
             }
         }
         var last = ""
+        let memory = WatchdogMemory()
         while true {
             // A daemon reads deploy.json again each run, so a changed threshold counts at once;
             // a file that stops parsing keeps the last good settings and says so.
@@ -61,7 +62,8 @@ struct WatchdogCommand: ParsableCommand {
                 }
             }
             let watchdog = Watchdog(
-                home: home, config: config, manager: options.manager(config), now: { WallClock.now })
+                home: home, config: config, manager: options.manager(config), now: { WallClock.now },
+                memory: memory)
             let report = watchdog.runOnce(dryRun: dryRun)
             // As a daemon, a line only when the verdict or the action changes (its log would
             // otherwise grow by a line every run for ever).

@@ -48,6 +48,7 @@ import Testing
         // The watchdog's trading-stall evidence: signals evaluated and prices moving, recently.
         let age = { (at: Instant?) in at.map { $0.seconds(until: beat.writtenAt) } ?? .infinity }
         #expect(age(beat.lastSignalsAt) < 5 && age(beat.lastPriceChangeAt) < 5, "\(beat)")
+        #expect(beat.startedAt.map { $0 <= beat.writtenAt } == true, "\(beat)")
 
         let second = try CommandRunner.run("tradingbot", ["run", "--home", home, "--max-cycles", "1"])
         #expect(second.status == 2)

@@ -36,7 +36,13 @@ import Testing
         #expect(json["sha"] as? String == head)
         let checks = (json["checks"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
         #expect(checks.contains("selfcheck") && checks.contains("report_agrees") && checks.contains("roundtrip"))
-        let beat = try #require(try HeartbeatStore(home: Home(root: home)).read())
+        // A beat written at a cycle's start carries no counts yet: read one written between cycles.
+        var beat = try #require(try HeartbeatStore(home: Home(root: home)).read())
+        let deadline = Date().addingTimeInterval(60)
+        while beat.phase != "idle" && Date() < deadline {
+            usleep(100_000)
+            beat = try HeartbeatStore(home: Home(root: home)).read() ?? beat
+        }
         #expect(beat.release == json["release"] as? String)
         #expect(beat.signalsEvaluated == 160, "the released engine evaluates 16 symbols x 10 signals")
         // The live positions went through the released code untouched (no trade lost).

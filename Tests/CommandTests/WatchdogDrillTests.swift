@@ -86,6 +86,7 @@ import Testing
     @Test(.timeLimit(.minutes(20))) func aRollbackAKilledWatchdogLeftIsFinishedByTheNextRun() throws {
         let drill = try ReleaseDrill()
         defer { drill.shutdown() }
+        let server = try drill.webhook()
         let v1 = try #require(try drill.release().json()["release"] as? String)
         try drill.use(.good, "v2")
         let v2 = try #require(try drill.release(["--detach"]).json()["release"] as? String)
@@ -96,6 +97,9 @@ import Testing
         let (out, json) = try watchdog(drill)
         #expect((json["action"] as? String)?.contains("rolled back to \(v1)") == true, "\(out.stdout)")
         #expect(drill.active == "A")
+        // A rollback of a release that looked healthy is still a rollback to the operator.
+        let heard = server.requests().map { $0.json["headline"] as? String ?? "" }
+        #expect(heard == ["ROLLED BACK (MARKED BAD)"], "\(heard)")
         #expect(drill.waitForBeat(of: v1))
         let (_, after) = try watchdog(drill)
         #expect(after["verdict"] as? String == "healthy" && after["action"] as? String == "none", "\(after)")
@@ -136,6 +140,7 @@ import Testing
             kill(victim.processIdentifier, SIGKILL)
             victim.waitUntilExit()
             let delay = moment
+            #expect(victim.terminationReason == .uncaughtSignal, "the kill at \(moment) came after the run ended")
             hits.append(
                 "\(moment): v2 \(try drill.releases().first { $0.id == v2 }?.state ?? "?"), slot \(drill.active ?? "-"), killed \(victim.terminationReason == .uncaughtSignal ? "yes" : "no: it had finished")"
             )
@@ -162,7 +167,7 @@ import Testing
         let second = try drill.release()
         let v2 = try #require(try second.json()["release"] as? String)
         #expect(try second.json()["state"] as? String == "good", "\(second.stdout)")
-        try drill.setDeploy("watchdog", ["trading_stall_cycles": 4])
+        try drill.setDeploy("watchdog", ["trading_stall_cycles": 4, "recovery_seconds": 0])
         #expect(drill.waitForBeat(of: v2))
         #expect(try watchdog(drill).0.status == 0)
 
@@ -179,9 +184,11 @@ import Testing
         #expect((acted["action"] as? String)?.hasPrefix("restarted the engine") == true, "\(acted)")
         #expect(drill.active == "B")
         #expect(try drill.releases().first { $0.id == v2 }?.state == "good", "a proven release is not rolled back")
-        let healthy = try watchdogUntil(drill) { $0["verdict"] as? String == "healthy" }
+        // Healthy again only once a price moved under the restarted engine.
+        let healthy = try watchdogUntil(drill) { _ in
+            server.requests().contains { $0.json["headline"] as? String == "HEALTHY AGAIN" }
+        }
         #expect(healthy["verdict"] as? String == "healthy", "\(healthy)")
-        _ = try watchdog(drill)
         let alerts = server.requests().map(\.json)
         #expect(alerts.map { $0["headline"] as? String ?? "" } == ["TRADING STALL", "HEALTHY AGAIN"], "\(alerts)")
         #expect((alerts.first?["action"] as? String)?.hasPrefix("restarted the engine") == true)

@@ -66,9 +66,12 @@ import Testing
         return home
     }
 
-    func watchdog(_ home: Home, _ server: WebhookServer, running: Bool, cooldown: Int = 1800) -> Watchdog {
+    func watchdog(
+        _ home: Home, _ server: WebhookServer, running: Bool, cooldown: Int = 1800, recovery: Int = 0
+    ) -> Watchdog {
         var config = DeployConfig()
         config.watchdog.alertCooldownSeconds = cooldown
+        config.watchdog.recoverySeconds = recovery
         let health = ServiceHealth(state: running ? "RUNNING" : "FATAL", running: running, gaveUp: false, restarts: nil)
         return Watchdog(
             home: home, config: config, manager: FakeManager(fixed: health), now: { WallClock.now },
@@ -101,7 +104,8 @@ import Testing
         let log = try JSONLAppender.readAll(home.logsDir + "/watchdog.jsonl").compactMap { $0.objectValue }
         #expect(log.contains { $0["sent"] == .bool(false) && $0["result"]?.stringValue?.contains("HTTP 500") == true })
         let logText = try String(contentsOfFile: home.logsDir + "/watchdog.jsonl", encoding: .utf8)
-        #expect(!logText.contains("TOKEN"), "the hook's token is never logged")
+        #expect(logText.contains("refused"), "the hook's answer is logged")
+        #expect(!logText.contains("TOKEN"), "the hook's token is never logged, not even echoed by it")
 
         try server.answer(200)
         _ = down.runOnce(dryRun: false)
@@ -129,6 +133,47 @@ import Testing
         try beat(home, age: 3600)
         #expect(down.runOnce(dryRun: false).verdict == "not_running")
         #expect(hooks(server).count == 4)
+
+        // A flapping engine: healthy for less than recovery_seconds is no recovery, and the
+        // fault it keeps falling back into stays under its cooldown.
+        try beat(home)
+        let flapping = watchdog(home, server, running: true, recovery: 300)
+        #expect(flapping.runOnce(dryRun: false).verdict == "healthy")
+        try beat(home, age: 3600)
+        #expect(down.runOnce(dryRun: false).verdict == "not_running")
+        #expect(hooks(server).count == 4, "no recovery announced, the same fault not re-sent")
+
+        // A hook that refuses for good (404: deleted) is not retried every run.
+        try server.answer(404)
+        let refused = watchdog(home, server, running: false, cooldown: 0)
+        _ = refused.runOnce(dryRun: false)
+        #expect(WatchdogState.load(home.stateDir + "/watchdog.json").pending.isEmpty)
+        let dropped = try String(contentsOfFile: home.logsDir + "/watchdog.jsonl", encoding: .utf8)
+        #expect(dropped.contains("dropped: fix the webhook, then deployctl alert test"))
+
+        // A secrets.env this user cannot read keeps the alerts waiting, not dropped as "none".
+        try server.answer(200)
+        let noEnv = Watchdog(
+            home: home, config: DeployConfig(),
+            manager: FakeManager(fixed: ServiceHealth(state: "FATAL", running: false, gaveUp: false, restarts: nil)),
+            now: { WallClock.now }, environment: [:])
+        try FileManager.default.createDirectory(
+            atPath: home.root + "/config/secrets.env", withIntermediateDirectories: true)
+        try FileManager.default.removeItem(atPath: home.stateDir + "/watchdog.json")
+        _ = noEnv.runOnce(dryRun: false)
+        #expect(WatchdogState.load(home.stateDir + "/watchdog.json").pending.count == 1)
+        #expect(
+            try String(contentsOfFile: home.logsDir + "/watchdog.jsonl", encoding: .utf8).contains("cannot be read"))
+    }
+
+    /// The URL's token never shows, even when the host itself is the secret part.
+    @Test func redactionKeepsOnlyWhatIsNotSecret() {
+        #expect(HTTPRequest(url: "https://discord.com/api/webhooks/1/SECRET").redactedURL == "https://discord.com/…")
+        #expect(HTTPRequest(url: "https://eo1x2y3z4.m.pipedream.net/").redactedURL == "https://…pipedream.net/…")
+        #expect(HTTPRequest(url: "http://127.0.0.1:8080/x").redactedURL == "http://127.0.0.1:8080/…")
+        let answer = scrubbed(
+            "Cannot POST /api/webhooks/1/SECRETTOKEN\n", url: "https://x.org/api/webhooks/1/SECRETTOKEN")
+        #expect(!answer.contains("SECRETTOKEN") && answer.contains("Cannot POST"), "\(answer)")
     }
 
     @Test func criticalEventsOnceAnErrorBurstAndAFrozenFeed() throws {
@@ -143,7 +188,7 @@ import Testing
         #expect(hooks(server).isEmpty)
 
         try log.append([
-            "ts": "2026-11-25T10:00:00Z", "level": "critical", "event": "circuit_breaker",
+            "ts": .string(WallClock.now.iso8601), "level": "critical", "event": "circuit_breaker",
             "change": "circuit breaker tripped: kill switch",
         ])
         #expect(watchdog.runOnce(dryRun: false).verdict == "healthy")
@@ -158,6 +203,11 @@ import Testing
         #expect(burst.verdict == "erroring" && burst.detail.contains("10 error events"), "\(burst.detail)")
         #expect(burst.evidence.objectValue?["new_error_events"] == .int(10))
         #expect(watchdog.runOnce(dryRun: false).verdict == "healthy", "a burst is counted once")
+        // Errors logged long ago (a log read again after a restore, a long gap) are no burst.
+        for n in 0..<10 {
+            try log.append(["ts": "2026-01-01T00:00:00Z", "level": "error", "event": "old", "n": .int(n)])
+        }
+        #expect(watchdog.runOnce(dryRun: false).verdict == "healthy", "old errors are not a burst")
 
         try beat(home, pricesFrozenFor: 3600)
         let frozen = watchdog.runOnce(dryRun: false)

@@ -133,12 +133,12 @@ import Testing
         }
         #expect(Units.unitUser(home: home) == "nobody")
         let rules = try Fixtures.temporaryDirectory("rules.d")
-        let missing = try #require(Units.restartPermission(user: "nobody", rulesDir: rules))
+        let missing = try #require(try Units.restartPermission(user: "nobody", rulesDir: rules))
         #expect(missing.contains("cannot heal or roll back"))
         try FileIO.copy(rulePath, to: rules + "/50-tradingbot-nobody.rules")
-        #expect(Units.restartPermission(user: "nobody", rulesDir: rules) == nil)
-        #expect(Units.restartPermission(user: "daemon", rulesDir: rules) != nil, "the rule names one user")
-        #expect(Units.restartPermission(user: "root", rulesDir: rules) == nil, "root needs no rule")
+        #expect(try Units.restartPermission(user: "nobody", rulesDir: rules) == nil)
+        #expect(try Units.restartPermission(user: "daemon", rulesDir: rules) != nil, "the rule names one user")
+        #expect(try Units.restartPermission(user: "root", rulesDir: rules) == nil, "root needs no rule")
         // doctor, on a systemd home whose units run as nobody, with no rule installed here.
         try FileManager.default.createDirectory(atPath: home.configDir, withIntermediateDirectories: true)
         for name in ["bot.json", "asset_universe.json"] {

@@ -172,7 +172,10 @@ import Testing
         let engine = try TradingEngine(
             config: config, universe: universe, feed: feed, stores: try EngineStores(home: home))
         var t = start
-        for _ in 0..<3 {
+        _ = try engine.runCycle(now: t)
+        #expect(engine.lastPriceChangeAt == nil, "a first sighting is not a change")
+        t = t.adding(seconds: 60)
+        for _ in 0..<2 {
             _ = try engine.runCycle(now: t)
             #expect(engine.lastPriceChangeAt == t, "a live feed changes prices every cycle")
             t = t.adding(seconds: 60)

@@ -11,7 +11,10 @@ import Testing
     @Test func rotationBoundsTheFilesKeepsTheModeAndLosesNoLineItKeeps() throws {
         let dir = try Fixtures.temporaryDirectory("rotate")
         let path = dir + "/bot.jsonl"
-        let log = try JSONLAppender(path: path, mode: 0o600, rotation: .init(maxBytes: 2048, keep: 2))
+        // The operator's file is 0600; the appender would create 0644: the new files keep 0600.
+        try Fixtures.write("", to: path)
+        chmod(path, 0o600)
+        let log = try JSONLAppender(path: path, rotation: .init(maxBytes: 2048, keep: 2))
         for n in 0..<200 { try log.append(["n": .int(n), "pad": .string(String(repeating: "x", count: 40))]) }
         let names = try FileManager.default.contentsOfDirectory(atPath: dir).sorted()
         #expect(names == ["bot.jsonl", "bot.jsonl.1", "bot.jsonl.2"], "\(names)")
@@ -30,13 +33,17 @@ import Testing
     @Test func theTailReadsOnlyWhatIsNewAcrossARotationAndATornLine() throws {
         let dir = try Fixtures.temporaryDirectory("tail")
         let path = dir + "/bot.jsonl"
-        let log = try JSONLAppender(path: path, rotation: .init(maxBytes: 1024, keep: 3))
-        for n in 0..<5 { try log.append(["n": .int(n)]) }
-        var read = JSONLTail.read(path, since: nil)
-        #expect(read.lines.isEmpty, "a first look starts at the end")
         func numbers(_ r: JSONLTail.Read) -> [Int] {
             r.lines.compactMap { $0.objectValue?["n"]?.doubleValue }.map { Int($0) }
         }
+        // A look before the file exists: once it does, all of it is new.
+        let early = JSONLTail.read(path, since: nil)
+        let log = try JSONLAppender(path: path, rotation: .init(maxBytes: 1024, keep: 3))
+        try log.append(["n": -1])
+        #expect(numbers(JSONLTail.read(path, since: early.cursor)) == [-1])
+        for n in 0..<5 { try log.append(["n": .int(n)]) }
+        var read = JSONLTail.read(path, since: nil)
+        #expect(read.lines.isEmpty, "a first look at an existing log starts at its end")
 
         for n in 5..<8 { try log.append(["n": .int(n)]) }
         read = JSONLTail.read(path, since: read.cursor)

@@ -72,6 +72,9 @@ public struct DeployConfig: Sendable, Equatable {
         public var telegramChatEnv = "TRADINGBOT_TELEGRAM_CHAT_ID"
         /// The same fault is alerted again only after this many seconds.
         public var alertCooldownSeconds = 1800
+        /// "Healthy again" is announced after this many seconds of health, so a flapping engine
+        /// does not alert on every swing.
+        public var recoverySeconds = 300
         /// Name of the variable with a dead-man's-switch URL, pinged on every healthy run.
         public var heartbeatURLEnv = "TRADINGBOT_DEADMAN_URL"
         /// Less free space than this in the home is `disk_low`.
@@ -145,7 +148,7 @@ public struct DeployConfig: Sendable, Equatable {
             try watchdog.allowOnly([
                 "stall_cycles", "max_restarts_per_hour", "max_rollbacks_per_hour", "error_burst", "alert_webhook_env",
                 "supervised", "interval_seconds", "trading_stall_cycles", "alert_format", "telegram_chat_id_env",
-                "alert_cooldown_seconds", "heartbeat_url_env", "min_free_disk_mb",
+                "alert_cooldown_seconds", "recovery_seconds", "heartbeat_url_env", "min_free_disk_mb",
             ])
             var w = c.watchdog
             w.stallCycles = try watchdog.int("stall_cycles", in: 1...100, default: w.stallCycles)
@@ -163,6 +166,7 @@ public struct DeployConfig: Sendable, Equatable {
             w.telegramChatEnv = try watchdog.string("telegram_chat_id_env", default: w.telegramChatEnv)
             w.alertCooldownSeconds = try watchdog.int(
                 "alert_cooldown_seconds", in: 0...604_800, default: w.alertCooldownSeconds)
+            w.recoverySeconds = try watchdog.int("recovery_seconds", in: 0...86_400, default: w.recoverySeconds)
             w.heartbeatURLEnv = try watchdog.string("heartbeat_url_env", default: w.heartbeatURLEnv)
             w.minFreeDiskMB = try watchdog.int("min_free_disk_mb", in: 0...1_000_000, default: w.minFreeDiskMB)
             c.watchdog = w

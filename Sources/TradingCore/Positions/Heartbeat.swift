@@ -14,19 +14,22 @@ public struct Heartbeat: Sendable, Equatable {
     public var lastError: String?
     /// Why the engine is opening nothing new while its exits go on, or nil.
     public var reducing: String?
-    /// The last cycle that evaluated any signal, and the last time any price differed from the
-    /// cycle before (both start at the engine's start): an engine that cycles on a frozen feed
-    /// or evaluates nothing is alive but not trading, which the watchdog calls a trading stall.
+    /// When this engine process started; the last cycle that evaluated any signal; the last
+    /// time any price differed from the cycle before (nil until one has, since the start). An
+    /// engine that cycles on a frozen feed or evaluates nothing is alive but not trading, which
+    /// the watchdog calls a trading stall, counted from the start when nothing happened yet.
+    public var startedAt: Instant?
     public var lastSignalsAt: Instant?
     public var lastPriceChangeAt: Instant?
 
     public init(
         pid: Int, release: String, cycle: Int, phase: String, cycleStartedAt: Instant? = nil,
         cycleFinishedAt: Instant? = nil, writtenAt: Instant, symbolsEvaluated: Int = 0, signalsEvaluated: Int = 0,
-        consecutiveErrors: Int = 0, lastError: String? = nil, reducing: String? = nil, lastSignalsAt: Instant? = nil,
-        lastPriceChangeAt: Instant? = nil
+        consecutiveErrors: Int = 0, lastError: String? = nil, reducing: String? = nil, startedAt: Instant? = nil,
+        lastSignalsAt: Instant? = nil, lastPriceChangeAt: Instant? = nil
     ) {
         self.reducing = reducing
+        self.startedAt = startedAt
         self.lastSignalsAt = lastSignalsAt
         self.lastPriceChangeAt = lastPriceChangeAt
         self.pid = pid
@@ -63,6 +66,7 @@ public struct Heartbeat: Sendable, Equatable {
         o["consecutive_errors"] = .int(consecutiveErrors)
         o["last_error"] = lastError.map { .string($0) } ?? .null
         o["reducing"] = reducing.map { .string($0) } ?? .null
+        o["started_at"] = startedAt.map { .string($0.iso8601) } ?? .null
         o["last_signals_at"] = lastSignalsAt.map { .string($0.iso8601) } ?? .null
         o["last_price_change_at"] = lastPriceChangeAt.map { .string($0.iso8601) } ?? .null
         return .object(o)
@@ -84,7 +88,7 @@ public struct Heartbeat: Sendable, Equatable {
             signalsEvaluated: try s.int("signals_evaluated", in: 0...Int(Int32.max)),
             consecutiveErrors: try s.int("consecutive_errors", in: 0...Int(Int32.max)),
             lastError: s.object["last_error"]?.stringValue, reducing: s.object["reducing"]?.stringValue,
-            lastSignalsAt: try optionalInstant("last_signals_at"),
+            startedAt: try optionalInstant("started_at"), lastSignalsAt: try optionalInstant("last_signals_at"),
             lastPriceChangeAt: try optionalInstant("last_price_change_at"))
     }
 }

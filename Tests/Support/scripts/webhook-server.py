@@ -26,7 +26,9 @@ class Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.end_headers()
-        self.wfile.write(b'{"ok": true}' if status < 300 else b'{"ok": false, "description": "refused"}')
+        # Like many servers, a refusal echoes the path (which holds the hook's token).
+        answer = {"ok": True} if status < 300 else {"ok": False, "description": "refused " + self.path}
+        self.wfile.write(json.dumps(answer).encode())
 
     do_POST = answer
     do_GET = answer
