@@ -246,6 +246,9 @@ public struct Watchdog {
             }
             return .leave("\(release.id) holds the deploy lock past its flip (probation or a rollback): its verdict")
         }
+        // A frozen feed is most often the exchange or the network, not the release: restart it,
+        // never mark a release bad for it (a stall that outlives the restarts needs the operator).
+        if verdict == .tradingStall && e.liveState != .bad { return restartOrGiveUp(&state) }
         // An unproven release, or one marked bad whose rollback a killed run left unfinished.
         if let live = e.liveState, live == .probation || live == .flipped || live == .bad {
             let hour = now().adding(seconds: -3600)

@@ -156,6 +156,48 @@ import Testing
         print("watchdog SIGKILL drill hit: " + hits.joined(separator: "; "))
     }
 
+    /// While a release builds (it holds the deploy lock before its flip) the live engine is
+    /// still the watchdog's: a frozen engine is restarted, nothing is flipped, the release goes
+    /// on. And a second watchdog while one runs does nothing.
+    @Test(.timeLimit(.minutes(20))) func whileAReleaseBuildsTheWatchdogRestartsTheLiveEngineButNeverFlips() throws {
+        let drill = try ReleaseDrill()
+        defer { drill.shutdown() }
+        let v1 = try #require(try drill.release().json()["release"] as? String)
+        try drill.setDeploy("watchdog", ["stall_cycles": 3])
+        #expect(drill.waitForBeat(of: v1))
+
+        // Two watchdogs never both act: the second one says so and leaves.
+        let held = try FileLock.acquire(drill.home + "/state/watchdog.lock", holder: "test watchdog")
+        let (busy, busyJSON) = try watchdog(drill)
+        #expect(busy.status == 0 && busyJSON["verdict"] as? String == "busy", "\(busy.stdout)")
+        held.release()
+
+        try drill.use(.hangingBuild, "builds for ever")
+        let building = try drill.startRelease()
+        defer {
+            kill(building.processIdentifier, SIGTERM)
+            building.waitUntilExit()
+        }
+        let started = Date().addingTimeInterval(60)
+        while Date() < started && !drill.processesInSlots().contains(where: { $0.contains("sleep 300") }) {
+            usleep(100_000)
+        }
+        #expect(drill.processesInSlots().contains { $0.contains("sleep 300") }, "the build runs")
+        // The live engine freezes (SIGSTOP): alive, silent.
+        let frozen = try #require(drill.heartbeat?.pid)
+        kill(Int32(frozen), SIGSTOP)
+        let acted = try watchdogUntil(drill, seconds: 90) { ($0["action"] as? String)?.hasPrefix("restarted") == true }
+        #expect(acted["verdict"] as? String == "stalled", "\(acted)")
+        #expect((acted["action"] as? String)?.hasPrefix("restarted the engine") == true, "\(acted)")
+        #expect(drill.active == "A", "nothing flipped while the release holds the lock")
+        #expect(drill.waitForBeat(of: v1, seconds: 60) && drill.heartbeat?.pid != frozen, "a new engine of v1 trades")
+        #expect(try drill.releases().last?.state == "building", "the release goes on")
+        kill(building.processIdentifier, SIGTERM)
+        building.waitUntilExit()
+        kill(Int32(frozen), SIGKILL)
+        #expect(try drill.invariantProblems() == [])
+    }
+
     /// A feed that freezes under a proven release: a trading stall, restarted and alerted, never
     /// rolled back; the recovery is announced once.
     @Test(.timeLimit(.minutes(20))) func aFrozenFeedIsATradingStallRestartedAndAlertedNotRolledBack() throws {

@@ -166,6 +166,21 @@ import Testing
             try String(contentsOfFile: home.logsDir + "/watchdog.jsonl", encoding: .utf8).contains("cannot be read"))
     }
 
+    /// A frozen feed is most often the exchange: an unproven release is restarted for it, never
+    /// marked bad; a stall of the same release is rolled back.
+    @Test func aTradingStallIsRestartedNeverRolledBack() throws {
+        let home = try home()
+        let health = ServiceHealth(state: "RUNNING", running: true, gaveUp: false, restarts: nil)
+        let watchdog = Watchdog(
+            home: home, config: DeployConfig(), manager: FakeManager(fixed: health), now: { WallClock.now })
+        var e = WatchdogEvidence()
+        e.liveRelease = "r1"
+        e.liveState = .probation
+        var state = WatchdogState()
+        #expect(watchdog.decide(.tradingStall, e, &state).description == "restart the engine")
+        #expect(watchdog.decide(.stalled, e, &state).description == "roll back the unproven release")
+    }
+
     /// The URL's token never shows, even when the host itself is the secret part.
     @Test func redactionKeepsOnlyWhatIsNotSecret() {
         #expect(HTTPRequest(url: "https://discord.com/api/webhooks/1/SECRET").redactedURL == "https://discord.com/…")
