@@ -94,6 +94,16 @@ public struct Watchdog {
             }
         }
         defer { own?.release() }
+        // A home nothing was ever released into, with no engine ever started: not a fault (the
+        // timer may be installed before the first release), and nothing to alert.
+        if Slots(home: home).active() == nil, (try? HeartbeatStore(home: home).read()) ?? nil == nil,
+            ((try? Ledger(path: home.releasesLedger).releases()) ?? []).isEmpty
+        {
+            return Report(
+                verdict: "not_deployed",
+                detail: "nothing released into this home yet: deployctl release --home \(shellWord(home.root))",
+                evidence: .null, action: "none", exitCode: 0)
+        }
         // A state that could not be saved last run (a daemon keeps it in memory) beats the disk.
         var state = memory?.unsaved ?? WatchdogState.load(statePath)
         var evidence = collect()

@@ -10,7 +10,7 @@ struct WatchdogCommand: ParsableCommand {
         commandName: "watchdog",
         abstract: "Judge the live engine and heal it: commit, roll back or restart (the systemd timer runs it).",
         discussion: """
-            Verdicts: healthy, starting, stopped, not_running, crash_loop, stalled, erroring, trading_stall, disk_low. A \
+            Verdicts: healthy, not_deployed (nothing released or started yet), starting, stopped, not_running, crash_loop, stalled, erroring, trading_stall, disk_low. A \
             release on probation that met its bar is marked good; an unproven release that fails is rolled back by the \
             rollback rule and marked bad; a release marked good is restarted with backoff, never rolled back. Faults, \
             rollbacks, recoveries and the engine's critical events are sent to the alert webhook (see `deployctl alert \

@@ -97,6 +97,11 @@ import Testing
         let home = try home()
         try server.answer(500)
         let down = watchdog(home, server, running: false)
+        // Nothing ever released or started here: not a fault, nothing to alert.
+        let fresh = down.runOnce(dryRun: false)
+        #expect(fresh.verdict == "not_deployed" && fresh.exitCode == 0 && server.requests().isEmpty)
+        // An engine started by hand that died: judged and alerted, nothing to roll back.
+        try beat(home, age: 3600)
         #expect(down.runOnce(dryRun: false).verdict == "not_running")
         #expect(hooks(server).count == 1, "tried once")
         var state = WatchdogState.load(home.stateDir + "/watchdog.json")
