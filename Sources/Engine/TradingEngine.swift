@@ -26,7 +26,7 @@ public final class TradingEngine {
     public let universe: AssetUniverse
     public let settings: EngineSettings
     let feed: any MarketFeed
-    let broker: PaperBroker
+    let broker: any Broker
     let stores: EngineStores
     let risk: RiskGate
     let hurst = HurstRegimeSignal()
@@ -64,17 +64,24 @@ public final class TradingEngine {
     public private(set) var unvalued: [String] = []
     /// Why the learned weights could not be used, if they could not (logged at start).
     var weightsProblem: String?
+    /// Past the emergency drawdown the engine opens nothing new (exits go on) until equity is
+    /// back within half the threshold of its peak or the UTC day turns: a fresh fill always
+    /// shows a small loss, so an entry there would be closed by the drawdown exit at once,
+    /// paying two fees and teaching the gates a false loss. The reason, or nil.
+    public private(set) var drawdownReducing: String?
+    /// Symbols with an open position that the feed stopped delivering (logged once per gap).
+    var missingSymbols: Set<String> = []
 
     public init(
         config: BotConfig, universe: AssetUniverse, feed: any MarketFeed, stores: EngineStores,
-        settings: EngineSettings = EngineSettings()
+        settings: EngineSettings = EngineSettings(), broker: (any Broker)? = nil
     ) throws {
         self.config = config
         self.universe = universe
         self.feed = feed
         self.stores = stores
         self.settings = settings
-        broker = PaperBroker(model: FillModel(fees: config.fees, slippage: settings.slippage))
+        self.broker = broker ?? PaperBroker(model: FillModel(fees: config.fees, slippage: settings.slippage))
         risk = RiskGate(limits: config.risk)
         breaker = CircuitBreaker(dailyLossLimitFraction: config.risk.dailyLossLimitFraction)
         let decoded = try stores.positions.decode(missingIsEmpty: true)
@@ -94,8 +101,29 @@ public final class TradingEngine {
     /// Why the engine opens nothing new while exits go on, or nil when it may enter.
     public var reducingReason: String? {
         unvalued.isEmpty
-            ? nil
+            ? drawdownReducing
             : "\(unvalued.count) open position(s) cannot be valued (\(unvalued.joined(separator: "; "))); fix them in \(stores.home.positions) and restart"
+    }
+
+    /// Enters or leaves the drawdown's reducing state, from the day's peak equity.
+    func updateDrawdown(now: Instant) {
+        let equity = balance + unrealized()
+        let peak = max(peakEquity, equity)
+        let drawdown = peak > 0 ? max(0, (peak - equity) / peak) : 0
+        let threshold = config.exits.emergencyDrawdown
+        func percent(_ v: Double) -> String { "\((v * 10_000).rounded() / 100) %" }
+        if drawdownReducing == nil, drawdown > threshold {
+            drawdownReducing =
+                "the day's drawdown \(percent(drawdown)) passed the emergency threshold \(percent(threshold)): no new entries until it is back within \(percent(threshold / 2)) of the peak or the UTC day turns; exits go on"
+            stores.log(
+                "critical", "drawdown_reducing", cycle: cycle, at: now,
+                [JSONField("drawdown", .double(round6(drawdown))), JSONField("equity", .double(cents(equity)))])
+        } else if drawdownReducing != nil, drawdown <= threshold / 2 {
+            drawdownReducing = nil
+            stores.log(
+                "info", "drawdown_recovered", cycle: cycle, at: now,
+                [JSONField("drawdown", .double(round6(drawdown))), JSONField("equity", .double(cents(equity)))])
+        }
     }
 
     /// Open positions that lack what valuing them needs (side, entry price, size).
@@ -168,6 +196,8 @@ public final class TradingEngine {
             if let previous = lastMarket[s.symbol], previous.lastPrice != s.lastPrice { lastPriceChangeAt = now }
             lastMarket[s.symbol] = s
         }
+        noteMissingSymbols(snapshots, now: now)
+        updateDrawdown(now: now)
         if let change = breaker.update(
             now: now, dayStartBalance: dayStartBalance, dayPnl: dayPnl + unrealized(), killSwitch: stores.killSwitchOn)
         {
@@ -176,9 +206,19 @@ public final class TradingEngine {
             stores.log(level, "circuit_breaker", cycle: cycle, at: now, [JSONField("change", .string(change))])
         }
         let enabled = self.enabled
+        // An entry that fails for one symbol must not stop the exits of every position: the
+        // failures are logged, the exits run, and the cycle reports them as failed at its end.
+        var entryFailures: [String] = []
         for snapshot in snapshots where enabled?.contains(snapshot.symbol) ?? true {
             result.symbols += 1
-            try decide(snapshot, now: now, result: &result)
+            do {
+                try decide(snapshot, now: now, result: &result)
+            } catch {
+                entryFailures.append("\(snapshot.symbol): \(error)")
+                stores.log(
+                    "error", "entry_failed", cycle: cycle, at: now,
+                    [JSONField("symbol", .string(snapshot.symbol)), JSONField("error", .string("\(error)"))])
+            }
         }
         try runExits(now: now, result: &result)
         result.balance = balance
@@ -199,7 +239,31 @@ public final class TradingEngine {
             stores.log("error", "reducing", cycle: cycle, at: now, [JSONField("reason", .string(why))])
         }
         if cycle % settings.persistEvery == 0 { try persist() }
+        if let first = entryFailures.first {
+            throw EntryFailures(count: entryFailures.count, first: first)
+        }
         return result
+    }
+
+    /// Logs, once per gap, each open position whose symbol the feed stopped delivering: it is
+    /// still valued at its last known price and still exited by max hold.
+    func noteMissingSymbols(_ snapshots: [MarketSnapshot], now: Instant) {
+        let delivered = Set(snapshots.map(\.symbol))
+        let open = Set(file.open.map(\.symbol))
+        for symbol in open.subtracting(delivered).subtracting(missingSymbols).sorted() {
+            missingSymbols.insert(symbol)
+            stores.log(
+                "error", "symbol_missing", cycle: cycle, at: now,
+                [
+                    JSONField("symbol", .string(symbol)),
+                    JSONField(
+                        "effect",
+                        .string(
+                            "the feed no longer delivers \(symbol): its open position is valued at the last known price (\(lastMarket[symbol]?.lastPrice.map { "\($0)" } ?? "none seen since the start: the entry price")) and closed at max hold"
+                        )),
+                ])
+        }
+        missingSymbols.formIntersection(open.subtracting(delivered))
     }
 
     func decide(_ snapshot: MarketSnapshot, now: Instant, result: inout CycleResult) throws {
@@ -298,9 +362,18 @@ public final class TradingEngine {
         var index = 0
         while index < file.open.count {
             var p = file.open[index]
-            guard let market = lastMarket[p.symbol], let entry = p.entryPrice, entry > 0,
-                let side = p.side, let price = market.lastPrice, let opened = p.openedAt?.instant
-            else {
+            guard let entry = p.entryPrice, entry > 0, let side = p.side, let opened = p.openedAt?.instant else {
+                index += 1
+                continue
+            }
+            // A symbol the feed no longer delivers: its last known price (the entry price when
+            // none was seen since the start), and only max hold can close it.
+            let stale = missingSymbols.contains(p.symbol) || lastMarket[p.symbol]?.lastPrice == nil
+            let standIn = MarketSnapshot(
+                symbol: p.symbol, time: now,
+                candles: [Candle(ts: now, open: entry, high: entry, low: entry, close: entry, volume: 0)])
+            let market = lastMarket[p.symbol].flatMap { $0.lastPrice == nil ? nil : $0 } ?? standIn
+            guard let price = market.lastPrice else {
                 index += 1
                 continue
             }
@@ -312,10 +385,14 @@ public final class TradingEngine {
                 file.open[index] = p
                 dirty = true
             }
-            guard
-                let reason = config.exits.exit(
-                    heldSeconds: opened.seconds(until: now), move: move, bestMove: best, drawdown: drawdown)
-            else {
+            let held = opened.seconds(until: now)
+            let due =
+                stale
+                ? (held >= config.exits.maxHoldSeconds ? ExitReason.maxHold : nil)
+                : config.exits.exit(heldSeconds: held, move: move, bestMove: best, drawdown: drawdown)
+            // No exit closes a position in the cycle that opened it, except a real stop: a fresh
+            // fill always shows the slippage as a small loss.
+            guard let reason = due, held > 0 || reason == .emergencyPositionLoss else {
                 index += 1
                 continue
             }
@@ -397,6 +474,13 @@ public final class TradingEngine {
 
     /// The open positions as the risk gate sees them (tests assert invariants on these).
     public var openExposures: [Exposure] { exposures() }
+}
+
+/// Entries failed for some symbols in a cycle whose exits still ran.
+public struct EntryFailures: Error, CustomStringConvertible {
+    public var count: Int
+    public var first: String
+    public var description: String { "entries failed for \(count) symbol(s), first \(first); exits ran" }
 }
 
 func cents(_ v: Double) -> Double { (v * 100).rounded() / 100 }

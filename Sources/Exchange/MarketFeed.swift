@@ -13,6 +13,8 @@ public protocol MarketFeed: AnyObject {
 /// Executes orders. Paper trading fills against the snapshot; live trading sends them.
 public protocol Broker: AnyObject {
     func marketOrder(symbol: String, buy: Bool, notional: Double, market: MarketSnapshot) throws -> Fill
+    /// Closes a quantity at market.
+    func close(symbol: String, buy: Bool, quantity: Double, market: MarketSnapshot) throws -> Fill
 }
 
 /// One executed order.

@@ -13,7 +13,9 @@ struct ReplayCommand: ParsableCommand {
         discussion: """
             FEED is a CSV file or a folder of them (ts,open,high,low,close,volume; ts in ms). The replay home \
             (--into, default a fresh temporary folder) gets its own positions file, signals, decisions and \
-            heartbeat. Risk limits and fees come from --home's config/bot.json when it has one.
+            heartbeat. Risk limits and fees come from --home's config/bot.json when it has one; --home is only \
+            read. --into must be a new or empty folder: a replay never writes into a home that holds anything \
+            (a live home's bot.json and positions). The temporary folder is removed after the run unless --keep.
             """
     )
 
@@ -23,8 +25,11 @@ struct ReplayCommand: ParsableCommand {
     @Option(help: "Home whose config (risk, fees, asset universe) the replay uses, when it has one.")
     var home: String?
 
-    @Option(help: "Folder to replay into (default: a new temporary folder).")
+    @Option(help: "A new or empty folder to replay into (default: a temporary folder, removed afterwards).")
     var into: String?
+
+    @Flag(help: "Keep the temporary replay folder (its path is printed).")
+    var keep = false
 
     @Flag(help: "Print one JSON object.")
     var json = false
@@ -33,7 +38,22 @@ struct ReplayCommand: ParsableCommand {
         let source = Home.resolve(option: home)
         let base = FileIO.exists(source.botConfig) ? try ConfigFiles.bot(source.botConfig) : nil
         let universe = FileIO.exists(source.assetUniverse) ? try ConfigFiles.assetUniverse(source.assetUniverse) : nil
+        if let into {
+            // A replay resumes whatever positions its home holds and writes its own bot.json: into
+            // a live home it would overwrite the operator's config and trade its book.
+            let entries = (try? FileManager.default.contentsOfDirectory(atPath: into)) ?? []
+            var isFolder: ObjCBool = false
+            if FileManager.default.fileExists(atPath: into, isDirectory: &isFolder)
+                && (!isFolder.boolValue || !entries.isEmpty)
+            {
+                throw CommandFailure.usage(
+                    "--into \(into) is not an empty folder (it holds \(entries.prefix(3).joined(separator: ", "))\(entries.count > 3 ? ", …" : "")): a replay never writes into a home that holds anything; name a new or empty folder, or leave --into out for a temporary one"
+                )
+            }
+        }
+        let temporary = into == nil
         let target = Home(root: into ?? (NSTemporaryDirectory() + "tradingbot-replay-\(UUID().uuidString.prefix(8))"))
+        defer { if temporary && !keep { try? FileManager.default.removeItem(atPath: target.root) } }
         var settings = EngineSettings()
         settings.persistEvery = 500
         settings.release = "replay"
@@ -44,10 +64,15 @@ struct ReplayCommand: ParsableCommand {
         } catch let error as StoreError {
             throw CommandFailure.usage("\(error)")
         }
+        let removed = temporary && !keep
         if json {
-            printJSON(summary.json)
+            var out = summary.json.objectValue ?? JSONObject()
+            if removed { out["home"] = .null }
+            printJSON(.object(out))
         } else {
-            print("Replayed \(grouped(summary.candles)) candles in \(summary.cycles) cycles into \(summary.home)")
+            print(
+                "Replayed \(grouped(summary.candles)) candles in \(summary.cycles) cycles"
+                    + (removed ? " (the temporary home is removed; --keep keeps it)" : " into \(summary.home)"))
             print(
                 "Trades \(summary.trades), win rate \(Int((summary.winRate * 100).rounded())) %, net P&L \(money(summary.netPnl)), max drawdown \(Int((summary.maxDrawdown * 1000).rounded()) / 10) %"
             )

@@ -1,0 +1,47 @@
+import Foundation
+import TestSupport
+import Testing
+
+@testable import TradingCore
+@testable import TradingStore
+
+/// `tradingbot replay` as the operator runs it: never into a home that holds anything, and no
+/// temporary folder left behind unless asked.
+@Suite struct ReplayCommandTests {
+    static var feed: String { Fixtures.data + "/market/perp-xrp-2021-11" }
+
+    @Test func aReplayNeverWritesIntoALiveHome() throws {
+        let live = try CommandRunner.makeHome()
+        let config = try FileIO.read(live + "/config/bot.json")
+        let positions = try FileIO.read(live + "/logs/positions_futures.json")
+        let out = try CommandRunner.run(
+            "tradingbot", ["replay", "--feed", Self.feed, "--home", live, "--into", live, "--json"])
+        #expect(out.status == 2, "\(out.stdout)")
+        #expect(out.stderr.contains("is not an empty folder") && out.stderr.contains("config"), "\(out.stderr)")
+        #expect(try FileIO.read(live + "/config/bot.json") == config, "the live bot.json is untouched")
+        #expect(try FileIO.read(live + "/logs/positions_futures.json") == positions, "the live book is untouched")
+        let file = try Fixtures.temporaryDirectory("into") + "/a-file"
+        try Fixtures.write("x", to: file)
+        #expect(try CommandRunner.run("tradingbot", ["replay", "--feed", Self.feed, "--into", file]).status == 2)
+
+        // A new folder is fine, and the source home is only read.
+        let fresh = try Fixtures.temporaryDirectory("into") + "/new"
+        let ok = try CommandRunner.run(
+            "tradingbot", ["replay", "--feed", Self.feed, "--home", live, "--into", fresh, "--json"])
+        #expect(ok.status == 0, "\(ok.stderr)")
+        #expect(try ok.json()["home"] as? String == fresh)
+        #expect(FileManager.default.fileExists(atPath: fresh + "/logs/positions_futures.json"))
+        #expect(try FileIO.read(live + "/config/bot.json") == config)
+    }
+
+    @Test func theTemporaryHomeIsRemovedUnlessKept() throws {
+        let removed = try CommandRunner.run("tradingbot", ["replay", "--feed", Self.feed, "--json"])
+        #expect(removed.status == 0, "\(removed.stderr)")
+        #expect(try removed.json()["home"] is NSNull, "\(removed.stdout)")
+        let kept = try CommandRunner.run("tradingbot", ["replay", "--feed", Self.feed, "--keep", "--json"])
+        let home = try #require(try kept.json()["home"] as? String)
+        #expect(FileManager.default.fileExists(atPath: home + "/logs/positions_futures.json"))
+        #expect(try kept.json()["decisions_hash"] as? String == removed.json()["decisions_hash"] as? String)
+        try? FileManager.default.removeItem(atPath: home)
+    }
+}

@@ -1,0 +1,161 @@
+import Foundation
+import TestSupport
+import Testing
+
+@testable import Engine
+@testable import Exchange
+@testable import TradingCore
+@testable import TradingStore
+
+/// Rules that keep money from leaking: past the emergency drawdown nothing new opens, no exit
+/// closes a position in its own cycle, one failing entry does not stop the exits, and a symbol
+/// the feed dropped is still valued and exited.
+@Suite struct MoneySafetyTests {
+    /// A config that enters readily, so a rule that fails to block shows at once.
+    func eager() throws -> (BotConfig, AssetUniverse) {
+        let universe = try ConfigFiles.assetUniverse(Fixtures.repoRoot + "/config/asset_universe.json")
+        var config = try ConfigFiles.bot(Fixtures.repoRoot + "/config/bot.json")
+        config.strategy.entryThreshold = 0.05
+        config.strategy.minAgreeing = 1
+        return (config, universe)
+    }
+
+    func events(_ home: Home) throws -> [JSONObject] {
+        try JSONLAppender.readAll(home.botLog).compactMap { $0.objectValue }
+    }
+
+    @Test func pastTheEmergencyDrawdownNothingOpensUntilItRecovers() throws {
+        let (config, universe) = try eager()
+        let home = Home(root: try Fixtures.temporaryDirectory("drawdown"))
+        let start = try #require(Instant(year: 2025, month: 12, day: 19, hour: 12))
+        let engine = try TradingEngine(
+            config: config, universe: universe,
+            feed: SimulatedFeed(symbols: universe.symbols, seed: 9, intervalSeconds: 60, start: start),
+            stores: try EngineStores(home: home))
+        var t = start
+        _ = try engine.runCycle(now: t)
+        // The day's peak was 5 % above today's equity: well past the 1.5 % threshold.
+        engine.peakEquity = (engine.balance + engine.unrealized()) * 1.05
+        var opened = 0
+        for _ in 0..<5 {
+            t = t.adding(seconds: 60)
+            opened += try #require(try engine.runCycle(now: t)).executed
+        }
+        #expect(opened == 0, "entries opened past the emergency drawdown")
+        #expect(engine.drawdownReducing?.contains("passed the emergency threshold 1.5 %") == true)
+        #expect(engine.reducingReason == engine.drawdownReducing, "the heartbeat's `reducing` says why")
+        let signals = try JSONLAppender.readAll(home.signalsLog).compactMap { $0.objectValue }
+        #expect(signals.contains { $0["rule"] == "reducing" && ($0["reason"]?.stringValue ?? "").contains("drawdown") })
+        #expect(try events(home).filter { $0["event"] == "drawdown_reducing" }.map { $0["level"] } == ["critical"])
+
+        // Back within half the threshold of the peak: entries resume.
+        engine.peakEquity = engine.balance + engine.unrealized()
+        for _ in 0..<10 {
+            t = t.adding(seconds: 60)
+            opened += try #require(try engine.runCycle(now: t)).executed
+        }
+        #expect(engine.drawdownReducing == nil && opened > 0, "entries resume after the recovery")
+        #expect(try events(home).contains { $0["event"] == "drawdown_recovered" })
+    }
+
+    /// Over a whole replay of ten markets, with the drawdown exit armed tight: no position is
+    /// closed in the cycle that opened it, except by a real stop.
+    @Test func noExitClosesAPositionInItsOwnCycleExceptARealStop() throws {
+        var (config, universe) = try eager()
+        // So tight that the fresh fills of one cycle cross it in that very cycle.
+        config.exits.emergencyDrawdown = 0.0001
+        let home = Home(root: try Fixtures.temporaryDirectory("samecycle"))
+        let start = try #require(Instant(year: 2025, month: 12, day: 19, hour: 0))
+        let engine = try TradingEngine(
+            config: config, universe: universe,
+            feed: SimulatedFeed(symbols: universe.symbols, seed: 4, intervalSeconds: 60, start: start),
+            stores: try EngineStores(home: home))
+        var t = start
+        for _ in 0..<240 {
+            _ = try engine.runCycle(now: t)
+            t = t.adding(seconds: 60)
+        }
+        let closed = engine.closedThisRun
+        #expect(!closed.isEmpty, "the drill closes trades")
+        let sameCycle = closed.filter {
+            $0.openedAt?.instant == $0.closedAt?.instant
+                && $0.extra["exit_reason"]?.stringValue != ExitReason.emergencyPositionLoss.rawValue
+        }
+        #expect(sameCycle.isEmpty, "\(sameCycle.count) positions opened and closed in one cycle")
+    }
+
+    /// A broker that refuses one symbol's entries, as an exchange can.
+    final class RefusingBroker: Broker {
+        let paper: PaperBroker
+        let refused: String
+        init(_ paper: PaperBroker, refusing symbol: String) {
+            self.paper = paper
+            refused = symbol
+        }
+        func marketOrder(symbol: String, buy: Bool, notional: Double, market: MarketSnapshot) throws -> Fill {
+            if symbol == refused { throw BrokerError("\(symbol): order rejected (test)") }
+            return try paper.marketOrder(symbol: symbol, buy: buy, notional: notional, market: market)
+        }
+        func close(symbol: String, buy: Bool, quantity: Double, market: MarketSnapshot) throws -> Fill {
+            try paper.close(symbol: symbol, buy: buy, quantity: quantity, market: market)
+        }
+    }
+
+    @Test func aFailingEntryStopsNoExitAndTheCycleSaysItFailed() throws {
+        var (config, universe) = try eager()
+        config.exits.minHoldSeconds = 0
+        config.exits.maxHoldSeconds = 60
+        let home = Home(root: try Fixtures.temporaryDirectory("entryfails"))
+        let start = try #require(Instant(year: 2025, month: 12, day: 19, hour: 12))
+        let paper = PaperBroker(model: FillModel(fees: config.fees, slippage: EngineSettings().slippage))
+        let refused = try #require(universe.symbols.first)
+        let engine = try TradingEngine(
+            config: config, universe: universe,
+            feed: SimulatedFeed(symbols: universe.symbols, seed: 9, intervalSeconds: 60, start: start),
+            stores: try EngineStores(home: home), broker: RefusingBroker(paper, refusing: refused))
+        var t = start
+        var failures = 0
+        var closed = 0
+        for _ in 0..<20 {
+            do {
+                closed += try #require(try engine.runCycle(now: t)).closed
+            } catch let error as EntryFailures {
+                failures += 1
+                #expect(error.description.contains(refused), "\(error)")
+            }
+            t = t.adding(seconds: 60)
+        }
+        #expect(failures > 0, "the refused symbol's entries failed")
+        // Max hold is one cycle: every opened position of another symbol is closed the cycle
+        // after, whether or not that cycle's entry for the refused symbol failed.
+        #expect(engine.file.open.allSatisfy { $0.openedAt?.instant == t.adding(seconds: -60) }, "\(engine.file.open)")
+        #expect(engine.closedThisRun.count > 0)
+        #expect(try events(home).contains { $0["event"] == "entry_failed" && $0["symbol"]?.stringValue == refused })
+    }
+
+    @Test func aSymbolTheFeedDroppedIsStillValuedAndExitedByMaxHold() throws {
+        let (config, universe) = try eager()
+        let home = Home(root: try Fixtures.temporaryDirectory("dropped"))
+        try home.createDirectories()
+        let start = try #require(Instant(year: 2025, month: 12, day: 19, hour: 12))
+        // An open position on a symbol no feed delivers, opened five hours ago (max hold is 4 h).
+        var file = PositionsFile()
+        file.open.append(
+            Position(
+                symbol: "GONEUSDT", direction: "LONG", entryPrice: 2.0, size: 500, leverage: 5, marginCollateral: 200,
+                openedAt: Timestamp(start.adding(seconds: -5 * 3600)), strategy: "test", botType: "alpha",
+                extra: JSONObject()))
+        try PositionsStore(home: home).save(file)
+        let engine = try TradingEngine(
+            config: config, universe: universe,
+            feed: SimulatedFeed(symbols: universe.symbols, seed: 9, intervalSeconds: 60, start: start),
+            stores: try EngineStores(home: home))
+        _ = try engine.runCycle(now: start)
+        _ = try engine.runCycle(now: start.adding(seconds: 60))
+        let gone = try #require(engine.closedThisRun.first { $0.symbol == "GONEUSDT" }, "closed by max hold")
+        #expect(gone.extra["exit_reason"] == "max_hold")
+        #expect(gone.exitPrice.map { abs($0 - 2.0) < 0.01 } == true, "at the last known price (the entry)")
+        let missing = try events(home).filter { $0["event"] == "symbol_missing" }
+        #expect(missing.count == 1 && missing.first?["level"] == "error", "logged once per gap: \(missing)")
+    }
+}
