@@ -89,12 +89,12 @@ public enum SelfCheck {
             guard let bot else { throw BrokerError("no config") }
             let verdict = RiskGate(limits: bot.risk).evaluate(
                 symbol: "BTCUSDT", sector: "mega", desiredNotional: bot.risk.maxNotional, leverage: 5,
-                balance: bot.walletReset.startingCapital, open: [], openedToday: 0)
-            guard case .allow(let notional, _) = verdict else {
+                equity: bot.walletReset.startingCapital, open: [], openedToday: 0)
+            guard case .allow(let notional, _, let bound) = verdict else {
                 throw BrokerError("risk gate blocks an empty book: \(verdict)")
             }
             return
-                "risk gate allows \(money(notional)) on an empty book; limits \(bot.risk.maxPositions) positions, \(bot.risk.maxPerSector) per sector"
+                "risk gate allows \(money(notional)) on an empty book (bound by \(bound)); limits \(bot.risk.maxPositions) positions, \(bot.risk.maxPerSector) per sector"
         }
         checks.run("broker") {
             guard let bot, let snapshot else { throw BrokerError("no config or market") }

@@ -330,11 +330,11 @@ public final class TradingEngine {
         let desired = config.risk.minNotional + (config.risk.maxNotional - config.risk.minNotional) * conviction
         let verdict = risk.evaluate(
             symbol: symbol, sector: sector(symbol), desiredNotional: desired, leverage: config.strategy.leverage,
-            balance: balance, open: exposures(), openedToday: openedToday)
+            equity: balance + unrealized(), open: exposures(), openedToday: openedToday)
         switch verdict {
         case .block(let rule, let detail):
             return try block(rule, detail)
-        case .allow(let notional, let margin):
+        case .allow(let notional, let margin, let bound):
             let fill = try broker.marketOrder(
                 symbol: symbol, buy: direction == .long, notional: notional, market: snapshot)
             var extra = JSONObject()
@@ -352,7 +352,7 @@ public final class TradingEngine {
             openedToday += 1
             dirty = true
             result.executed += 1
-            try record("executed", "\(direction.rawValue) \(symbol) at \(fill.price)", notional: notional)
+            try record("executed", "\(direction.rawValue) \(symbol) at \(fill.price)", rule: bound, notional: notional)
         }
     }
 
@@ -432,8 +432,14 @@ public final class TradingEngine {
         }
     }
 
+    /// The open positions as the risk gate counts them: margin, and notional at the entry price
+    /// (what was committed; the limits are checked when entering).
     func exposures() -> [Exposure] {
-        file.open.map { Exposure(symbol: $0.symbol, sector: sector($0.symbol), margin: $0.marginCollateral ?? 0) }
+        file.open.map {
+            Exposure(
+                symbol: $0.symbol, sector: sector($0.symbol), margin: $0.marginCollateral ?? 0,
+                notional: ($0.entryPrice ?? 0) * ($0.size ?? 0))
+        }
     }
 
     /// Unrealised P&L of the open positions at the last prices seen.

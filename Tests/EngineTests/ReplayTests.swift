@@ -28,7 +28,8 @@ import Testing
             settings: settings
         ) { engine, result in
             cyclesChecked += 1
-            let problems = engine.risk.invariantViolations(open: engine.openExposures, balance: engine.balance)
+            let problems = engine.risk.invariantViolations(
+                open: engine.openExposures, equity: engine.balance + engine.unrealized())
             if !problems.isEmpty { violations.append("cycle \(result.cycle): \(problems.joined(separator: ", "))") }
             if engine.openedToday > bot.risk.maxPositionsPerDay {
                 violations.append("cycle \(result.cycle): \(engine.openedToday) opened today")

@@ -4,14 +4,18 @@ import Testing
 
 @Suite struct StrategyTests {
     let limits = BotConfig.RiskLimits()
-    func gate() -> RiskGate { RiskGate(limits: limits) }
+    func gate(_ basis: String = "notional") -> RiskGate {
+        var l = limits
+        l.exposureBasis = basis
+        return RiskGate(limits: l)
+    }
 
     func verdict(
         open: [Exposure] = [], openedToday: Int = 0, symbol: String = "BTCUSDT", sector: String = "mega",
-        balance: Double = 10_000, leverage: Double = 5
+        equity: Double = 10_000, leverage: Double = 5, basis: String = "notional"
     ) -> RiskVerdict {
-        gate().evaluate(
-            symbol: symbol, sector: sector, desiredNotional: 2000, leverage: leverage, balance: balance, open: open,
+        gate(basis).evaluate(
+            symbol: symbol, sector: sector, desiredNotional: 2000, leverage: leverage, equity: equity, open: open,
             openedToday: openedToday)
     }
 
@@ -20,24 +24,39 @@ import Testing
         return nil
     }
 
+    func at(_ notional: Double, margin: Double = 0, symbol: String = "A", sector: String = "l1") -> Exposure {
+        Exposure(symbol: symbol, sector: sector, margin: margin, notional: notional)
+    }
+
     @Test func riskGateNamesTheRuleThatBlocks() {
-        #expect(verdict() == .allow(notional: 2000, margin: 400))
-        let ten = (0..<10).map { Exposure(symbol: "S\($0)", sector: "s\($0)", margin: 10) }
+        let ten = (0..<10).map { at(10, symbol: "S\($0)", sector: "s\($0)") }
         #expect(rule(verdict(open: ten)) == "max_positions")
-        #expect(rule(verdict(open: [Exposure(symbol: "BTCUSDT", sector: "mega", margin: 10)])) == "one_per_symbol")
-        let twoMega = [
-            Exposure(symbol: "ETHUSDT", sector: "mega", margin: 10), Exposure(symbol: "X", sector: "mega", margin: 10),
-        ]
+        #expect(rule(verdict(open: [at(10, symbol: "BTCUSDT", sector: "mega")])) == "one_per_symbol")
+        let twoMega = [at(10, symbol: "ETHUSDT", sector: "mega"), at(10, symbol: "X", sector: "mega")]
         #expect(rule(verdict(open: twoMega)) == "max_per_sector")
         #expect(rule(verdict(openedToday: 20)) == "max_positions_per_day")
-        // Exposure: 5,900 of the 6,000 margin allowed is in use -> room for 500 notional at 5x.
-        let heavy = [Exposure(symbol: "A", sector: "l1", margin: 5900)]
-        #expect(verdict(open: heavy) == .allow(notional: 500, margin: 100))
-        let full = [Exposure(symbol: "A", sector: "l1", margin: 5990)]
-        #expect(rule(verdict(open: full)) == "max_exposure_fraction")
-        // Per symbol at 1x leverage: 10 % of 10,000 is 1,000 notional.
-        #expect(verdict(leverage: 1) == .allow(notional: 1000, margin: 1000))
-        #expect(rule(verdict(balance: 1500, leverage: 1)) == "max_symbol_fraction")
+    }
+
+    /// The usual futures meaning: at $10,000 and 5x the 10 % per-symbol cap is $1,000 of
+    /// notional, and it binds before max_notional ($2,000); 60 % of equity is $6,000 in all.
+    @Test func limitsBindOnNotionalAgainstEquityAndTheEntrySaysWhichCapBound() {
+        #expect(verdict() == .allow(notional: 1000, margin: 200, bound: "max_symbol_fraction"))
+        #expect(verdict(equity: 30_000) == .allow(notional: 2000, margin: 400, bound: "max_notional"))
+        // 5,500 of the 6,000 notional allowed is in use: room for 500.
+        #expect(verdict(open: [at(5500)]) == .allow(notional: 500, margin: 100, bound: "max_exposure_fraction"))
+        #expect(rule(verdict(open: [at(5900)])) == "max_exposure_fraction", "room below the minimum notional")
+        // Equity, not the realised balance: an unrealised loss shrinks the room.
+        #expect(verdict(equity: 8_000) == .allow(notional: 800, margin: 160, bound: "max_symbol_fraction"))
+        // An operator who meant margin says so: 10 % of 10,000 margin at 5x is 5,000 notional.
+        #expect(verdict(basis: "margin") == .allow(notional: 2000, margin: 400, bound: "max_notional"))
+        #expect(rule(verdict(open: [at(0, margin: 5990)], basis: "margin")) == "max_exposure_fraction")
+        // The invariant the replay checks every cycle.
+        let gate = gate()
+        #expect(gate.invariantViolations(open: [at(1000), at(1000, symbol: "B")], equity: 10_000).isEmpty)
+        #expect(!gate.invariantViolations(open: [at(1500)], equity: 10_000).isEmpty)
+        #expect(
+            !gate.invariantViolations(open: (0..<7).map { at(990, symbol: "S\($0)", sector: "s\($0)") }, equity: 10_000)
+                .isEmpty)
     }
 
     @Test func exitsInOrderOfUrgency() {

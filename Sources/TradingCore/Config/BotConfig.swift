@@ -36,6 +36,9 @@ public struct BotConfig: Sendable, Equatable {
         public var maxNotional = 2000.0
         public var maxPositionsPerDay = 20
         public var dailyLossLimitFraction = 0.05
+        /// What the per-symbol and total exposure limits measure against equity: `notional`
+        /// (price x size, the usual futures meaning) or `margin` (for an operator who meant that).
+        public var exposureBasis = "notional"
     }
 
     public init(walletReset: WalletReset) { self.walletReset = walletReset }
@@ -68,7 +71,7 @@ public struct BotConfig: Sendable, Equatable {
         if let risk = try root.section("risk") {
             try risk.allowOnly([
                 "max_positions", "max_symbol_fraction", "max_exposure_fraction", "max_per_sector", "min_notional",
-                "max_notional", "max_positions_per_day", "daily_loss_limit_fraction",
+                "max_notional", "max_positions_per_day", "daily_loss_limit_fraction", "exposure_basis",
             ])
             var r = c.risk
             r.maxPositions = try risk.int("max_positions", in: 1...100, default: r.maxPositions)
@@ -82,6 +85,7 @@ public struct BotConfig: Sendable, Equatable {
             r.maxPositionsPerDay = try risk.int("max_positions_per_day", in: 1...10_000, default: r.maxPositionsPerDay)
             r.dailyLossLimitFraction = try risk.number(
                 "daily_loss_limit_fraction", in: 0.001...1, default: r.dailyLossLimitFraction)
+            r.exposureBasis = try risk.choice("exposure_basis", ["notional", "margin"], default: r.exposureBasis)
             c.risk = r
         }
         c.symbols = try root.strings("symbols", default: c.symbols)

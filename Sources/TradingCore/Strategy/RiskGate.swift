@@ -3,30 +3,35 @@ public struct Exposure: Sendable, Equatable {
     public var symbol: String
     public var sector: String
     public var margin: Double
+    /// Price x size at the last known price.
+    public var notional: Double
 
-    public init(symbol: String, sector: String, margin: Double) {
+    public init(symbol: String, sector: String, margin: Double, notional: Double) {
         self.symbol = symbol
         self.sector = sector
         self.margin = margin
+        self.notional = notional
     }
 }
 
 /// The risk gate's verdict on a proposed entry.
 public enum RiskVerdict: Sendable, Equatable {
-    case allow(notional: Double, margin: Double)
+    /// `bound`: the cap that set the size (`conviction` when none did).
+    case allow(notional: Double, margin: Double, bound: String)
     /// `rule` is the config name of the limit that blocked it.
     case block(rule: String, detail: String)
 }
 
-/// SEED.md's risk limits: concurrency, one position per symbol, per-symbol and total margin
-/// as fractions of the balance, positions per sector, notional bounds and a daily cap.
+/// SEED.md's risk limits: concurrency, one position per symbol, per-symbol and total exposure
+/// as fractions of equity (notional by default, margin when `exposure_basis` says so), positions
+/// per sector, notional bounds and a daily cap. An entry's size is the smallest of its caps.
 public struct RiskGate: Sendable {
     public var limits: BotConfig.RiskLimits
 
     public init(limits: BotConfig.RiskLimits) { self.limits = limits }
 
     public func evaluate(
-        symbol: String, sector: String, desiredNotional: Double, leverage: Double, balance: Double,
+        symbol: String, sector: String, desiredNotional: Double, leverage: Double, equity: Double,
         open: [Exposure], openedToday: Int
     ) -> RiskVerdict {
         if open.count >= limits.maxPositions {
@@ -46,48 +51,52 @@ public struct RiskGate: Sendable {
                 rule: "max_positions_per_day",
                 detail: "\(openedToday) positions opened today (limit \(limits.maxPositionsPerDay))")
         }
-        guard balance > 0, leverage > 0 else { return .block(rule: "balance", detail: "no balance to trade") }
-        var notional = min(max(desiredNotional, limits.minNotional), limits.maxNotional)
-        var binding = "max_notional"
-        let symbolRoom = limits.maxSymbolFraction * balance * leverage
-        if notional > symbolRoom {
-            notional = symbolRoom
-            binding = "max_symbol_fraction"
+        guard equity > 0, leverage > 0 else { return .block(rule: "balance", detail: "no equity to trade") }
+        // Caps in notional: a margin basis turns margin room into notional room by the leverage.
+        let scale = limits.exposureBasis == "margin" ? leverage : 1
+        var notional = max(desiredNotional, limits.minNotional)
+        var bound = "conviction"
+        func cap(_ room: Double, _ rule: String) {
+            if room <= notional {
+                notional = room
+                bound = rule
+            }
         }
-        let used = open.reduce(0) { $0 + $1.margin }
-        let exposureRoom = (limits.maxExposureFraction * balance - used) * leverage
-        if notional > exposureRoom {
-            notional = exposureRoom
-            binding = "max_exposure_fraction"
-        }
+        cap(limits.maxNotional, "max_notional")
+        cap(limits.maxSymbolFraction * equity * scale, "max_symbol_fraction")
+        let used = open.reduce(0) { $0 + measure($1) }
+        cap((limits.maxExposureFraction * equity - used) * scale, "max_exposure_fraction")
         if notional < limits.minNotional {
             return .block(
-                rule: binding,
+                rule: bound,
                 detail:
-                    "room for \(money(max(0, notional))) notional is below the minimum \(money(limits.minNotional)) (margin in use \(money(used)) of \(money(balance)))"
+                    "room for \(money(max(0, notional))) notional is below the minimum \(money(limits.minNotional)) (\(limits.exposureBasis) in use \(money(used)) against equity \(money(equity)))"
             )
         }
-        return .allow(notional: notional, margin: notional / leverage)
+        return .allow(notional: notional, margin: notional / leverage, bound: bound)
     }
 
+    /// What the exposure limits count of a position.
+    func measure(_ e: Exposure) -> Double { limits.exposureBasis == "margin" ? e.margin : e.notional }
+
     /// Whether the open positions respect every limit (asserted on every replay cycle).
-    public func invariantViolations(open: [Exposure], balance: Double) -> [String] {
+    public func invariantViolations(open: [Exposure], equity: Double) -> [String] {
         var out: [String] = []
         if open.count > limits.maxPositions { out.append("\(open.count) positions > \(limits.maxPositions)") }
         let bySymbol = Dictionary(grouping: open, by: \.symbol)
         for (symbol, list) in bySymbol where list.count > 1 { out.append("\(list.count) positions in \(symbol)") }
         for (symbol, list) in bySymbol {
-            let margin = list.reduce(0) { $0 + $1.margin }
-            if margin > limits.maxSymbolFraction * balance + 0.01 {
-                out.append("\(symbol) margin \(margin) over limit")
+            let used = list.reduce(0) { $0 + measure($1) }
+            if used > limits.maxSymbolFraction * equity * 1.05 + 0.01 {
+                out.append("\(symbol) \(limits.exposureBasis) \(used) over the limit")
             }
         }
         for (sector, list) in Dictionary(grouping: open, by: \.sector) where list.count > limits.maxPerSector {
             out.append("\(list.count) positions in sector \(sector)")
         }
-        let total = open.reduce(0) { $0 + $1.margin }
-        if total > limits.maxExposureFraction * balance + 0.01 {
-            out.append("total margin \(total) over exposure limit")
+        let total = open.reduce(0) { $0 + measure($1) }
+        if total > limits.maxExposureFraction * equity * 1.05 + 0.01 {
+            out.append("total \(limits.exposureBasis) \(total) over the exposure limit")
         }
         return out
     }
