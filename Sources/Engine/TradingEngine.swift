@@ -169,9 +169,12 @@ public final class TradingEngine {
     var enabled: Set<String>? { config.symbols.isEmpty ? nil : Set(config.symbols) }
 
     /// Starts a new UTC day when `now` crosses midnight: counters reset, the breaker may re-arm.
+    /// On the engine's first cycle of a day it already traded (a restart), what the day decided
+    /// comes back from state/day.json: the daily-loss trip, the loss baseline, the equity peak.
     func rollDay(_ now: Instant) {
         let today = now.startOfUTCDay
         guard day != today else { return }
+        let restarting = day == nil
         day = today
         peakEquity = balance
         dayPnl = 0
@@ -180,6 +183,13 @@ public final class TradingEngine {
             dayPnl += p.effectiveNetPnl ?? 0
         }
         dayStartBalance = balance - dayPnl
+        if restarting, let saved = DayState.load(dayStatePath), saved.day == today {
+            peakEquity = max(peakEquity, saved.peakEquity)
+            if saved.dayStartBalance > 0 { dayStartBalance = saved.dayStartBalance }
+            if let reason = saved.tripReason, let until = saved.tripUntil {
+                breaker.restore(reason: reason, until: until, now: now)
+            }
+        }
         openedToday =
             (file.open + file.closed).filter { ($0.openedAt?.instant ?? Instant(microseconds: 0)) >= today }.count
     }
@@ -204,6 +214,8 @@ public final class TradingEngine {
             // A trip (the kill switch included) stops new entries: critical, so the watchdog alerts.
             let level = change.hasPrefix("circuit breaker tripped") ? "critical" : "warning"
             stores.log(level, "circuit_breaker", cycle: cycle, at: now, [JSONField("change", .string(change))])
+            // A daily trip is on disk before anything else happens: a crash now must not clear it.
+            if breaker.dailyTrip != nil { try saveDay() }
         }
         let enabled = self.enabled
         // An entry that fails for one symbol must not stop the exits of every position: the
@@ -442,20 +454,36 @@ public final class TradingEngine {
         }
     }
 
-    /// Unrealised P&L of the open positions at the last prices seen.
+    /// Unrealised P&L of the open positions at the last prices seen, net of the fee paid at
+    /// entry and the fee the exit will cost: what closing now would really add to the balance.
+    /// A position resumed from the old bot's file, with no entry fee recorded, gets it from its
+    /// entry notional.
     func unrealized() -> Double {
         var total = 0.0
         for p in file.open {
-            guard let price = lastMarket[p.symbol]?.lastPrice, let entry = p.entryPrice, let q = p.size,
-                let side = p.side
-            else { continue }
-            total += (price - entry) * q * (side == .long ? 1 : -1)
+            guard let entry = p.entryPrice, let q = p.size, let side = p.side else { continue }
+            let price = lastMarket[p.symbol]?.lastPrice ?? entry
+            let entryFee = p.extra["entry_fee"]?.doubleValue ?? config.fees.taker * entry * q
+            total += (price - entry) * q * (side == .long ? 1 : -1) - entryFee - config.fees.taker * price * q
         }
         return total
     }
 
+    var dayStatePath: String { stores.home.stateDir + "/day.json" }
+
+    /// Writes what the day has decided (atomically), so a restart cannot clear it.
+    func saveDay() throws {
+        guard let day else { return }
+        let trip = breaker.dailyTrip
+        try DayState(
+            day: day, peakEquity: peakEquity, dayStartBalance: dayStartBalance, tripReason: trip?.reason,
+            tripUntil: trip?.until
+        ).save(dayStatePath)
+    }
+
     /// Writes what changed: the positions file (atomic), the SQLite mirror, learned weights.
     public func persist() throws {
+        try saveDay()
         if dirty {
             try stores.positions.save(file)
             dirty = false

@@ -84,6 +84,84 @@ import Testing
         #expect(sameCycle.isEmpty, "\(sameCycle.count) positions opened and closed in one cycle")
     }
 
+    /// A daily-loss trip survives a restart even when the loss has partly come back since: the
+    /// day decided, and a restart must never clear it.
+    @Test func aRestartNeverClearsTheDaysLossTrip() throws {
+        let (config, universe) = try eager()
+        let home = Home(root: try Fixtures.temporaryDirectory("daytrip"))
+        let start = try #require(Instant(year: 2025, month: 12, day: 19, hour: 12))
+        func engine() throws -> TradingEngine {
+            try TradingEngine(
+                config: config, universe: universe,
+                feed: SimulatedFeed(symbols: universe.symbols, seed: 9, intervalSeconds: 60, start: start),
+                stores: try EngineStores(home: home))
+        }
+        let first = try engine()
+        _ = try first.runCycle(now: start)
+        first.dayPnl -= 0.06 * first.dayStartBalance  // the day's loss passes the 5 % limit
+        _ = try first.runCycle(now: start.adding(seconds: 60))
+        #expect(first.breaker.dailyTrip != nil, "the daily loss tripped the breaker")
+        let peak = first.peakEquity
+
+        // A new process the same day: the positions file alone shows no loss today.
+        let second = try engine()
+        let result = try #require(try second.runCycle(now: start.adding(seconds: 120)))
+        #expect(second.breaker.dailyTrip?.reason.contains("daily loss") == true, "a restart cleared the trip")
+        #expect(result.executed == 0)
+        #expect(second.peakEquity >= peak, "the day's equity peak is kept")
+        // The next UTC day re-arms it.
+        let tomorrow = try #require(Instant(year: 2025, month: 12, day: 20, hour: 0, minute: 1))
+        _ = try second.runCycle(now: tomorrow)
+        #expect(second.breaker.allowsEntries)
+    }
+
+    /// Equity counts what closing would cost: a position just opened is down by its two fees
+    /// and the spread, not flat.
+    @Test func unrealisedPnlIncludesBothFees() throws {
+        let (config, universe) = try eager()
+        let home = Home(root: try Fixtures.temporaryDirectory("fees"))
+        let start = try #require(Instant(year: 2025, month: 12, day: 19, hour: 12))
+        let engine = try TradingEngine(
+            config: config, universe: universe,
+            feed: SimulatedFeed(symbols: universe.symbols, seed: 9, intervalSeconds: 60, start: start),
+            stores: try EngineStores(home: home))
+        _ = try engine.runCycle(now: start)
+        let open = engine.file.open
+        #expect(!open.isEmpty)
+        let fees = open.reduce(0.0) { total, p in
+            total + (p.extra["entry_fee"]?.doubleValue ?? 0) + config.fees.taker * (p.entryPrice ?? 0) * (p.size ?? 0)
+        }
+        // At the entry price itself the position would be down exactly its two fees.
+        #expect(engine.unrealized() < -fees * 0.9, "unrealised \(engine.unrealized()), fees \(fees)")
+    }
+
+    /// The old bot's open positions carry no entry fee: it is charged from the entry notional.
+    @Test func resumedPositionsAreChargedTheirEntryFee() throws {
+        let (config, universe) = try eager()
+        let home = Home(root: try Fixtures.temporaryDirectory("resumed"))
+        try home.createDirectories()
+        try FileIO.copy(Fixtures.samplePositions, to: home.positions)
+        let stores = try EngineStores(home: home)
+        try FileIO.writeAtomically(stores.killSwitchPath, Array("on".utf8))  // nothing new opens
+        let start = try #require(Instant(year: 2025, month: 12, day: 19, hour: 12))
+        let engine = try TradingEngine(
+            config: config, universe: universe,
+            feed: SimulatedFeed(symbols: universe.symbols, seed: 9, intervalSeconds: 60, start: start), stores: stores)
+        _ = try engine.runCycle(now: start)
+        let open = engine.file.open
+        #expect(!open.isEmpty && open.allSatisfy { $0.extra["entry_fee"] == nil }, "the sample has no entry fees")
+        var expected = 0.0
+        for p in open {
+            let entry = p.entryPrice ?? 0
+            let q = p.size ?? 0
+            let price = engine.lastMarket[p.symbol]?.lastPrice ?? entry
+            expected +=
+                (price - entry) * q * (p.side == .long ? 1 : -1) - config.fees.taker * entry * q
+                - config.fees.taker * price * q
+        }
+        #expect(abs(engine.unrealized() - expected) < 1e-6, "\(engine.unrealized()) vs \(expected)")
+    }
+
     /// A broker that refuses one symbol's entries, as an exchange can.
     final class RefusingBroker: Broker {
         let paper: PaperBroker

@@ -41,6 +41,18 @@ public struct CircuitBreaker: Sendable, Equatable {
     }
 
     public var allowsEntries: Bool { state == .armed }
+
+    /// Puts back a daily trip a restart must not clear (it still ends at `until`).
+    public mutating func restore(reason: String, until: Instant, now: Instant) {
+        guard now < until, state == .armed else { return }
+        state = .tripped(reason: reason, until: until)
+    }
+
+    /// The daily trip in force, if any (the kill switch's is the file's, not ours to keep).
+    public var dailyTrip: (reason: String, until: Instant)? {
+        if case .tripped(let reason, let until?) = state { return (reason, until) }
+        return nil
+    }
 }
 
 /// Paper fills at the touch: buys at the ask and sells at the bid, plus slippage, with the
