@@ -19,17 +19,28 @@ public enum ReplayRunner {
         public var otherSectorSymbols: [String]
         public var notes: [String]
         public var seconds: Double
+        public var statistics = TradeStatistics()
+        /// Equity after every cycle, and at each UTC day's last cycle.
+        public var equityPath: [Double] = []
+        public var equityAtDayEnds: [Double] = []
+        public var startingCapital = 0.0
 
         public var json: JSONValue {
-            [
-                "ok": true, "home": .string(home), "cycles": .int(cycles), "candles": .int(candles),
-                "trades": .int(trades), "win_rate": .double(round4(winRate)), "net_pnl": .double(cents(netPnl)),
-                "max_drawdown": .double(round4(maxDrawdown)), "balance": .double(cents(balance)),
-                "decisions_hash": .string(decisionsHash),
-                "other_sector_symbols": .array(otherSectorSymbols.map { .string($0) }),
-                "notes": .array(notes.map { .string($0) }), "seconds": .double(round4(seconds)),
-                "candles_per_second": .double(seconds > 0 ? (Double(candles) / seconds).rounded() : 0),
-            ]
+            var o =
+                ([
+                    "ok": true, "home": .string(home), "cycles": .int(cycles), "candles": .int(candles),
+                    "trades": .int(trades), "win_rate": .double(round4(winRate)), "net_pnl": .double(cents(netPnl)),
+                    "max_drawdown": .double(round4(maxDrawdown)), "balance": .double(cents(balance)),
+                    "decisions_hash": .string(decisionsHash),
+                    "other_sector_symbols": .array(otherSectorSymbols.map { .string($0) }),
+                    "notes": .array(notes.map { .string($0) }), "seconds": .double(round4(seconds)),
+                    "candles_per_second": .double(seconds > 0 ? (Double(candles) / seconds).rounded() : 0),
+                ] as JSONValue).objectValue ?? JSONObject()
+            // Max drawdown on equity, cycle by cycle (it replaces the balance-only one).
+            for field in statistics.json(start: startingCapital, dayEnds: equityAtDayEnds, equityPath: equityPath) {
+                o[field.key] = field.value
+            }
+            return .object(o)
         }
     }
 
@@ -57,16 +68,26 @@ public enum ReplayRunner {
         let engine = try TradingEngine(
             config: config, universe: universe, feed: feed, stores: stores, settings: settings)
         var cycles = 0
+        var equityPath: [Double] = []
+        var dayEnds: [Double] = []
+        var lastDay: Instant?
         while let result = try engine.runCycle(now: first, useFeedTime: true) {
             cycles += 1
+            let day = result.time.startOfUTCDay
+            if let lastDay, day != lastDay, let last = equityPath.last { dayEnds.append(last) }
+            lastDay = day
+            equityPath.append(result.equity)
             onCycle?(engine, result)
         }
+        if let last = equityPath.last { dayEnds.append(last) }
         try engine.persist()
         try stores.heartbeat.write(
             Heartbeat(
                 pid: ProcessIdentity.pid, release: settings.release, cycle: engine.cycle, phase: "replay_finished",
                 writtenAt: WallClock.now))
         let closed = engine.closedThisRun
+        var statistics = TradeStatistics()
+        for p in closed { statistics.add(p, net: p.netPnl ?? 0) }
         let wins = closed.filter { ($0.netPnl ?? 0) > 0 }.count
         let losses = closed.filter { ($0.netPnl ?? 0) < 0 }.count
         return Summary(
@@ -75,7 +96,8 @@ public enum ReplayRunner {
             netPnl: closed.reduce(0) { $0 + ($1.netPnl ?? 0) }, maxDrawdown: engine.maxDrawdown,
             balance: engine.balance,
             decisionsHash: engine.hash.hex, otherSectorSymbols: engine.otherSectorSymbols.sorted(),
-            notes: loaded.notes, seconds: Date().timeIntervalSince(started))
+            notes: loaded.notes, seconds: Date().timeIntervalSince(started), statistics: statistics,
+            equityPath: equityPath, equityAtDayEnds: dayEnds, startingCapital: config.walletReset.startingCapital)
     }
 
     /// The replay home's bot.json and asset universe, so `report` and `check data` work on it.

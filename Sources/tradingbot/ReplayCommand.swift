@@ -76,6 +76,16 @@ struct ReplayCommand: ParsableCommand {
             print(
                 "Trades \(summary.trades), win rate \(Int((summary.winRate * 100).rounded())) %, net P&L \(money(summary.netPnl)), max drawdown \(Int((summary.maxDrawdown * 1000).rounded()) / 10) %"
             )
+            let stats = summary.statistics
+            let json = summary.json.objectValue
+            func shown(_ key: String) -> String { json?[key]?.doubleValue.map { "\($0)" } ?? "n/a" }
+            print(
+                "Fees \(money(stats.totalFees)), profit factor \(shown("profit_factor")), expectancy \(shown("expectancy")) per trade, Sharpe \(shown("sharpe")), Sortino \(shown("sortino")), average hold \(Int((stats.averageHoldSeconds ?? 0) / 60)) min"
+            )
+            print(
+                "Exits: "
+                    + stats.exitReasons.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(
+                        separator: ", "))
             print("Decisions hash \(summary.decisionsHash)")
             if !summary.otherSectorSymbols.isEmpty {
                 print(

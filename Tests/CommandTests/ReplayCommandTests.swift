@@ -42,6 +42,19 @@ import Testing
         let home = try #require(try kept.json()["home"] as? String)
         #expect(FileManager.default.fileExists(atPath: home + "/logs/positions_futures.json"))
         #expect(try kept.json()["decisions_hash"] as? String == removed.json()["decisions_hash"] as? String)
+        // The numbers strategies are compared by, consistent with the trades in the file.
+        let json = try kept.json()
+        for key in [
+            "total_fees", "funding", "profit_factor", "expectancy", "sharpe", "sortino", "max_drawdown",
+            "avg_hold_seconds", "exit_reasons",
+        ] {
+            #expect(json.keys.contains(key), "\(key) missing")
+        }
+        let reasons = json["exit_reasons"] as? [String: Int] ?? [:]
+        #expect(reasons.values.reduce(0, +) == json["trades"] as? Int)
+        let file = try PositionsStore(home: Home(root: home)).load()
+        let fees = file.closed.reduce(0.0) { $0 + ($1.extra["fees"]?.doubleValue ?? 0) }
+        #expect(abs((json["total_fees"] as? Double ?? -1) - fees) < 0.01)
         try? FileManager.default.removeItem(atPath: home)
     }
 }

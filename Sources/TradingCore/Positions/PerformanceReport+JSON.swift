@@ -28,6 +28,10 @@ extension PerformanceReport {
             JSONField("open_positions", .int(openPositions)),
             JSONField("open_margin", Self.cents(openMargin)),
         ])
+        // Daily resolution from the realised balance: `report` sees the file, not the prices.
+        let dayEnds = balanceAtDayEnds
+        o.fields.append(
+            contentsOf: statistics.json(start: reset.startingCapital, dayEnds: dayEnds, equityPath: dayEnds))
         o["first_counted_close"] = firstCountedClose.map { .string($0.iso8601) } ?? .null
         o["last_counted_close"] = lastCountedClose.map { .string($0.iso8601) } ?? .null
         o["by_day"] = Self.groups(byDay, byKey: true, keyName: "day")
@@ -67,6 +71,9 @@ extension PerformanceReport {
             "Closed trades   \(grouped(totals.trades)) since the reset, \(grouped(closedTradesTotal)) in the file",
             "Wins / losses   \(totals.wins) / \(totals.losses)  (win rate \(String(format1(totals.winRate * 100))) %)",
             "Open positions  \(openPositions)  (margin \(money(openMargin)))",
+            "Fees paid       \(money(statistics.totalFees)), funding \(signed(statistics.funding))",
+            "Per trade       expectancy \(statistics.expectancy.map(signed) ?? "n/a"), profit factor "
+                + (statistics.profitFactor.map { format2($0) } ?? "n/a (no losses)"),
         ]
         if !byDay.isEmpty {
             lines.append("")
@@ -83,6 +90,12 @@ extension PerformanceReport {
         for warning in warnings { lines.append("WARNING: \(warning)") }
         return lines.joined(separator: "\n")
     }
+}
+
+func format2(_ v: Double) -> String {
+    let hundredths = Int((v * 100).rounded())
+    let fraction = abs(hundredths % 100)
+    return "\(hundredths < 0 && hundredths > -100 ? "-" : "")\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction)"
 }
 
 func format1(_ v: Double) -> String {

@@ -40,6 +40,10 @@ public struct PerformanceReport: Sendable, Equatable {
     /// be read. At most `leftOutShown` are described; `leftOutCount` counts them all.
     public var leftOut: [String] = []
     public var leftOutCount = 0
+    /// Fees, funding, profit factor, holds and exit reasons of the counted trades.
+    public var statistics = TradeStatistics()
+    /// Net P&L of the counted trades per UTC day (by the day's start), for daily returns.
+    public var netByDayStart: [Instant: Double] = [:]
     static let leftOutShown = 10
 
     /// Builds the report from a positions file.
@@ -86,6 +90,8 @@ public struct PerformanceReport: Sendable, Equatable {
             if report.firstCountedClose.map({ closed < $0 }) ?? true { report.firstCountedClose = closed }
             if report.lastCountedClose.map({ closed > $0 }) ?? true { report.lastCountedClose = closed }
             report.byDay[closed.utcDay, default: TradeTotals()].add(net)
+            report.statistics.add(p, net: net)
+            report.netByDayStart[closed.startOfUTCDay, default: 0] += net
             report.byStrategy[p.strategy ?? "unknown", default: TradeTotals()].add(net)
             report.bySymbol[p.symbol, default: TradeTotals()].add(net)
         }
@@ -103,6 +109,21 @@ public struct PerformanceReport: Sendable, Equatable {
             report.openPositions += 1
             report.openMargin += p.marginCollateral ?? 0
         }
+    }
+
+    /// The realised balance at the end of every UTC day from the first counted close to the
+    /// last, days without trades included (they are days of zero return, not missing ones).
+    public var balanceAtDayEnds: [Double] {
+        guard let first = netByDayStart.keys.min(), let last = netByDayStart.keys.max() else { return [] }
+        var out: [Double] = []
+        var balance = reset.startingCapital
+        var day = first
+        while day <= last {
+            balance += netByDayStart[day] ?? 0
+            out.append(balance)
+            day = day.adding(seconds: 86_400)
+        }
+        return out
     }
 
     /// A breakdown as (key, totals) pairs: days oldest first, others by net P&L, best first.
