@@ -71,6 +71,8 @@ public final class TradingEngine {
     public private(set) var drawdownReducing: String?
     /// Symbols with an open position that the feed stopped delivering (logged once per gap).
     var missingSymbols: Set<String> = []
+    /// The previous cycle's time: a funding time between it and now is settled this cycle.
+    var lastCycleAt: Instant?
 
     public init(
         config: BotConfig, universe: AssetUniverse, feed: any MarketFeed, stores: EngineStores,
@@ -207,6 +209,7 @@ public final class TradingEngine {
             lastMarket[s.symbol] = s
         }
         noteMissingSymbols(snapshots, now: now)
+        bookFunding(now: now)
         updateDrawdown(now: now)
         if let change = breaker.update(
             now: now, dayStartBalance: dayStartBalance, dayPnl: dayPnl + unrealized(), killSwitch: stores.killSwitchOn)
@@ -255,6 +258,32 @@ public final class TradingEngine {
             throw EntryFailures(count: entryFailures.count, first: first)
         }
         return result
+    }
+
+    /// Perpetual funding, settled every 8 hours (00:00, 08:00, 16:00 UTC): each position open
+    /// before a funding time that passed since the last cycle pays (or receives) notional x rate
+    /// at the feed's funding rate; a long pays a positive rate, a short receives it. The amount
+    /// accumulates in the position's `funding` and counts in its net P&L at the close and in
+    /// the unrealised P&L until then. A funding time passed while the engine was down is not
+    /// guessed at.
+    func bookFunding(now: Instant) {
+        defer { lastCycleAt = now }
+        guard let last = lastCycleAt, now > last else { return }
+        let period = Int64(8 * 3600) * 1_000_000
+        let fundingTime = Instant(microseconds: now.microseconds / period * period)
+        guard fundingTime > last else { return }
+        for index in file.open.indices {
+            var p = file.open[index]
+            guard let opened = p.openedAt?.instant, opened < fundingTime, let side = p.side, let q = p.size,
+                let market = lastMarket[p.symbol], !missingSymbols.contains(p.symbol),
+                let rate = market.fundingRate, let price = market.lastPrice
+            else { continue }
+            let amount = -(side == .long ? 1.0 : -1.0) * q * price * rate
+            p.extra["funding"] = .double(round6((p.extra["funding"]?.doubleValue ?? 0) + amount))
+            file.open[index] = p
+            dirty = true
+            hash.add("\(cycle)|\(p.symbol)|funding|\(round6(amount))")
+        }
     }
 
     /// Logs, once per gap, each open position whose symbol the feed stopped delivering: it is
@@ -412,7 +441,8 @@ public final class TradingEngine {
             let fill = try broker.close(symbol: p.symbol, buy: side == .short, quantity: quantity, market: market)
             let gross = (fill.price - entry) * quantity * sign
             let fees = (p.extra["entry_fee"]?.doubleValue ?? 0) + fill.fee
-            let net = gross - fees
+            let funding = p.extra["funding"]?.doubleValue ?? 0
+            let net = gross - fees + funding
             p.exitPrice = fill.price
             p.pnl = round6(gross)
             p.netPnl = round6(net)
@@ -464,7 +494,9 @@ public final class TradingEngine {
             guard let entry = p.entryPrice, let q = p.size, let side = p.side else { continue }
             let price = lastMarket[p.symbol]?.lastPrice ?? entry
             let entryFee = p.extra["entry_fee"]?.doubleValue ?? config.fees.taker * entry * q
-            total += (price - entry) * q * (side == .long ? 1 : -1) - entryFee - config.fees.taker * price * q
+            total +=
+                (price - entry) * q * (side == .long ? 1 : -1) - entryFee - config.fees.taker * price * q
+                + (p.extra["funding"]?.doubleValue ?? 0)
         }
         return total
     }

@@ -162,6 +162,49 @@ import Testing
         #expect(abs(engine.unrealized() - expected) < 1e-6, "\(engine.unrealized()) vs \(expected)")
     }
 
+    /// Funding is booked at 08:00 UTC on the positions open before it, and the close counts it.
+    @Test func fundingIsPaidAtEachFundingTimeAndCountsInTheNet() throws {
+        var (config, universe) = try eager()
+        config.exits.minHoldSeconds = 0
+        config.exits.maxHoldSeconds = 240
+        config.exits.emergencyPositionLoss = 1
+        config.exits.emergencyDrawdown = 1
+        config.exits.trailingActivation = 1
+        config.exits.profitLockTrigger = 1
+        let home = Home(root: try Fixtures.temporaryDirectory("funding"))
+        let start = try #require(Instant(year: 2025, month: 12, day: 19, hour: 7, minute: 58))
+        let engine = try TradingEngine(
+            config: config, universe: universe,
+            feed: SimulatedFeed(symbols: universe.symbols, seed: 9, intervalSeconds: 60, start: start),
+            stores: try EngineStores(home: home))
+        _ = try engine.runCycle(now: start)
+        _ = try engine.runCycle(now: start.adding(seconds: 60))
+        let before = engine.file.open
+        #expect(!before.isEmpty && before.allSatisfy { $0.extra["funding"] == nil }, "no funding before 08:00")
+        _ = try engine.runCycle(now: start.adding(seconds: 120))  // 08:00
+        for p in engine.file.open where before.contains(where: { $0.symbol == p.symbol }) {
+            let market = try #require(engine.lastMarket[p.symbol])
+            let rate = try #require(market.fundingRate)
+            let expected = -(p.side == .long ? 1.0 : -1.0) * (p.size ?? 0) * (market.lastPrice ?? 0) * rate
+            #expect(abs((p.extra["funding"]?.doubleValue ?? 0) - expected) < 1e-5, "\(p.symbol)")
+        }
+        _ = try engine.runCycle(now: start.adding(seconds: 180))
+        #expect(
+            engine.file.open.filter { $0.openedAt!.instant >= start.adding(seconds: 120) }
+                .allSatisfy { $0.extra["funding"] == nil }, "positions opened at or after 08:00 pay nothing then")
+        // Held past max hold (4 minutes): closed, with the funding in the net.
+        _ = try engine.runCycle(now: start.adding(seconds: 300))
+        let paid = engine.closedThisRun.filter { $0.extra["funding"] != nil }
+        #expect(!paid.isEmpty)
+        for p in paid {
+            let fees = p.extra["fees"]?.doubleValue ?? 0
+            let funding = p.extra["funding"]?.doubleValue ?? 0
+            #expect(abs((p.netPnl ?? 0) - ((p.pnl ?? 0) - fees + funding)) < 1e-5)
+        }
+        let stats = PerformanceReport(file: engine.file, reset: config.walletReset).statistics
+        #expect(abs(stats.funding - paid.reduce(0) { $0 + ($1.extra["funding"]?.doubleValue ?? 0) }) < 1e-5)
+    }
+
     /// A broker that refuses one symbol's entries, as an exchange can.
     final class RefusingBroker: Broker {
         let paper: PaperBroker
