@@ -25,6 +25,11 @@ struct ReplayCommand: ParsableCommand {
     @Option(help: "Home whose config (risk, fees, asset universe) the replay uses, when it has one.")
     var home: String?
 
+    @Option(
+        help:
+            "Asset universe (symbol -> sector) to use instead of --home's, e.g. for recorded markets it does not list.")
+    var universe: String?
+
     @Option(help: "A new or empty folder to replay into (default: a temporary folder, removed afterwards).")
     var into: String?
 
@@ -37,7 +42,17 @@ struct ReplayCommand: ParsableCommand {
     func run() throws {
         let source = Home.resolve(option: home)
         let base = FileIO.exists(source.botConfig) ? try ConfigFiles.bot(source.botConfig) : nil
-        let universe = FileIO.exists(source.assetUniverse) ? try ConfigFiles.assetUniverse(source.assetUniverse) : nil
+        let sectors: AssetUniverse?
+        if let universe {
+            guard FileIO.exists(universe) else {
+                throw CommandFailure.usage(
+                    "--universe \(universe): no such file (an asset_universe.json: {\"symbols\": {\"BTCUSDT\": \"mega\", ...}})"
+                )
+            }
+            sectors = try ConfigFiles.assetUniverse(universe)
+        } else {
+            sectors = FileIO.exists(source.assetUniverse) ? try ConfigFiles.assetUniverse(source.assetUniverse) : nil
+        }
         if let into {
             // A replay resumes whatever positions its home holds and writes its own bot.json: into
             // a live home it would overwrite the operator's config and trade its book.
@@ -60,7 +75,7 @@ struct ReplayCommand: ParsableCommand {
         let summary: ReplayRunner.Summary
         do {
             summary = try ReplayRunner.run(
-                feedPath: feed, home: target, baseConfig: base, universe: universe, settings: settings)
+                feedPath: feed, home: target, baseConfig: base, universe: sectors, settings: settings)
         } catch let error as StoreError {
             throw CommandFailure.usage("\(error)")
         }

@@ -34,6 +34,21 @@ import Testing
         #expect(try FileIO.read(live + "/config/bot.json") == config)
     }
 
+    @Test func aUniverseOfItsOwnNamesTheSectors() throws {
+        let universe = try Fixtures.temporaryDirectory("universe") + "/u.json"
+        try Fixtures.write(#"{"symbols": {"XRPUSDT": "payment"}}"#, to: universe)
+        let out = try CommandRunner.run(
+            "tradingbot", ["replay", "--feed", Self.feed, "--universe", universe, "--json"])
+        #expect(out.status == 0, "\(out.stderr)")
+        #expect((try out.json()["other_sector_symbols"] as? [String]) == [])
+        let missing = try CommandRunner.run(
+            "tradingbot", ["replay", "--feed", Self.feed, "--universe", universe + ".nope"])
+        #expect(missing.status == 2 && missing.stderr.contains("no such file"), "\(missing.stderr)")
+        try Fixtures.write(#"{"symbols": {"XRPUSDT": "moon"}}"#, to: universe)
+        let bad = try CommandRunner.run("tradingbot", ["replay", "--feed", Self.feed, "--universe", universe])
+        #expect(bad.status == 2 && bad.stderr.contains("moon"), "\(bad.stderr)")
+    }
+
     @Test func theTemporaryHomeIsRemovedUnlessKept() throws {
         let removed = try CommandRunner.run("tradingbot", ["replay", "--feed", Self.feed, "--json"])
         #expect(removed.status == 0, "\(removed.stderr)")

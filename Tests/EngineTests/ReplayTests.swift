@@ -16,8 +16,12 @@ import Testing
     }
 
     /// Replays `feed` and checks every risk invariant after every cycle.
-    func replay(_ feed: String) throws -> (ReplayRunner.Summary, [String]) {
-        let (bot, universe) = try committedConfig()
+    func replay(_ feed: String, config: BotConfig? = nil, universe given: AssetUniverse? = nil) throws -> (
+        ReplayRunner.Summary, [String]
+    ) {
+        var (bot, universe) = try committedConfig()
+        if let config { bot = config }
+        if let given { universe = given }
         var violations: [String] = []
         var cyclesChecked = 0
         let home = Home(root: try Fixtures.temporaryDirectory("replay"))
@@ -37,6 +41,27 @@ import Testing
         }
         #expect(cyclesChecked == summary.cycles)
         return (summary, violations)
+    }
+
+    /// With a universe that gives the ten recorded markets sectors, and entries eager enough,
+    /// the position, per-sector and exposure limits all bind at some point, and none is ever
+    /// exceeded on any cycle.
+    @Test(.timeLimit(.minutes(20))) func everyLimitBindsAndNoneIsExceededOnTenMarkets() throws {
+        var (bot, _) = try committedConfig()
+        bot.strategy.entryThreshold = 0.05
+        bot.strategy.minAgreeing = 1
+        bot.risk.maxPositions = 6
+        bot.risk.maxExposureFraction = 0.3
+        bot.risk.maxPositionsPerDay = 10_000
+        let universe = try ConfigFiles.assetUniverse(Fixtures.data + "/universe/spot-2018.json")
+        let (summary, violations) = try replay("spot-5m-2018-01", config: bot, universe: universe)
+        #expect(violations.isEmpty, "\(violations.prefix(5))")
+        #expect(summary.otherSectorSymbols.isEmpty, "the universe names every market")
+        let signals = try JSONLAppender.readAll(Home(root: summary.home).signalsLog).compactMap { $0.objectValue }
+        let bound = Set(signals.compactMap { $0["rule"]?.stringValue })
+        for rule in ["max_positions", "max_per_sector", "max_exposure_fraction"] {
+            #expect(bound.contains(rule), "\(rule) never bound: \(bound.sorted())")
+        }
     }
 
     @Test(.timeLimit(.minutes(20))) func tenSpotMarketsRespectRiskOnEveryCycleAndAreDeterministic() throws {
