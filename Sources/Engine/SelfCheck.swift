@@ -33,15 +33,31 @@ public enum SelfCheck {
         checks.run("positions") {
             let decoded = try PositionsStore(home: home).decode(missingIsEmpty: true)
             let counts = "\(decoded.file.open.count) open, \(decoded.file.closed.count) closed positions"
-            guard let first = decoded.issues.first else { return counts + " readable" }
-            // The engine starts anyway (a refusal would stop every exit); the data checks decide
-            // whether these block a release.
-            let open = decoded.issues.filter { $0.list == .open }.count
-            throw CheckList.Warning(
-                counts
-                    + "; \(decoded.issues.count) field(s) cannot be used (first: \(first)). The engine trades on the rest"
-                    + (open > 0 ? " and stays reducing (no new entries) while an open position cannot be valued" : "")
-                    + "; see `deployctl check data`")
+            var notes: [String] = []
+            if let bot {
+                let universe = (try? ConfigFiles.assetUniverse(home.assetUniverse)) ?? AssetUniverse(sectors: [:])
+                let open = decoded.file.open.enumerated().map { ("open_positions[\($0.offset)]", $0.element.symbol) }
+                let found = RiskGate(limits: bot.risk).breaches(open: open) {
+                    universe.sectors[$0]?.rawValue ?? "other"
+                }
+                if !found.isEmpty {
+                    notes.append(
+                        "the file already breaks a limit: " + found.joined(separator: "; ")
+                            + " (the engine opens nothing that adds to it)")
+                }
+            }
+            if let first = decoded.issues.first {
+                // The engine starts anyway (a refusal would stop every exit); the data checks
+                // decide whether these block a release.
+                let open = decoded.issues.filter { $0.list == .open }.count
+                notes.append(
+                    "\(decoded.issues.count) field(s) cannot be used (first: \(first)). The engine trades on the rest"
+                        + (open > 0
+                            ? " and stays reducing (no new entries) while an open position cannot be valued" : "")
+                        + "; see `deployctl check data`")
+            }
+            guard !notes.isEmpty else { return counts + " readable" }
+            throw CheckList.Warning(counts + "; " + notes.joined(separator: "; "))
         }
         // Read-only: a candidate's selfcheck runs against the live home before the flip and must
         // not migrate (or otherwise write) the live database.

@@ -4,7 +4,8 @@ import TradingCore
 public enum DataCheckRunner {
     public static func run(
         positionsPath: String, reset: WalletReset, now: Instant, skewSeconds: Double = 300,
-        configName: String = "config/bot.json"
+        configName: String = "config/bot.json", limits: BotConfig.RiskLimits? = nil,
+        universe: AssetUniverse = AssetUniverse(sectors: [:])
     ) -> DataCheckReport {
         let bytes: [UInt8]
         do {
@@ -13,6 +14,8 @@ public enum DataCheckRunner {
             return .unreadable("\(error)")
         }
         var check = DataCheck(reset: reset, now: now, skewSeconds: skewSeconds, configName: configName)
+        check.limits = limits
+        check.universe = universe
         do {
             try PositionsCodec.scan(bytes) { list, index, position, issues in
                 check.add(position, list: list, index: index, issues: issues)

@@ -2,6 +2,9 @@ import Foundation
 import TestSupport
 import Testing
 
+@testable import TradingCore
+@testable import TradingStore
+
 @Suite struct CheckDataCommandTests {
     func check(_ home: String, _ extra: [String] = [], positions: String? = nil) throws -> CommandRunner.Output {
         try CommandRunner.run(
@@ -26,8 +29,29 @@ import Testing
         #expect(out.status == 0, "\(out.stdout)\(out.stderr)")
         let json = try out.json()
         #expect(json["ok"] as? Bool == true)
-        #expect((json["checks"] as? [Any])?.count == 5)
+        #expect((json["checks"] as? [Any])?.count == 6)
         #expect((json["summary"] as? [String: Any])?["closed_trades"] as? Int == 25)
+    }
+
+    /// A file that already breaks a limit (the old bot, a hand edit): a warning naming the
+    /// positions, in `check data` and in `selfcheck`; nothing fails.
+    @Test func openPositionsBreakingALimitAreNamed() throws {
+        let home = try CommandRunner.makeHome()
+        let path = home + "/logs/positions_futures.json"
+        var file = try JSONValue.parse(try FileIO.read(path)).objectValue ?? JSONObject()
+        var open = file["open_positions"]?.arrayValue ?? []
+        let first = try #require(open.first)
+        let symbol = try #require(first.objectValue?["symbol"]?.stringValue)
+        open.append(first)
+        file["open_positions"] = .array(open)
+        try Fixtures.write(JSONValue.object(file).serialized(indent: 1), to: path)
+        let out = try check(home)
+        #expect(out.status == 0, "\(out.stdout)")
+        let warnings = try out.json()["warnings"] as? [String] ?? []
+        let named = "2 open positions on \(symbol) (open_positions[0], open_positions[\(open.count - 1)])"
+        #expect(warnings.contains { $0.contains(named) }, "\(warnings)")
+        let selfcheck = try CommandRunner.run("tradingbot", ["selfcheck", "--home", home])
+        #expect(selfcheck.stdout.contains("WARN positions") && selfcheck.stdout.contains(named), "\(selfcheck.stdout)")
     }
 
     @Test func wrongYearResetIsCaught() throws {
@@ -51,7 +75,11 @@ import Testing
         let out = try check(home)
         #expect(out.status == 0)
         let warnings = try out.json()["warnings"] as? [String] ?? []
-        #expect(warnings.count == 1 && warnings[0].contains("precedes every trade"))
+        #expect(warnings.filter { $0.contains("precedes every trade") }.count == 1, "\(warnings)")
+        // The real-shaped sample holds two open DOGEUSDT positions: the old bot broke its own limit.
+        #expect(
+            warnings.contains { $0.contains("2 open positions on DOGEUSDT (open_positions[1], open_positions[3])") })
+        #expect(warnings.count == 2, "\(warnings)")
         let text = try CommandRunner.run(
             "deployctl", ["check", "data", "--home", home, "--positions", home + "/logs/positions_futures.json"])
         #expect(text.stdout.contains("WARN wallet_reset_window"))

@@ -38,6 +38,12 @@ public struct DataCheck: Sendable {
     var countedIfYearEarlier = 0
     var countedNet = 0.0
 
+    /// The risk limits and sectors the open positions are checked against (`open_within_limits`),
+    /// when the caller has them.
+    public var limits: BotConfig.RiskLimits?
+    public var universe = AssetUniverse(sectors: [:])
+    var openSymbols: [(label: String, symbol: String)] = []
+
     /// The reset a year earlier: how many trades it would count hints at a wrong year.
     let resetYearEarlier: Instant?
     let latestAllowed: Instant
@@ -54,6 +60,7 @@ public struct DataCheck: Sendable {
     /// One record of the file with the fields the reader could not use. Runs once per record of
     /// files with a million trades: no allocation unless the record is reported.
     public mutating func add(_ p: Position, list: PositionList, index: Int, issues found: [RecordIssue] = []) {
+        if list == .open && limits != nil { openSymbols.append(("open_positions[\(index)]", p.symbol)) }
         if !found.isEmpty {
             // A record whose close time is unreadable might count: treat it as counting.
             if list == .closed, let closed = p.closedAt?.instant, closed < reset.at {
@@ -131,6 +138,20 @@ public struct DataCheck: Sendable {
                         + ". Fix opened_at/closed_at of these records."))
         checks.append(resetNotInFuture())
         checks.append(resetWindow())
+        if let limits {
+            let found = RiskGate(limits: limits).breaches(open: openSymbols) {
+                universe.sectors[$0]?.rawValue ?? "other"
+            }
+            checks.append(
+                found.isEmpty
+                    ? CheckResult(
+                        name: "open_within_limits", ok: true,
+                        detail: "\(openCount) open position(s) within max_positions, one per symbol and max_per_sector")
+                    : CheckResult(
+                        name: "open_within_limits", ok: true, warning: true,
+                        detail: found.joined(separator: "; ")
+                            + ". The engine opens nothing that adds to this; close or fix these positions to end it."))
+        }
         return DataCheckReport(
             checks: checks,
             summary: DataCheckReport.Summary(

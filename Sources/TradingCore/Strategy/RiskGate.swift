@@ -76,6 +76,28 @@ public struct RiskGate: Sendable {
         return .allow(notional: notional, margin: notional / leverage, bound: bound)
     }
 
+    /// The counting limits a set of open positions already breaks (two on one symbol, more than
+    /// `max_per_sector` in a sector, more than `max_positions`), naming the positions: a file
+    /// the old bot or a hand edit left that way. The engine opens nothing that adds to it.
+    /// - Parameter open: (where in the file, symbol) of each open position.
+    public func breaches(open: [(label: String, symbol: String)], sector: (String) -> String) -> [String] {
+        var out: [String] = []
+        if open.count > limits.maxPositions {
+            out.append("\(open.count) open positions (max_positions \(limits.maxPositions))")
+        }
+        for (symbol, list) in Dictionary(grouping: open, by: \.symbol).sorted(by: { $0.key < $1.key })
+        where list.count > 1 {
+            out.append("\(list.count) open positions on \(symbol) (\(list.map(\.label).joined(separator: ", ")))")
+        }
+        for (name, list) in Dictionary(grouping: open, by: { sector($0.symbol) }).sorted(by: { $0.key < $1.key })
+        where list.count > limits.maxPerSector {
+            out.append(
+                "\(list.count) open positions in sector \(name) (\(list.map { "\($0.symbol) at \($0.label)" }.joined(separator: ", ")); max_per_sector \(limits.maxPerSector))"
+            )
+        }
+        return out
+    }
+
     /// What the exposure limits count of a position.
     func measure(_ e: Exposure) -> Double { limits.exposureBasis == "margin" ? e.margin : e.notional }
 
