@@ -20,6 +20,17 @@ import Testing
         return (config, universe)
     }
 
+    /// An engine on the simulated market of `universe`, starting at `start`.
+    func engine(
+        _ config: BotConfig, _ universe: AssetUniverse, home: Home, start: Instant, seed: UInt64 = 9,
+        stores: EngineStores? = nil, broker: (any Broker)? = nil
+    ) throws -> TradingEngine {
+        try TradingEngine(
+            config: config, universe: universe,
+            feed: SimulatedFeed(symbols: universe.symbols, seed: seed, intervalSeconds: 60, start: start),
+            stores: try stores ?? EngineStores(home: home), broker: broker)
+    }
+
     func events(_ home: Home) throws -> [JSONObject] {
         try JSONLAppender.readAll(home.botLog).compactMap { $0.objectValue }
     }
@@ -28,10 +39,7 @@ import Testing
         let (config, universe) = try eager()
         let home = Home(root: try Fixtures.temporaryDirectory("drawdown"))
         let start = try #require(Instant(year: 2025, month: 12, day: 19, hour: 12))
-        let engine = try TradingEngine(
-            config: config, universe: universe,
-            feed: SimulatedFeed(symbols: universe.symbols, seed: 9, intervalSeconds: 60, start: start),
-            stores: try EngineStores(home: home))
+        let engine = try self.engine(config, universe, home: home, start: start)
         var t = start
         _ = try engine.runCycle(now: t)
         // The day's peak was 5 % above today's equity: well past the 1.5 % threshold.
@@ -66,10 +74,7 @@ import Testing
         config.exits.emergencyDrawdown = 0.0001
         let home = Home(root: try Fixtures.temporaryDirectory("samecycle"))
         let start = try #require(Instant(year: 2025, month: 12, day: 19, hour: 0))
-        let engine = try TradingEngine(
-            config: config, universe: universe,
-            feed: SimulatedFeed(symbols: universe.symbols, seed: 4, intervalSeconds: 60, start: start),
-            stores: try EngineStores(home: home))
+        let engine = try self.engine(config, universe, home: home, start: start, seed: 4)
         var t = start
         for _ in 0..<240 {
             _ = try engine.runCycle(now: t)
@@ -90,13 +95,10 @@ import Testing
         let (config, universe) = try eager()
         let home = Home(root: try Fixtures.temporaryDirectory("daytrip"))
         let start = try #require(Instant(year: 2025, month: 12, day: 19, hour: 12))
-        func engine() throws -> TradingEngine {
-            try TradingEngine(
-                config: config, universe: universe,
-                feed: SimulatedFeed(symbols: universe.symbols, seed: 9, intervalSeconds: 60, start: start),
-                stores: try EngineStores(home: home))
+        func restarted() throws -> TradingEngine {
+            try self.engine(config, universe, home: home, start: start)
         }
-        let first = try engine()
+        let first = try restarted()
         _ = try first.runCycle(now: start)
         first.dayPnl -= 0.06 * first.dayStartBalance  // the day's loss passes the 5 % limit
         _ = try first.runCycle(now: start.adding(seconds: 60))
@@ -104,7 +106,7 @@ import Testing
         let peak = first.peakEquity
 
         // A new process the same day: the positions file alone shows no loss today.
-        let second = try engine()
+        let second = try restarted()
         let result = try #require(try second.runCycle(now: start.adding(seconds: 120)))
         #expect(second.breaker.dailyTrip?.reason.contains("daily loss") == true, "a restart cleared the trip")
         #expect(result.executed == 0)
@@ -121,10 +123,7 @@ import Testing
         let (config, universe) = try eager()
         let home = Home(root: try Fixtures.temporaryDirectory("fees"))
         let start = try #require(Instant(year: 2025, month: 12, day: 19, hour: 12))
-        let engine = try TradingEngine(
-            config: config, universe: universe,
-            feed: SimulatedFeed(symbols: universe.symbols, seed: 9, intervalSeconds: 60, start: start),
-            stores: try EngineStores(home: home))
+        let engine = try self.engine(config, universe, home: home, start: start)
         _ = try engine.runCycle(now: start)
         let open = engine.file.open
         #expect(!open.isEmpty)
@@ -144,9 +143,7 @@ import Testing
         let stores = try EngineStores(home: home)
         try FileIO.writeAtomically(stores.killSwitchPath, Array("on".utf8))  // nothing new opens
         let start = try #require(Instant(year: 2025, month: 12, day: 19, hour: 12))
-        let engine = try TradingEngine(
-            config: config, universe: universe,
-            feed: SimulatedFeed(symbols: universe.symbols, seed: 9, intervalSeconds: 60, start: start), stores: stores)
+        let engine = try self.engine(config, universe, home: home, start: start, stores: stores)
         _ = try engine.runCycle(now: start)
         let open = engine.file.open
         #expect(!open.isEmpty && open.allSatisfy { $0.extra["entry_fee"] == nil }, "the sample has no entry fees")
@@ -173,10 +170,7 @@ import Testing
         config.exits.profitLockTrigger = 1
         let home = Home(root: try Fixtures.temporaryDirectory("funding"))
         let start = try #require(Instant(year: 2025, month: 12, day: 19, hour: 7, minute: 58))
-        let engine = try TradingEngine(
-            config: config, universe: universe,
-            feed: SimulatedFeed(symbols: universe.symbols, seed: 9, intervalSeconds: 60, start: start),
-            stores: try EngineStores(home: home))
+        let engine = try self.engine(config, universe, home: home, start: start)
         _ = try engine.runCycle(now: start)
         _ = try engine.runCycle(now: start.adding(seconds: 60))
         let before = engine.file.open
@@ -230,10 +224,8 @@ import Testing
         let start = try #require(Instant(year: 2025, month: 12, day: 19, hour: 12))
         let paper = PaperBroker(model: FillModel(fees: config.fees, slippage: EngineSettings().slippage))
         let refused = try #require(universe.symbols.first)
-        let engine = try TradingEngine(
-            config: config, universe: universe,
-            feed: SimulatedFeed(symbols: universe.symbols, seed: 9, intervalSeconds: 60, start: start),
-            stores: try EngineStores(home: home), broker: RefusingBroker(paper, refusing: refused))
+        let engine = try self.engine(
+            config, universe, home: home, start: start, broker: RefusingBroker(paper, refusing: refused))
         var t = start
         var failures = 0
         var closed = 0
@@ -267,10 +259,7 @@ import Testing
                 openedAt: Timestamp(start.adding(seconds: -5 * 3600)), strategy: "test", botType: "alpha",
                 extra: JSONObject()))
         try PositionsStore(home: home).save(file)
-        let engine = try TradingEngine(
-            config: config, universe: universe,
-            feed: SimulatedFeed(symbols: universe.symbols, seed: 9, intervalSeconds: 60, start: start),
-            stores: try EngineStores(home: home))
+        let engine = try self.engine(config, universe, home: home, start: start)
         _ = try engine.runCycle(now: start)
         _ = try engine.runCycle(now: start.adding(seconds: 60))
         let gone = try #require(engine.closedThisRun.first { $0.symbol == "GONEUSDT" }, "closed by max hold")
