@@ -25,7 +25,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 FIXTURES = os.path.join(ROOT, "Tests", "Fixtures")
 sys.path.insert(0, HERE)
-from benchlib import HeartbeatWatcher, sh, ts  # noqa: E402
+from benchlib import HeartbeatWatcher, fixture_repo, release_binaries, sh, ts  # noqa: E402
 
 STALL_CYCLES = 3
 
@@ -35,19 +35,10 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--bin", default=None)
     args = ap.parse_args()
-    if args.bin is None:
-        subprocess.run(["swift", "build", "-c", "release"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
-        args.bin = sh(["swift", "build", "-c", "release", "--show-bin-path"], cwd=ROOT).stdout.strip()
-    args.bin = os.path.abspath(args.bin)
-    deployctl, tradingbot = os.path.join(args.bin, "deployctl"), os.path.join(args.bin, "tradingbot")
+    deployctl, tradingbot = release_binaries(ROOT, args.bin)
     work = tempfile.mkdtemp(prefix="watchdog-latency-")
     repo, home = os.path.join(work, "repo"), os.path.join(work, "home")
-    os.makedirs(os.path.join(repo, "config"))
-    shutil.copy(os.path.join(ROOT, "config", "asset_universe.json"), os.path.join(repo, "config"))
-    with open(os.path.join(repo, "config", "bot.json"), "w") as f:
-        json.dump({"wallet_reset": {"at": "2025-12-18T00:00:00Z", "starting_capital": 10000}, "cycle_seconds": 1}, f)
-    with open(os.path.join(repo, "build.sh"), "w") as f:
-        f.write("set -e\nmkdir -p bin\ncp app.sh bin/tradingbot\nchmod +x bin/tradingbot\n")
+    fixture_repo(ROOT, repo)
     git = ["git", "-c", "user.email=bench@example.invalid", "-c", "user.name=bench"]
     sh(["git", "init", "-q", "-b", "main"], cwd=repo)
     apps = {
