@@ -104,6 +104,22 @@ import Testing
         let blockedOrExecuted = signals.filter { $0.objectValue?["scores"] != nil }
         #expect(!blockedOrExecuted.isEmpty)
         #expect(withFunding.count > 0, "funding from the recorded 8h file reaches the signal")
+
+        // With entries eager enough to hold positions across funding times, the recorded rates
+        // are booked: on the positions, in their net P&L, and in the summary.
+        var eager = try committedConfig().0
+        eager.strategy.entryThreshold = 0.05
+        eager.strategy.minAgreeing = 1
+        let (booked, _) = try replay("perp-xrp-2021-11", config: eager)
+        let file = try PositionsStore(home: Home(root: booked.home)).load()
+        let paid = file.closed.filter { ($0.extra["funding"]?.doubleValue ?? 0) != 0 }
+        #expect(!paid.isEmpty, "\(file.closed.count) trades, none across a funding time")
+        for p in file.closed {
+            let expected = (p.pnl ?? 0) - (p.extra["fees"]?.doubleValue ?? 0) + (p.extra["funding"]?.doubleValue ?? 0)
+            #expect(abs((p.netPnl ?? 0) - expected) < 1e-5, "\(p.symbol) \(p.openedAt?.instant.iso8601 ?? "")")
+        }
+        let total = file.closed.reduce(0.0) { $0 + ($1.extra["funding"]?.doubleValue ?? 0) }
+        #expect(abs(booked.statistics.funding - total) < 1e-5)
     }
 
     @Test func restartResumesOpenPositionsAndKeepsClosedTrades() throws {
