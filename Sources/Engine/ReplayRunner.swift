@@ -65,6 +65,8 @@ public enum ReplayRunner {
         try writeConfig(config, universe: universe, home: home)
         let feed = ReplayFeed(series: loaded.series, name: "replay:\(feedPath)")
         let stores = try EngineStores(home: home)
+        var settings = settings
+        settings.fillAtNextOpen = true
         let engine = try TradingEngine(
             config: config, universe: universe, feed: feed, stores: stores, settings: settings)
         var cycles = 0

@@ -73,6 +73,18 @@ public final class TradingEngine {
     var missingSymbols: Set<String> = []
     /// The previous cycle's time: a funding time between it and now is settled this cycle.
     var lastCycleAt: Instant?
+    /// Entries decided on a candle's close, filled at the next candle's open (`fillAtNextOpen`).
+    /// They count as open for the risk gate from the moment they are ordered.
+    struct PendingEntry {
+        var symbol: String
+        var direction: Direction
+        var notional: Double
+        var margin: Double
+        var bound: String
+        var extra: JSONObject
+        var strategy: String
+    }
+    var pending: [PendingEntry] = []
 
     public init(
         config: BotConfig, universe: AssetUniverse, feed: any MarketFeed, stores: EngineStores,
@@ -220,6 +232,7 @@ public final class TradingEngine {
             // A daily trip is on disk before anything else happens: a crash now must not clear it.
             if breaker.dailyTrip != nil { try saveDay() }
         }
+        try fillPending(snapshots, now: now, result: &result)
         let enabled = self.enabled
         // An entry that fails for one symbol must not stop the exits of every position: the
         // failures are logged, the exits run, and the cycle reports them as failed at its end.
@@ -286,6 +299,54 @@ public final class TradingEngine {
         }
     }
 
+    /// Fills the entries ordered last cycle at this cycle's first price, the open of the candle
+    /// after the one the decision saw (plus slippage and the fee). An entry the breaker or the
+    /// reducing state now forbids, or whose symbol has no candle, is cancelled.
+    func fillPending(_ snapshots: [MarketSnapshot], now: Instant, result: inout CycleResult) throws {
+        let orders = pending
+        pending.removeAll()
+        for order in orders {
+            func line(_ action: String, _ reason: String, price: Double? = nil) throws {
+                hash.add(
+                    "\(cycle)|\(order.symbol)|\(action)|\(order.direction.rawValue)|\(price.map { "\($0)" } ?? "")")
+                var o = JSONObject([
+                    JSONField("ts", .string(now.iso8601)), JSONField("cycle", .int(cycle)),
+                    JSONField("symbol", .string(order.symbol)), JSONField("action", .string(action)),
+                    JSONField("direction", .string(order.direction.rawValue)), JSONField("reason", .string(reason)),
+                    JSONField("rule", .string(order.bound)), JSONField("notional", .double(cents(order.notional))),
+                ])
+                if let price { o["price"] = .double(price) }
+                try stores.signals.append(.object(o))
+            }
+            let why = !breaker.allowsEntries ? breakerDescription : reducingReason
+            guard let snapshot = snapshots.first(where: { $0.symbol == order.symbol }),
+                let open = snapshot.candles.last?.open, open > 0, why == nil,
+                !file.open.contains(where: { $0.symbol == order.symbol })
+            else {
+                try line("cancelled", why ?? "no candle for \(order.symbol) to fill at")
+                continue
+            }
+            let atOpen = MarketSnapshot(
+                symbol: order.symbol, time: now,
+                candles: [Candle(ts: now, open: open, high: open, low: open, close: open, volume: 0)])
+            let fill = try broker.marketOrder(
+                symbol: order.symbol, buy: order.direction == .long, notional: order.notional, market: atOpen)
+            var extra = order.extra
+            extra["entry_fee"] = .double(round6(fill.fee))
+            extra["best_move"] = .double(0)
+            extra["mode"] = "paper"
+            extra["release"] = .string(settings.release)
+            file.open.append(
+                Position(
+                    symbol: order.symbol, direction: order.direction.rawValue, entryPrice: fill.price,
+                    size: round6(fill.quantity), leverage: config.strategy.leverage,
+                    marginCollateral: cents(order.margin),
+                    openedAt: Timestamp(now), strategy: order.strategy, botType: "alpha", extra: extra))
+            dirty = true
+            try line("executed", "\(order.direction.rawValue) \(order.symbol) at the open \(open)", price: fill.price)
+        }
+    }
+
     /// Logs, once per gap, each open position whose symbol the feed stopped delivering: it is
     /// still valued at its last known price and still exited by max hold.
     func noteMissingSymbols(_ snapshots: [MarketSnapshot], now: Instant) {
@@ -346,7 +407,7 @@ public final class TradingEngine {
             result.skipped += 1
             return try record("skipped", "\(decision.agreeing) signal(s) agree; \(config.strategy.minAgreeing) needed")
         }
-        if file.open.contains(where: { $0.symbol == symbol }) {
+        if file.open.contains(where: { $0.symbol == symbol }) || pending.contains(where: { $0.symbol == symbol }) {
             result.skipped += 1
             return try record("skipped", "a \(symbol) position is already open")
         }
@@ -375,6 +436,18 @@ public final class TradingEngine {
         switch verdict {
         case .block(let rule, let detail):
             return try block(rule, detail)
+        case .allow(let notional, let margin, let bound) where settings.fillAtNextOpen:
+            var extra = JSONObject()
+            extra["signal_ctx"] = scoresJSON(decision)
+            extra["setup"] = decision.setup.map { .string($0) } ?? .null
+            pending.append(
+                PendingEntry(
+                    symbol: symbol, direction: direction, notional: notional, margin: margin, bound: bound,
+                    extra: extra, strategy: "Ensemble-\(decision.dominant ?? "mixed")"))
+            openedToday += 1
+            result.executed += 1
+            try record(
+                "ordered", "\(direction.rawValue) \(symbol) at the next candle's open", rule: bound, notional: notional)
         case .allow(let notional, let margin, let bound):
             let fill = try broker.marketOrder(
                 symbol: symbol, buy: direction == .long, notional: notional, market: snapshot)
@@ -482,6 +555,9 @@ public final class TradingEngine {
                 symbol: $0.symbol, sector: sector($0.symbol), margin: $0.marginCollateral ?? 0,
                 notional: ($0.entryPrice ?? 0) * ($0.size ?? 0))
         }
+            + pending.map {
+                Exposure(symbol: $0.symbol, sector: sector($0.symbol), margin: $0.margin, notional: $0.notional)
+            }
     }
 
     /// Unrealised P&L of the open positions at the last prices seen, net of the fee paid at

@@ -122,6 +122,45 @@ import Testing
         #expect(abs(booked.statistics.funding - total) < 1e-5)
     }
 
+    /// A replay does not flatter: an entry decided on a candle's close fills at the next
+    /// candle's open plus slippage, never at the close the decision saw.
+    @Test func entriesFillAtTheNextCandlesOpen() throws {
+        var eager = try committedConfig().0
+        eager.strategy.entryThreshold = 0.05
+        eager.strategy.minAgreeing = 1
+        let (summary, violations) = try replay("perp-xrp-2021-11", config: eager)
+        #expect(violations.isEmpty)
+        let csv = try String(
+            contentsOfFile: Fixtures.data + "/market/perp-xrp-2021-11/XRP-USDT-5m.csv", encoding: .utf8)
+        var opens: [Int64: Double] = [:]
+        var closes: [Int64: Double] = [:]
+        for row in csv.split(separator: "\n").dropFirst() {
+            let f = row.split(separator: ",")
+            guard f.count >= 5, let ms = Int64(f[0]), let open = Double(f[1]), let close = Double(f[4]) else {
+                continue
+            }
+            opens[ms / 1000] = open
+            closes[ms / 1000] = close
+        }
+        let file = try PositionsStore(home: Home(root: summary.home)).load()
+        let positions = file.closed + file.open
+        #expect(positions.count > 10, "the drill trades")
+        let slippage = EngineSettings().slippage
+        // Where a candle opens away from the close before it, only a next-open fill passes.
+        var discriminating = 0
+        for p in positions {
+            // Opened at the fill candle's close time; filled at that candle's open.
+            let candle = try #require(p.openedAt).instant.microseconds / 1_000_000 - 300
+            let open = try #require(opens[candle], "no candle at \(candle)")
+            let expected = open * (p.side == .long ? 1 + slippage : 1 - slippage)
+            #expect(abs((p.entryPrice ?? 0) - expected) < 1e-9 * open, "\(p.symbol) at \(candle)")
+            if let seen = closes[candle - 300], seen != open { discriminating += 1 }
+        }
+        #expect(discriminating > 0, "no fill where the open differs from the close the decision saw")
+        let signals = try JSONLAppender.readAll(Home(root: summary.home).signalsLog).compactMap { $0.objectValue }
+        #expect(signals.contains { $0["action"] == "ordered" })
+    }
+
     @Test func restartResumesOpenPositionsAndKeepsClosedTrades() throws {
         let (bot, universe) = try committedConfig()
         let home = Home(root: try Fixtures.temporaryDirectory("resume"))
