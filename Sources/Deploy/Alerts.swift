@@ -58,7 +58,7 @@ public struct Alert: Sendable, Equatable {
     /// An alert kept in state/watchdog.json to be retried.
     static func parse(_ value: JSONValue) -> Alert? {
         guard let o = value.objectValue, let kind = o["kind"]?.stringValue.flatMap(Kind.init(rawValue:)),
-            let at = o["at"]?.stringValue, case .success(let instant) = TimestampParser.parse(at)
+            let instant = o["at"]?.instantValue
         else { return nil }
         func text(_ key: String) -> String { o[key]?.stringValue ?? "" }
         return Alert(

@@ -1,5 +1,6 @@
 import Foundation
 import TradingStore
+import TradingCore
 
 #if canImport(Glibc)
     import Glibc
@@ -241,9 +242,6 @@ private func endRunningGroupAndDie(_ sig: Int32) {
 
 /// Environment variables that hold secrets and never reach a child that does not need them.
 public enum SecretNames {
-    /// The defaults deploy.json's `secret_env` starts from.
-    public static let standard = [
-        "TRADINGBOT_GIT_TOKEN", "TRADINGBOT_ALERT_WEBHOOK", "TRADINGBOT_DEADMAN_URL", "BLOFIN_API_KEY",
-        "BLOFIN_API_SECRET", "BLOFIN_API_PASSPHRASE", "TRADINGBOT_DASHBOARD_PASSWORD_HASH",
-    ]
+    /// What a default deploy.json names (one list, kept in `DeployConfig.secretNames`).
+    public static let standard = DeployConfig().secretNames
 }

@@ -187,10 +187,11 @@ extension Watchdog {
         ])
     }
 
-    func logLine(_ fields: [JSONField]) {
+    /// One fsynced line in logs/watchdog.jsonl; a log that cannot be written never fails a run.
+    func logLine(_ fields: [JSONField], at: Instant? = nil) {
         guard let appender = try? JSONLAppender(path: logPath, rotation: .standard) else { return }
         defer { appender.close() }
-        let line = JSONObject([JSONField("ts", .string(now().iso8601))] + fields)
+        let line = JSONObject([JSONField("ts", .string((at ?? now()).iso8601))] + fields)
         try? appender.append(.object(line), sync: true)
     }
 }

@@ -40,9 +40,7 @@ public struct Watchdog {
         for line in lines {
             guard let o = line.objectValue, let level = o["level"]?.stringValue else { continue }
             // A line without a readable time counts: better one alert too many than one missed.
-            let ts = o["ts"]?.stringValue.flatMap {
-                if case .success(let i) = TimestampParser.parse($0) { i } else { nil }
-            }
+            let ts = o["ts"]?.instantValue
             if level == "error" && (ts.map { $0 >= burstFrom } ?? true) { errors += 1 }
             if level == "critical" && (ts.map { $0 >= criticalFrom } ?? true) { critical.append(o) }
         }
@@ -118,8 +116,6 @@ public struct Watchdog {
             (decision, action, outcome) = (planned, planned.description, .nothing)
         } else {
             (decision, action, outcome) = act(verdict, evidence, &state)
-        }
-        if !dryRun {
             let at = now()
             // A changed verdict, or a new action: the same "nothing to do" every 30 s is not news.
             if verdict.rawValue != state.lastVerdict || (action != "none" && action != state.lastAction) {
@@ -414,13 +410,11 @@ public struct Watchdog {
     }
 
     func log(verdict: WatchdogVerdict, detail: String, evidence: WatchdogEvidence, action: String, at: Instant) {
-        guard let appender = try? JSONLAppender(path: logPath, rotation: .standard) else { return }
-        defer { appender.close() }
-        let line: JSONValue = [
-            "ts": .string(at.iso8601), "verdict": .string(verdict.rawValue), "detail": .string(detail),
-            "action": .string(action), "evidence": evidence.json,
-        ]
-        try? appender.append(line, sync: true)
+        logLine(
+            [
+                JSONField("verdict", .string(verdict.rawValue)), JSONField("detail", .string(detail)),
+                JSONField("action", .string(action)), JSONField("evidence", evidence.json),
+            ], at: at)
     }
 }
 
@@ -452,9 +446,7 @@ struct WatchdogState {
     static func load(_ path: String) -> WatchdogState {
         var s = WatchdogState()
         guard let o = (try? ConfigFiles.json(path))?.objectValue else { return s }
-        func instant(_ v: JSONValue?) -> Instant? {
-            v?.stringValue.flatMap { if case .success(let i) = TimestampParser.parse($0) { i } else { nil } }
-        }
+        func instant(_ v: JSONValue?) -> Instant? { v?.instantValue }
         s.lastRun = instant(o["last_run"])
         s.lastVerdict = o["last_verdict"]?.stringValue
         s.lastAction = o["last_action"]?.stringValue

@@ -14,9 +14,7 @@ struct DayState: Equatable {
 
     static func load(_ path: String) -> DayState? {
         guard FileIO.exists(path), let o = (try? ConfigFiles.json(path))?.objectValue else { return nil }
-        func instant(_ key: String) -> Instant? {
-            o[key]?.stringValue.flatMap { if case .success(let i) = TimestampParser.parse($0) { i } else { nil } }
-        }
+        func instant(_ key: String) -> Instant? { o[key]?.instantValue }
         guard let day = instant("day"), let peak = o["peak_equity"]?.doubleValue,
             let start = o["day_start_balance"]?.doubleValue, peak.isFinite, start.isFinite
         else { return nil }

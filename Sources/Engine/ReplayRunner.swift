@@ -13,6 +13,7 @@ public enum ReplayRunner {
         public var trades: Int
         public var winRate: Double
         public var netPnl: Double
+        /// On equity, cycle by cycle.
         public var maxDrawdown: Double
         public var balance: Double
         public var decisionsHash: String
@@ -20,8 +21,7 @@ public enum ReplayRunner {
         public var notes: [String]
         public var seconds: Double
         public var statistics = TradeStatistics()
-        /// Equity after every cycle, and at each UTC day's last cycle.
-        public var equityPath: [Double] = []
+        /// Equity at each UTC day's last cycle.
         public var equityAtDayEnds: [Double] = []
         public var startingCapital = 0.0
 
@@ -36,8 +36,7 @@ public enum ReplayRunner {
                     "notes": .array(notes.map { .string($0) }), "seconds": .double(round4(seconds)),
                     "candles_per_second": .double(seconds > 0 ? (Double(candles) / seconds).rounded() : 0),
                 ] as JSONValue).objectValue ?? JSONObject()
-            // Max drawdown on equity, cycle by cycle (it replaces the balance-only one).
-            for field in statistics.json(start: startingCapital, dayEnds: equityAtDayEnds, equityPath: equityPath) {
+            for field in statistics.json(start: startingCapital, dayEnds: equityAtDayEnds, maxDrawdown: maxDrawdown) {
                 o[field.key] = field.value
             }
             return .object(o)
@@ -95,11 +94,12 @@ public enum ReplayRunner {
         return Summary(
             home: home.root, cycles: cycles, candles: feed.candleCount, trades: closed.count,
             winRate: wins + losses == 0 ? 0 : Double(wins) / Double(wins + losses),
-            netPnl: closed.reduce(0) { $0 + ($1.netPnl ?? 0) }, maxDrawdown: engine.maxDrawdown,
+            netPnl: closed.reduce(0) { $0 + ($1.netPnl ?? 0) },
+            maxDrawdown: TradeStatistics.maxDrawdown([config.walletReset.startingCapital] + equityPath),
             balance: engine.balance,
             decisionsHash: engine.hash.hex, otherSectorSymbols: engine.otherSectorSymbols.sorted(),
             notes: loaded.notes, seconds: Date().timeIntervalSince(started), statistics: statistics,
-            equityPath: equityPath, equityAtDayEnds: dayEnds, startingCapital: config.walletReset.startingCapital)
+            equityAtDayEnds: dayEnds, startingCapital: config.walletReset.startingCapital)
     }
 
     /// The replay home's bot.json and asset universe, so `report` and `check data` work on it.

@@ -34,8 +34,8 @@ public enum SelfCheck {
             let decoded = try PositionsStore(home: home).decode(missingIsEmpty: true)
             let counts = "\(decoded.file.open.count) open, \(decoded.file.closed.count) closed positions"
             var notes: [String] = []
-            if let bot {
-                let universe = (try? ConfigFiles.assetUniverse(home.assetUniverse)) ?? AssetUniverse(sectors: [:])
+            // The config check read bot.json and the asset universe already.
+            if let bot, let universe {
                 let open = decoded.file.open.enumerated().map { ("open_positions[\($0.offset)]", $0.element.symbol) }
                 let found = RiskGate(limits: bot.risk).breaches(open: open) {
                     universe.sectors[$0]?.rawValue ?? "other"

@@ -51,8 +51,6 @@ public final class TradingEngine {
     var dirty = false
     var weightsDirty = false
     var pendingClosed: [Position] = []
-    public private(set) var maxDrawdown = 0.0
-    var peakBalance: Double
     public private(set) var closedThisRun: [Position] = []
     /// Symbols traded in the "other" sector because the asset universe lacks them.
     public private(set) var otherSectorSymbols: Set<String> = []
@@ -73,9 +71,8 @@ public final class TradingEngine {
     var missingSymbols: Set<String> = []
     /// The previous cycle's time: a funding time between it and now is settled this cycle.
     var lastCycleAt: Instant?
-    /// Entries decided on a candle's close, filled at the next candle's open (`fillAtNextOpen`).
-    /// They count as open for the risk gate from the moment they are ordered.
-    struct PendingEntry {
+    /// An entry the risk gate allowed, before its fill.
+    struct EntryOrder {
         var symbol: String
         var direction: Direction
         var notional: Double
@@ -84,7 +81,9 @@ public final class TradingEngine {
         var extra: JSONObject
         var strategy: String
     }
-    var pending: [PendingEntry] = []
+    /// Entries decided on a candle's close, filled at the next candle's open (`fillAtNextOpen`).
+    /// They count as open for the risk gate from the moment they are ordered.
+    var pending: [EntryOrder] = []
 
     public init(
         config: BotConfig, universe: AssetUniverse, feed: any MarketFeed, stores: EngineStores,
@@ -102,7 +101,6 @@ public final class TradingEngine {
         file = decoded.file
         unreadable = decoded.issues
         balance = PerformanceReport(file: file, reset: config.walletReset).balance
-        peakBalance = balance
         (weights, weightsProblem) = stores.loadWeights()
         unvalued = findUnvalued()
         for p in file.closed {
@@ -252,8 +250,6 @@ public final class TradingEngine {
         result.balance = balance
         result.equity = balance + unrealized()
         peakEquity = max(peakEquity, result.equity)
-        peakBalance = max(peakBalance, balance)
-        if peakBalance > 0 { maxDrawdown = max(maxDrawdown, (peakBalance - balance) / peakBalance) }
         try stores.decisions.append([
             "ts": .string(now.iso8601), "cycle": .int(cycle), "feed": .string(feed.name),
             "symbols": .int(result.symbols), "signals_evaluated": .int(result.signalsEvaluated),
@@ -329,20 +325,7 @@ public final class TradingEngine {
             let atOpen = MarketSnapshot(
                 symbol: order.symbol, time: now,
                 candles: [Candle(ts: now, open: open, high: open, low: open, close: open, volume: 0)])
-            let fill = try broker.marketOrder(
-                symbol: order.symbol, buy: order.direction == .long, notional: order.notional, market: atOpen)
-            var extra = order.extra
-            extra["entry_fee"] = .double(round6(fill.fee))
-            extra["best_move"] = .double(0)
-            extra["mode"] = "paper"
-            extra["release"] = .string(settings.release)
-            file.open.append(
-                Position(
-                    symbol: order.symbol, direction: order.direction.rawValue, entryPrice: fill.price,
-                    size: round6(fill.quantity), leverage: config.strategy.leverage,
-                    marginCollateral: cents(order.margin),
-                    openedAt: Timestamp(now), strategy: order.strategy, botType: "alpha", extra: extra))
-            dirty = true
+            let fill = try openPosition(order, at: atOpen, now: now)
             try line("executed", "\(order.direction.rawValue) \(order.symbol) at the open \(open)", price: fill.price)
         }
     }
@@ -436,38 +419,45 @@ public final class TradingEngine {
         switch verdict {
         case .block(let rule, let detail):
             return try block(rule, detail)
-        case .allow(let notional, let margin, let bound) where settings.fillAtNextOpen:
-            var extra = JSONObject()
-            extra["signal_ctx"] = scoresJSON(decision)
-            extra["setup"] = decision.setup.map { .string($0) } ?? .null
-            pending.append(
-                PendingEntry(
-                    symbol: symbol, direction: direction, notional: notional, margin: margin, bound: bound,
-                    extra: extra, strategy: "Ensemble-\(decision.dominant ?? "mixed")"))
-            openedToday += 1
-            result.executed += 1
-            try record(
-                "ordered", "\(direction.rawValue) \(symbol) at the next candle's open", rule: bound, notional: notional)
         case .allow(let notional, let margin, let bound):
-            let fill = try broker.marketOrder(
-                symbol: symbol, buy: direction == .long, notional: notional, market: snapshot)
             var extra = JSONObject()
             extra["signal_ctx"] = scoresJSON(decision)
             extra["setup"] = decision.setup.map { .string($0) } ?? .null
-            extra["entry_fee"] = .double(round6(fill.fee))
-            extra["best_move"] = .double(0)
-            extra["mode"] = "paper"
-            extra["release"] = .string(settings.release)
-            file.open.append(
-                Position(
-                    symbol: symbol, direction: direction.rawValue, entryPrice: fill.price, size: round6(fill.quantity),
-                    leverage: config.strategy.leverage, marginCollateral: cents(margin), openedAt: Timestamp(now),
-                    strategy: "Ensemble-\(decision.dominant ?? "mixed")", botType: "alpha", extra: extra))
+            let order = EntryOrder(
+                symbol: symbol, direction: direction, notional: notional, margin: margin, bound: bound, extra: extra,
+                strategy: "Ensemble-\(decision.dominant ?? "mixed")")
+            // Counted once placed: a fill that throws counts nothing.
+            let fill = settings.fillAtNextOpen ? nil : try openPosition(order, at: snapshot, now: now)
+            if fill == nil { pending.append(order) }
             openedToday += 1
-            dirty = true
             result.executed += 1
-            try record("executed", "\(direction.rawValue) \(symbol) at \(fill.price)", rule: bound, notional: notional)
+            if let fill {
+                try record(
+                    "executed", "\(direction.rawValue) \(symbol) at \(fill.price)", rule: bound, notional: notional)
+            } else {
+                try record(
+                    "ordered", "\(direction.rawValue) \(symbol) at the next candle's open", rule: bound,
+                    notional: notional)
+            }
         }
+    }
+
+    /// Fills `order` at `market` and opens its position: the one way a position is opened.
+    func openPosition(_ order: EntryOrder, at market: MarketSnapshot, now: Instant) throws -> Fill {
+        let fill = try broker.marketOrder(
+            symbol: order.symbol, buy: order.direction == .long, notional: order.notional, market: market)
+        var extra = order.extra
+        extra["entry_fee"] = .double(round6(fill.fee))
+        extra["best_move"] = .double(0)
+        extra["mode"] = "paper"
+        extra["release"] = .string(settings.release)
+        file.open.append(
+            Position(
+                symbol: order.symbol, direction: order.direction.rawValue, entryPrice: fill.price,
+                size: round6(fill.quantity), leverage: config.strategy.leverage, marginCollateral: cents(order.margin),
+                openedAt: Timestamp(now), strategy: order.strategy, botType: "alpha", extra: extra))
+        dirty = true
+        return fill
     }
 
     func runExits(now: Instant, result: inout CycleResult) throws {
@@ -483,10 +473,11 @@ public final class TradingEngine {
             // A symbol the feed no longer delivers: its last known price (the entry price when
             // none was seen since the start), and only max hold can close it.
             let stale = missingSymbols.contains(p.symbol) || lastMarket[p.symbol]?.lastPrice == nil
-            let standIn = MarketSnapshot(
-                symbol: p.symbol, time: now,
-                candles: [Candle(ts: now, open: entry, high: entry, low: entry, close: entry, volume: 0)])
-            let market = lastMarket[p.symbol].flatMap { $0.lastPrice == nil ? nil : $0 } ?? standIn
+            let market =
+                lastMarket[p.symbol].flatMap { $0.lastPrice == nil ? nil : $0 }
+                ?? MarketSnapshot(
+                    symbol: p.symbol, time: now,
+                    candles: [Candle(ts: now, open: entry, high: entry, low: entry, close: entry, volume: 0)])
             guard let price = market.lastPrice else {
                 index += 1
                 continue

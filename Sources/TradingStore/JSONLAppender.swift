@@ -46,11 +46,15 @@ public final class JSONLAppender {
         guard fd >= 0 else {
             throw StoreError(path: path, message: "cannot open for appending: \(FileIO.errnoText())")
         }
+        startsWithNewline = Self.endsTorn(fd)
+    }
+
+    /// The file ends in a torn line (a writer died mid-line).
+    private static func endsTorn(_ fd: Int32) -> Bool {
         var info = stat()
-        if fstat(fd, &info) == 0 && info.st_size > 0 {
-            var last: UInt8 = 0
-            if pread(fd, &last, 1, off_t(info.st_size - 1)) == 1 && last != 0x0A { startsWithNewline = true }
-        }
+        var last: UInt8 = 0
+        return fstat(fd, &info) == 0 && info.st_size > 0 && pread(fd, &last, 1, off_t(info.st_size - 1)) == 1
+            && last != 0x0A
     }
 
     deinit { close() }
@@ -97,18 +101,9 @@ public final class JSONLAppender {
         if stillOurs {
             fchmod(fresh, mine.st_mode & 0o7777)
             // The renames and the new file survive a power cut with the lines fsynced into it.
-            let folder = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
-            let directory = open(folder.isEmpty ? "/" : folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-            if directory >= 0 {
-                fsync(directory)
-                _ = Glibc.close(directory)
-            }
+            try? FileIO.syncDirectory(of: path)
         }
-        var info = stat()
-        var last: UInt8 = 0
-        startsWithNewline =
-            fstat(fresh, &info) == 0 && info.st_size > 0 && pread(fresh, &last, 1, off_t(info.st_size - 1)) == 1
-            && last != 0x0A
+        startsWithNewline = Self.endsTorn(fresh)
         flock(fd, LOCK_UN)
         _ = Glibc.close(fd)
         fd = fresh

@@ -79,10 +79,7 @@ struct CheckDataCommand: ParsableCommand {
         let instant = try now.map { try parseInstant($0, option: "--now") } ?? WallClock.now
         guard skew >= 0 else { throw CommandFailure.usage("--skew must be 0 or more seconds") }
         // The open positions against the risk limits, by the home's sectors when it has them.
-        let universe =
-            FileIO.exists(home.assetUniverse)
-            ? (try? ConfigFiles.assetUniverse(home.assetUniverse)) ?? AssetUniverse(sectors: [:])
-            : AssetUniverse(sectors: [:])
+        let universe = (try? ConfigFiles.assetUniverse(home.assetUniverse)) ?? AssetUniverse(sectors: [:])
         let report = DataCheckRunner.run(
             positionsPath: positions, reset: bot.walletReset, now: instant, skewSeconds: Double(skew),
             configName: configPath, limits: bot.risk, universe: universe)

@@ -54,6 +54,9 @@ import Testing
         let gate = gate()
         #expect(gate.invariantViolations(open: [at(1000), at(1000, symbol: "B")], equity: 10_000).isEmpty)
         #expect(!gate.invariantViolations(open: [at(1500)], equity: 10_000).isEmpty)
+        // Equity that fell 4 % after a full-size entry: a violation, unless the caller allows it.
+        #expect(!gate.invariantViolations(open: [at(1000)], equity: 9_600).isEmpty)
+        #expect(gate.invariantViolations(open: [at(1000)], equity: 9_600, equityDrift: 0.05).isEmpty)
         #expect(
             !gate.invariantViolations(open: (0..<7).map { at(990, symbol: "S\($0)", sector: "s\($0)") }, equity: 10_000)
                 .isEmpty)

@@ -63,6 +63,12 @@ import Testing
         #expect(json["profit_factor"] == .double(0.5) && json["expectancy"] == .double(-5))
         #expect(json["exit_reasons"]?.objectValue?["max_hold"] == .int(1))
         #expect(json["max_drawdown"]?.doubleValue.map { abs($0 - 20.0 / 1010) < 1e-4 } == true)
-        #expect(json["sharpe"] != nil && json["sortino"] != nil && json["avg_hold_seconds"] == .double(3600))
+        // Three day ends: returns 1 %, 0 %, -1.98 %; both ratios are numbers, not null.
+        let (sharpe, sortino) = TradeStatistics.ratios(
+            TradeStatistics.dailyReturns(start: 1000, dayEnds: [1010, 1010, 990]))
+        let shown = { (v: Double?) in v.map { JSONValue.double(($0 * 10_000).rounded() / 10_000) } }
+        #expect(json["sharpe"] == shown(sharpe) && json["sharpe"]?.doubleValue != nil)
+        #expect(json["sortino"] == shown(sortino) && json["sortino"]?.doubleValue != nil)
+        #expect(json["avg_hold_seconds"] == .double(3600))
     }
 }

@@ -31,7 +31,9 @@ extension PerformanceReport {
         // Daily resolution from the realised balance: `report` sees the file, not the prices.
         let dayEnds = balanceAtDayEnds
         o.fields.append(
-            contentsOf: statistics.json(start: reset.startingCapital, dayEnds: dayEnds, equityPath: dayEnds))
+            contentsOf: statistics.json(
+                start: reset.startingCapital, dayEnds: dayEnds,
+                maxDrawdown: TradeStatistics.maxDrawdown([reset.startingCapital] + dayEnds)))
         o["first_counted_close"] = firstCountedClose.map { .string($0.iso8601) } ?? .null
         o["last_counted_close"] = lastCountedClose.map { .string($0.iso8601) } ?? .null
         o["by_day"] = Self.groups(byDay, byKey: true, keyName: "day")

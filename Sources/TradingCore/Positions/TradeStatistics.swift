@@ -71,9 +71,9 @@ public struct TradeStatistics: Sendable, Equatable {
         return worst
     }
 
-    /// The JSON fields the replay summary and `report` share; `dayEnds` and `equityPath` give
-    /// the daily returns and the drawdown.
-    public func json(start: Double, dayEnds: [Double], equityPath: [Double]) -> [JSONField] {
+    /// The JSON fields the replay summary and `report` share; `dayEnds` give the daily returns,
+    /// and each caller measures the drawdown on the finest equity it has.
+    public func json(start: Double, dayEnds: [Double], maxDrawdown: Double) -> [JSONField] {
         func number(_ v: Double?, _ places: Double = 10_000) -> JSONValue {
             v.map { .double(($0 * places).rounded() / places) } ?? .null
         }
@@ -82,7 +82,7 @@ public struct TradeStatistics: Sendable, Equatable {
             JSONField("total_fees", number(totalFees, 100)), JSONField("funding", number(funding, 100)),
             JSONField("profit_factor", number(profitFactor)), JSONField("expectancy", number(expectancy, 100)),
             JSONField("sharpe", number(sharpe)), JSONField("sortino", number(sortino)),
-            JSONField("max_drawdown", number(Self.maxDrawdown([start] + equityPath))),
+            JSONField("max_drawdown", number(maxDrawdown)),
             JSONField("avg_hold_seconds", number(averageHoldSeconds, 1)),
             JSONField(
                 "exit_reasons",

@@ -101,23 +101,22 @@ public struct RiskGate: Sendable {
     /// What the exposure limits count of a position.
     func measure(_ e: Exposure) -> Double { limits.exposureBasis == "margin" ? e.margin : e.notional }
 
-    /// Whether the open positions respect every limit (asserted on every replay cycle).
-    public func invariantViolations(open: [Exposure], equity: Double) -> [String] {
-        var out: [String] = []
-        if open.count > limits.maxPositions { out.append("\(open.count) positions > \(limits.maxPositions)") }
-        let bySymbol = Dictionary(grouping: open, by: \.symbol)
-        for (symbol, list) in bySymbol where list.count > 1 { out.append("\(list.count) positions in \(symbol)") }
-        for (symbol, list) in bySymbol {
+    /// Whether the open positions respect every limit (asserted on every replay cycle). The
+    /// counting limits are `breaches`; the exposure limits compare each position's notional,
+    /// fixed at entry, with today's equity, which has moved since the entry was sized:
+    /// `equityDrift` is the fall of equity the caller allows for (an allowance, not a measure).
+    public func invariantViolations(open: [Exposure], equity: Double, equityDrift: Double = 0) -> [String] {
+        let sectors = Dictionary(open.map { ($0.symbol, $0.sector) }, uniquingKeysWith: { first, _ in first })
+        var out = breaches(open: open.map { ($0.symbol, $0.symbol) }) { sectors[$0] ?? "other" }
+        let room = equity * (1 + equityDrift)
+        for (symbol, list) in Dictionary(grouping: open, by: \.symbol) {
             let used = list.reduce(0) { $0 + measure($1) }
-            if used > limits.maxSymbolFraction * equity * 1.05 + 0.01 {
+            if used > limits.maxSymbolFraction * room + 0.01 {
                 out.append("\(symbol) \(limits.exposureBasis) \(used) over the limit")
             }
         }
-        for (sector, list) in Dictionary(grouping: open, by: \.sector) where list.count > limits.maxPerSector {
-            out.append("\(list.count) positions in sector \(sector)")
-        }
         let total = open.reduce(0) { $0 + measure($1) }
-        if total > limits.maxExposureFraction * equity * 1.05 + 0.01 {
+        if total > limits.maxExposureFraction * room + 0.01 {
             out.append("total \(limits.exposureBasis) \(total) over the exposure limit")
         }
         return out

@@ -162,3 +162,11 @@ public enum TimestampParser {
         return .success(Instant(microseconds: local.microseconds - Int64(offsetSeconds) * 1_000_000))
     }
 }
+
+extension JSONValue {
+    /// A string holding a timestamp in any spelling `TimestampParser` reads, else nil: for the
+    /// small state files whose unreadable values are simply ignored.
+    public var instantValue: Instant? {
+        stringValue.flatMap { if case .success(let i) = TimestampParser.parse($0) { i } else { nil } }
+    }
+}
