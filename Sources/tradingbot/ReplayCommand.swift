@@ -89,7 +89,7 @@ struct ReplayCommand: ParsableCommand {
                 "Replayed \(grouped(summary.candles)) candles in \(summary.cycles) cycles"
                     + (removed ? " (the temporary home is removed; --keep keeps it)" : " into \(summary.home)"))
             print(
-                "Trades \(summary.trades), win rate \(Int((summary.winRate * 100).rounded())) %, net P&L \(money(summary.netPnl)), max drawdown \(Int((summary.maxDrawdown * 1000).rounded()) / 10) %"
+                "Trades \(summary.trades), win rate \(Int((summary.winRate * 100).rounded())) %, net P&L \(money(summary.netPnl)), max drawdown \((summary.maxDrawdown * 1000).rounded() / 10) %"
             )
             let stats = summary.statistics
             let json = summary.json.objectValue

@@ -70,6 +70,12 @@ import Testing
         let file = try PositionsStore(home: Home(root: home)).load()
         let fees = file.closed.reduce(0.0) { $0 + ($1.extra["fees"]?.doubleValue ?? 0) }
         #expect(abs((json["total_fees"] as? Double ?? -1) - fees) < 0.01)
+        // The text says the same drawdown as the JSON, to a tenth of a percent.
+        let text = try CommandRunner.run("tradingbot", ["replay", "--feed", Self.feed])
+        let shown = text.stdout.components(separatedBy: "max drawdown ").dropFirst().first?
+            .components(separatedBy: " %").first.flatMap { Double($0) }
+        let percent = (json["max_drawdown"] as? Double ?? -1) * 100
+        #expect(shown.map { abs($0 - percent) <= 0.051 } == true, "\(text.stdout) vs \(percent) %")
         try? FileManager.default.removeItem(atPath: home)
     }
 }
