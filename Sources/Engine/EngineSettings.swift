@@ -10,6 +10,9 @@ public struct EngineSettings: Sendable {
     /// Fill an entry decided on a candle's close at the next candle's open (replays of recorded
     /// candles), not at the close the decision saw: a replay must not flatter.
     public var fillAtNextOpen = false
+    /// Check the stops against each candle's high and low, not only its close (replays of
+    /// recorded candles): a stop the price touched and came back from is filled at its level.
+    public var stopsWithinCandle = false
 
     public init() {}
 }

@@ -66,6 +66,7 @@ public enum ReplayRunner {
         let stores = try EngineStores(home: home)
         var settings = settings
         settings.fillAtNextOpen = true
+        settings.stopsWithinCandle = true
         let engine = try TradingEngine(
             config: config, universe: universe, feed: feed, stores: stores, settings: settings)
         var cycles = 0

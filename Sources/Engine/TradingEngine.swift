@@ -483,18 +483,33 @@ public final class TradingEngine {
                 continue
             }
             let sign = side == .long ? 1.0 : -1.0
-            let move = (price - entry) / entry * sign
-            let best = max(p.extra["best_move"]?.doubleValue ?? 0, move)
+            func moveAt(_ x: Double) -> Double { (x - entry) / entry * sign }
+            let move = moveAt(price)
+            let held = opened.seconds(until: now)
+            // A position filled at this cycle's close saw none of its candle; one filled at its
+            // open (`fillAtNextOpen`) saw all of it.
+            let sawCandle = settings.stopsWithinCandle && !stale && (held > 0 || settings.fillAtNextOpen)
+            let candle = sawCandle ? market.candles.last : nil
+            // The stops standing when the candle opened, against its range: filled at their level
+            // (or at the open past a gap) before this candle's best move raises them.
+            let hit = candle.flatMap {
+                config.exits.stopWithin(
+                    heldSeconds: held, openMove: moveAt($0.open),
+                    adverseMove: moveAt(side == .long ? $0.low : $0.high),
+                    bestMove: p.extra["best_move"]?.doubleValue ?? 0)
+            }
+            let favourable = candle.map { moveAt(side == .long ? $0.high : $0.low) } ?? move
+            let best = max(p.extra["best_move"]?.doubleValue ?? 0, move, favourable)
             if best != p.extra["best_move"]?.doubleValue {
                 p.extra["best_move"] = .double(round6(best))
                 file.open[index] = p
                 dirty = true
             }
-            let held = opened.seconds(until: now)
             let due =
-                stale
-                ? (held >= config.exits.maxHoldSeconds ? ExitReason.maxHold : nil)
-                : config.exits.exit(heldSeconds: held, move: move, bestMove: best, drawdown: drawdown)
+                hit?.reason
+                ?? (stale
+                    ? (held >= config.exits.maxHoldSeconds ? ExitReason.maxHold : nil)
+                    : config.exits.exit(heldSeconds: held, move: move, bestMove: best, drawdown: drawdown))
             // No exit closes a position in the cycle that opened it, except a real stop: a fresh
             // fill always shows the slippage as a small loss.
             guard let reason = due, held > 0 || reason == .emergencyPositionLoss else {
@@ -502,7 +517,14 @@ public final class TradingEngine {
                 continue
             }
             let quantity = p.size ?? 0
-            let fill = try broker.close(symbol: p.symbol, buy: side == .short, quantity: quantity, market: market)
+            let fillMarket =
+                hit.map { hit in
+                    let level = entry * (1 + hit.fillMove * sign)
+                    return MarketSnapshot(
+                        symbol: p.symbol, time: now,
+                        candles: [Candle(ts: now, open: level, high: level, low: level, close: level, volume: 0)])
+                } ?? market
+            let fill = try broker.close(symbol: p.symbol, buy: side == .short, quantity: quantity, market: fillMarket)
             let gross = (fill.price - entry) * quantity * sign
             let fees = (p.extra["entry_fee"]?.doubleValue ?? 0) + fill.fee
             let funding = p.extra["funding"]?.doubleValue ?? 0
@@ -534,6 +556,8 @@ public final class TradingEngine {
             try stores.signals.append([
                 "ts": .string(now.iso8601), "cycle": .int(cycle), "symbol": .string(p.symbol), "action": "closed",
                 "direction": .string(side.rawValue), "reason": .string(reason.rawValue), "net_pnl": .double(cents(net)),
+                "fill": .string(hit.map { $0.gapped ? "open" : "level" } ?? "close"),
+                "price": .double(fill.price),
             ])
         }
     }

@@ -37,14 +37,46 @@ struct ReportCommand: ParsableCommand {
         } catch {
             throw CommandFailure.failed("\(error)")
         }
+        let engine = EngineState(store: HeartbeatStore(home: home))
         if json {
             var object = report.json.objectValue ?? JSONObject()
             object.fields.insert(JSONField("positions", .string(path)), at: 0)
             object.fields.insert(JSONField("ok", .bool(true)), at: 0)
+            object["engine"] = engine.json
             printJSON(.object(object))
         } else {
             print("Positions       \(path)")
             print(report.text)
+            print("Engine          \(engine.text)")
         }
+    }
+}
+
+/// Whether the engine is entering or reducing (no new entries, exits going on), from its last
+/// heartbeat: the positions file cannot say. A report never fails because of it.
+struct EngineState {
+    var heartbeat: Heartbeat?
+    var problem: String?
+    let path: String
+
+    init(store: HeartbeatStore) {
+        path = store.path
+        do { heartbeat = try store.read() } catch { problem = "\(error)" }
+    }
+
+    var text: String {
+        if let problem { return "unknown: \(problem)" }
+        guard let h = heartbeat else { return "unknown: no heartbeat at \(path) (the engine has not run in this home)" }
+        let seen = "(heartbeat \(h.writtenAt.iso8601), release \(h.release), cycle \(h.cycle))"
+        return h.reducing.map { "REDUCING: \($0) \(seen)" } ?? "entering normally \(seen)"
+    }
+
+    var json: JSONValue {
+        if let problem { return ["error": .string(problem)] }
+        guard let h = heartbeat else { return .null }
+        return [
+            "heartbeat_at": .string(h.writtenAt.iso8601), "release": .string(h.release), "cycle": .int(h.cycle),
+            "phase": .string(h.phase), "reducing": h.reducing.map { .string($0) } ?? .null,
+        ]
     }
 }

@@ -19,6 +19,30 @@ import Testing
         #expect((json["by_day"] as? [Any])?.count == 2)
     }
 
+    /// The reducing state is the engine's, not the positions file's: report reads it from the
+    /// heartbeat, and a torn heartbeat never fails the report.
+    @Test func reportSaysWhenTheEngineIsReducing() throws {
+        let home = try CommandRunner.makeHome()
+        let why = "the day's drawdown 1.8 % passed the emergency threshold 1.5 %"
+        try Fixtures.write(
+            #"{"pid": 4242, "release": "r7", "cycle": 12, "phase": "idle", "written_at": "2025-12-19T12:00:00Z", "#
+                + #""symbols_evaluated": 10, "signals_evaluated": 100, "consecutive_errors": 0, "reducing": ""#
+                + why + #""}"#,
+            to: home + "/state/heartbeat.json")
+        let text = try CommandRunner.run("tradingbot", ["report", "--home", home])
+        #expect(text.status == 0, "\(text.stderr)")
+        #expect(text.stdout.contains("Engine          REDUCING: \(why)"), "\(text.stdout)")
+        let json = try CommandRunner.run("tradingbot", ["report", "--home", home, "--json"]).json()
+        let engine = try #require(json["engine"] as? [String: Any])
+        #expect(engine["reducing"] as? String == why && engine["release"] as? String == "r7")
+
+        try Fixtures.write(#"{"pid": 4242, "release": "r7", "cyc"#, to: home + "/state/heartbeat.json")
+        let torn = try CommandRunner.run("tradingbot", ["report", "--home", home, "--json"])
+        #expect(torn.status == 0, "a torn heartbeat must not fail the report: \(torn.stderr)")
+        let error = try #require((try torn.json()["engine"] as? [String: Any])?["error"] as? String)
+        #expect(error.contains("heartbeat.json"), "\(error)")
+    }
+
     @Test func homeFromTheEnvironmentAndTextOutput() throws {
         let home = try CommandRunner.makeHome()
         let out = try CommandRunner.run("tradingbot", ["report"], environment: ["TRADINGBOT_HOME": home])

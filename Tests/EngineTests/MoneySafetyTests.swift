@@ -269,4 +269,66 @@ import Testing
         let missing = try events(home).filter { $0["event"] == "symbol_missing" }
         #expect(missing.count == 1 && missing.first?["level"] == "error", "logged once per gap: \(missing)")
     }
+
+    /// One symbol's candles, one per cycle, as the test writes them.
+    final class CandleFeed: MarketFeed {
+        var next: Candle?
+        let symbol: String
+        init(_ symbol: String) { self.symbol = symbol }
+        var name: String { "candles" }
+        var symbols: [String] { [symbol] }
+        func advance(to time: Instant) throws -> [MarketSnapshot]? {
+            guard let candle = next else { return [] }
+            return [MarketSnapshot(symbol: symbol, time: time, candles: [candle])]
+        }
+    }
+
+    /// A replay checks the stops against each candle's range: a stop the price touched and came
+    /// back from is filled at its level, a gap at the open, and a trailing level raised by a
+    /// candle's own high is only checked at its close (the order of high and low is unknown).
+    @Test func aReplayFillsStopsWithinTheCandle() throws {
+        var (config, universe) = try eager()
+        config.symbols = ["NOTFED"]  // no entries: only the position below trades
+        let start = try #require(Instant(year: 2025, month: 12, day: 19, hour: 12))
+        /// The exit of one position opened an hour ago at 100, after one candle.
+        func exit(
+            _ direction: String, _ candle: (o: Double, h: Double, l: Double, c: Double), withinCandle: Bool = true
+        ) throws -> (reason: String?, price: Double?, fill: String?) {
+            let home = Home(root: try Fixtures.temporaryDirectory("intrabar"))
+            try home.createDirectories()
+            var file = PositionsFile()
+            file.open.append(
+                Position(
+                    symbol: "BTCUSDT", direction: direction, entryPrice: 100, size: 10, leverage: 5,
+                    marginCollateral: 200, openedAt: Timestamp(start.adding(seconds: -3600)), strategy: "test",
+                    botType: "alpha", extra: JSONObject()))
+            try PositionsStore(home: home).save(file)
+            let feed = CandleFeed("BTCUSDT")
+            var settings = EngineSettings()
+            settings.stopsWithinCandle = withinCandle
+            settings.slippage = 0
+            let engine = try TradingEngine(
+                config: config, universe: universe, feed: feed, stores: try EngineStores(home: home),
+                settings: settings)
+            feed.next = Candle(ts: start, open: candle.o, high: candle.h, low: candle.l, close: candle.c, volume: 1)
+            _ = try engine.runCycle(now: start)
+            let closed = engine.closedThisRun.first
+            let line = try JSONLAppender.readAll(home.signalsLog).compactMap { $0.objectValue }.last {
+                $0["action"] == "closed"
+            }
+            return (closed?.extra["exit_reason"]?.stringValue, closed?.exitPrice, line?["fill"]?.stringValue)
+        }
+        let touched = (o: 100.5, h: 101.0, l: 97.9, c: 100.2)
+        let long = try exit("LONG", touched)
+        #expect(long.reason == "emergency_position_loss" && long.price == 98 && long.fill == "level", "\(long)")
+        #expect(try exit("LONG", touched, withinCandle: false).reason == nil, "the close alone never saw the stop")
+        let short = try exit("SHORT", (o: 100, h: 102.5, l: 99.5, c: 100.1))
+        #expect(short.reason == "emergency_position_loss" && short.price == 102, "\(short)")
+        let gap = try exit("LONG", (o: 97, h: 97.5, l: 96.5, c: 97.2))
+        #expect(gap.reason == "emergency_position_loss" && gap.price == 97 && gap.fill == "open", "\(gap)")
+        // The high raised the trailing level to 1.5 %; the low (0.2 %) may have come first, so
+        // the stop is judged at the close (1 %), not filled at its level.
+        let raised = try exit("LONG", (o: 100, h: 102, l: 100.2, c: 101))
+        #expect(raised.reason == "trailing_stop" && raised.price == 101 && raised.fill == "close", "\(raised)")
+    }
 }

@@ -39,6 +39,20 @@ import Testing
         #expect(report.balance == 10_016)
     }
 
+    /// Strategy names longer than the usual column keep the columns lined up.
+    @Test func longStrategyNamesKeepTheColumns() {
+        let at = Timestamp(Self.reset.at)
+        let file = PositionsFile(closed: [
+            Position(symbol: "A", netPnl: 5, closedAt: at, strategy: "Ensemble-hurst_regime"),
+            Position(symbol: "B", netPnl: -7, closedAt: at, strategy: "Ensemble-mean_reversion"),
+            Position(symbol: "C", netPnl: 1, closedAt: at, strategy: "short"),
+        ])
+        let lines = PerformanceReport(file: file, reset: Self.reset).text.split(separator: "\n")
+        let strategies = lines.drop { $0 != "By strategy" }.dropFirst().prefix(3)
+        let columns = Set(strategies.compactMap { $0.range(of: " trades")?.lowerBound.utf16Offset(in: $0) })
+        #expect(strategies.count == 3 && columns.count == 1, "\(strategies)")
+    }
+
     @Test func missingNetPnlFallsBackToGrossLessFees() {
         let file = PositionsFile(closed: [
             Position(symbol: "A", pnl: 10, closedAt: Timestamp(Self.reset.at), extra: ["fees": 1.5])

@@ -62,6 +62,28 @@ import Testing
                 .isEmpty)
     }
 
+    /// Within a candle, the first stop the price meets falling from the open fills at its level,
+    /// or at the open past a gap; only stops standing before the candle count.
+    @Test func stopsWithinACandle() {
+        let policy = ExitPolicy()
+        #expect(
+            policy.stopWithin(heldSeconds: 600, openMove: 0.001, adverseMove: -0.021, bestMove: 0)
+                == StopHit(reason: .emergencyPositionLoss, fillMove: -0.02, gapped: false))
+        #expect(
+            policy.stopWithin(heldSeconds: 0, openMove: -0.03, adverseMove: -0.035, bestMove: 0)
+                == StopHit(reason: .emergencyPositionLoss, fillMove: -0.03, gapped: true), "a gap fills at the open")
+        #expect(
+            policy.stopWithin(heldSeconds: 600, openMove: 0.009, adverseMove: 0.004, bestMove: 0.01)
+                == StopHit(reason: .trailingStop, fillMove: 0.005, gapped: false))
+        // Profit lock (floor 0.5 %) and trailing stop (1.6 % - 0.5 %) both stand: the higher is met first.
+        let both = policy.stopWithin(heldSeconds: 600, openMove: 0.012, adverseMove: 0.0, bestMove: 0.016)
+        #expect(both?.reason == .trailingStop && abs((both?.fillMove ?? 0) - 0.011) < 1e-12)
+        #expect(
+            policy.stopWithin(heldSeconds: 10, openMove: 0.009, adverseMove: 0.004, bestMove: 0.01) == nil,
+            "the trailing stop waits for the minimum hold")
+        #expect(policy.stopWithin(heldSeconds: 600, openMove: 0, adverseMove: -0.019, bestMove: 0.005) == nil)
+    }
+
     @Test func exitsInOrderOfUrgency() {
         let policy = ExitPolicy()
         #expect(policy.exit(heldSeconds: 10, move: -0.021, bestMove: 0, drawdown: 0) == .emergencyPositionLoss)

@@ -84,9 +84,12 @@ extension PerformanceReport {
                 lines.append("  \(entry.key)  \(pad(entry.totals.trades, 5)) trades  \(signed(entry.totals.netPnl))")
             }
             lines.append("By strategy")
+            // As wide as the longest name, so the columns line up whatever the names are.
+            let width = max(18, (byStrategy.keys.map(\.count).max() ?? 0) + 1)
             for entry in Self.sorted(byStrategy, byKey: false) {
                 lines.append(
-                    "  \(entry.key.padding(18))\(pad(entry.totals.trades, 5)) trades  \(signed(entry.totals.netPnl))")
+                    "  \(entry.key.padding(width))\(pad(entry.totals.trades, 5)) trades  \(signed(entry.totals.netPnl))"
+                )
             }
         }
         for warning in warnings { lines.append("WARNING: \(warning)") }

@@ -36,3 +36,45 @@ public struct ExitPolicy: Sendable, Equatable {
         return nil
     }
 }
+
+/// A stop reached inside a candle, and the move at which it fills.
+public struct StopHit: Sendable, Equatable {
+    public var reason: ExitReason
+    /// The favourable move of the fill: the stop's level, or the open's when the candle opened
+    /// beyond it.
+    public var fillMove: Double
+    /// True when the candle opened beyond the level (a gap): the fill is at the open.
+    public var gapped: Bool
+
+    public init(reason: ExitReason, fillMove: Double, gapped: Bool) {
+        self.reason = reason
+        self.fillMove = fillMove
+        self.gapped = gapped
+    }
+}
+
+extension ExitPolicy {
+    /// The stop a candle's range reached, for replays of recorded candles: a close-only check
+    /// would miss a stop the price touched and came back from, and fill it at a later, better
+    /// price. Only the stops standing when the candle opened count (`bestMove` from before this
+    /// candle): the order of its high and low is unknown, so a trailing level raised by this
+    /// candle's high is checked at its close, never against its own low.
+    /// - Parameters:
+    ///   - openMove: the favourable move at the candle's open.
+    ///   - adverseMove: the favourable move at its worst price (the low of a long, the high of a
+    ///     short).
+    /// - Returns: the first level the price met falling from the open (the highest), filled at
+    ///   that level, or at the open when it opened beyond it; nil when no stop was reached.
+    public func stopWithin(heldSeconds: Double, openMove: Double, adverseMove: Double, bestMove: Double) -> StopHit? {
+        var levels: [(reason: ExitReason, move: Double)] = [(.emergencyPositionLoss, -emergencyPositionLoss)]
+        if heldSeconds >= minHoldSeconds {
+            if bestMove >= profitLockTrigger { levels.append((.profitLock, profitLockFloor)) }
+            if bestMove >= trailingActivation { levels.append((.trailingStop, bestMove - trailingDistance)) }
+        }
+        guard let first = levels.filter({ adverseMove <= $0.move }).max(by: { $0.move < $1.move }) else {
+            return nil
+        }
+        let gapped = openMove <= first.move
+        return StopHit(reason: first.reason, fillMove: gapped ? openMove : first.move, gapped: gapped)
+    }
+}
