@@ -11,6 +11,12 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // Pure domain: positions, timestamps, P&L, wallet reset, data checks, config rules. No I/O, no clock.
@@ -35,6 +41,19 @@ let package = Package(
         .target(name: "Engine", dependencies: ["TradingCore", "TradingStore", "Exchange"]),
         // Releases: slots and flip, git via GitKit, build, checks, ledger, service managers, probation, rollback.
         .target(name: "Deploy", dependencies: ["TradingCore", "TradingStore", "GitKit", "CurlKit"]),
+        // The operator's web dashboard (its own process, port 8050): pages, login, /healthz, /api, /metrics.
+        .target(
+            name: "Dashboard",
+            dependencies: [
+                "TradingCore", "TradingStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ]
+        ),
         // What both command lines share: the exit-code contract, error and JSON printing.
         .target(
             name: "CLISupport",
@@ -46,8 +65,9 @@ let package = Package(
         .executableTarget(
             name: "tradingbot",
             dependencies: [
-                "TradingCore", "TradingStore", "Exchange", "Engine", "CLISupport",
+                "TradingCore", "TradingStore", "Exchange", "Engine", "CLISupport", "Dashboard",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
             ]
         ),
         // The deploy toolkit's command line (thin).
@@ -77,6 +97,15 @@ let package = Package(
         .testTarget(
             name: "EngineTests",
             dependencies: ["TradingCore", "TradingStore", "Exchange", "Engine", "TestSupport"]
+        ),
+        .testTarget(
+            name: "DashboardTests",
+            dependencies: [
+                "TradingCore", "TradingStore", "Dashboard", "CurlKit", "TestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(
             name: "DeployTests",

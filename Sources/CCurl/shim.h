@@ -27,6 +27,11 @@ static inline CURLcode ccurl_setopt_write(CURL *handle, ccurl_write_callback cal
     if (code != CURLE_OK) return code;
     return curl_easy_setopt(handle, CURLOPT_WRITEDATA, context);
 }
+static inline CURLcode ccurl_setopt_header(CURL *handle, ccurl_write_callback callback, void *context) {
+    CURLcode code = curl_easy_setopt(handle, CURLOPT_HEADERFUNCTION, callback);
+    if (code != CURLE_OK) return code;
+    return curl_easy_setopt(handle, CURLOPT_HEADERDATA, context);
+}
 static inline CURLcode ccurl_getinfo_long(CURL *handle, CURLINFO info, long *value) {
     return curl_easy_getinfo(handle, info, value);
 }

@@ -46,6 +46,17 @@ public struct HTTPRequest: Sendable {
 public struct HTTPResponse: Sendable {
     public var status: Int
     public var body: [UInt8]
+    /// The header lines of the final response (`Name: value`), without the status line.
+    public var headers: [String] = []
+    /// The values of the headers named `name` (case-insensitive), in order.
+    public func headers(named name: String) -> [String] {
+        headers.compactMap { line in
+            guard let colon = line.firstIndex(of: ":"),
+                line[..<colon].lowercased() == name.lowercased()
+            else { return nil }
+            return line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        }
+    }
     public var text: String { String(decoding: body, as: UTF8.self) }
     public var isSuccess: Bool { (200..<300).contains(status) }
 }
@@ -103,6 +114,7 @@ public enum HTTPClient {
         try check(ccurl_setopt_string(handle, CURLOPT_USERAGENT, "tradingbot-deployctl"), "user agent")
         if let headerList { try check(ccurl_setopt_slist(handle, CURLOPT_HTTPHEADER, headerList), "headers") }
         try check(ccurl_setopt_write(handle, writeResponse, context.toOpaque()), "write callback")
+        try check(ccurl_setopt_header(handle, writeHeader, context.toOpaque()), "header callback")
         // One byte more than the body, so an empty body still has an address.
         let body = (request.body ?? []) + [0]
         let result: CURLcode = body.withUnsafeBufferPointer { bytes in
@@ -124,7 +136,7 @@ public enum HTTPClient {
         }
         var status = 0
         _ = ccurl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
-        return HTTPResponse(status: status, body: sink.bytes)
+        return HTTPResponse(status: status, body: sink.bytes, headers: sink.headers)
     }
 }
 
@@ -132,6 +144,8 @@ public enum HTTPClient {
 private final class ResponseSink {
     let limit: Int
     var bytes: [UInt8] = []
+    var headers: [String] = []
+    var headerBytes = 0
     var overflowed = false
     init(limit: Int) { self.limit = limit }
 }
@@ -149,6 +163,30 @@ private func writeResponse(
     if let data, length > 0 {
         let raw = UnsafeRawBufferPointer(start: data, count: length)
         sink.bytes.append(contentsOf: raw)
+    }
+    return length
+}
+
+/// Keeps the header lines of the last response (a new status line starts over: an interim 100
+/// Continue is not the answer), within the same cap as the body.
+private func writeHeader(
+    _ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int, _ context: UnsafeMutableRawPointer?
+) -> Int {
+    guard let context else { return 0 }
+    let sink = Unmanaged<ResponseSink>.fromOpaque(context).takeUnretainedValue()
+    let length = size * count
+    sink.headerBytes += length
+    guard sink.headerBytes <= sink.limit else {
+        sink.overflowed = true
+        return 0
+    }
+    guard let data, length > 0 else { return length }
+    let line = String(decoding: UnsafeRawBufferPointer(start: data, count: length), as: UTF8.self)
+        .trimmingCharacters(in: .whitespacesAndNewlines)
+    if line.hasPrefix("HTTP/") {
+        sink.headers = []
+    } else if !line.isEmpty {
+        sink.headers.append(line)
     }
     return length
 }

@@ -158,9 +158,9 @@ public struct Watchdog {
         e.liveRelease = slots.active().flatMap { slots.releaseID($0) }
         e.liveState = e.liveRelease.flatMap { id in records.last { $0.id == id } }?.stateValue
         let bot = try? ConfigFiles.bot(home.botConfig)
-        let cycle = bot?.cycleSeconds ?? 60
-        e.stallSeconds = Double(cycle * config.watchdog.stallCycles)
-        e.tradingStallSeconds = Double(cycle * config.watchdog.tradingStallCycles)
+        let thresholds = HealthThresholds(cycleSeconds: bot?.cycleSeconds ?? 60, watchdog: config.watchdog)
+        e.stallSeconds = thresholds.stallSeconds
+        e.tradingStallSeconds = thresholds.tradingStallSeconds
         e.errorBurst = config.watchdog.errorBurst
         e.minFreeDiskBytes = Int64(config.watchdog.minFreeDiskMB) * 1_000_000
         e.healthyCycles = config.probation.healthyCycles

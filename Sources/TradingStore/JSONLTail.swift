@@ -67,6 +67,15 @@ public enum JSONLTail {
         return result
     }
 
+    /// The whole lines in the last `maxBytes` of `path` (a line cut by that window is dropped),
+    /// oldest first: the newest state a log holds, read in bounded time whatever its size.
+    public static func lastLines(_ path: String, maxBytes: Int64 = 64 << 10) -> [JSONValue] {
+        guard let now = identity(path) else { return [] }
+        var result = Read(lines: [], cursor: nil, skippedBytes: 0)
+        _ = segment(path, from: 0, to: now.size, maxBytes: maxBytes, into: &result)
+        return result.lines
+    }
+
     static func identity(_ path: String) -> (inode: UInt64, size: Int64)? {
         var info = stat()
         guard stat(path, &info) == 0 else { return nil }

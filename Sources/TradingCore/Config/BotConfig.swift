@@ -10,6 +10,7 @@ public struct BotConfig: Sendable, Equatable {
     public var symbols: [String] = []
     public var exits = ExitPolicy()
     public var strategy = Strategy()
+    public var dashboard = DashboardSettings()
 
     /// Entry thresholds and leverage of the ensemble.
     public struct Strategy: Sendable, Equatable {
@@ -44,7 +45,9 @@ public struct BotConfig: Sendable, Equatable {
     public init(walletReset: WalletReset) { self.walletReset = walletReset }
 
     /// The keys of bot.json's top level.
-    public static let keys = ["wallet_reset", "cycle_seconds", "fees", "risk", "symbols", "exits", "strategy"]
+    public static let keys = [
+        "wallet_reset", "cycle_seconds", "fees", "risk", "symbols", "exits", "strategy", "dashboard",
+    ]
 
     /// Validates a parsed `bot.json`; `file` names it in errors. A missing key takes its default
     /// (`wallet_reset.at` and `starting_capital` have none), so a home's file keeps loading when a
@@ -113,6 +116,7 @@ public struct BotConfig: Sendable, Equatable {
                 "entry_threshold", in: 0.01...1, default: c.strategy.entryThreshold)
             c.strategy.minAgreeing = try strategy.int("min_agreeing", in: 1...10, default: c.strategy.minAgreeing)
         }
+        if let dashboard = try root.section("dashboard") { c.dashboard = try DashboardSettings.parse(dashboard) }
         return c
     }
 }

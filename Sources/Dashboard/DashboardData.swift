@@ -1,0 +1,130 @@
+import Foundation
+import Synchronization
+import TradingCore
+import TradingStore
+
+/// The numbers of the positions file, computed by the same code as `tradingbot report`, once per
+/// change of the file (and of bot.json's wallet reset): a page reads them from memory, and what
+/// is kept does not grow with the history (the newest closed trades only).
+public struct PositionsSnapshot: Sendable {
+    public var report: PerformanceReport?
+    /// Why the positions file could not be read, worded for the operator.
+    public var problem: String?
+    public var open: [Position] = []
+    /// Newest first, at most `DashboardData.recentLimit`.
+    public var recentClosed: [Position] = []
+    public var recentIssues = 0
+    public var stamp: FileStamp?
+    public var computedAt: Instant
+
+    /// Trades in the file that the wallet reset leaves out.
+    public var excludedByReset: Int { report.map { $0.closedTradesTotal - $0.totals.trades } ?? 0 }
+    /// The newest fill the file shows: a position opened or closed.
+    public var lastFill: Instant? {
+        (open.compactMap { $0.openedAt?.instant } + recentClosed.prefix(1).compactMap { $0.closedAt?.instant }).max()
+    }
+}
+
+/// What the dashboard reads from the home. Reads are bounded: the positions file through the
+/// cached snapshot, the logs by their last 64 KB, the state files whole (they are small).
+public final class DashboardData: Sendable {
+    public static let recentLimit = 500
+    public let home: Home
+    let clock: @Sendable () -> Instant
+    private let cache = Mutex<(key: [FileStamp?], snapshot: PositionsSnapshot)?>(nil)
+
+    public init(home: Home, clock: @escaping @Sendable () -> Instant) {
+        self.home = home
+        self.clock = clock
+    }
+
+    public var now: Instant { clock() }
+
+    /// bot.json, or why it cannot be used (the dashboard then shows that instead of numbers).
+    public func config() -> Result<BotConfig, ConfigError> {
+        Result { () throws(ConfigError) in try ConfigFiles.bot(home.botConfig) }
+    }
+
+    /// The positions snapshot, recomputed only when the file or bot.json changed.
+    public func positions() -> PositionsSnapshot {
+        let key = [FileStamp.of(home.positions), FileStamp.of(home.botConfig)]
+        if let cached = cache.withLock({ $0 }), cached.key == key { return cached.snapshot }
+        let snapshot = computePositions(stamp: key[0])
+        cache.withLock { $0 = (key, snapshot) }
+        return snapshot
+    }
+
+    func computePositions(stamp: FileStamp?) -> PositionsSnapshot {
+        var s = PositionsSnapshot(stamp: stamp, computedAt: now)
+        let reset: WalletReset
+        switch config() {
+        case .success(let c): reset = c.walletReset
+        case .failure(let e):
+            s.problem = "\(e)"
+            return s
+        }
+        guard stamp != nil else {
+            s.report = PerformanceReport(file: PositionsFile(), reset: reset)
+            return s
+        }
+        let store = PositionsStore(home: home)
+        do {
+            s.report = try store.report(reset: reset)
+            let recent = try store.recent(since: reset.at, limit: Self.recentLimit)
+            s.open = recent.open
+            s.recentClosed = recent.closed
+            s.recentIssues = recent.issues.count
+        } catch {
+            s.problem = "\(error)"
+        }
+        return s
+    }
+
+    public func heartbeat() -> Result<Heartbeat?, any Error> {
+        Result { try HeartbeatStore(home: home).read() }
+    }
+
+    /// The engine's last cycle line (balance, equity, breaker, counts), if any.
+    public func lastCycle() -> JSONObject? {
+        JSONLTail.lastLines(home.decisionsLog).last?.objectValue
+    }
+
+    public var killSwitchPath: String { home.stateDir + "/kill_switch" }
+    public var killSwitchOn: Bool { FileIO.exists(killSwitchPath) }
+
+    /// Turns the kill switch on (the engine opens nothing new; exits go on) or off.
+    public func setKillSwitch(_ on: Bool, by who: String) throws {
+        if on {
+            try FileIO.writeAtomically(
+                killSwitchPath, Array("set from the dashboard by \(who) at \(now.iso8601)\n".utf8))
+        } else if killSwitchOn {
+            try FileIO.remove(killSwitchPath)
+        }
+    }
+
+    /// The watchdog's last verdict and action, from its state file.
+    public func watchdog() -> (verdict: String?, action: String?, at: Instant?)? {
+        guard let o = (try? ConfigFiles.json(home.stateDir + "/watchdog.json"))?.objectValue else { return nil }
+        return (o["last_verdict"]?.stringValue, o["last_action"]?.stringValue, o["last_run"]?.instantValue)
+    }
+
+    /// The live slot's name and release, and the release's last state in the ledger.
+    public func release() -> (slot: String?, release: String?, state: String?, since: Instant?) {
+        let slot = (try? FileManager.default.destinationOfSymbolicLink(atPath: home.currentSlot)).map {
+            String($0.split(separator: "/").last ?? "")
+        }
+        let release = home.currentRelease
+        var state: String?
+        var since: Instant?
+        if let release {
+            for line in JSONLTail.lastLines(home.releasesLedger, maxBytes: 256 << 10) {
+                guard let o = line.objectValue, o["release"]?.stringValue == release,
+                    o["event"]?.stringValue == "state", let next = o["state"]?.stringValue
+                else { continue }
+                state = next
+                since = o["ts"]?.instantValue
+            }
+        }
+        return (slot, release, state, since)
+    }
+}

@@ -1,0 +1,157 @@
+import CurlKit
+import Dashboard
+import Foundation
+import TestSupport
+import Testing
+import TradingCore
+import TradingStore
+
+/// The dashboard over a real socket, driven like a browser: login, its failures, the CSRF
+/// guard, session expiry, and each page on the sample data, an empty home, a home whose reset
+/// excludes every trade and a torn positions file.
+@Suite(.serialized) struct DashboardRouteTests {
+    @Test func logsInAndShowsTheNumbersOfReport() async throws {
+        let home = try DashboardHarness.home()
+        let dash = try await DashboardHarness(home: home)
+        #expect(try await dash.request("/").status == 303, "a page needs a login")
+        let wrong = try await dash.logIn("not the password")
+        #expect(wrong.status == 401 && wrong.text.contains("Wrong password."))
+        let right = try await dash.logIn()
+        #expect(right.status == 303 && right.headers(named: "Location") == ["/"])
+        let cookie = try #require(right.headers(named: "Set-Cookie").first { $0.hasPrefix("tb_session=") })
+        #expect(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "\(cookie)")
+        #expect(!cookie.contains("Secure"), "Secure only when configured behind TLS")
+
+        let page = try await dash.request("/")
+        #expect(page.status == 200)
+        // The same numbers as `tradingbot report` on this file (ReportCommandTests pins them).
+        let report = try PositionsStore(home: home).report(reset: try ConfigFiles.bot(home.botConfig).walletReset)
+        #expect(page.text.contains(HTMLText.escape(money(report.balance))) && money(report.balance) == "$10,036.60")
+        #expect(
+            page.text.contains("id=\"closed-trades\"><div class=\"label\">Closed trades</div><div class=\"value\">25<"))
+        #expect(page.text.contains("1,075 in the file before the reset are not counted"))
+        #expect(page.text.contains("<svg id=\"equity-chart\""))
+        #expect(page.text.contains("System health"))
+        for header in ["Content-Security-Policy", "X-Frame-Options", "X-Content-Type-Options"] {
+            #expect(!page.headers(named: header).isEmpty, "\(header) missing")
+        }
+        #expect(page.headers(named: "Cache-Control") == ["no-store"], "account data is never cached")
+
+        let summary = try JSONValue.parse(Array(try await dash.request("/api/summary").body)).objectValue
+        #expect(summary?["balance"]?.doubleValue == 10036.6 && summary?["closed_trades"]?.doubleValue == 25)
+        let positions = try JSONValue.parse(Array(try await dash.request("/api/positions").body)).objectValue
+        #expect(positions?["open"]?.arrayValue?.count == 4)
+    }
+
+    @Test func wrongPasswordsAreRateLimitedPerAddress() async throws {
+        let dash = try await DashboardHarness(home: try DashboardHarness.home())
+        for _ in 0..<5 { #expect(try await dash.logIn("guess").status == 401) }
+        let limited = try await dash.logIn()
+        #expect(limited.status == 429, "even the right password waits")
+        #expect(limited.text.contains("Too many failed logins") && !limited.headers(named: "Retry-After").isEmpty)
+        dash.advance(seconds: 301)
+        #expect(try await dash.logIn().status == 303, "the window passed")
+    }
+
+    @Test func aFormWithoutTheSessionsTokenChangesNothing() async throws {
+        let home = try DashboardHarness.home()
+        let dash = try await DashboardHarness(home: home)
+        _ = try await dash.logIn()
+        let forged = try await dash.request("/kill-switch", method: "POST", form: ["set": "on", "confirm": "yes"])
+        #expect(forged.status == 403)
+        let wrongToken = try await dash.request(
+            "/kill-switch", method: "POST",
+            form: ["set": "on", "confirm": "yes", "csrf": String(repeating: "0", count: 64)])
+        #expect(wrongToken.status == 403)
+        #expect(!FileIO.exists(home.stateDir + "/kill_switch"), "a forged form set the kill switch")
+        // Through the page, with its token and the confirmation: on, then off.
+        let page = try await dash.request("/kill-switch")
+        let csrf = try #require(DashboardHarness.csrf(page))
+        let unconfirmed = try await dash.request("/kill-switch", method: "POST", form: ["set": "on", "csrf": csrf])
+        #expect(unconfirmed.status == 400 && !FileIO.exists(home.stateDir + "/kill_switch"))
+        let on = try await dash.request(
+            "/kill-switch", method: "POST", form: ["set": "on", "confirm": "yes", "csrf": csrf])
+        #expect(on.status == 303 && FileIO.exists(home.stateDir + "/kill_switch"))
+        #expect(try await dash.request("/kill-switch").text.contains("The kill switch is ON"))
+        _ = try await dash.request(
+            "/kill-switch", method: "POST", form: ["set": "off", "confirm": "yes", "csrf": csrf])
+        #expect(!FileIO.exists(home.stateDir + "/kill_switch"))
+
+        // A login form posted without the cookie the login page set is refused too.
+        dash.cookies.withLock { $0 = [:] }
+        let noCookie = try await dash.request(
+            "/login", method: "POST", form: ["csrf": "x", "password": DashboardHarness.password])
+        #expect(noCookie.status == 403)
+    }
+
+    @Test func anExpiredSessionMustLogInAgain() async throws {
+        let dash = try await DashboardHarness(home: try DashboardHarness.home(), sessionHours: 1)
+        _ = try await dash.logIn()
+        #expect(try await dash.request("/").status == 200)
+        dash.advance(seconds: 3601)
+        #expect(try await dash.request("/").status == 303)
+        #expect(try await dash.request("/api/summary").status == 401)
+    }
+
+    @Test func emptyStatesSayWhy() async throws {
+        // No positions file, no heartbeat: a page that says so, never a blank panel or a 500.
+        let empty = try await DashboardHarness(home: try DashboardHarness.home(positions: nil))
+        _ = try await empty.logIn()
+        let page = try await empty.request("/")
+        #expect(page.status == 200)
+        #expect(page.text.contains("No open positions.") && page.text.contains("No closed trades yet."))
+        #expect(page.text.contains("no heartbeat yet"))
+        #expect(try await empty.request("/healthz").status == 200)
+
+        // A reset a year late (the wrong year): every trade excluded, and the page names it.
+        let late = try await DashboardHarness(home: try DashboardHarness.home(resetAt: "2026-12-18T00:00:00Z"))
+        _ = try await late.logIn()
+        let excluded = try await late.request("/")
+        #expect(excluded.status == 200)
+        #expect(excluded.text.contains("excludes all 1,100 closed trades in the file"), "\(excluded.text)")
+        #expect(excluded.text.contains("wallet_reset.at"))
+    }
+
+    @Test func aTornPositionsFileIsNamedNotA500() async throws {
+        let home = try DashboardHarness.home()
+        let bytes = try FileIO.read(home.positions)
+        try FileIO.writeAtomically(home.positions, Array(bytes.prefix(bytes.count / 2)))
+        let dash = try await DashboardHarness(home: home)
+        _ = try await dash.logIn()
+        let page = try await dash.request("/")
+        #expect(page.status == 200)
+        #expect(page.text.contains("The positions cannot be shown") && page.text.contains("positions_futures.json"))
+        let health = try await dash.request("/healthz")
+        #expect(health.status == 503 && health.text.contains("positions_futures.json"))
+        // Mended: the next request sees the new file (the cache is keyed by the file's stamp).
+        try FileIO.writeAtomically(home.positions, bytes)
+        #expect(try await dash.request("/").text.contains("$10,036.60"))
+    }
+
+    @Test func noRequestPathReachesTheFileSystem() async throws {
+        let dash = try await DashboardHarness(home: try DashboardHarness.home())
+        _ = try await dash.logIn()
+        for path in ["/static/../config/bot.json", "/static/%2e%2e/config/bot.json", "/config/bot.json", "/etc/passwd"]
+        {
+            let response = try await dash.request(path)
+            #expect(response.status == 404 || response.status == 303, "\(path): \(response.status)")
+            #expect(!response.text.contains("wallet_reset"), "\(path) served a file")
+        }
+    }
+
+    @Test func metricsFromThisMachine() async throws {
+        let dash = try await DashboardHarness(home: try DashboardHarness.home())
+        let metrics = try await dash.request("/metrics")
+        #expect(metrics.status == 200, "loopback may scrape without a session")
+        #expect(metrics.text.contains("tradingbot_balance_usd 10036.6"), "\(metrics.text)")
+        #expect(metrics.text.contains("# TYPE tradingbot_open_positions gauge"))
+        #expect(metrics.text.contains("tradingbot_kill_switch 0"))
+    }
+}
+
+/// The dashboard escapes every value; tests compare with the escaped text.
+enum HTMLText {
+    static func escape(_ s: String) -> String {
+        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+    }
+}
