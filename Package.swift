@@ -115,7 +115,7 @@ let package = Package(
         .testTarget(
             name: "CommandTests",
             dependencies: [
-                "TradingCore", "TradingStore", "Deploy", "TestSupport", "tradingbot", "deployctl",
+                "TradingCore", "TradingStore", "Deploy", "CurlKit", "TestSupport", "tradingbot", "deployctl",
                 "positions-crash-writer",
             ]
         ),

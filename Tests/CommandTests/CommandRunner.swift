@@ -27,9 +27,10 @@ struct CommandRunner {
     static func path(_ product: String) -> String { productsDir + "/" + product }
 
     static func run(
-        _ product: String, _ arguments: [String], environment: [String: String] = [:], cwd: String? = nil
+        _ product: String, _ arguments: [String], environment: [String: String] = [:], cwd: String? = nil,
+        stdin: String? = nil
     ) throws -> Output {
-        try execute(path(product), arguments, environment: environment, cwd: cwd)
+        try execute(path(product), arguments, environment: environment, cwd: cwd, stdin: stdin)
     }
 
     /// The test helper `Tests/Support/python_bot_files.py`, run by the system's python3.
@@ -38,7 +39,8 @@ struct CommandRunner {
     }
 
     static func execute(
-        _ executable: String, _ arguments: [String], environment: [String: String] = [:], cwd: String? = nil
+        _ executable: String, _ arguments: [String], environment: [String: String] = [:], cwd: String? = nil,
+        stdin: String? = nil
     ) throws -> Output {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
@@ -52,7 +54,13 @@ struct CommandRunner {
         let err = Pipe()
         process.standardOutput = out
         process.standardError = err
+        let input = Pipe()
+        if stdin != nil { process.standardInput = input }
         try process.run()
+        if let stdin {
+            input.fileHandleForWriting.write(Data(stdin.utf8))
+            try input.fileHandleForWriting.close()
+        }
         // Drain stderr on another thread so a chatty child cannot block on a full pipe.
         let errBox = DataBox()
         let reader = Thread {
