@@ -21,6 +21,7 @@ struct EngineSwitch {
         do {
             try slots.flip(to: slot)
             try manager.restartEngine()
+            _ = manager.restartDashboard()  // best effort: never a reason to fail the switch
         } catch {
             return "\(error)"
         }

@@ -12,6 +12,10 @@ public protocol ServiceManager {
     func engineState() -> String
     /// What probation, status and doctor need to know: running, given up, restarts so far.
     func health() -> ServiceHealth
+    /// Restarts the dashboard on the binary of `slots/current` when it runs here; never throws:
+    /// a dashboard problem must not fail a release or stop trading. Nil when done or not
+    /// applicable, else what went wrong.
+    func restartDashboard() -> String?
 }
 
 /// The engine's service as its manager sees it.
@@ -42,6 +46,8 @@ public struct SupervisorManager: ServiceManager {
     /// Seconds between watchdog runs when supervisord also runs `deployctl watchdog --daemon`
     /// (the guard copy, HOME/bin/deployctl); nil: no watchdog program.
     public var watchdogInterval: Int?
+    /// Run `tradingbot dashboard` as a program beside the engine (deploy.json dashboard.supervised).
+    public var dashboardSupervised = false
     public var name: String { "supervisor" }
     public var configPath: String { home.root + "/deploy/supervisord.conf" }
     var socketPath: String { home.stateDir + "/supervisor.sock" }
@@ -56,6 +62,7 @@ public struct SupervisorManager: ServiceManager {
         self.init(home: home, binary: config.binary)
         secretNames = config.secretNames
         watchdogInterval = config.watchdog.supervised ? config.watchdog.intervalSeconds : nil
+        dashboardSupervised = config.dashboard.supervised
     }
 
     /// The supervisord config for this home (what `install-units --supervisor` writes).
@@ -97,7 +104,39 @@ public struct SupervisorManager: ServiceManager {
             stdout_logfile=\(h)/logs/tradingbot.out.log
             stderr_logfile=\(h)/logs/tradingbot.err.log
 
-            """ + watchdogProgram()
+            """ + watchdogProgram() + dashboardProgram()
+    }
+
+    /// The dashboard beside the engine, from the same slot, in its own program: it can fail or
+    /// be restarted without touching the engine.
+    func dashboardProgram() -> String {
+        guard dashboardSupervised else { return "" }
+        let h = home.root.replacingOccurrences(of: "%", with: "%%")
+        let command = [home.root + "/slots/current/" + binary, "dashboard", "--home", home.root].map(shellWord)
+            .joined(separator: " ").replacingOccurrences(of: "%", with: "%%")
+        return """
+
+            [program:tradingbot-dashboard]
+            command=\(command)
+            directory=\(h)
+            autostart=true
+            autorestart=true
+            startsecs=1
+            startretries=3
+            stopsignal=TERM
+            stopwaitsecs=10
+            stdout_logfile=\(h)/logs/dashboard.out.log
+            stderr_logfile=\(h)/logs/dashboard.err.log
+
+            """
+    }
+
+    public func restartDashboard() -> String? {
+        guard dashboardSupervised, daemonAnswers else { return nil }
+        guard let outcome = try? ctl(["restart", "tradingbot-dashboard"], timeout: 60), outcome.status == 0 else {
+            return "supervisorctl restart tradingbot-dashboard failed (see \(home.root)/logs/dashboard.err.log)"
+        }
+        return nil
     }
 
     /// The watchdog beside the engine: the guard copy outside the slots, in its own program so
@@ -222,6 +261,16 @@ public struct SystemdManager: ServiceManager {
 
     func systemctl(_ arguments: [String]) throws -> ProcessRunner.Outcome {
         try ProcessRunner.run("/usr/bin/env", [tool] + arguments, timeout: 120, without: secretNames)
+    }
+
+    /// Restarts the dashboard's unit when it is active (an operator who disabled it keeps it off).
+    public func restartDashboard() -> String? {
+        let dashboard = "tradingbot-dashboard.service"
+        guard let active = try? systemctl(["is-active", "--quiet", dashboard]), active.status == 0 else { return nil }
+        guard let outcome = try? systemctl(["restart", dashboard]), outcome.status == 0 else {
+            return "systemctl restart \(dashboard) failed (journalctl -u \(dashboard) -n 50)"
+        }
+        return nil
     }
 
     public func restartEngine() throws {

@@ -107,9 +107,32 @@ public enum Units {
             WantedBy=timers.target
 
             """
+        let dashboard = """
+            [Unit]
+            Description=tradingbot dashboard (\(systemdPath(h)))
+            After=network-online.target
+
+            [Service]
+            Type=simple
+            User=\(user)
+            WorkingDirectory=\(systemdPath(h))
+            # Its own process: a dashboard problem never stops trading. It reads its password hash
+            # from config/secrets.env itself and listens where bot.json's dashboard section says.
+            ExecStart=\(systemdWord(h + "/slots/current/" + config.binary)) dashboard --home \(quotedHome)
+            Restart=on-failure
+            RestartSec=5
+            TimeoutStopSec=10
+            # Bounded: it is the dashboard that runs out of memory, never the engine.
+            MemoryMax=512M
+            \(hardening)
+
+            [Install]
+            WantedBy=multi-user.target
+
+            """
         return [
             ("tradingbot.service", engine), ("tradingbot-watchdog.service", watchdog),
-            ("tradingbot-watchdog.timer", timer),
+            ("tradingbot-watchdog.timer", timer), ("tradingbot-dashboard.service", dashboard),
         ]
     }
 
@@ -122,11 +145,12 @@ public enum Units {
         let quoted = user.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
         return """
             // Written by deployctl install-units. Lets \(user) start, stop and restart
-            // tradingbot.service, so its watchdog can heal and roll back; nothing else.
+            // tradingbot.service (so its watchdog can heal and roll back) and the dashboard's
+            // unit (so a release restarts it on the new binary); nothing else.
             polkit.addRule(function(action, subject) {
                 if (action.id == "org.freedesktop.systemd1.manage-units" &&
                     subject.user == "\(quoted)" &&
-                    action.lookup("unit") == "tradingbot.service" &&
+                    ["tradingbot.service", "tradingbot-dashboard.service"].indexOf(action.lookup("unit")) >= 0 &&
                     ["start", "stop", "restart"].indexOf(action.lookup("verb")) >= 0) {
                     return polkit.Result.YES;
                 }
@@ -203,7 +227,7 @@ public enum Units {
                 written,
                 ["sudo cp \(files.map(shellWord).joined(separator: " ")) /etc/systemd/system/"] + permission + [
                     "sudo systemctl daemon-reload",
-                    "sudo systemctl enable --now tradingbot.service tradingbot-watchdog.timer",
+                    "sudo systemctl enable --now tradingbot.service tradingbot-watchdog.timer tradingbot-dashboard.service",
                     "systemctl status tradingbot.service",
                 ]
             )

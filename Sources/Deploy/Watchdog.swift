@@ -54,11 +54,14 @@ public struct Watchdog {
         public var evidence: JSONValue
         public var action: String
         public var exitCode: Int32
+        /// The dashboard's /healthz: `up`, `down: why`, or `not checked` (none runs here, or a
+        /// dry run). Never part of the verdict or the exit code: it does not trade.
+        public var dashboard = "not checked"
 
         public var json: JSONValue {
             [
                 "ok": .bool(exitCode == 0), "verdict": .string(verdict), "detail": .string(detail),
-                "evidence": evidence, "action": .string(action),
+                "evidence": evidence, "action": .string(action), "dashboard": .string(dashboard),
             ]
         }
     }
@@ -111,6 +114,7 @@ public struct Watchdog {
         evidence.newErrorEvents = errors
         let (verdict, detail) = WatchdogJudge.verdict(evidence)
         let (decision, action, outcome): (Decision, String, Outcome)
+        var dashboard: DashboardProbe?
         if dryRun {
             let planned = plan(verdict, evidence, state)
             (decision, action, outcome) = (planned, planned.description, .nothing)
@@ -128,7 +132,9 @@ public struct Watchdog {
             let owed = alerts(
                 verdict: verdict, detail: detail, evidence: evidence, decision: decision, outcome: outcome,
                 action: action, critical: critical, state: &state)
-            deliver(owed, state: &state, sender: sender)
+            dashboard = probeDashboard()
+            let dashboardOwed = dashboardAlerts(dashboard, release: evidence.liveRelease, state: &state)
+            deliver(owed + dashboardOwed, state: &state, sender: sender)
             if verdict == .healthy { ping(state: &state, sender: sender) }
             state.lastVerdict = verdict.rawValue
             state.lastRun = at
@@ -147,7 +153,8 @@ public struct Watchdog {
         return Report(
             verdict: verdict.rawValue, detail: detail, evidence: evidence.json,
             action: dryRun ? "dry run: " + action : action,
-            exitCode: verdict == .healthy || verdict == .starting ? 0 : 1)
+            exitCode: verdict == .healthy || verdict == .starting ? 0 : 1,
+            dashboard: dashboard?.text ?? "not checked")
     }
 
     /// Reads everything the judge needs; each read is cheap and none changes anything.

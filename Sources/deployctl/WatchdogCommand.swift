@@ -72,7 +72,9 @@ struct WatchdogCommand: ParsableCommand {
                 if options.json {
                     printJSON(report.json)
                 } else {
-                    print("\(WallClock.now.iso8601) \(report.verdict): \(report.detail); action: \(report.action)")
+                    print(
+                        "\(WallClock.now.iso8601) \(report.verdict): \(report.detail); action: \(report.action); dashboard: \(report.dashboard)"
+                    )
                 }
             }
             last = key

@@ -44,6 +44,8 @@ struct ReleaseDrill {
         // A stall threshold of 15 one-second cycles: a busy machine must not fail a healthy
         // probation; the hang drills lower it.
         config["watchdog"] = ["supervised": .bool(supervisedWatchdog), "interval_seconds": 5, "stall_cycles": 15]
+        // Parallel drills would all ask for port 8050; the self-release drill runs the dashboard.
+        config["dashboard"] = ["supervised": false]
         try Fixtures.write(JSONValue.object(config).serialized(indent: 2), to: deploy)
         try FileManager.default.copyItem(
             atPath: Fixtures.samplePositions, toPath: home + "/logs/positions_futures.json")

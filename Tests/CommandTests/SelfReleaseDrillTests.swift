@@ -1,3 +1,4 @@
+import CurlKit
 import Foundation
 import TestSupport
 import Testing
@@ -24,6 +25,9 @@ import Testing
         var bot = try JSONValue.parse(try FileIO.read(home + "/config/bot.json")).objectValue ?? JSONObject()
         #expect(bot["wallet_reset"] != nil, "init copied the repository's bot.json")
         bot["cycle_seconds"] = 1
+        // The dashboard runs beside the engine (supervised by default), on a port of its own.
+        let dashboardPort = try freePort()
+        bot["dashboard"] = ["port": .int(dashboardPort)]
         try Fixtures.write(JSONValue.object(bot).serialized(indent: 2), to: home + "/config/bot.json")
         try FileManager.default.copyItem(
             atPath: Fixtures.samplePositions, toPath: home + "/logs/positions_futures.json")
@@ -50,5 +54,38 @@ import Testing
             path: home + "/logs/positions_futures.json", lockPath: home + "/state/positions.lock"
         ).load()
         #expect(file.closed.count >= 1100)
+
+        // The released binary's dashboard answers, as its own supervisord program.
+        var health: CurlKit.HTTPResponse?
+        let up = Date().addingTimeInterval(60)
+        while health?.status != 200 && Date() < up {
+            health = try? HTTPClient.send(
+                HTTPRequest(url: "http://127.0.0.1:\(dashboardPort)/healthz", timeoutSeconds: 10))
+            if health?.status != 200 { usleep(200_000) }
+        }
+        #expect(health?.status == 200, "the dashboard of the release answers /healthz")
+        #expect(health?.text.contains("\"positions\": \"readable\"") == true, "\(health?.text ?? "")")
+        let status = try ProcessRunner.run(
+            "/usr/bin/supervisorctl", ["-c", home + "/deploy/supervisord.conf", "status", "tradingbot-dashboard"],
+            timeout: 30)
+        #expect(status.output.contains("RUNNING"), "\(status.output)")
+    }
+
+    /// A port nothing listens on now (the kernel's pick for a socket bound to port 0).
+    func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var size = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer -> Int32 in
+                guard bind(fd, pointer, size) == 0 else { return -1 }
+                return getsockname(fd, pointer, &size)
+            }
+        }
+        guard bound == 0 else { throw FixtureError("no free port: \(errno)") }
+        return Int(UInt16(bigEndian: address.sin_port))
     }
 }

@@ -234,4 +234,44 @@ import Testing
         #expect(frozen.verdict == "trading_stall" && frozen.detail.contains("frozen"), "\(frozen.detail)")
         #expect(hooks(server).last?["headline"] as? String == "TRADING STALL, NEEDS YOU")
     }
+
+    /// A dashboard that stops answering is alerted once and its return once; the engine's
+    /// verdict, exit code and actions do not change: the dashboard does not trade.
+    @Test func aDeadDashboardIsAlertedWithoutTouchingTrading() throws {
+        let server = try WebhookServer()
+        let home = try home()
+        try FileManager.default.createDirectory(atPath: home.root + "/deploy", withIntermediateDirectories: true)
+        try Fixtures.write("[Service]\n", to: home.root + "/deploy/tradingbot-dashboard.service")
+        func dashboardOn(_ port: Int) throws {
+            var bot = try JSONValue.parse(try FileIO.read(home.botConfig)).objectValue ?? JSONObject()
+            bot["dashboard"] = ["port": .int(port)]
+            try Fixtures.write(JSONValue.object(bot).serialized(indent: 2), to: home.botConfig)
+        }
+        let stand = try WebhookServer()  // answers /healthz with 200, like a live dashboard
+        try dashboardOn(stand.port)
+        try beat(home)
+        let watchdog = watchdog(home, server, running: true)
+        let up = watchdog.runOnce(dryRun: false)
+        #expect(up.verdict == "healthy" && up.dashboard == "up", "\(up.dashboard)")
+        #expect(stand.requests().contains { $0.path == "/healthz" })
+        stand.stop()
+        for _ in 0..<2 {
+            try beat(home)
+            let down = watchdog.runOnce(dryRun: false)
+            #expect(down.verdict == "healthy" && down.exitCode == 0 && down.action == "none", "trading untouched")
+            #expect(
+                down.dashboard.hasPrefix("down:") && down.dashboard.contains("does not answer"), "\(down.dashboard)")
+        }
+        var headlines = hooks(server).compactMap { $0["headline"] as? String }
+        #expect(headlines == ["DASHBOARD DOWN"], "once per cooldown: \(headlines)")
+        let back = try WebhookServer()
+        try dashboardOn(back.port)
+        try beat(home)
+        #expect(watchdog.runOnce(dryRun: false).dashboard == "up")
+        headlines = hooks(server).compactMap { $0["headline"] as? String }
+        #expect(headlines == ["DASHBOARD DOWN", "DASHBOARD UP AGAIN"])
+        // No unit, no supervised program: nothing is probed.
+        try FileIO.remove(home.root + "/deploy/tradingbot-dashboard.service")
+        #expect(watchdog.runOnce(dryRun: false).dashboard == "not checked")
+    }
 }

@@ -127,7 +127,8 @@ import Testing
         let rule = try String(contentsOfFile: rulePath, encoding: .utf8)
         for part in [
             "org.freedesktop.systemd1.manage-units", "subject.user == \"nobody\"",
-            "action.lookup(\"unit\") == \"tradingbot.service\"", "[\"start\", \"stop\", \"restart\"]",
+            "[\"tradingbot.service\", \"tradingbot-dashboard.service\"].indexOf(action.lookup(\"unit\"))",
+            "[\"start\", \"stop\", \"restart\"]",
         ] {
             #expect(rule.contains(part), "\(part)")
         }
@@ -155,6 +156,20 @@ import Testing
         #expect(!asRoot.files.contains { $0.hasSuffix(".rules") })
     }
 
+    /// Under supervisord the dashboard is a program of its own from the live slot, unless
+    /// deploy.json says otherwise.
+    @Test func supervisordRunsTheDashboardAsItsOwnProgram() throws {
+        let home = Home(root: "/srv/bot")
+        let conf = SupervisorManager(home: home, config: DeployConfig()).configText()
+        #expect(conf.contains("[program:tradingbot-dashboard]"))
+        #expect(conf.contains("command=/srv/bot/slots/current/.build/release/tradingbot dashboard --home /srv/bot"))
+        var off = DeployConfig()
+        off.dashboard.supervised = false
+        #expect(!SupervisorManager(home: home, config: off).configText().contains("tradingbot-dashboard"))
+        #expect(
+            DeployConfig().secretNames.contains("TRADINGBOT_DASHBOARD_PASSWORD_HASH"), "not inherited by the engine")
+    }
+
     @Test func systemdUnitsAreHardenedAndNotify() throws {
         let home = Home(root: "/srv/bot")
         let units = Units.systemd(home: home, config: DeployConfig(), user: "trader")
@@ -178,6 +193,10 @@ import Testing
                 #"ExecStart="/srv/my bot's 100%%$$x/slots/current/.build/release/tradingbot" run --home "/srv/my bot's 100%%$$x""#
             ))
         #expect(units.contains { $0.name == "tradingbot-watchdog.timer" })
+        // The dashboard: its own unit, from the live slot, bounded in memory.
+        let dashboard = try #require(units.first { $0.name == "tradingbot-dashboard.service" }?.text)
+        #expect(dashboard.contains("dashboard --home") && dashboard.contains("MemoryMax=512M"))
+        #expect(!dashboard.contains("Type=notify"), "the dashboard does not ping systemd")
     }
 }
 

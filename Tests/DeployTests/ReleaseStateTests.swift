@@ -449,6 +449,7 @@ struct FakeManager: ServiceManager {
     func stopEngine() throws {}
     func engineState() -> String { fixed.state }
     func health() -> ServiceHealth { fixed }
+    func restartDashboard() -> String? { nil }
 }
 
 func processExists(_ pid: Int32) -> Bool {

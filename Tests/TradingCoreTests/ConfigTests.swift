@@ -55,6 +55,19 @@ import Testing
             containing: "is NaN; expected a number from 1 to 2592000")
         expectError("{\(reset), \"symbols\": [\"BTCUSDT\", 3]}", field: "symbols[1]", containing: "expected a string")
         #expect("\(ConfigError(file: "bot.json", field: "a.b", message: "m"))" == "bot.json: field \"a.b\": m")
+        expectError(
+            "{\(reset), \"dashboard\": {\"port\": 70000}}", field: "dashboard.port",
+            containing: "70000 is out of range; allowed a whole number from 0 to 65535")
+        expectError(
+            "{\(reset), \"dashboard\": {\"bnd\": \"0.0.0.0\"}}", field: "dashboard.bnd",
+            containing: "did you mean \"bind\"?")
+    }
+
+    @Test func theDashboardSectionTakesItsDefaults() throws {
+        let reset = #""wallet_reset": {"at": "2025-12-18T00:00:00Z", "starting_capital": 10000}"#
+        #expect(try bot("{\(reset)}").dashboard == DashboardSettings())
+        let custom = try bot("{\(reset), \"dashboard\": {\"port\": 9000, \"secure_cookies\": true}}").dashboard
+        #expect(custom.port == 9000 && custom.secureCookies && custom.bind == "127.0.0.1" && custom.sessionHours == 12)
     }
 
     /// A later version adds keys: a home's older file must keep loading with the defaults, and a

@@ -29,6 +29,18 @@ public struct DeployConfig: Sendable, Equatable {
     public var checks = Checks()
     public var probation = Probation()
     public var watchdog = Watchdog()
+    public var dashboard = Dashboard()
+
+    /// How the dashboard runs beside the engine. It never decides anything about trading: a
+    /// dashboard that is down is reported, never a reason to restart or roll back the engine.
+    public struct Dashboard: Sendable, Equatable {
+        /// Under supervisord, run `tradingbot dashboard` as a program beside the engine (systemd
+        /// gets the tradingbot-dashboard.service unit from install-units).
+        public var supervised = true
+        /// The watchdog probes /healthz on bot.json's dashboard port (when the dashboard runs
+        /// here: supervised, or its systemd unit written) and alerts when it does not answer.
+        public var probe = true
+    }
 
     public struct Build: Sendable, Equatable {
         public var command = "swift build -c release"
@@ -87,7 +99,7 @@ public struct DeployConfig: Sendable, Equatable {
     public static let keys = [
         "repo", "default_ref", "binary", "git_token_env", "git_username", "git_ssh_key", "git_known_hosts",
         "allow_token_over_http",
-        "secret_env", "service_manager", "build", "checks", "probation", "watchdog",
+        "secret_env", "service_manager", "build", "checks", "probation", "watchdog", "dashboard",
     ]
 
     /// Every variable name a child of deployctl must not inherit: the configured ones added to
@@ -97,7 +109,7 @@ public struct DeployConfig: Sendable, Equatable {
             Set(
                 [
                     gitTokenEnv, watchdog.alertWebhookEnv, watchdog.heartbeatURLEnv, "TRADINGBOT_GIT_TOKEN",
-                    "TRADINGBOT_ALERT_WEBHOOK", "TRADINGBOT_DEADMAN_URL",
+                    "TRADINGBOT_ALERT_WEBHOOK", "TRADINGBOT_DEADMAN_URL", "TRADINGBOT_DASHBOARD_PASSWORD_HASH",
                 ] + DeployConfig().secretEnv + secretEnv)
         )
         .sorted()
@@ -170,6 +182,11 @@ public struct DeployConfig: Sendable, Equatable {
             w.heartbeatURLEnv = try watchdog.string("heartbeat_url_env", default: w.heartbeatURLEnv)
             w.minFreeDiskMB = try watchdog.int("min_free_disk_mb", in: 0...1_000_000, default: w.minFreeDiskMB)
             c.watchdog = w
+        }
+        if let dashboard = try root.section("dashboard") {
+            try dashboard.allowOnly(["supervised", "probe"])
+            c.dashboard.supervised = try dashboard.bool("supervised", default: c.dashboard.supervised)
+            c.dashboard.probe = try dashboard.bool("probe", default: c.dashboard.probe)
         }
         return c
     }
