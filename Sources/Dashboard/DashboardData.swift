@@ -80,6 +80,21 @@ public final class DashboardData: Sendable {
         return s
     }
 
+    /// The engine's learned weights; nil before it has learned any.
+    public func weights() -> Result<SignalWeights?, any Error> {
+        Result {
+            guard FileIO.exists(home.signalWeights) else { return nil }
+            return try SignalWeights.parse(try ConfigFiles.json(home.signalWeights), file: home.signalWeights)
+        }
+    }
+
+    /// Every release of the ledger and its torn lines.
+    public func releases() -> (Result<[ReleaseRecord], any Error>, unreadable: [Int]) {
+        let ledger = Ledger(path: home.releasesLedger)
+        guard FileIO.exists(ledger.path) else { return (.success([]), []) }
+        return (Result { try ledger.releases() }, ledger.unreadableLines())
+    }
+
     public func heartbeat() -> Result<Heartbeat?, any Error> {
         Result { try HeartbeatStore(home: home).read() }
     }

@@ -90,6 +90,36 @@ public struct DashboardServer: Sendable {
                 return html(title: "Daily Summary", path: "/", body: body, session: session, positions: positions)
             }
         }
+        router.get("/executive") { request, context in
+            try await withSession(request, context) { session, _ in
+                let positions = data.positions()
+                return html(
+                    title: "Executive Summary", path: "/executive",
+                    body: Pages.executive(positions, weights: data.weights()), session: session, positions: positions)
+            }
+        }
+        router.get("/deploys") { request, context in
+            try await withSession(request, context) { session, _ in
+                let (releases, unreadable) = data.releases()
+                return html(
+                    title: "Deploys", path: "/deploys", body: Pages.deploys(releases, unreadable: unreadable),
+                    session: session, positions: data.positions())
+            }
+        }
+        router.get("/api/releases") { request, context in
+            try await withSession(request, context, api: true) { _, _ in
+                let (releases, unreadable) = data.releases()
+                switch releases {
+                case .success(let records):
+                    return json([
+                        "ok": true, "releases": .array(records.reversed().prefix(100).map(\.json)),
+                        "unreadable_lines": .array(unreadable.map { .int($0) }),
+                    ])
+                case .failure(let error):
+                    return json(["ok": false, "error": .string("\(error)")], status: .serviceUnavailable)
+                }
+            }
+        }
         router.get("/kill-switch") { request, context in
             try await withSession(request, context) { session, _ in
                 html(

@@ -22,7 +22,10 @@ enum HTML {
         var title: String
     }
 
-    static let tabs = [Tab(path: "/", title: "Daily Summary"), Tab(path: "/kill-switch", title: "Kill switch")]
+    static let tabs = [
+        Tab(path: "/", title: "Daily Summary"), Tab(path: "/executive", title: "Executive Summary"),
+        Tab(path: "/deploys", title: "Deploys"), Tab(path: "/kill-switch", title: "Kill switch"),
+    ]
 
     /// A whole page: the tabs, the health panel, the body. `csrf` is nil on the login page.
     static func page(

@@ -50,6 +50,10 @@ public struct Preflight {
             try smoke(candidate, slot: slot, release: release)
         }
         guard results.allSatisfy(\.ok) else { return results }
+        timed("dashboard", "the candidate's dashboard answers /healthz and /login") {
+            [dashboardSmoke(candidate, release: release)]
+        }
+        guard results.allSatisfy(\.ok) else { return results }
         guard FileIO.exists(home.positions) else {
             results.append(
                 CheckResult(name: "data", ok: true, detail: "no live positions file yet; data checks skipped"))

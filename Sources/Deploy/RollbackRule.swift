@@ -1,3 +1,6 @@
+import TradingCore
+import TradingStore
+
 /// Where a live release that has to go is replaced from: one rule for `release` (a failed
 /// candidate), `rollback` (the operator) and the watchdog (a bad release), so they never disagree.
 ///

@@ -29,7 +29,7 @@ public final class EngineStores {
     public var killSwitchPath: String { home.stateDir + "/kill_switch" }
     public var killSwitchOn: Bool { FileIO.exists(killSwitchPath) }
 
-    var weightsPath: String { home.featureStore + "/signal_weights.json" }
+    var weightsPath: String { home.signalWeights }
 
     /// The learned weights. A file the engine cannot read (another bot's shape, a torn hand
     /// edit) must not stop trading: it is moved aside, named in `problem`, and learning starts

@@ -55,6 +55,8 @@ public struct Home: Sendable, Equatable {
     public var deployLock: String { path("state", "deploy.lock") }
     public var positionsLock: String { path("state", "positions.lock") }
     public var featureStore: String { path("feature_store") }
+    /// The engine's learned signal weights.
+    public var signalWeights: String { path("feature_store", "signal_weights.json") }
     public var reportsDir: String { path("reports") }
     public var slotsDir: String { path("slots") }
     public var currentSlot: String { path("slots", "current") }

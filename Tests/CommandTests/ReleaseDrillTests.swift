@@ -11,7 +11,7 @@ import Testing
 struct ReleaseDrill {
     enum Variant {
         case good, doesNotBuild, selfcheckFails, seesNoTrades, dropsUnknownFields, crashesOnRun, neverBeats, slowBuild
-        case hangingBuild, hangsAfterTenCycles, errorsOnFlag, freezesOnFlag
+        case hangingBuild, hangsAfterTenCycles, errorsOnFlag, freezesOnFlag, dashboardFails
     }
 
     let root: String
@@ -70,6 +70,8 @@ struct ReleaseDrill {
 
                 """
         case .crashesOnRun: app += "if [ \"$1\" = run ]; then echo 'fatal: crashed on start' >&2; exit 1; fi\n"
+        case .dashboardFails:
+            app += "if [ \"$1\" = dashboard ]; then echo 'fatal: the dashboard cannot bind' >&2; exit 1; fi\n"
         case .neverBeats: app += "if [ \"$1\" = run ]; then exec sleep 3600; fi\n"
         case .hangsAfterTenCycles:
             // Ten real cycles, then the process stays up but never beats again.
@@ -258,6 +260,7 @@ struct ReleaseDrill {
             (.doesNotBuild, "build", "expected expression"),
             (.selfcheckFails, "checks", "broken on purpose"),
             (.seesNoTrades, "checks", "sees no trades after the wallet reset"),
+            (.dashboardFails, "checks", "the dashboard cannot bind"),
             (.dropsUnknownFields, "checks", "lost field \"signal_ctx\""),
         ]
         for (variant, step, phrase) in cases {
@@ -292,7 +295,7 @@ struct ReleaseDrill {
         let other = try CommandRunner.run("deployctl", ["check", "--home", drill.home, "--slot", "B"])
         #expect(other.status == 1 && other.stdout.contains("FAIL roundtrip"))
         let history = try CommandRunner.run("deployctl", ["history", "--home", drill.home, "--json"])
-        #expect((try history.json()["releases"] as? [Any])?.count == 5)
+        #expect((try history.json()["releases"] as? [Any])?.count == 6)
     }
 
     @Test(.timeLimit(.minutes(20))) func crashingOrSilentReleasesAreRolledBack() throws {

@@ -53,7 +53,11 @@ final class DashboardHarness: Sendable {
         let app = Application(
             router: server.router(), configuration: .init(address: .hostname("127.0.0.1", port: 0)),
             onServerRunning: { channel in continuation.yield(channel.localAddress?.port ?? 0) }, logger: logger)
-        task = Task { try await app.runService(gracefulShutdownSignals: []) }
+        // The server's tasks run on threads of their own: the test process's cooperative pool
+        // (one thread per core) is often held by drills that block for minutes.
+        task = Task(executorPreference: ServerExecutor.shared) {
+            try await app.runService(gracefulShutdownSignals: [])
+        }
         var iterator = stream.makeAsyncIterator()
         port = await iterator.next() ?? 0
     }
@@ -110,4 +114,17 @@ final class DashboardHarness: Sendable {
 final class TestClock: Sendable {
     let time = Mutex(Instant(year: 2025, month: 12, day: 19, hour: 12)!)
     var now: Instant { time.withLock { $0 } }
+}
+
+/// Runs jobs on Dispatch threads outside the Swift cooperative pool (child tasks inherit the
+/// preference), so the in-process server answers however busy the pool is.
+final class ServerExecutor: TaskExecutor, @unchecked Sendable {
+    static let shared = ServerExecutor()
+    let queue = DispatchQueue(label: "dashboard-test-server", attributes: .concurrent)
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        let executor = asUnownedTaskExecutor()
+        queue.async { job.runSynchronously(on: executor) }
+    }
 }

@@ -139,6 +139,55 @@ import TradingStore
         }
     }
 
+    @Test func executiveSummaryAndDeploys() async throws {
+        let home = try DashboardHarness.home()
+        let ledger = Ledger(path: home.releasesLedger)
+        let at = Instant(year: 2025, month: 12, day: 19, hour: 9)!
+        try ledger.append("r1", "started", [JSONField("ref", "main"), JSONField("slot", "A")], at: at)
+        try ledger.append("r1", "resolved", [JSONField("sha", .string(String(repeating: "a", count: 40)))], at: at)
+        try ledger.append(
+            "r1", "step", [JSONField("name", "build"), JSONField("ok", true), JSONField("seconds", 151.2)], at: at)
+        try ledger.append("r1", "state", [JSONField("state", "good")], at: at)
+        try ledger.append("r2", "started", [JSONField("ref", "v2"), JSONField("slot", "B")], at: at)
+        try ledger.append("r2", "resolved", [JSONField("sha", .string(String(repeating: "b", count: 40)))], at: at)
+        try ledger.append(
+            "r2", "step",
+            [JSONField("name", "probation"), JSONField("ok", false), JSONField("detail", "no heartbeat <script>")],
+            at: at)
+        try ledger.append("r2", "state", [JSONField("state", "bad")], at: at)
+        let torn = try FileHandle(forWritingTo: URL(fileURLWithPath: home.releasesLedger))
+        torn.seekToEndOfFile()
+        torn.write(Data(#"{"ts": "2025-12-19T10:00:00Z", "release": "r3", "ev"#.utf8 + [0x0A]))
+        try torn.close()
+        // A writer killed mid-line, then later releases: the torn line is skipped and named.
+        try ledger.append("r3", "started", [JSONField("ref", "v3"), JSONField("slot", "B")], at: at)
+
+        let dash = try await DashboardHarness(home: home)
+        _ = try await dash.logIn()
+        let deploys = try await dash.request("/deploys")
+        #expect(deploys.status == 200)
+        #expect(deploys.text.contains("<b>r2</b> bad") && deploys.text.contains("<b>r1</b> good"))
+        #expect(deploys.text.contains("<li><code>\(String(repeating: "b", count: 40))</code></li>"), "the bad sha")
+        #expect(deploys.text.contains("no heartbeat &lt;script&gt;"), "ledger text is escaped")
+        #expect(deploys.text.contains("Unreadable ledger line(s) 9"), "the torn line is named, not fatal")
+        #expect(deploys.text.range(of: "<b>r2</b>")!.lowerBound < deploys.text.range(of: "<b>r1</b>")!.lowerBound)
+        #expect(deploys.text.contains("<b>r3</b> started"))
+        let api = try JSONValue.parse(Array(try await dash.request("/api/releases").body)).objectValue
+        #expect(api?["releases"]?.arrayValue?.compactMap { $0.objectValue?["id"]?.stringValue } == ["r3", "r2", "r1"])
+
+        let executive = try await dash.request("/executive")
+        #expect(executive.status == 200)
+        for part in ["Profit factor", "By strategy", "By symbol", "By exit reason", "profit_lock", "Learning"] {
+            #expect(executive.text.contains(part), "\(part)")
+        }
+        #expect(executive.text.contains("No learned weights yet"))
+
+        let empty = try await DashboardHarness(home: try DashboardHarness.home(positions: nil))
+        _ = try await empty.logIn()
+        #expect(try await empty.request("/executive").text.contains("No closed trades yet: nothing to summarise."))
+        #expect(try await empty.request("/deploys").text.contains("No release yet"))
+    }
+
     @Test func metricsFromThisMachine() async throws {
         let dash = try await DashboardHarness(home: try DashboardHarness.home())
         let metrics = try await dash.request("/metrics")

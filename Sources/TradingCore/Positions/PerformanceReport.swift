@@ -7,7 +7,7 @@ public struct TradeTotals: Sendable, Equatable {
 
     public init() {}
 
-    mutating func add(_ net: Double) {
+    public mutating func add(_ net: Double) {
         trades += 1
         netPnl += net
         if net > 0 { wins += 1 } else if net < 0 { losses += 1 }

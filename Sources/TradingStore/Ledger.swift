@@ -1,6 +1,5 @@
 import Foundation
 import TradingCore
-import TradingStore
 
 /// `state/releases.jsonl`: the append-only audit log of every release. One event per line,
 /// fsynced before the step it records goes on, so a crash never loses what already happened.
@@ -68,6 +67,8 @@ public struct ReleaseRecord: Sendable {
     public var error: String?
     public var steps: [JSONValue] = []
     public var checks: [JSONValue] = []
+
+    public init(id: String) { self.id = id }
 
     mutating func apply(event: String, fields o: JSONObject) {
         updatedAt = o["ts"]?.stringValue ?? updatedAt

@@ -1,0 +1,77 @@
+import Foundation
+import TradingCore
+import TradingStore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+extension ProcessRunner {
+    /// A child left running while deployctl probes it (a candidate's dashboard), with the same
+    /// guarantees as `run`: its own process group, no secrets in its environment, output in a
+    /// private file, and written down for `endLeftovers` should deployctl be killed meanwhile.
+    public final class Background {
+        public let pid: pid_t
+        let executable: String
+        let outputFile: String
+        let tracking: String?
+        private var status: Int32?
+
+        init(pid: pid_t, executable: String, outputFile: String, tracking: String?) {
+            self.pid = pid
+            self.executable = executable
+            self.outputFile = outputFile
+            self.tracking = tracking
+        }
+
+        public var output: String { (try? String(contentsOfFile: outputFile, encoding: .utf8)) ?? "" }
+
+        /// The exit code once it has ended (128 + signal when killed), else nil.
+        public func exitCode() -> Int32? {
+            if status == nil {
+                var raw: Int32 = 0
+                if (try? ProcessRunner.reap(pid, &raw, executable)) != false { status = raw }
+            }
+            return status.map { ($0 & 0x7f) == 0 ? ($0 >> 8) & 0xff : 128 + ($0 & 0x7f) }
+        }
+
+        /// SIGTERM to its group, SIGKILL after `grace` seconds; returns its output. Safe to call twice.
+        @discardableResult
+        public func stop(grace: Double = 5) -> String {
+            if exitCode() == nil {
+                ProcessRunner.signalGroup(pid, SIGTERM)
+                let deadline = Date().addingTimeInterval(grace)
+                while exitCode() == nil && Date() < deadline { usleep(20_000) }
+                if exitCode() == nil {
+                    ProcessRunner.signalGroup(pid, SIGKILL)
+                    while exitCode() == nil { usleep(20_000) }
+                }
+            }
+            // Whatever it started in its group goes with it.
+            ProcessRunner.signalGroup(pid, SIGKILL)
+            let text = output
+            try? FileManager.default.removeItem(atPath: outputFile)
+            if let tracking { unlink(tracking) }
+            return text
+        }
+    }
+
+    /// Starts `executable` and returns at once; the caller must `stop()` it.
+    public static func start(
+        _ executable: String, _ arguments: [String], environment: [String: String] = [:],
+        without secrets: [String] = SecretNames.standard, tracking: String? = nil
+    ) throws -> Background {
+        let outputFile = NSTemporaryDirectory() + "deployctl-\(UUID().uuidString).out"
+        let fd = open(outputFile, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw StoreError(path: outputFile, message: "cannot open the output log") }
+        defer { close(fd) }
+        var env = ProcessInfo.processInfo.environment
+        for name in secrets + [runMark] { env.removeValue(forKey: name) }
+        for (k, v) in environment { env[k] = v }
+        let mark = UUID().uuidString
+        if tracking != nil { env[runMark] = mark }
+        if let tracking { try? FileIO.writeAtomically(tracking, Array("run \(mark) \(executable)\n".utf8)) }
+        let pid = try spawn(executable, arguments, directory: nil, environment: env, output: fd)
+        return Background(pid: pid, executable: executable, outputFile: outputFile, tracking: tracking)
+    }
+}
