@@ -87,7 +87,7 @@ enum HTML {
         .logout{margin-left:auto}button{background:#243040;color:#d8dee6;border:1px solid #3a4656;border-radius:4px;padding:5px 12px;cursor:pointer}
         button.danger{background:#5a1d1d;border-color:#8a2d2d}main,.health,.notice{padding:0 20px}
         .health ul{list-style:none;padding:0;margin:0;display:grid;grid-template-columns:repeat(auto-fill,minmax(330px,1fr));gap:4px 18px}
-        .health li{padding:3px 0}.dot{display:inline-block;width:9px;height:9px;border-radius:50%;margin-right:7px}
+        .health{margin-bottom:14px}.health li{padding:3px 0}.dot{display:inline-block;width:9px;height:9px;border-radius:50%;margin-right:7px}
         .green .dot{background:#3fb950}.amber .dot{background:#d29922}.red .dot{background:#f85149}
         .cards{display:flex;flex-wrap:wrap;gap:12px}.card{background:#161b22;border:1px solid #2a313b;border-radius:6px;padding:10px 14px;min-width:170px}
         .card .label{color:#8b98a8;font-size:12px}.card .value{font-size:20px;font-weight:600}.card .sub{color:#8b98a8;font-size:12px}

@@ -24,7 +24,7 @@ extension Pages {
         out += card("Fees paid", money(st.totalFees), "funding \(signedMoney(st.funding))", id: "fees")
         out += card("Average hold", st.averageHoldSeconds.map { duration($0) } ?? "n/a", "", id: "avg-hold")
         out += "</div>"
-        func groups(_ title: String, _ g: [String: TradeTotals]) -> String {
+        func groups(_ title: String, _ column: String, _ g: [String: TradeTotals]) -> String {
             let rows = PerformanceReport.sorted(g, byKey: false).map { e in
                 [
                     e.key, grouped(e.totals.trades), "\((e.totals.winRate * 1000).rounded() / 10) %",
@@ -33,11 +33,11 @@ extension Pages {
             }
             return "<h2>\(HTML.escape(title))</h2>"
                 + HTML.table(
-                    [title.components(separatedBy: " ").last ?? "", "Trades", "Win rate", "Net P&L"], rows,
+                    [column, "Trades", "Win rate", "Net P&L"], rows,
                     numeric: [1, 2, 3])
         }
-        out += groups("By strategy", report.byStrategy)
-        out += groups("By symbol", report.bySymbol)
+        out += groups("By strategy", "Strategy", report.byStrategy)
+        out += groups("By symbol", "Symbol", report.bySymbol)
         out += "<h2>By exit reason</h2>"
         out += HTML.table(
             ["Exit reason", "Trades"],

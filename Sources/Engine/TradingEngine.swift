@@ -187,6 +187,7 @@ public final class TradingEngine {
         let today = now.startOfUTCDay
         guard day != today else { return }
         let restarting = day == nil
+        writeDailyReports(previousDay: day, today: today, now: now)
         day = today
         peakEquity = balance
         dayPnl = 0

@@ -20,41 +20,17 @@ import Testing
         try Fixtures.write("TRADINGBOT_DASHBOARD_PASSWORD_HASH='\(hash)'\n", to: home + "/config/secrets.env")
         chmod(home + "/config/secrets.env", 0o600)
 
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: CommandRunner.path("tradingbot"))
-        process.arguments = ["dashboard", "--home", home, "--port", "0", "--bind", "0.0.0.0"]
-        var environment = ProcessInfo.processInfo.environment
-        environment.removeValue(forKey: "TRADINGBOT_DASHBOARD_PASSWORD_HASH")
-        process.environment = environment
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
-        try process.run()
-        defer { if process.isRunning { process.terminate() } }
-        // The first line says where it listens (generous: a busy machine starts slowly).
-        var line = ""
-        let reader = out.fileHandleForReading
-        let deadline = Date().addingTimeInterval(120)
-        while !line.contains("\n") && Date() < deadline {
-            let chunk = reader.availableData
-            if chunk.isEmpty { break }
-            line += String(decoding: chunk, as: UTF8.self)
-        }
-        let port = try #require(
-            line.split(separator: ":").last.flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) },
-            "\(line)")
-        #expect(line.hasPrefix("listening on 0.0.0.0:"), "with a password it may listen beyond loopback")
+        let dashboard = try DashboardProcess(home: home, ["--bind", "0.0.0.0"])
+        let port = dashboard.port
+        #expect(dashboard.firstLine.hasPrefix("listening on 0.0.0.0:"), "with a password it may listen beyond loopback")
 
         let health = try HTTPClient.send(HTTPRequest(url: "http://127.0.0.1:\(port)/healthz", timeoutSeconds: 30))
         #expect(health.status == 200 && health.text.contains("\"dashboard\": \"up\""), "\(health.text)")
         let login = try HTTPClient.send(HTTPRequest(url: "http://127.0.0.1:\(port)/login", timeoutSeconds: 30))
         #expect(login.status == 200 && login.text.contains("type=\"password\""), "a password is asked")
 
-        process.terminate()
-        let stopBy = Date().addingTimeInterval(30)
-        while process.isRunning && Date() < stopBy { usleep(50_000) }
-        #expect(!process.isRunning, "SIGTERM stops the dashboard")
-        #expect(process.terminationReason == .exit && process.terminationStatus == 0)
+        let stopped = dashboard.stop()
+        #expect(stopped.ended && stopped.status == 0, "SIGTERM stops the dashboard cleanly")
     }
 
     @Test func refusesToListenBeyondLoopbackWithoutAPassword() throws {
