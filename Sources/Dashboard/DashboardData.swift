@@ -69,8 +69,8 @@ public final class DashboardData: Sendable {
         }
         let store = PositionsStore(home: home)
         do {
-            s.report = try store.report(reset: reset)
-            let recent = try store.recent(since: reset.at, limit: Self.recentLimit)
+            let (report, recent) = try store.reportAndRecent(reset: reset, limit: Self.recentLimit)
+            s.report = report
             s.open = recent.open
             s.recentClosed = recent.closed
             s.recentIssues = recent.issues.count

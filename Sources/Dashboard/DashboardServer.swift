@@ -149,8 +149,12 @@ public struct DashboardServer: Sendable {
             }
         }
         router.get("/metrics") { request, context in
-            // Scrapers cannot log in: this machine may read it; others need a session.
-            if DashboardServer.isLoopback(context.remoteAddress) { return metrics() }
+            // Scrapers cannot log in: this machine may read it; others need a session. A request
+            // a proxy forwarded comes from loopback too, so it needs one as well.
+            let forwarded =
+                request.headers[HTTPField.Name("X-Forwarded-For")!] != nil
+                || request.headers[HTTPField.Name("Forwarded")!] != nil
+            if DashboardServer.isLoopback(context.remoteAddress) && !forwarded { return metrics() }
             return try await withSession(request, context, api: true) { _, _ in metrics() }
         }
         return router

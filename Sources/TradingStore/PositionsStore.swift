@@ -37,8 +37,15 @@ public struct PositionsStore: Sendable {
     /// The report over the file, streamed (memory does not grow with the history). Records
     /// with unusable fields are counted where they can be and named in `leftOut` where not.
     public func report(reset: WalletReset) throws -> PerformanceReport {
+        try reportAndRecent(reset: reset, limit: 0).report
+    }
+
+    /// The report and what the dashboard holds (open positions, the newest `limit` trades
+    /// closed since the reset) from one pass over the file: the file is read once.
+    public func reportAndRecent(reset: WalletReset, limit: Int) throws -> (report: PerformanceReport, recent: Recent) {
         let bytes = try FileIO.read(path)
         var accumulator = PerformanceReport.Accumulator(reset: reset)
+        var recent = RecentCollector(since: reset.at, limit: limit)
         do {
             try PositionsCodec.scan(bytes) { list, _, position, issues in
                 if list == .open {
@@ -46,11 +53,12 @@ public struct PositionsStore: Sendable {
                 } else {
                     accumulator.addClosed(position, issues: issues)
                 }
+                if limit > 0 { recent.add(list, position, issues) }
             }
         } catch {
             throw StoreError(path: path, message: "\(error); fix the file or restore the last good copy")
         }
-        return accumulator.report
+        return (accumulator.report, recent.result)
     }
 
     static func refuse(_ issues: [RecordIssue], path: String) throws {
@@ -108,31 +116,51 @@ public struct PositionsStore: Sendable {
     public func recent(since: Instant, limit: Int) throws -> Recent {
         guard FileIO.exists(path) else { return Recent(open: [], closed: [], closedInWindow: 0, issues: []) }
         let bytes = try FileIO.read(path)
-        var open: [Position] = []
-        var kept: [Position] = []
-        var inWindow = 0
-        var issues: [RecordIssue] = []
-        func prune() {
-            kept.sort { ($0.closedAt?.instant ?? since) > ($1.closedAt?.instant ?? since) }
-            kept.removeLast(kept.count - limit)
-        }
+        var recent = RecentCollector(since: since, limit: limit)
         do {
-            try PositionsCodec.scan(bytes) { list, _, position, found in
-                issues.append(contentsOf: found)
-                if list == .open {
-                    open.append(position)
-                    return
-                }
-                guard let closed = position.closedAt?.instant, closed >= since else { return }
-                inWindow += 1
-                kept.append(position)
-                if kept.count >= max(2 * limit, 64) { prune() }
-            }
+            try PositionsCodec.scan(bytes) { list, _, position, found in recent.add(list, position, found) }
         } catch {
             throw StoreError(path: path, message: "\(error); fix the file or restore the last good copy")
         }
-        if kept.count > limit { prune() }
+        return recent.result
+    }
+}
+
+/// Keeps the open positions and the newest `limit` closed trades since `since`, pruning as it
+/// goes so memory follows the limit.
+struct RecentCollector {
+    let since: Instant
+    let limit: Int
+    var open: [Position] = []
+    var kept: [Position] = []
+    var inWindow = 0
+    var issues: [RecordIssue] = []
+
+    init(since: Instant, limit: Int) {
+        self.since = since
+        self.limit = limit
+    }
+
+    mutating func add(_ list: PositionList, _ position: Position, _ found: [RecordIssue]) {
+        issues.append(contentsOf: found)
+        if list == .open {
+            open.append(position)
+            return
+        }
+        guard let closed = position.closedAt?.instant, closed >= since else { return }
+        inWindow += 1
+        kept.append(position)
+        if kept.count >= max(2 * limit, 64) { prune() }
+    }
+
+    mutating func prune() {
         kept.sort { ($0.closedAt?.instant ?? since) > ($1.closedAt?.instant ?? since) }
-        return Recent(open: open, closed: kept, closedInWindow: inWindow, issues: issues)
+        if kept.count > limit { kept.removeLast(kept.count - limit) }
+    }
+
+    var result: PositionsStore.Recent {
+        var copy = self
+        copy.prune()
+        return PositionsStore.Recent(open: open, closed: copy.kept, closedInWindow: inWindow, issues: issues)
     }
 }

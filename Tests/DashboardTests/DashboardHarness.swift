@@ -68,11 +68,13 @@ final class DashboardHarness: Sendable {
 
     /// One request like a browser: sends the cookies it holds, keeps the ones it is given. The
     /// blocking libcurl call runs on its own thread, off the concurrency pool the server uses.
-    func request(_ path: String, method: String = "GET", form: [String: String]? = nil) async throws
+    func request(
+        _ path: String, method: String = "GET", form: [String: String]? = nil, headers extra: [String] = []
+    ) async throws
         -> CurlKit.HTTPResponse
     {
         let cookieHeader = cookies.withLock { $0.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: "; ") }
-        var headers = cookieHeader.isEmpty ? [] : ["Cookie: \(cookieHeader)"]
+        var headers = (cookieHeader.isEmpty ? [] : ["Cookie: \(cookieHeader)"]) + extra
         var body: [UInt8]?
         if let form {
             headers.append("Content-Type: application/x-www-form-urlencoded")

@@ -195,6 +195,9 @@ import TradingStore
         #expect(metrics.text.contains("tradingbot_balance_usd 10036.6"), "\(metrics.text)")
         #expect(metrics.text.contains("# TYPE tradingbot_open_positions gauge"))
         #expect(metrics.text.contains("tradingbot_kill_switch 0"))
+        // Through a reverse proxy on this machine the request is loopback too: it needs a login.
+        let proxied = try await dash.request("/metrics", headers: ["X-Forwarded-For: 203.0.113.9"])
+        #expect(proxied.status == 401, "a proxied scrape without a session")
     }
 }
 
