@@ -43,18 +43,21 @@ public struct PositionsStore: Sendable {
     /// The report and what the dashboard holds (open positions, the newest `limit` trades
     /// closed since the reset) from one pass over the file: the file is read once.
     public func reportAndRecent(reset: WalletReset, limit: Int) throws -> (report: PerformanceReport, recent: Recent) {
-        let bytes = try FileIO.read(path)
         var accumulator = PerformanceReport.Accumulator(reset: reset)
         var recent = RecentCollector(since: reset.at, limit: limit)
         do {
-            try PositionsCodec.scan(bytes) { list, _, position, issues in
-                if list == .open {
-                    accumulator.addOpen(position, issues: issues)
-                } else {
-                    accumulator.addClosed(position, issues: issues)
+            try MappedFile.withBytes(path) { bytes in
+                try PositionsCodec.scan(buffer: bytes) { list, _, position, issues in
+                    if list == .open {
+                        accumulator.addOpen(position, issues: issues)
+                    } else {
+                        accumulator.addClosed(position, issues: issues)
+                    }
+                    if limit > 0 { recent.add(list, position, issues) }
                 }
-                if limit > 0 { recent.add(list, position, issues) }
             }
+        } catch let error as StoreError {
+            throw error
         } catch {
             throw StoreError(path: path, message: "\(error); fix the file or restore the last good copy")
         }

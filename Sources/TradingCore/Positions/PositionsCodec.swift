@@ -48,7 +48,17 @@ public enum PositionsCodec {
         _ bytes: [UInt8], keepSpelling: Bool = false,
         record: (PositionList, Int, Position, [RecordIssue]) -> Void
     ) throws -> JSONObject {
-        try bytes.withUnsafeBufferPointer { buffer in
+        try bytes.withUnsafeBufferPointer { try scan(buffer: $0, keepSpelling: keepSpelling, record: record) }
+    }
+
+    /// `scan` over bytes the caller holds (a mapped file: a reader whose memory must not grow
+    /// with the history).
+    @discardableResult
+    public static func scan(
+        buffer: UnsafeBufferPointer<UInt8>, keepSpelling: Bool = false,
+        record: (PositionList, Int, Position, [RecordIssue]) -> Void
+    ) throws -> JSONObject {
+        do {
             var reader = JSONReader(buffer)
             guard try reader.peekKind() == .object else {
                 throw PositionsFormatError(
