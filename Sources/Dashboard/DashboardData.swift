@@ -18,7 +18,9 @@ public struct PositionsSnapshot: Sendable {
     public var computedAt: Instant
 
     /// Trades in the file that the wallet reset leaves out.
-    public var excludedByReset: Int { report.map { $0.closedTradesTotal - $0.totals.trades } ?? 0 }
+    public var excludedByReset: Int {
+        report.map { max(0, $0.closedTradesTotal - $0.totals.trades - $0.leftOutCount) } ?? 0
+    }
     /// The newest fill the file shows: a position opened or closed.
     public var lastFill: Instant? {
         (open.compactMap { $0.openedAt?.instant } + recentClosed.prefix(1).compactMap { $0.closedAt?.instant }).max()

@@ -33,12 +33,29 @@ public struct DashboardServer: Sendable {
     /// The bcrypt hash to log in with; nil means no password (loopback only, one click in).
     let passwordHash: String?
     let secureCookies: Bool
+    /// The names a request's Host may carry (lowercase, without a port).
+    let allowedHosts: Set<String>
 
-    public init(data: DashboardData, passwordHash: String?, settings: DashboardSettings) {
+    public init(data: DashboardData, passwordHash: String?, settings: DashboardSettings, bind: String? = nil) {
         self.data = data
         self.passwordHash = passwordHash
         secureCookies = settings.secureCookies
         sessions = SessionStore(lifetimeSeconds: settings.sessionHours * 3600)
+        let address = (bind ?? settings.bind).lowercased()
+        var hosts: Set<String> = ["127.0.0.1", "localhost", "::1"]
+        if !["0.0.0.0", "::", ""].contains(address) { hosts.insert(address) }
+        for name in settings.allowedHosts { hosts.insert(name.lowercased()) }
+        allowedHosts = hosts
+    }
+
+    /// The host name of a Host header: without its port, IPv6 brackets removed, lowercase.
+    static func hostName(_ header: String) -> String {
+        var host = header.lowercased()
+        if host.hasPrefix("["), let close = host.firstIndex(of: "]") {
+            return String(host[host.index(after: host.startIndex)..<close])
+        }
+        if host.filter({ $0 == ":" }).count == 1, let colon = host.lastIndex(of: ":") { host = String(host[..<colon]) }
+        return host
     }
 
     /// Refuses a hash that is not bcrypt's and a non-loopback address without a password.
@@ -62,6 +79,7 @@ public struct DashboardServer: Sendable {
     public func router() -> Router<DashboardContext> {
         let router = Router(context: DashboardContext.self)
         router.add(middleware: SecurityHeaders())
+        router.add(middleware: HostCheck(allowed: allowedHosts))
         router.get("/healthz") { _, _ in healthz() }
         router.get("/static/app.css") { _, _ in
             Response(
@@ -95,7 +113,10 @@ public struct DashboardServer: Sendable {
                 let positions = data.positions()
                 return html(
                     title: "Executive Summary", path: "/executive",
-                    body: Pages.executive(positions, weights: data.weights()), session: session, positions: positions)
+                    body: Pages.executive(
+                        positions, weights: data.weights(),
+                        missed: MissedOpportunities.read(data.home, now: data.now)),
+                    session: session, positions: positions)
             }
         }
         router.get("/deploys") { request, context in
@@ -154,7 +175,8 @@ public struct DashboardServer: Sendable {
             let forwarded =
                 request.headers[HTTPField.Name("X-Forwarded-For")!] != nil
                 || request.headers[HTTPField.Name("Forwarded")!] != nil
-            if DashboardServer.isLoopback(context.remoteAddress) && !forwarded { return metrics() }
+            // Behind a TLS proxy (secure_cookies) every request is loopback: always a session then.
+            if DashboardServer.isLoopback(context.remoteAddress) && !forwarded && !secureCookies { return metrics() }
             return try await withSession(request, context, api: true) { _, _ in metrics() }
         }
         return router
@@ -204,7 +226,7 @@ public struct DashboardServer: Sendable {
 
     func login(_ request: Request, context: DashboardContext) async throws -> Response {
         let now = data.now
-        if let wait = sessions.retryAfter(context.remoteAddress, now: now) {
+        if let wait = sessions.attempt(context.remoteAddress, now: now) {
             var response = loginPage(
                 request, message: "Too many failed logins from \(context.remoteAddress): try again in \(wait) s.",
                 status: .tooManyRequests)
@@ -218,10 +240,13 @@ public struct DashboardServer: Sendable {
             return loginPage(request, message: "The login form expired: try again.", status: .forbidden)
         }
         if let passwordHash {
-            guard let password = form["password"], Bcrypt.verify(password, hash: passwordHash) else {
-                sessions.recordFailure(context.remoteAddress, now: now)
-                return loginPage(request, message: "Wrong password.", status: .unauthorized)
+            let password = form["password"] ?? ""
+            // bcrypt takes a quarter of a second: one at a time, off the threads that serve pages
+            // and /healthz, so a flood of guesses cannot stall the dashboard.
+            let ok = await withCheckedContinuation { done in
+                Self.bcryptQueue.async { done.resume(returning: Bcrypt.verify(password, hash: passwordHash)) }
             }
+            guard ok else { return loginPage(request, message: "Wrong password.", status: .unauthorized) }
         }
         sessions.clearFailures(context.remoteAddress)
         let session = sessions.create(now: now)
@@ -229,6 +254,8 @@ public struct DashboardServer: Sendable {
         response.setCookie(cookie(Self.sessionCookie, session.token, maxAge: Int(sessions.lifetimeSeconds)))
         return response
     }
+
+    static let bcryptQueue = DispatchQueue(label: "tradingbot.dashboard.bcrypt")
 
     func cookie(_ name: String, _ value: String, maxAge: Int) -> Cookie {
         Cookie(
@@ -285,6 +312,30 @@ public struct DashboardServer: Sendable {
 
     func redirect(_ location: String) -> Response {
         Response(status: .seeOther, headers: [.location: location, .cacheControl: "no-store"])
+    }
+}
+
+/// Refuses a Host the dashboard does not answer to (421): a page on another site that points
+/// its own name at 127.0.0.1 (DNS rebinding) would otherwise be same-origin with it.
+struct HostCheck: RouterMiddleware {
+    typealias Context = DashboardContext
+    let allowed: Set<String>
+
+    func handle(
+        _ request: Request, context: DashboardContext,
+        next: (Request, DashboardContext) async throws -> Response
+    ) async throws -> Response {
+        let host = request.head.authority ?? ""
+        guard allowed.contains(DashboardServer.hostName(host)) else {
+            return Response(
+                status: .misdirectedRequest, headers: [.contentType: "text/plain; charset=utf-8"],
+                body: .init(
+                    byteBuffer: ByteBuffer(
+                        string:
+                            "this dashboard does not answer to the host \"\(host.prefix(100))\"; open it as http://127.0.0.1:PORT, or add the name to bot.json dashboard.allowed_hosts\n"
+                    )))
+        }
+        return try await next(request, context)
     }
 }
 

@@ -19,7 +19,7 @@ public enum DashboardService {
     ) throws {
         try DashboardServer.check(passwordHash: passwordHash, bind: bind)
         let data = DashboardData(home: home, clock: { WallClock.now })
-        let server = DashboardServer(data: data, passwordHash: passwordHash, settings: settings)
+        let server = DashboardServer(data: data, passwordHash: passwordHash, settings: settings, bind: bind)
         var logger = Logger(label: "tradingbot.dashboard")
         logger.logLevel = .warning
         let app = Application(

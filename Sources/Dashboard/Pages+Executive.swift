@@ -5,15 +5,20 @@ extension Pages {
     /// What worked and what did not: by strategy, symbol, exit reason and signal, and what the
     /// engine learned. All from the report's code; the per-signal view is over the newest
     /// closed trades the snapshot keeps.
-    static func executive(_ s: PositionsSnapshot, weights: Result<SignalWeights?, any Error>) -> String {
+    static func executive(
+        _ s: PositionsSnapshot, weights: Result<SignalWeights?, any Error>, missed: MissedOpportunities
+    ) -> String {
         guard let report = s.report else {
             return "<div class=\"error\"><b>The positions cannot be shown.</b> \(HTML.escape(s.problem ?? ""))</div>"
         }
         guard report.totals.trades > 0 else {
-            return HTML.empty(
-                report.closedTradesTotal > 0
+            let why =
+                report.leftOutCount > 0
+                ? "\(grouped(report.leftOutCount)) record(s) cannot be used (run `deployctl check data`): nothing to summarise."
+                : report.closedTradesTotal > 0
                     ? "The wallet reset at \(report.reset.at.iso8601) excludes all \(grouped(report.closedTradesTotal)) closed trades: nothing to summarise."
-                    : "No closed trades yet: nothing to summarise.")
+                    : "No closed trades yet: nothing to summarise."
+            return HTML.empty(why)
         }
         let st = report.statistics
         var out = "<div class=\"cards\">"
@@ -85,9 +90,33 @@ extension Pages {
                     ]
                 }, numeric: [1, 2])
         }
-        out += "<h2>Missed opportunities</h2>"
-        out += HTML.empty(
-            "Not measured yet: it needs the prices after each blocked signal, which the engine does not record yet.")
+        return out + missedSection(missed)
+    }
+
+    static func percent(_ v: Double) -> String { (v >= 0 ? "+" : "") + "\((v * 10_000).rounded() / 100) %" }
+
+    /// Blocked signals the market then followed, by rule, and the largest moves missed.
+    static func missedSection(_ m: MissedOpportunities) -> String {
+        var out = "<h2>Missed opportunities (blocked signals, the hour after)</h2>"
+        guard !m.cases.isEmpty else { return out + HTML.empty(m.problem ?? "nothing to measure") }
+        let followed = m.cases.filter(\.followed)
+        let average = m.cases.map(\.moveAfter).reduce(0, +) / Double(m.cases.count)
+        out +=
+            "<p id=\"missed-summary\">\(m.cases.count) blocked signal(s) with an hour of prices after them: \(followed.count) went the signal's way; the average move was \(percent(average)).</p>"
+        let byRule = Dictionary(grouping: m.cases, by: \.rule).sorted { $0.value.count > $1.value.count }
+        out += HTML.table(
+            ["Rule that blocked", "Blocked", "Followed", "Average move after 1 h"],
+            byRule.map { rule, cases in
+                [
+                    rule, "\(cases.count)", "\(cases.filter(\.followed).count)",
+                    percent(cases.map(\.moveAfter).reduce(0, +) / Double(cases.count)),
+                ]
+            }, numeric: [1, 2, 3])
+        out += HTML.table(
+            ["Blocked at", "Symbol", "Direction", "Rule", "Move after 1 h", "Best within 1 h"],
+            m.cases.sorted { $0.moveAfter > $1.moveAfter }.prefix(10).map {
+                [$0.at.iso8601, $0.symbol, $0.direction, $0.rule, percent($0.moveAfter), percent($0.bestMove)]
+            }, numeric: [4, 5])
         return out
     }
 

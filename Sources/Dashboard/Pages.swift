@@ -45,7 +45,7 @@ enum Pages {
         for warning in report.warnings { out += "<p class=\"notice\">\(HTML.escape(warning))</p>" }
 
         out += "<h2>Equity (balance at each day's end)</h2>"
-        if report.totals.trades == 0 && report.closedTradesTotal > 0 {
+        if report.totals.trades == 0 && report.closedTradesTotal > 0 && report.leftOutCount == 0 {
             out += HTML.empty(
                 "The wallet reset at \(report.reset.at.iso8601) excludes all \(grouped(report.closedTradesTotal)) closed trades in the file"
                     + (report.lastClose.map { " (the newest closed \($0.iso8601))" } ?? "")

@@ -47,18 +47,22 @@ public final class SessionStore: Sendable {
 
     public func end(_ token: String) { state.withLock { $0.sessions[token] = nil } }
 
-    /// Seconds `address` must wait before trying again, or nil when it may try now.
-    public func retryAfter(_ address: String, now: Instant) -> Int? {
+    /// Admits one login attempt from `address` and counts it as failed until `clearFailures`:
+    /// checked and counted under one lock, so parallel attempts cannot all slip past the limit.
+    /// - Returns: nil when it may try now, else the seconds it must wait.
+    public func attempt(_ address: String, now: Instant) -> Int? {
         state.withLock { s in
+            if s.failures.count > 10_000 {
+                s.failures = s.failures.filter { ($0.value.last?.seconds(until: now) ?? .infinity) < windowSeconds }
+            }
             let recent = (s.failures[address] ?? []).filter { $0.seconds(until: now) < windowSeconds }
-            s.failures[address] = recent
-            guard recent.count >= maxFailures, let oldest = recent.first else { return nil }
-            return max(1, Int((windowSeconds - oldest.seconds(until: now)).rounded(.up)))
+            if recent.count >= maxFailures, let oldest = recent.first {
+                s.failures[address] = recent
+                return max(1, Int((windowSeconds - oldest.seconds(until: now)).rounded(.up)))
+            }
+            s.failures[address] = recent + [now]
+            return nil
         }
-    }
-
-    public func recordFailure(_ address: String, now: Instant) {
-        state.withLock { $0.failures[address, default: []].append(now) }
     }
 
     public func clearFailures(_ address: String) { state.withLock { $0.failures[address] = nil } }

@@ -16,6 +16,7 @@ extension ProcessRunner {
         let outputFile: String
         let tracking: String?
         private var status: Int32?
+        private var stoppedOutput: String?
 
         init(pid: pid_t, executable: String, outputFile: String, tracking: String?) {
             self.pid = pid
@@ -26,30 +27,38 @@ extension ProcessRunner {
 
         public var output: String { (try? String(contentsOfFile: outputFile, encoding: .utf8)) ?? "" }
 
-        /// The exit code once it has ended (128 + signal when killed), else nil.
+        /// The exit code once it has ended (128 + signal when killed), else nil. A process whose
+        /// end cannot be learned (waitpid failed) reads as ended with -1, never as a success.
         public func exitCode() -> Int32? {
             if status == nil {
                 var raw: Int32 = 0
-                if (try? ProcessRunner.reap(pid, &raw, executable)) != false { status = raw }
+                do {
+                    if try ProcessRunner.reap(pid, &raw, executable) { status = raw }
+                } catch {
+                    status = -1
+                }
             }
-            return status.map { ($0 & 0x7f) == 0 ? ($0 >> 8) & 0xff : 128 + ($0 & 0x7f) }
+            guard let status else { return nil }
+            if status == -1 { return -1 }
+            return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
         }
 
         /// SIGTERM to its group, SIGKILL after `grace` seconds; returns its output. Safe to call twice.
         @discardableResult
         public func stop(grace: Double = 5) -> String {
+            if let stoppedOutput { return stoppedOutput }
             if exitCode() == nil {
                 ProcessRunner.signalGroup(pid, SIGTERM)
                 let deadline = Date().addingTimeInterval(grace)
                 while exitCode() == nil && Date() < deadline { usleep(20_000) }
                 if exitCode() == nil {
+                    // Its whole group, while the leader still holds the group's number.
                     ProcessRunner.signalGroup(pid, SIGKILL)
                     while exitCode() == nil { usleep(20_000) }
                 }
             }
-            // Whatever it started in its group goes with it.
-            ProcessRunner.signalGroup(pid, SIGKILL)
             let text = output
+            stoppedOutput = text
             try? FileManager.default.removeItem(atPath: outputFile)
             if let tracking { unlink(tracking) }
             return text

@@ -16,6 +16,9 @@ public protocol ServiceManager {
     /// a dashboard problem must not fail a release or stop trading. Nil when done or not
     /// applicable, else what went wrong.
     func restartDashboard() -> String?
+    /// Whether a dashboard is meant to run here (a supervised program, an enabled unit): the
+    /// watchdog probes it only then.
+    func dashboardEnabled() -> Bool
 }
 
 /// The engine's service as its manager sees it.
@@ -130,6 +133,8 @@ public struct SupervisorManager: ServiceManager {
 
             """
     }
+
+    public func dashboardEnabled() -> Bool { dashboardSupervised }
 
     public func restartDashboard() -> String? {
         guard dashboardSupervised, daemonAnswers else { return nil }
@@ -261,6 +266,10 @@ public struct SystemdManager: ServiceManager {
 
     func systemctl(_ arguments: [String]) throws -> ProcessRunner.Outcome {
         try ProcessRunner.run("/usr/bin/env", [tool] + arguments, timeout: 120, without: secretNames)
+    }
+
+    public func dashboardEnabled() -> Bool {
+        (try? systemctl(["is-enabled", "--quiet", "tradingbot-dashboard.service"]))?.status == 0
     }
 
     /// Restarts the dashboard's unit when it is active (an operator who disabled it keeps it off).

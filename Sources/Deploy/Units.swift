@@ -121,6 +121,8 @@ public enum Units {
             ExecStart=\(systemdWord(h + "/slots/current/" + config.binary)) dashboard --home \(quotedHome)
             Restart=on-failure
             RestartSec=5
+            # Exit 2 is a refusal (a config error, no password off loopback): restarting cannot help.
+            RestartPreventExitStatus=2
             TimeoutStopSec=10
             # Bounded: it is the dashboard that runs out of memory, never the engine.
             MemoryMax=512M

@@ -18,17 +18,16 @@ extension Watchdog {
         }
     }
 
-    var dashboardUnit: String { home.root + "/deploy/tradingbot-dashboard.service" }
-
     /// Probes /healthz where bot.json's dashboard listens, when a dashboard is meant to run
     /// here (supervised by supervisord, or its systemd unit written); nil when none is.
     func probeDashboard() -> DashboardProbe? {
-        let expected = manager.name == "supervisor" ? config.dashboard.supervised : FileIO.exists(dashboardUnit)
-        guard config.dashboard.probe, expected, let bot = try? ConfigFiles.bot(home.botConfig),
+        guard config.dashboard.probe, manager.dashboardEnabled(), let bot = try? ConfigFiles.bot(home.botConfig),
             bot.dashboard.port != 0
         else { return nil }
         let bind = bot.dashboard.bind
-        let host = ["0.0.0.0", "::", ""].contains(bind) ? "127.0.0.1" : (bind.contains(":") ? "[\(bind)]" : bind)
+        let host =
+            ["0.0.0.0", ""].contains(bind)
+            ? "127.0.0.1" : bind == "::" ? "[::1]" : (bind.contains(":") ? "[\(bind)]" : bind)
         let url = "http://\(host):\(bot.dashboard.port)/healthz"
         do {
             let answer = try HTTPClient.send(HTTPRequest(url: url, timeoutSeconds: 5, maxResponseBytes: 64 << 10))

@@ -13,6 +13,9 @@ public struct EngineSettings: Sendable {
     /// Check the stops against each candle's high and low, not only its close (replays of
     /// recorded candles): a stop the price touched and came back from is filled at its level.
     public var stopsWithinCandle = false
+    /// Keep each cycle's newest candles in data/candles.db (the service; replays have their
+    /// recorded files already).
+    public var recordCandles = true
 
     public init() {}
 }

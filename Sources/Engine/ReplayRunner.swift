@@ -67,6 +67,7 @@ public enum ReplayRunner {
         var settings = settings
         settings.fillAtNextOpen = true
         settings.stopsWithinCandle = true
+        settings.recordCandles = false
         let engine = try TradingEngine(
             config: config, universe: universe, feed: feed, stores: stores, settings: settings)
         var cycles = 0

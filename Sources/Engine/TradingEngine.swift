@@ -81,6 +81,9 @@ public final class TradingEngine {
         var extra: JSONObject
         var strategy: String
     }
+    /// The candle store (opened at the first recording) and why recording fails, if it does.
+    var candleStore: CandleStore?
+    var candleProblem: String?
     /// Entries decided on a candle's close, filled at the next candle's open (`fillAtNextOpen`).
     /// They count as open for the risk gate from the moment they are ordered.
     var pending: [EntryOrder] = []
@@ -264,6 +267,7 @@ public final class TradingEngine {
             stores.log("error", "reducing", cycle: cycle, at: now, [JSONField("reason", .string(why))])
         }
         if cycle % settings.persistEvery == 0 { try persist() }
+        if settings.recordCandles { recordCandles(snapshots, now: now) }
         if let first = entryFailures.first {
             throw EntryFailures(count: entryFailures.count, first: first)
         }

@@ -48,6 +48,8 @@ public struct Home: Sendable, Equatable {
     public var deployLogsDir: String { path("logs", "deploy") }
     public var dataDir: String { path("data") }
     public var database: String { path("data", "trading_system.db") }
+    /// The candles the engine saw (a week), for the dashboard's missed opportunities.
+    public var candleStore: String { path("data", "candles.db") }
     public var stateDir: String { path("state") }
     public var heartbeat: String { path("state", "heartbeat.json") }
     public var releasesLedger: String { path("state", "releases.jsonl") }

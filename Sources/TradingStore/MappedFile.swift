@@ -8,7 +8,10 @@ import TradingCore
 /// so a reader of a 1M-trade history does not hold its 400 MB in its own memory. Only for
 /// files replaced by rename (the positions file always is): the mapping keeps the old file.
 public enum MappedFile {
-    public static func withBytes<T>(_ path: String, _ body: (UnsafeBufferPointer<UInt8>) throws -> T) throws -> T {
+    public static func withBytes<T>(
+        _ path: String, mapped: Bool = true, _ body: (UnsafeBufferPointer<UInt8>) throws -> T
+    ) throws -> T {
+        guard mapped else { return try FileIO.read(path).withUnsafeBufferPointer(body) }
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
             let code = errno

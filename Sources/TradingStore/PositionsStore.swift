@@ -37,16 +37,22 @@ public struct PositionsStore: Sendable {
     /// The report over the file, streamed (memory does not grow with the history). Records
     /// with unusable fields are counted where they can be and named in `leftOut` where not.
     public func report(reset: WalletReset) throws -> PerformanceReport {
-        try reportAndRecent(reset: reset, limit: 0).report
+        try reportAndRecent(reset: reset, limit: 0, mapped: false).report
     }
 
     /// The report and what the dashboard holds (open positions, the newest `limit` trades
     /// closed since the reset) from one pass over the file: the file is read once.
-    public func reportAndRecent(reset: WalletReset, limit: Int) throws -> (report: PerformanceReport, recent: Recent) {
+    /// - Parameter mapped: map the file instead of copying it (memory stays flat however long
+    ///   the history). Only for the engine's own file, which is always replaced by rename: a
+    ///   file truncated in place while mapped would end the process (SIGBUS). `report` may be
+    ///   pointed at any file (an old bot's, being rewritten), so it copies.
+    public func reportAndRecent(reset: WalletReset, limit: Int, mapped: Bool = true) throws -> (
+        report: PerformanceReport, recent: Recent
+    ) {
         var accumulator = PerformanceReport.Accumulator(reset: reset)
         var recent = RecentCollector(since: reset.at, limit: limit)
         do {
-            try MappedFile.withBytes(path) { bytes in
+            try MappedFile.withBytes(path, mapped: mapped) { bytes in
                 try PositionsCodec.scan(buffer: bytes) { list, _, position, issues in
                     if list == .open {
                         accumulator.addOpen(position, issues: issues)

@@ -1,5 +1,5 @@
 import CurlKit
-import Dashboard
+@testable import Dashboard
 import Foundation
 import TestSupport
 import Testing
@@ -51,6 +51,22 @@ import TradingStore
         #expect(limited.text.contains("Too many failed logins") && !limited.headers(named: "Retry-After").isEmpty)
         dash.advance(seconds: 301)
         #expect(try await dash.logIn().status == 303, "the window passed")
+
+        // Twenty guesses at once: the limit is checked and counted together, so at most five
+        // are even tried.
+        let parallel = try await DashboardHarness(home: try DashboardHarness.home(positions: nil))
+        let token = try #require(DashboardHarness.csrf(try await parallel.request("/login")))
+        let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+            for i in 0..<20 {
+                group.addTask {
+                    try await parallel.request(
+                        "/login", method: "POST", form: ["csrf": token, "password": "guess \(i)"]
+                    ).status
+                }
+            }
+            return try await group.reduce(into: [Int]()) { $0.append($1) }
+        }
+        #expect(statuses.filter { $0 == 401 }.count <= 5 && statuses.filter { $0 == 429 }.count >= 15, "\(statuses)")
     }
 
     @Test func aFormWithoutTheSessionsTokenChangesNothing() async throws {
@@ -186,6 +202,50 @@ import TradingStore
         _ = try await empty.logIn()
         #expect(try await empty.request("/executive").text.contains("No closed trades yet: nothing to summarise."))
         #expect(try await empty.request("/deploys").text.contains("No release yet"))
+    }
+
+    /// Blocked signals and the hour after them, from signals.jsonl and data/candles.db.
+    @Test func missedOpportunitiesSayWhatTheMarketDidAfterABlock() async throws {
+        let home = try DashboardHarness.home()
+        let blockedAt = Instant(year: 2025, month: 12, day: 19, hour: 9)!
+        let lines = [
+            #"{"ts": "2025-12-19T09:00:00Z", "symbol": "BTCUSDT", "action": "blocked", "direction": "LONG", "rule": "max_positions"}"#,
+            #"{"ts": "2025-12-19T09:00:00Z", "symbol": "ETHUSDT", "action": "blocked", "direction": "SHORT", "rule": "expectancy"}"#,
+            #"{"ts": "2025-12-19T09:00:00Z", "symbol": "SOLUSDT", "action": "skipped", "direction": "NONE"}"#,
+        ]
+        try Fixtures.write(lines.joined(separator: "\n") + "\n", to: home.signalsLog)
+        let dash = try await DashboardHarness(home: home)
+        _ = try await dash.logIn()
+        #expect(try await dash.request("/executive").text.contains("no candles recorded yet"))
+
+        try home.createDirectories()
+        let store = try CandleStore(path: home.candleStore)
+        func candle(_ minutes: Double, _ close: Double) -> Candle {
+            Candle(
+                ts: blockedAt.adding(seconds: minutes * 60), open: close, high: close, low: close, close: close,
+                volume: 0)
+        }
+        // BTC rises 2 % after the blocked long (followed); ETH rises 2 % after the blocked short.
+        for (i, m) in stride(from: -1.0, through: 60, by: 1).enumerated() {
+            try store.record([
+                ("BTCUSDT", candle(m, 100 + 2 * Double(i) / 61)), ("ETHUSDT", candle(m, 50 + Double(i) / 61)),
+            ])
+        }
+        let page = try await dash.request("/executive")
+        #expect(
+            page.text.contains("2 blocked signal(s) with an hour of prices after them: 1 went the signal's way"))
+        #expect(page.text.contains("<td>max_positions</td><td class=\"num\">1</td><td class=\"num\">1</td>"))
+        #expect(page.text.contains("<td>expectancy</td><td class=\"num\">1</td><td class=\"num\">0</td>"))
+    }
+
+    /// A page on another site whose name points at 127.0.0.1 (DNS rebinding) is refused.
+    @Test func anotherHostNameIsRefused() async throws {
+        let dash = try await DashboardHarness(home: try DashboardHarness.home(positions: nil))
+        let rebound = try await dash.request("/login", headers: ["Host: evil.example:8050"])
+        #expect(rebound.status == 421 && rebound.text.contains("allowed_hosts"))
+        #expect(try await dash.request("/healthz", headers: ["Host: localhost:8050"]).status == 200)
+        #expect(try await dash.request("/healthz", headers: ["Host: [::1]:8050"]).status == 200)
+        #expect(DashboardServer.hostName("Bot.Example.COM:443") == "bot.example.com")
     }
 
     @Test func metricsFromThisMachine() async throws {

@@ -67,14 +67,16 @@ import Testing
     }
 
     func watchdog(
-        _ home: Home, _ server: WebhookServer, running: Bool, cooldown: Int = 1800, recovery: Int = 0
+        _ home: Home, _ server: WebhookServer, running: Bool, cooldown: Int = 1800, recovery: Int = 0,
+        dashboard: Bool = false
     ) -> Watchdog {
         var config = DeployConfig()
         config.watchdog.alertCooldownSeconds = cooldown
         config.watchdog.recoverySeconds = recovery
         let health = ServiceHealth(state: running ? "RUNNING" : "FATAL", running: running, gaveUp: false, restarts: nil)
         return Watchdog(
-            home: home, config: config, manager: FakeManager(fixed: health), now: { WallClock.now },
+            home: home, config: config, manager: FakeManager(fixed: health, dashboard: dashboard),
+            now: { WallClock.now },
             environment: [
                 "TRADINGBOT_ALERT_WEBHOOK": server.url("/hook/TOKEN"), "TRADINGBOT_DEADMAN_URL": server.url("/ping"),
             ])
@@ -240,8 +242,6 @@ import Testing
     @Test func aDeadDashboardIsAlertedWithoutTouchingTrading() throws {
         let server = try WebhookServer()
         let home = try home()
-        try FileManager.default.createDirectory(atPath: home.root + "/deploy", withIntermediateDirectories: true)
-        try Fixtures.write("[Service]\n", to: home.root + "/deploy/tradingbot-dashboard.service")
         func dashboardOn(_ port: Int) throws {
             var bot = try JSONValue.parse(try FileIO.read(home.botConfig)).objectValue ?? JSONObject()
             bot["dashboard"] = ["port": .int(port)]
@@ -250,7 +250,7 @@ import Testing
         let stand = try WebhookServer()  // answers /healthz with 200, like a live dashboard
         try dashboardOn(stand.port)
         try beat(home)
-        let watchdog = watchdog(home, server, running: true)
+        let watchdog = watchdog(home, server, running: true, dashboard: true)
         let up = watchdog.runOnce(dryRun: false)
         #expect(up.verdict == "healthy" && up.dashboard == "up", "\(up.dashboard)")
         #expect(stand.requests().contains { $0.path == "/healthz" })
@@ -270,8 +270,7 @@ import Testing
         #expect(watchdog.runOnce(dryRun: false).dashboard == "up")
         headlines = hooks(server).compactMap { $0["headline"] as? String }
         #expect(headlines == ["DASHBOARD DOWN", "DASHBOARD UP AGAIN"])
-        // No unit, no supervised program: nothing is probed.
-        try FileIO.remove(home.root + "/deploy/tradingbot-dashboard.service")
-        #expect(watchdog.runOnce(dryRun: false).dashboard == "not checked")
+        // A dashboard disabled here (no enabled unit, not supervised): nothing is probed.
+        #expect(self.watchdog(home, server, running: true).runOnce(dryRun: false).dashboard == "not checked")
     }
 }

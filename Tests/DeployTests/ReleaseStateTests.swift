@@ -444,12 +444,14 @@ final class LockWaiter: @unchecked Sendable {
 
 struct FakeManager: ServiceManager {
     var fixed: ServiceHealth
+    var dashboard = false
     var name: String { "fake" }
     func restartEngine() throws {}
     func stopEngine() throws {}
     func engineState() -> String { fixed.state }
     func health() -> ServiceHealth { fixed }
     func restartDashboard() -> String? { nil }
+    func dashboardEnabled() -> Bool { dashboard }
 }
 
 func processExists(_ pid: Int32) -> Bool {

@@ -38,6 +38,8 @@ public func grouped(_ n: Int) -> String {
 
 /// Formats money for messages: 10036.6 -> "$10,036.60".
 public func money(_ value: Double) -> String {
+    // A value no Int64 of cents can hold (a corrupt record) is shown as is, never a crash.
+    guard value.isFinite, abs(value) < 9e15 else { return "$\(value)" }
     let cents = Int64((abs(value) * 100).rounded())
     let whole = grouped(Int(cents / 100))
     let frac = cents % 100

@@ -8,10 +8,14 @@ public struct DashboardSettings: Sendable, Equatable {
     public var sessionHours = 12.0
     /// Mark the session cookie `Secure`: set when a TLS proxy sits in front.
     public var secureCookies = false
+    /// Host names the dashboard answers to besides loopback and its bind address (the name a
+    /// proxy or the operator's browser uses): any other Host header is refused, so a web page
+    /// that rebinds its own name to 127.0.0.1 cannot reach it.
+    public var allowedHosts: [String] = []
 
     public init() {}
 
-    static let keys = ["bind", "port", "session_hours", "secure_cookies"]
+    static let keys = ["bind", "port", "session_hours", "secure_cookies", "allowed_hosts"]
 
     static func parse(_ section: ConfigSection) throws(ConfigError) -> DashboardSettings {
         try section.allowOnly(keys)
@@ -20,6 +24,7 @@ public struct DashboardSettings: Sendable, Equatable {
         d.port = try section.int("port", in: 0...65_535, default: d.port)
         d.sessionHours = try section.number("session_hours", in: 0.01...720, default: d.sessionHours)
         d.secureCookies = try section.bool("secure_cookies", default: d.secureCookies)
+        d.allowedHosts = try section.strings("allowed_hosts", default: d.allowedHosts)
         return d
     }
 }
