@@ -73,8 +73,6 @@ public struct SupervisorManager: ServiceManager {
         // supervisord expands %(name)s in values: a literal % is %%.
         let h = home.root.replacingOccurrences(of: "%", with: "%%")
         let socket = socketPath.replacingOccurrences(of: "%", with: "%%")
-        let command = [home.root + "/slots/current/" + binary, "run", "--home", home.root].map(shellWord)
-            .joined(separator: " ").replacingOccurrences(of: "%", with: "%%")
         return """
             ; Written by deployctl for the home \(h). The engine always runs from slots/current;
             ; it reads its release id from the slot's .release file, and the secrets it needs
@@ -95,43 +93,38 @@ public struct SupervisorManager: ServiceManager {
             [supervisorctl]
             serverurl=unix://\(socket)
 
-            [program:tradingbot]
-            command=\(command)
-            directory=\(h)
-            autostart=true
-            autorestart=true
-            startsecs=1
-            startretries=3
-            stopsignal=TERM
-            stopwaitsecs=10
-            stdout_logfile=\(h)/logs/tradingbot.out.log
-            stderr_logfile=\(h)/logs/tradingbot.err.log
-
-            """ + watchdogProgram() + dashboardProgram()
+            """
+                + program(
+                    "tradingbot", [home.root + "/slots/current/" + binary, "run", "--home", home.root],
+                    log: "tradingbot", stopWait: 10, retries: 3)
+                + watchdogProgram() + dashboardProgram()
     }
 
     /// The dashboard beside the engine, from the same slot, in its own program: it can fail or
     /// be restarted without touching the engine.
     func dashboardProgram() -> String {
         guard dashboardSupervised else { return "" }
+        return "\n"
+            + program(
+                "tradingbot-dashboard", [home.root + "/slots/current/" + binary, "dashboard", "--home", home.root],
+                log: "dashboard", stopWait: 10, retries: 3)
+    }
+
+    /// One `[program:NAME]` section: a command line supervisord splits like a shell, with `%`
+    /// doubled (it expands `%(name)s`), its output in HOME/logs/LOG.out.log and .err.log.
+    func program(_ name: String, _ words: [String], log: String, stopWait: Int, retries: Int?) -> String {
         let h = home.root.replacingOccurrences(of: "%", with: "%%")
-        let command = [home.root + "/slots/current/" + binary, "dashboard", "--home", home.root].map(shellWord)
-            .joined(separator: " ").replacingOccurrences(of: "%", with: "%%")
-        return """
-
-            [program:tradingbot-dashboard]
-            command=\(command)
-            directory=\(h)
-            autostart=true
-            autorestart=true
-            startsecs=1
-            startretries=3
-            stopsignal=TERM
-            stopwaitsecs=10
-            stdout_logfile=\(h)/logs/dashboard.out.log
-            stderr_logfile=\(h)/logs/dashboard.err.log
-
-            """
+        let command = words.map(shellWord).joined(separator: " ").replacingOccurrences(of: "%", with: "%%")
+        var lines = [
+            "[program:\(name)]", "command=\(command)", "directory=\(h)", "autostart=true", "autorestart=true",
+            "startsecs=1",
+        ]
+        if let retries { lines.append("startretries=\(retries)") }
+        lines += [
+            "stopsignal=TERM", "stopwaitsecs=\(stopWait)", "stdout_logfile=\(h)/logs/\(log).out.log",
+            "stderr_logfile=\(h)/logs/\(log).err.log",
+        ]
+        return lines.joined(separator: "\n") + "\n"
     }
 
     public func dashboardEnabled() -> Bool { dashboardSupervised }
@@ -148,23 +141,11 @@ public struct SupervisorManager: ServiceManager {
     /// it outlives any engine restart it orders.
     func watchdogProgram() -> String {
         guard let interval = watchdogInterval else { return "" }
-        let h = home.root.replacingOccurrences(of: "%", with: "%%")
-        let command = [GuardCopy.path(home), "watchdog", "--daemon", "--interval", "\(interval)", "--home", home.root]
-            .map(shellWord).joined(separator: " ").replacingOccurrences(of: "%", with: "%%")
-        return """
-
-            [program:watchdog]
-            command=\(command)
-            directory=\(h)
-            autostart=true
-            autorestart=true
-            startsecs=1
-            stopsignal=TERM
-            stopwaitsecs=30
-            stdout_logfile=\(h)/logs/watchdog.out.log
-            stderr_logfile=\(h)/logs/watchdog.err.log
-
-            """
+        return "\n"
+            + program(
+                "watchdog",
+                [GuardCopy.path(home), "watchdog", "--daemon", "--interval", "\(interval)", "--home", home.root],
+                log: "watchdog", stopWait: 30, retries: nil)
     }
 
     /// Writes the config (atomically) when it is missing or differs; says whether it changed.

@@ -14,19 +14,30 @@ public enum FileIO {
 
     public static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
 
-    /// The file's bytes; errors name the file and the reason.
-    public static func read(_ path: String) throws -> [UInt8] {
+    /// Opens `path` for reading and learns its size; errors name the file and the reason. The
+    /// caller closes the descriptor.
+    static func openForReading(_ path: String) throws -> (fd: Int32, size: Int) {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
             let code = errno
             let hint = code == ENOENT ? " (no such file; check the path or --home)" : ""
             throw StoreError(path: path, message: "cannot open for reading: \(errnoText(code))\(hint)")
         }
-        defer { close(fd) }
         var info = stat()
-        guard fstat(fd, &info) == 0 else { throw StoreError(path: path, message: "cannot stat: \(errnoText())") }
+        guard fstat(fd, &info) == 0 else {
+            let text = errnoText()
+            close(fd)
+            throw StoreError(path: path, message: "cannot stat: \(text)")
+        }
+        return (fd, Int(info.st_size))
+    }
+
+    /// The file's bytes; errors name the file and the reason.
+    public static func read(_ path: String) throws -> [UInt8] {
+        let (fd, size) = try openForReading(path)
+        defer { close(fd) }
         // Read exactly the size fstat reports, then keep reading in case the file grew.
-        var result = [UInt8](unsafeUninitializedCapacity: Int(info.st_size)) { buffer, initialized in
+        var result = [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
             initialized = 0
             guard let base = buffer.baseAddress else { return }
             while initialized < buffer.count {

@@ -12,16 +12,8 @@ public enum MappedFile {
         _ path: String, mapped: Bool = true, _ body: (UnsafeBufferPointer<UInt8>) throws -> T
     ) throws -> T {
         guard mapped else { return try FileIO.read(path).withUnsafeBufferPointer(body) }
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            let code = errno
-            let hint = code == ENOENT ? " (no such file; check the path or --home)" : ""
-            throw StoreError(path: path, message: "cannot open for reading: \(FileIO.errnoText(code))\(hint)")
-        }
+        let (fd, size) = try FileIO.openForReading(path)
         defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else { throw StoreError(path: path, message: "cannot stat: \(FileIO.errnoText())") }
-        let size = Int(info.st_size)
         guard size > 0 else { return try body(UnsafeBufferPointer(start: nil, count: 0)) }
         guard let base = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), base != MAP_FAILED else {
             // Some file systems cannot map: read it instead.
