@@ -82,6 +82,17 @@ public final class DashboardData: Sendable {
         return s
     }
 
+    /// The newest price the engine saw for each of `symbols` (data/candles.db), with its time.
+    public func latestPrices(_ symbols: Set<String>) -> [String: (price: Double, at: Instant)] {
+        guard FileIO.exists(home.candleStore), let store = try? CandleStore(path: home.candleStore, readOnly: true)
+        else { return [:] }
+        var out: [String: (price: Double, at: Instant)] = [:]
+        for symbol in symbols {
+            if let c = try? store.latest(symbol) { out[symbol] = (c.close, c.ts) }
+        }
+        return out
+    }
+
     /// The engine's learned weights; nil before it has learned any.
     public func weights() -> Result<SignalWeights?, any Error> {
         Result {

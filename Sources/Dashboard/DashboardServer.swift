@@ -104,7 +104,10 @@ public struct DashboardServer: Sendable {
             try await withSession(request, context) { session, _ in
                 let page = Int(request.uri.queryParameters["page"].map(String.init) ?? "1") ?? 1
                 let positions = data.positions()
-                let body = Pages.summary(positions, lastCycle: data.lastCycle(), now: data.now, page: page)
+                let body = Pages.summary(
+                    positions, lastCycle: data.lastCycle(), now: data.now, page: page,
+                    prices: data.latestPrices(Set(positions.open.map(\.symbol))),
+                    takerFee: (try? data.config().get())?.fees.taker ?? BotConfig.Fees().taker)
                 return html(title: "Daily Summary", path: "/", body: body, session: session, positions: positions)
             }
         }

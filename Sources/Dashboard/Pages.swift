@@ -11,7 +11,10 @@ enum Pages {
         "<div class=\"card\" id=\"\(id)\"><div class=\"label\">\(HTML.escape(label))</div><div class=\"value\">\(HTML.escape(value))</div><div class=\"sub\">\(HTML.escape(sub))</div></div>"
     }
 
-    static func summary(_ s: PositionsSnapshot, lastCycle: JSONObject?, now: Instant, page: Int) -> String {
+    static func summary(
+        _ s: PositionsSnapshot, lastCycle: JSONObject?, now: Instant, page: Int,
+        prices: [String: (price: Double, at: Instant)] = [:], takerFee: Double = BotConfig.Fees().taker
+    ) -> String {
         guard let report = s.report else {
             return
                 "<div class=\"error\" id=\"data-problem\"><b>The positions cannot be shown.</b> \(HTML.escape(s.problem ?? "unknown problem"))</div>"
@@ -60,16 +63,23 @@ enum Pages {
         if s.open.isEmpty {
             out += HTML.empty("No open positions.")
         } else {
+            // Valued at the newest price the engine kept (data/candles.db), by the engine's formula.
             out += HTML.table(
-                ["Symbol", "Side", "Entry", "Size", "Margin", "Opened", "Held"],
+                ["Symbol", "Side", "Entry", "Size", "Margin", "Last price", "Unrealised P&L", "Opened", "Held"],
                 s.open.map { p in
-                    [
+                    let last = prices[p.symbol]
+                    let unrealised = last.flatMap { p.unrealizedPnl(at: $0.price, takerFee: takerFee) }
+                    return [
                         p.symbol, p.direction ?? "?", p.entryPrice.map { "\($0)" } ?? "?",
                         p.size.map { "\($0)" } ?? "?",
-                        p.marginCollateral.map(money) ?? "?", p.openedAt?.instant.iso8601 ?? "?",
+                        p.marginCollateral.map(money) ?? "?",
+                        last.map { "\($0.price) (\(duration(max(0, $0.at.seconds(until: now)))) ago)" }
+                            ?? "no price yet",
+                        unrealised.map(signedMoney) ?? "n/a",
+                        p.openedAt?.instant.iso8601 ?? "?",
                         p.openedAt.map { duration(max(0, $0.instant.seconds(until: now))) } ?? "?",
                     ]
-                }, numeric: [2, 3, 4])
+                }, numeric: [2, 3, 4, 5, 6])
         }
 
         out += "<h2>Recent closed positions</h2>"

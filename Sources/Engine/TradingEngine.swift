@@ -585,16 +585,10 @@ public final class TradingEngine {
     /// A position resumed from the old bot's file, with no entry fee recorded, gets it from its
     /// entry notional.
     func unrealized() -> Double {
-        var total = 0.0
-        for p in file.open {
-            guard let entry = p.entryPrice, let q = p.size, let side = p.side else { continue }
-            let price = lastMarket[p.symbol]?.lastPrice ?? entry
-            let entryFee = p.extra["entry_fee"]?.doubleValue ?? config.fees.taker * entry * q
-            total +=
-                (price - entry) * q * (side == .long ? 1 : -1) - entryFee - config.fees.taker * price * q
-                + (p.extra["funding"]?.doubleValue ?? 0)
+        file.open.reduce(0.0) { total, p in
+            let price = lastMarket[p.symbol]?.lastPrice ?? p.entryPrice ?? 0
+            return total + (p.unrealizedPnl(at: price, takerFee: config.fees.taker) ?? 0)
         }
-        return total
     }
 
     var dayStatePath: String { stores.home.stateDir + "/day.json" }

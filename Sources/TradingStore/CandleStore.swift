@@ -53,13 +53,20 @@ public final class CandleStore: Sendable {
         }
     }
 
+    /// The newest candle of `symbol`, if any.
+    public func latest(_ symbol: String) throws -> Candle? {
+        try candles(symbol, from: Instant(microseconds: 0), to: Instant(microseconds: Int64.max), newestOnly: true)
+            .first
+    }
+
     /// The candles of `symbol` opened in [from, to], oldest first.
-    public func candles(_ symbol: String, from: Instant, to: Instant) throws -> [Candle] {
-        try pool.read { db in
+    public func candles(_ symbol: String, from: Instant, to: Instant, newestOnly: Bool = false) throws -> [Candle] {
+        let order = newestOnly ? "ts_us DESC LIMIT 1" : "ts_us"
+        return try pool.read { db in
             try Row.fetchAll(
                 db,
                 sql:
-                    "SELECT ts_us, open, high, low, close FROM candles WHERE symbol = ? AND ts_us BETWEEN ? AND ? ORDER BY ts_us",
+                    "SELECT ts_us, open, high, low, close FROM candles WHERE symbol = ? AND ts_us BETWEEN ? AND ? ORDER BY \(order)",
                 arguments: [symbol, from.microseconds, to.microseconds]
             ).map {
                 Candle(

@@ -238,6 +238,23 @@ import TradingStore
         #expect(page.text.contains("<td>expectancy</td><td class=\"num\">1</td><td class=\"num\">0</td>"))
     }
 
+    /// Open positions are valued at the newest price the engine kept, by the engine's formula.
+    @Test func openPositionsAreValuedAtTheNewestKeptPrice() async throws {
+        let home = try DashboardHarness.home()
+        let dash = try await DashboardHarness(home: home)
+        _ = try await dash.logIn()
+        #expect(try await dash.request("/").text.contains("no price yet"), "no candles kept yet: said, not guessed")
+        try home.createDirectories()
+        let at = Instant(year: 2025, month: 12, day: 19, hour: 11, minute: 59)!
+        try CandleStore(path: home.candleStore).record([
+            ("XRPUSDT", Candle(ts: at, open: 0.63, high: 0.64, low: 0.62, close: 0.64, volume: 0))
+        ])
+        let xrp = try #require(try PositionsStore(home: home).load().open.first { $0.symbol == "XRPUSDT" })
+        let expected = try #require(xrp.unrealizedPnl(at: 0.64, takerFee: 0.0006))
+        let page = try await dash.request("/")
+        #expect(page.text.contains("<td class=\"num\">0.64 (60 s ago)</td><td class=\"num\">+\(money(expected))</td>"))
+    }
+
     /// A page on another site whose name points at 127.0.0.1 (DNS rebinding) is refused.
     @Test func anotherHostNameIsRefused() async throws {
         let dash = try await DashboardHarness(home: try DashboardHarness.home(positions: nil))
@@ -255,6 +272,24 @@ import TradingStore
         #expect(metrics.text.contains("tradingbot_balance_usd 10036.6"), "\(metrics.text)")
         #expect(metrics.text.contains("# TYPE tradingbot_open_positions gauge"))
         #expect(metrics.text.contains("tradingbot_kill_switch 0"))
+        // Valid for Prometheus itself: Debian's promtool checks and lints the exposition.
+        let promtool = "/usr/bin/promtool"
+        try #require(
+            FileManager.default.isExecutableFile(atPath: promtool), "promtool missing: run scripts/install-deps.sh")
+        let check = Process()
+        check.executableURL = URL(fileURLWithPath: promtool)
+        check.arguments = ["check", "metrics"]
+        let input = Pipe()
+        let output = Pipe()
+        check.standardInput = input
+        check.standardOutput = output
+        check.standardError = output
+        try check.run()
+        input.fileHandleForWriting.write(Data(metrics.body))
+        try input.fileHandleForWriting.close()
+        let said = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        check.waitUntilExit()
+        #expect(check.terminationStatus == 0, "promtool check metrics: \(said)")
         // Through a reverse proxy on this machine the request is loopback too: it needs a login.
         let proxied = try await dash.request("/metrics", headers: ["X-Forwarded-For: 203.0.113.9"])
         #expect(proxied.status == 401, "a proxied scrape without a session")

@@ -25,6 +25,7 @@ public struct BotConfig: Sendable, Equatable {
     public struct Fees: Sendable, Equatable {
         public var taker = 0.0006
         public var maker = 0.0002
+        public init() {}
     }
 
     /// The risk gate's limits (SEED.md).

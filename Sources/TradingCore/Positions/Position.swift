@@ -98,3 +98,16 @@ public struct PositionsFile: Sendable, Equatable {
         self.extra = extra
     }
 }
+
+extension Position {
+    /// What closing this open position at `price` would add to the balance: the move, less the
+    /// fee paid at entry (computed from the entry notional when the record has none, as for
+    /// positions resumed from the old bot) and the taker fee the exit will cost, plus the
+    /// funding booked so far. Nil when the record lacks a side, entry price or size.
+    public func unrealizedPnl(at price: Double, takerFee: Double) -> Double? {
+        guard let entry = entryPrice, let q = size, let side else { return nil }
+        let entryFee = extra["entry_fee"]?.doubleValue ?? takerFee * entry * q
+        return (price - entry) * q * (side == .long ? 1 : -1) - entryFee - takerFee * price * q
+            + (extra["funding"]?.doubleValue ?? 0)
+    }
+}
