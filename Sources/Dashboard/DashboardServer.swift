@@ -27,7 +27,7 @@ public struct DashboardError: Error, CustomStringConvertible {
 /// The dashboard's routes. It only reads the home (and writes the kill switch): nothing it does
 /// can stop trading, and no request path reaches the file system.
 public struct DashboardServer: Sendable {
-    public static let passwordHashVariable = "TRADINGBOT_DASHBOARD_PASSWORD_HASH"
+    public static let hashVariableName = "TRADINGBOT_DASHBOARD_PASSWORD_HASH"
     public let data: DashboardData
     public let sessions: SessionStore
     /// The bcrypt hash to log in with; nil means no password (loopback only, one click in).
@@ -62,12 +62,12 @@ public struct DashboardServer: Sendable {
     public static func check(passwordHash: String?, bind: String) throws(DashboardError) {
         if let hash = passwordHash, !(hash.hasPrefix("$2") && hash.count == 60) {
             throw DashboardError(
-                "\(passwordHashVariable) is not a bcrypt hash (60 characters starting with $2); make one with `tradingbot hash-password`"
+                "\(hashVariableName) is not a bcrypt hash (60 characters starting with $2); make one with `tradingbot hash-password`"
             )
         }
         if passwordHash == nil && !isLoopback(bind) {
             throw DashboardError(
-                "no dashboard password: refusing to listen on \(bind), which other machines can reach. Run `tradingbot hash-password`, put \(passwordHashVariable)=<hash> in HOME/config/secrets.env (mode 0600), or bind to 127.0.0.1"
+                "no dashboard password: refusing to listen on \(bind), which other machines can reach. Run `tradingbot hash-password`, put \(hashVariableName)=<hash> in HOME/config/secrets.env (mode 0600), or bind to 127.0.0.1"
             )
         }
     }

@@ -39,7 +39,7 @@ struct DashboardCommand: ParsableCommand {
         let chosen = port ?? config.dashboard.port
         guard (0...65_535).contains(chosen) else { throw CommandFailure.usage("--port \(chosen): must be 0 to 65535") }
         let hash = SecretsFile.value(
-            DashboardServer.passwordHashVariable, home: home, environment: ProcessInfo.processInfo.environment)
+            DashboardServer.hashVariableName, home: home, environment: ProcessInfo.processInfo.environment)
         do {
             try DashboardServer.check(passwordHash: hash, bind: address)
         } catch {
