@@ -34,10 +34,21 @@ public final class DashboardData: Sendable {
     public let home: Home
     let clock: @Sendable () -> Instant
     private let cache = Mutex<(key: [FileStamp?], snapshot: PositionsSnapshot)?>(nil)
+    /// A recompute is running in the background (at most one).
+    private let refreshing = Mutex(false)
+    /// Serialises the first computation, which every request has to wait for.
+    private let firstComputation = Mutex(())
+    /// Recomputes run here, off the threads that serve pages and /healthz.
+    private let queue = DispatchQueue(label: "tradingbot.dashboard.positions")
+    /// Called before each computation: lets a test hold one midway.
+    let beforeCompute: (@Sendable () -> Void)?
 
-    public init(home: Home, clock: @escaping @Sendable () -> Instant) {
+    public init(
+        home: Home, clock: @escaping @Sendable () -> Instant, beforeCompute: (@Sendable () -> Void)? = nil
+    ) {
         self.home = home
         self.clock = clock
+        self.beforeCompute = beforeCompute
     }
 
     public var now: Instant { clock() }
@@ -47,13 +58,52 @@ public final class DashboardData: Sendable {
         Result { () throws(ConfigError) in try ConfigFiles.bot(home.botConfig) }
     }
 
-    /// The positions snapshot, recomputed only when the file or bot.json changed.
+    /// The positions snapshot, recomputed only when the file or bot.json changed. After a
+    /// change the previous snapshot is served (its `computedAt` says when) while one recompute
+    /// runs in the background: at 1M trades a recompute takes seconds, and neither a page nor
+    /// the watchdog's /healthz probe may wait on it, nor may two requests compute it twice.
+    /// Only the very first computation is waited for (once, however many ask).
     public func positions() -> PositionsSnapshot {
-        let key = [FileStamp.of(home.positions), FileStamp.of(home.botConfig)]
-        if let cached = cache.withLock({ $0 }), cached.key == key { return cached.snapshot }
+        let key = currentKey()
+        if let cached = cache.withLock({ $0 }) {
+            if cached.key != key { refreshInBackground() }
+            return cached.snapshot
+        }
+        return firstComputation.withLock { _ in
+            if let cached = cache.withLock({ $0 }) { return cached.snapshot }
+            return compute(key)
+        }
+    }
+
+    func currentKey() -> [FileStamp?] { [FileStamp.of(home.positions), FileStamp.of(home.botConfig)] }
+
+    @discardableResult
+    func compute(_ key: [FileStamp?]) -> PositionsSnapshot {
+        beforeCompute?()
         let snapshot = computePositions(stamp: key[0])
         cache.withLock { $0 = (key, snapshot) }
         return snapshot
+    }
+
+    /// Starts one background recompute unless one is running; it repeats while the file keeps
+    /// changing under it, so the snapshot ends current.
+    func refreshInBackground() {
+        let start = refreshing.withLock { busy in
+            if busy { return false }
+            busy = true
+            return true
+        }
+        guard start else { return }
+        queue.async { [self] in
+            var key = currentKey()
+            while true {
+                compute(key)
+                let now = currentKey()
+                if now == key { break }
+                key = now
+            }
+            refreshing.withLock { $0 = false }
+        }
     }
 
     func computePositions(stamp: FileStamp?) -> PositionsSnapshot {

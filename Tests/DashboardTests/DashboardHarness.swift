@@ -40,10 +40,13 @@ final class DashboardHarness: Sendable {
         return Home(root: root)
     }
 
-    init(home: Home, passwordHash: String? = DashboardHarness.hash, sessionHours: Double = 12) async throws {
+    init(
+        home: Home, passwordHash: String? = DashboardHarness.hash, sessionHours: Double = 12,
+        beforeCompute: (@Sendable () -> Void)? = nil
+    ) async throws {
         self.home = home
         let clock = self.clock
-        let data = DashboardData(home: home, clock: { clock.now })
+        let data = DashboardData(home: home, clock: { clock.now }, beforeCompute: beforeCompute)
         var settings = DashboardSettings()
         settings.sessionHours = sessionHours
         let server = DashboardServer(data: data, passwordHash: passwordHash, settings: settings)
@@ -96,6 +99,16 @@ final class DashboardHarness: Sendable {
             cookies.withLock { $0[name] = line.contains("Max-Age=0") || value.isEmpty ? nil : value }
         }
         return response
+    }
+
+    /// Requests `path` until its page contains `text` (generous: a recompute runs in the background).
+    func page(_ path: String, containing text: String, seconds: Double = 60) async throws -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if try await request(path).text.contains(text) { return true }
+            try await Task.sleep(nanoseconds: 100_000_000)
+        }
+        return false
     }
 
     /// The value of the hidden `csrf` field of the last page.

@@ -139,9 +139,32 @@ import TradingStore
         #expect(page.text.contains("The positions cannot be shown") && page.text.contains("positions_futures.json"))
         let health = try await dash.request("/healthz")
         #expect(health.status == 503 && health.text.contains("positions_futures.json"))
-        // Mended: the next request sees the new file (the cache is keyed by the file's stamp).
+        // Mended: the new file is seen (the cache is keyed by the file's stamp).
         try FileIO.writeAtomically(home.positions, bytes)
-        #expect(try await dash.request("/").text.contains("$10,036.60"))
+        #expect(try await dash.page("/", containing: "$10,036.60"))
+    }
+
+    /// After a change, pages and /healthz answer at once from the previous numbers while one
+    /// recompute runs in the background; two requests never compute twice.
+    @Test func aRecomputeNeverHoldsAPageAndRunsOnce() async throws {
+        let home = try DashboardHarness.home()
+        let gate = ComputeGate()
+        let dash = try await DashboardHarness(home: home, beforeCompute: { gate.enter() })
+        _ = try await dash.logIn()
+        #expect(try await dash.request("/").text.contains("$10,036.60") && gate.count == 1)
+        gate.hold()
+        let bot = try String(contentsOfFile: home.botConfig, encoding: .utf8)
+        try Fixtures.write(
+            bot.replacingOccurrences(of: "\"starting_capital\": 10000", with: "\"starting_capital\": 20000"),
+            to: home.botConfig)
+        for _ in 0..<3 {
+            // Answered from the previous numbers while the recompute is held midway.
+            #expect(try await dash.request("/").text.contains("$10,036.60"))
+            #expect(try await dash.request("/healthz").status == 200)
+        }
+        #expect(gate.count == 2, "one recompute, however many requests: \(gate.count)")
+        gate.release()
+        #expect(try await dash.page("/", containing: "$20,036.60"), "the recompute's numbers replace the old")
     }
 
     @Test func noRequestPathReachesTheFileSystem() async throws {
@@ -300,5 +323,27 @@ import TradingStore
 enum HTMLText {
     static func escape(_ s: String) -> String {
         s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+    }
+}
+
+/// Counts computations and can hold the next ones until released.
+final class ComputeGate: @unchecked Sendable {
+    private let lock = NSLock()
+    private var entered = 0
+    private var held = false
+    private let open = DispatchSemaphore(value: 0)
+
+    var count: Int { lock.withLock { entered } }
+    func hold() { lock.withLock { held = true } }
+    func release() {
+        lock.withLock { held = false }
+        open.signal()
+    }
+    func enter() {
+        let wait = lock.withLock { () -> Bool in
+            entered += 1
+            return held
+        }
+        if wait { open.wait() }
     }
 }
