@@ -24,6 +24,9 @@ extension DashboardServer {
         let positions = data.positions()
         var o = JSONObject()
         o["ok"] = .bool(positions.report != nil)
+        // When these numbers were computed: after a change they are the previous ones until
+        // the background recompute ends.
+        o["computed_at"] = .string(positions.computedAt.iso8601)
         if let problem = positions.problem { o["error"] = .string(problem) }
         if let report = positions.report {
             for field in report.json.objectValue?.fields ?? [] { o[field.key] = field.value }
