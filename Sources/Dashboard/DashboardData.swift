@@ -167,17 +167,11 @@ public final class DashboardData: Sendable {
         JSONLTail.lastLines(home.decisionsLog).last?.objectValue
     }
 
-    public var killSwitchPath: String { home.stateDir + "/kill_switch" }
-    public var killSwitchOn: Bool { FileIO.exists(killSwitchPath) }
+    public var killSwitchOn: Bool { KillSwitch(home: home).isOn }
 
     /// Turns the kill switch on (the engine opens nothing new; exits go on) or off.
     public func setKillSwitch(_ on: Bool, by who: String) throws {
-        if on {
-            try FileIO.writeAtomically(
-                killSwitchPath, Array("set from the dashboard by \(who) at \(now.iso8601)\n".utf8))
-        } else if killSwitchOn {
-            try FileIO.remove(killSwitchPath)
-        }
+        try KillSwitch(home: home).set(on, note: "set from the dashboard by \(who) at \(now.iso8601)")
     }
 
     /// The watchdog's last verdict and action, from its state file.

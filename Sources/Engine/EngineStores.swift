@@ -26,8 +26,7 @@ public final class EngineStores {
     }
 
     /// The kill switch is a file: `touch state/kill_switch` stops new entries at the next cycle.
-    public var killSwitchPath: String { home.stateDir + "/kill_switch" }
-    public var killSwitchOn: Bool { FileIO.exists(killSwitchPath) }
+    public var killSwitchOn: Bool { KillSwitch(home: home).isOn }
 
     var weightsPath: String { home.signalWeights }
 

@@ -130,17 +130,18 @@ struct KillSwitchCommand: ParsableCommand {
 
     func run() throws {
         let home = homeOptions.resolved
-        let path = home.stateDir + "/kill_switch"
+        let killSwitch = KillSwitch(home: home)
+        let path = killSwitch.path
         switch action {
         case "on":
             try home.createDirectories()
-            try FileIO.writeAtomically(path, Array("on since \(WallClock.now.iso8601)\n".utf8))
+            try killSwitch.set(true, note: "on since \(WallClock.now.iso8601)")
             print("kill switch ON: no new entries from the next cycle (\(path))")
         case "off":
-            if FileIO.exists(path) { try FileManager.default.removeItem(atPath: path) }
+            try killSwitch.set(false, note: "")
             print("kill switch OFF: entries allowed from the next cycle")
         case "status":
-            print(FileIO.exists(path) ? "kill switch ON (\(path))" : "kill switch off")
+            print(killSwitch.isOn ? "kill switch ON (\(path))" : "kill switch off")
         default:
             throw CommandFailure.usage("kill-switch \(action): expected on, off or status")
         }

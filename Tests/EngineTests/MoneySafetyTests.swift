@@ -142,7 +142,7 @@ import Testing
         try home.createDirectories()
         try FileIO.copy(Fixtures.samplePositions, to: home.positions)
         let stores = try EngineStores(home: home)
-        try FileIO.writeAtomically(stores.killSwitchPath, Array("on".utf8))  // nothing new opens
+        try FileIO.writeAtomically(KillSwitch(home: stores.home).path, Array("on".utf8))  // nothing new opens
         let start = try #require(Instant(year: 2025, month: 12, day: 19, hour: 12))
         let engine = try self.engine(config, universe, home: home, start: start, stores: stores)
         _ = try engine.runCycle(now: start)

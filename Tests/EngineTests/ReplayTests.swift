@@ -206,7 +206,7 @@ import Testing
         let engine = try TradingEngine(
             config: config, universe: universe,
             feed: SimulatedFeed(symbols: universe.symbols, seed: 9, intervalSeconds: 60, start: start), stores: stores)
-        try FileIO.writeAtomically(stores.killSwitchPath, Array("on".utf8))
+        try FileIO.writeAtomically(KillSwitch(home: stores.home).path, Array("on".utf8))
         var t = start
         for _ in 0..<5 {
             let result = try #require(try engine.runCycle(now: t))
@@ -217,7 +217,7 @@ import Testing
             $0["action"] == "blocked"
         }
         #expect(!blocked.isEmpty && blocked.allSatisfy { $0["rule"] == "circuit_breaker" })
-        try FileIO.remove(stores.killSwitchPath)
+        try FileIO.remove(KillSwitch(home: stores.home).path)
         var executed = 0
         for _ in 0..<5 {
             executed += try #require(try engine.runCycle(now: t)).executed
