@@ -119,20 +119,6 @@ public struct PositionsStore: Sendable {
         public var closedInWindow: Int
         public var issues: [RecordIssue]
     }
-
-    /// Open positions and at most `limit` closed trades closed at or after `since`, newest first.
-    /// Streams the file, so memory follows `limit`, not the size of the history.
-    public func recent(since: Instant, limit: Int) throws -> Recent {
-        guard FileIO.exists(path) else { return Recent(open: [], closed: [], closedInWindow: 0, issues: []) }
-        let bytes = try FileIO.read(path)
-        var recent = RecentCollector(since: since, limit: limit)
-        do {
-            try PositionsCodec.scan(bytes) { list, _, position, found in recent.add(list, position, found) }
-        } catch {
-            throw StoreError(path: path, message: "\(error); fix the file or restore the last good copy")
-        }
-        return recent.result
-    }
 }
 
 /// Keeps the open positions and the newest `limit` closed trades since `since`, pruning as it

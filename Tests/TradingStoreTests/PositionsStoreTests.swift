@@ -94,13 +94,17 @@ import Testing
         #expect(Set(file.closed.map(\.symbol)) == ["W0", "W1", "W2", "W3"])
     }
 
+    /// One pass gives the report and the newest trades since the reset, bounded and newest first.
     @Test func recentReaderIsBoundedAndNewestFirst() throws {
         let home = try makeHome()
         let generated = GeneratedPositions(closed: 5000)
         try Fixtures.write(generated.text(), to: home.positions)
         let store = PositionsStore(home: home)
         let since = Instant(seconds: Double(generated.closeEpoch(4000)))
-        let recent = try store.recent(since: since, limit: 50)
+        let reset = WalletReset(at: since, startingCapital: 10_000)
+        let (report, recent) = try store.reportAndRecent(reset: reset, limit: 50)
+        let alone = try store.report(reset: reset)
+        #expect(report.totals.trades == 1000 && report == alone, "the same report as `report`")
         #expect(recent.closedInWindow == 1000)
         #expect(recent.closed.count == 50)
         #expect(recent.open.count == 2)
