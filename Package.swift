@@ -35,8 +35,13 @@ let package = Package(
             name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         // The owning Swift wrapper over libcurl: one request, TLS verified, deadline, capped answer.
         .target(name: "CurlKit", dependencies: ["CCurl"]),
-        // Market data and order execution: MarketFeed/Broker, the simulated and replay feeds, the paper broker.
-        .target(name: "Exchange", dependencies: ["TradingCore"]),
+        // OpenSSL's libcrypto through pkg-config; only OpenSSLKit imports it.
+        .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        // The owning Swift wrapper over OpenSSL: HMAC-SHA256 for the exchange's request signing.
+        .target(name: "OpenSSLKit", dependencies: ["COpenSSL"]),
+        // Market data and order execution: MarketFeed/Broker, the simulated and replay feeds, the paper
+        // broker, and BloFin's REST client, feed and broker (libcurl + HMAC).
+        .target(name: "Exchange", dependencies: ["TradingCore", "CurlKit", "OpenSSLKit"]),
         // The cycle loop that wires feed, signals, risk, execution, exits and persistence; lock and signals.
         .target(name: "Engine", dependencies: ["TradingCore", "TradingStore", "Exchange"]),
         // Releases: slots and flip, git via GitKit, build, checks, ledger, service managers, probation, rollback.

@@ -60,6 +60,11 @@ public final class TradingEngine {
     /// Open positions it cannot value (symbol and why): while there are any, the engine is
     /// reducing (no new entries; exits of the others go on), since its exposure is unknown.
     public private(set) var unvalued: [String] = []
+    /// Positions on the exchange that the engine does not know (from the reconciliation): while
+    /// any exist it opens nothing new, since its exposure is not what it thinks.
+    public internal(set) var exchangeUnknown: [String] = []
+    /// Why this cycle could not reconcile with the exchange, if it could not: no entries then.
+    var reconcileProblem: String?
     /// Why the learned weights could not be used, if they could not (logged at start).
     var weightsProblem: String?
     /// Past the emergency drawdown the engine opens nothing new (exits go on) until equity is
@@ -115,9 +120,16 @@ public final class TradingEngine {
 
     /// Why the engine opens nothing new while exits go on, or nil when it may enter.
     public var reducingReason: String? {
-        unvalued.isEmpty
-            ? drawdownReducing
-            : "\(unvalued.count) open position(s) cannot be valued (\(unvalued.joined(separator: "; "))); fix them in \(stores.home.positions) and restart"
+        if !unvalued.isEmpty {
+            return
+                "\(unvalued.count) open position(s) cannot be valued (\(unvalued.joined(separator: "; "))); fix them in \(stores.home.positions) and restart"
+        }
+        if !exchangeUnknown.isEmpty {
+            return
+                "the exchange holds \(exchangeUnknown.count) position(s) the bot does not know (\(exchangeUnknown.joined(separator: "; "))): close them on BloFin or take them into the positions file; no new entries until then"
+        }
+        if let reconcileProblem { return "cannot reconcile with the exchange: \(reconcileProblem)" }
+        return drawdownReducing
     }
 
     /// Enters or leaves the drawdown's reducing state, from the day's peak equity.
@@ -223,6 +235,8 @@ public final class TradingEngine {
             lastMarket[s.symbol] = s
         }
         noteMissingSymbols(snapshots, now: now)
+        logFeedNotices(now: now)
+        try reconcileWithExchange(now: now, result: &result)
         bookFunding(now: now)
         updateDrawdown(now: now)
         if let change = breaker.update(
@@ -432,7 +446,13 @@ public final class TradingEngine {
                 symbol: symbol, direction: direction, notional: notional, margin: margin, bound: bound, extra: extra,
                 strategy: "Ensemble-\(decision.dominant ?? "mixed")")
             // Counted once placed: a fill that throws counts nothing.
-            let fill = settings.fillAtNextOpen ? nil : try openPosition(order, at: snapshot, now: now)
+            let fill: Fill?
+            do {
+                fill = settings.fillAtNextOpen ? nil : try openPosition(order, at: snapshot, now: now)
+            } catch let notSent as OrderNotSent {
+                // Not a failure: the exchange's minimum size, an instrument not trading.
+                return try block(notSent.rule, notSent.reason)
+            }
             if fill == nil { pending.append(order) }
             openedToday += 1
             result.executed += 1
@@ -454,8 +474,9 @@ public final class TradingEngine {
         var extra = order.extra
         extra["entry_fee"] = .double(round6(fill.fee))
         extra["best_move"] = .double(0)
-        extra["mode"] = "paper"
+        extra["mode"] = .string(broker.mode)
         extra["release"] = .string(settings.release)
+        for field in fill.details.fields { extra[field.key] = field.value }
         file.open.append(
             Position(
                 symbol: order.symbol, direction: order.direction.rawValue, entryPrice: fill.price,
@@ -529,42 +550,64 @@ public final class TradingEngine {
                         symbol: p.symbol, time: now,
                         candles: [Candle(ts: now, open: level, high: level, low: level, close: level, volume: 0)])
                 } ?? market
-            let fill = try broker.close(symbol: p.symbol, buy: side == .short, quantity: quantity, market: fillMarket)
-            let gross = (fill.price - entry) * quantity * sign
-            let fees = (p.extra["entry_fee"]?.doubleValue ?? 0) + fill.fee
-            let funding = p.extra["funding"]?.doubleValue ?? 0
-            let net = gross - fees + funding
-            p.exitPrice = fill.price
-            p.pnl = round6(gross)
-            p.netPnl = round6(net)
-            p.closedAt = Timestamp(now)
-            p.extra["exit_reason"] = .string(reason.rawValue)
-            p.extra["fees"] = .double(round6(fees))
-            file.open.remove(at: index)
-            file.closed.append(p)
-            pendingClosed.append(p)
-            closedThisRun.append(p)
-            if config.walletReset.counts(p) {
-                balance += p.netPnl ?? 0
-                dayPnl += p.netPnl ?? 0
-            }
-            if let setup = p.extra["setup"]?.stringValue { expectancy.record(setup: setup, netPnl: net, at: now) }
-            if let ctx = p.extra["signal_ctx"]?.objectValue {
-                var scores: [String: Double] = [:]
-                for f in ctx.fields { scores[f.key] = f.value.doubleValue }
-                weights.learn(scores: scores, direction: side, netPnl: net)
-                weightsDirty = true
-            }
-            dirty = true
-            result.closed += 1
-            hash.add("\(cycle)|\(p.symbol)|closed|\(reason.rawValue)|\(cents(net))")
-            try stores.signals.append([
-                "ts": .string(now.iso8601), "cycle": .int(cycle), "symbol": .string(p.symbol), "action": "closed",
-                "direction": .string(side.rawValue), "reason": .string(reason.rawValue), "net_pnl": .double(cents(net)),
-                "fill": .string(hit.map { $0.gapped ? "open" : "level" } ?? "close"),
-                "price": .double(fill.price),
-            ])
+            let fill = try closingBroker(p).close(
+                symbol: p.symbol, buy: side == .short, quantity: quantity, market: fillMarket)
+            try book(
+                index: index, fill: fill, reason: reason, fillLabel: hit.map { $0.gapped ? "open" : "level" } ?? "close",
+                now: now, result: &result)
         }
+    }
+
+    /// The broker that closes `p`: the one that opened it. A paper position left in the file
+    /// when the engine trades on the exchange closes on paper: the exchange never had it.
+    func closingBroker(_ p: Position) -> any Broker {
+        let opened = p.extra["mode"]?.stringValue ?? "paper"
+        if opened == broker.mode || broker.mode == "paper" { return broker }
+        return PaperBroker(model: FillModel(fees: config.fees, slippage: settings.slippage))
+    }
+
+    /// Books the close of the open position at `index` at `fill`: the one way a position is closed.
+    func book(index: Int, fill: Fill, reason: ExitReason, fillLabel: String, now: Instant, result: inout CycleResult)
+        throws
+    {
+        var p = file.open[index]
+        guard let entry = p.entryPrice, let side = p.side else { return }
+        let sign = side == .long ? 1.0 : -1.0
+        let quantity = p.size ?? 0
+        let gross = (fill.price - entry) * quantity * sign
+        let fees = (p.extra["entry_fee"]?.doubleValue ?? 0) + fill.fee
+        let funding = p.extra["funding"]?.doubleValue ?? 0
+        let net = gross - fees + funding
+        p.exitPrice = fill.price
+        p.pnl = round6(gross)
+        p.netPnl = round6(net)
+        p.closedAt = Timestamp(now)
+        p.extra["exit_reason"] = .string(reason.rawValue)
+        p.extra["fees"] = .double(round6(fees))
+        if let id = fill.details["order_id"] { p.extra["exit_order_id"] = id }
+        file.open.remove(at: index)
+        file.closed.append(p)
+        pendingClosed.append(p)
+        closedThisRun.append(p)
+        if config.walletReset.counts(p) {
+            balance += p.netPnl ?? 0
+            dayPnl += p.netPnl ?? 0
+        }
+        if let setup = p.extra["setup"]?.stringValue { expectancy.record(setup: setup, netPnl: net, at: now) }
+        if let ctx = p.extra["signal_ctx"]?.objectValue {
+            var scores: [String: Double] = [:]
+            for f in ctx.fields { scores[f.key] = f.value.doubleValue }
+            weights.learn(scores: scores, direction: side, netPnl: net)
+            weightsDirty = true
+        }
+        dirty = true
+        result.closed += 1
+        hash.add("\(cycle)|\(p.symbol)|closed|\(reason.rawValue)|\(cents(net))")
+        try stores.signals.append([
+            "ts": .string(now.iso8601), "cycle": .int(cycle), "symbol": .string(p.symbol), "action": "closed",
+            "direction": .string(side.rawValue), "reason": .string(reason.rawValue), "net_pnl": .double(cents(net)),
+            "fill": .string(fillLabel), "price": .double(fill.price),
+        ])
     }
 
     /// The open positions as the risk gate counts them: margin, and notional at the entry price

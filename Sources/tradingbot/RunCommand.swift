@@ -20,11 +20,14 @@ struct RunCommand: ParsableCommand {
 
     @OptionGroup var homeOptions: HomeOptions
 
-    @Option(help: "Market data: sim, replay:PATH (CSV file or folder) or blofin.")
-    var feed = "sim"
+    @Option(help: "Market data: sim, replay:PATH (CSV file or folder) or blofin (default: exchange.feed of bot.json, else sim).")
+    var feed: String?
 
-    @Option(help: "paper or live.")
-    var mode = "paper"
+    @Option(
+        help:
+            "paper (simulated fills), demo (orders to BloFin's demo account) or live (default: exchange.mode of bot.json, else paper)."
+    )
+    var mode: String?
 
     @Option(help: "Seconds per cycle (default: cycle_seconds of bot.json).")
     var cycleSeconds: Int?
@@ -36,11 +39,6 @@ struct RunCommand: ParsableCommand {
     var seed: UInt64 = 42
 
     func run() throws {
-        guard mode == "paper" else {
-            throw CommandFailure.usage(
-                "--mode \(mode): live trading is not available in this release (the BloFin client is not built yet); use --mode paper"
-            )
-        }
         if let cycleSeconds, !(1...3600).contains(cycleSeconds) {
             throw CommandFailure.usage("--cycle-seconds must be 1 to 3600")
         }
@@ -58,19 +56,14 @@ struct RunCommand: ParsableCommand {
         }
         defer { lock.release() }
         let symbols = config.symbols.isEmpty ? universe.symbols : config.symbols
-        let marketFeed: any MarketFeed
-        switch feed {
-        case "sim":
-            marketFeed = SimulatedFeed(
-                symbols: symbols, seed: seed, intervalSeconds: config.cycleSeconds, start: WallClock.now)
-        case let f where f.hasPrefix("replay:"):
-            let path = String(f.dropFirst("replay:".count))
-            marketFeed = ReplayFeed(series: try MarketDataFiles.load(path).series, name: f)
-        case "blofin":
-            throw CommandFailure.usage(
-                "--feed blofin: the BloFin client is not built yet; use --feed sim or replay:PATH")
-        default:
-            throw CommandFailure.usage("--feed \(feed): expected sim, replay:PATH or blofin")
+        let setup: ExchangeSetup
+        do {
+            setup = try ExchangeSetup.make(
+                config: config, home: home, symbols: symbols, feed: feed ?? config.exchange.feed,
+                mode: mode ?? config.exchange.mode, seed: seed, environment: ProcessInfo.processInfo.environment,
+                now: WallClock.now)
+        } catch let refused as ExchangeSetup.Refused {
+            throw CommandFailure.usage(refused.message)
         }
         let stop = StopSignal()
         stop.install()
@@ -78,7 +71,8 @@ struct RunCommand: ParsableCommand {
         let engine: TradingEngine
         do {
             engine = try TradingEngine(
-                config: config, universe: universe, feed: marketFeed, stores: stores, settings: settings)
+                config: config, universe: universe, feed: setup.feed, stores: stores, settings: settings,
+                broker: setup.broker)
         } catch {
             throw CommandFailure.failed("cannot start the engine: \(error)")
         }

@@ -204,6 +204,7 @@ import Testing
     final class RefusingBroker: Broker {
         let paper: PaperBroker
         let refused: String
+        let mode = "paper"
         init(_ paper: PaperBroker, refusing symbol: String) {
             self.paper = paper
             refused = symbol

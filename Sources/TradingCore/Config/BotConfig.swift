@@ -11,6 +11,7 @@ public struct BotConfig: Sendable, Equatable {
     public var exits = ExitPolicy()
     public var strategy = Strategy()
     public var dashboard = DashboardSettings()
+    public var exchange = ExchangeSettings()
 
     /// Entry thresholds and leverage of the ensemble.
     public struct Strategy: Sendable, Equatable {
@@ -48,6 +49,7 @@ public struct BotConfig: Sendable, Equatable {
     /// The keys of bot.json's top level.
     public static let keys = [
         "wallet_reset", "cycle_seconds", "fees", "risk", "symbols", "exits", "strategy", "dashboard",
+        "exchange",
     ]
 
     /// Validates a parsed `bot.json`; `file` names it in errors. A missing key takes its default
@@ -118,6 +120,7 @@ public struct BotConfig: Sendable, Equatable {
             c.strategy.minAgreeing = try strategy.int("min_agreeing", in: 1...10, default: c.strategy.minAgreeing)
         }
         if let dashboard = try root.section("dashboard") { c.dashboard = try DashboardSettings.parse(dashboard) }
+        if let exchange = try root.section("exchange") { c.exchange = try ExchangeSettings.parse(exchange) }
         return c
     }
 }

@@ -5,6 +5,12 @@ public enum ExitReason: String, Sendable {
     case profitLock = "profit_lock"
     case emergencyPositionLoss = "emergency_position_loss"
     case emergencyDrawdown = "emergency_drawdown"
+    /// Closed on the exchange, not by the engine: the stop-loss it carries filled, its take-profit
+    /// filled, it was liquidated, or it was closed by hand (found by the reconciliation).
+    case exchangeStopLoss = "exchange_stop_loss"
+    case exchangeTakeProfit = "exchange_take_profit"
+    case exchangeLiquidation = "exchange_liquidation"
+    case closedOnExchange = "closed_on_exchange"
 }
 
 /// SEED.md's exits. Moves are fractions of the entry price (unlevered). Emergency exits bypass
