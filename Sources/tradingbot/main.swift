@@ -9,7 +9,7 @@ struct TradingBot: ParsableCommand {
         subcommands: [
             RunCommand.self, SelfCheckCommand.self, ReportCommand.self, ReplayCommand.self, ReconcileCommand.self,
             RoundTripCommand.self, ImportCommand.self,
-            KillSwitchCommand.self, DashboardCommand.self, HashPasswordCommand.self,
+            KillSwitchCommand.self, DashboardCommand.self, HashPasswordCommand.self, ExchangeCommand.self,
         ]
     )
 }

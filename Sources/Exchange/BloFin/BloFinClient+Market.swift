@@ -21,7 +21,8 @@ public struct BloFinInstrument: Sendable, Equatable {
         guard price > 0, contractValue > 0, lotSize > 0 else { return nil }
         let raw = notional / (price * contractValue)
         let lots = (raw / lotSize + 1e-9).rounded(.down)
-        let size = lots * lotSize
+        // 41 lots of 0.1 are 4.1, not 4.1000000000000005: the size is sent as text.
+        let size = (lots * lotSize * 1e9).rounded() / 1e9
         return size >= minSize && size > 0 ? size : nil
     }
 }

@@ -19,36 +19,14 @@ public final class WebhookServer: @unchecked Sendable {
 
     public init() throws {
         directory = try Fixtures.temporaryDirectory("webhook")
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = [Fixtures.repoRoot + "/Tests/Support/scripts/webhook-server.py", directory]
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        let deadline = Date().addingTimeInterval(30)
-        var found: Int?
-        while Date() < deadline {
-            if let text = try? String(contentsOfFile: directory + "/port", encoding: .utf8), let p = Int(text) {
-                found = p
-                break
-            }
-            usleep(50_000)
-        }
-        guard let found else {
-            kill(process.processIdentifier, SIGKILL)
-            throw FixtureError("the webhook server did not start in 30 s")
-        }
-        port = found
+        let server = try ScriptServer(script: "webhook-server.py", directory: directory)
+        process = server.process
+        port = server.port
     }
 
     deinit { stop() }
 
-    public func stop() {
-        // SIGKILL: a runner that ignores SIGTERM passes that on to its children.
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
-    }
+    public func stop() { ScriptServer(process: process, port: port).stop() }
 
     /// `http://127.0.0.1:PORT` + `path`.
     public func url(_ path: String) -> String { "http://127.0.0.1:\(port)\(path)" }
