@@ -76,6 +76,7 @@ public final class EngineRunner {
             "info", "engine_started", cycle: 0, at: started,
             [
                 JSONField("release", .string(engine.settings.release)), JSONField("cycle_seconds", .int(cycleSeconds)),
+                JSONField("feed", .string(engine.feed.name)), JSONField("mode", .string(engine.broker.mode)),
                 JSONField("open_positions", .int(engine.file.open.count)),
                 JSONField("balance", .double(engine.balance)),
             ])

@@ -92,7 +92,7 @@ struct ExchangePingCommand: ParsableCommand {
                     checks.append(
                         Check(
                             name: "balance", ok: true,
-                            detail: "\(String(format: "%.2f", balance.totalEquity)) USDT equity\(available) (\(mode) host)"))
+                            detail: "\(String(format: "%.2f", balance.totalEquity)) USDT equity\(available) (signed, \(mode) account)"))
                 } catch {
                     checks.append(Check(name: "balance", ok: false, detail: "\(error)"))
                 }

@@ -36,6 +36,9 @@ public final class BloFinServer: @unchecked Sendable {
 
     deinit { server.stop() }
 
+    /// Stops answering (the port then refuses connections).
+    public func stop() { server.stop() }
+
     /// Faults the next matching requests meet (each rule: path, kind, times, ...).
     public func inject(_ rules: [[String: Any]]) throws {
         let data = try JSONSerialization.data(withJSONObject: rules)
