@@ -2,7 +2,7 @@
 # Installs the Debian packages the build, the tests and the benchmarks need, when missing.
 # Run as root (CI, a fresh server); as another user it only lists what is missing.
 set -euo pipefail
-packages=(libsqlite3-dev libgit2-dev libcurl4-openssl-dev pkg-config supervisor git python3 openssh-server openssh-client systemd chromium chromium-driver prometheus)
+packages=(libsqlite3-dev libgit2-dev libcurl4-openssl-dev libssl-dev pkg-config supervisor git python3 openssh-server openssh-client systemd chromium chromium-driver prometheus)
 missing=()
 for pkg in "${packages[@]}"; do
     dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")

@@ -48,25 +48,39 @@ public struct ExchangeSetup {
         default:
             let path = String(feedName.dropFirst("replay:".count))
             setup = ExchangeSetup(
-                feed: ReplayFeed(series: try MarketDataFiles.load(path).series, name: feedName), broker: nil, mode: mode)
+                feed: ReplayFeed(series: try MarketDataFiles.load(path).series, name: feedName), broker: nil, mode: mode
+            )
         }
-        guard mode != "paper" else { return setup }
-        guard feedName == "blofin" else {
-            throw Refused(message: "--mode \(mode) sends orders to BloFin: it needs --feed blofin (the feed is \(feedName))")
-        }
-        let url = tradingURL
-        if let why = settings.refusal(mode: mode, url: url) { throw Refused(message: why) }
-        let credentials: BloFinCredentials
-        switch BloFinCredentials.resolve({ SecretsFile.value($0, home: home, environment: environment) }) {
-        case .success(let c): credentials = c
-        case .failure(let missing): throw Refused(message: "--mode \(mode): \(missing)")
-        }
+        guard
+            let (url, credentials) = try orders(
+                config: config, home: home, feed: feedName, mode: mode, environment: environment)
+        else { return setup }
         let client = Self.client(baseURL: url, credentials: credentials)
         setup.broker = BloFinBroker(
             client: client, mode: mode, stopLossFraction: config.exits.emergencyPositionLoss,
             leverage: Int(config.strategy.leverage), marginMode: settings.marginMode)
         setup.tradingURL = url
         return setup
+    }
+
+    /// Where orders go and with which keys, or nil for paper trading; refuses what the operator
+    /// has not allowed (without network: selfcheck runs it too).
+    public static func orders(
+        config: BotConfig, home: Home, feed feedName: String, mode: String, environment: [String: String]
+    ) throws -> (url: String, credentials: BloFinCredentials)? {
+        guard mode != "paper" else { return nil }
+        guard feedName == "blofin" else {
+            throw Refused(
+                message: "--mode \(mode) sends orders to BloFin: it needs --feed blofin (the feed is \(feedName))")
+        }
+        let settings = config.exchange
+        let override = environment[BloFinCredentials.baseURLVariable].flatMap { $0.isEmpty ? nil : $0 }
+        let url = settings.tradingURL(mode: mode, override: override)
+        if let why = settings.refusal(mode: mode, url: url) { throw Refused(message: why) }
+        switch BloFinCredentials.resolve({ SecretsFile.value($0, home: home, environment: environment) }) {
+        case .success(let credentials): return (url, credentials)
+        case .failure(let missing): throw Refused(message: "--mode \(mode): \(missing)")
+        }
     }
 
     /// A client on the wall clock, with the transport's defaults.

@@ -1,3 +1,4 @@
+import Foundation
 import Exchange
 import TradingCore
 import TradingStore
@@ -22,6 +23,16 @@ public enum SelfCheck {
                 + (missing.isEmpty
                     ? ""
                     : "; not in the asset universe (traded as sector \"other\"): \(missing.joined(separator: ", "))")
+        }
+        checks.run("exchange") {
+            guard let bot else { throw CheckList.Warning("not checked: bot.json did not load") }
+            let e = bot.exchange
+            let environment = ProcessInfo.processInfo.environment
+            guard
+                let (url, _) = try ExchangeSetup.orders(
+                    config: bot, home: home, feed: e.feed, mode: e.mode, environment: environment)
+            else { return "feed \(e.feed), paper trading (no orders sent)" }
+            return "feed \(e.feed), \(e.mode) orders to \(url), keys present (not sent: no network here)"
         }
         checks.run("home") {
             try home.createDirectories()

@@ -48,7 +48,9 @@ extension TradingEngine {
             var details = JSONObject()
             if let id = closed.orderId { details["order_id"] = .string(id) }
             try book(
-                index: index, fill: Fill(price: closed.price, quantity: file.open[index].size ?? 0, fee: closed.fee, details: details),
+                index: index,
+                fill: Fill(
+                    price: closed.price, quantity: file.open[index].size ?? 0, fee: closed.fee, details: details),
                 reason: closed.reason, fillLabel: "exchange", now: now, result: &result)
         }
         for difference in report.differences {
@@ -62,7 +64,8 @@ extension TradingEngine {
                     "critical", "exchange_unknown_position", cycle: cycle, at: now,
                     [
                         JSONField("positions", .array(report.unknown.map { .string($0) })),
-                        JSONField("effect", .string("no new entries until the exchange and the bot agree; exits go on")),
+                        JSONField(
+                            "effect", .string("no new entries until the exchange and the bot agree; exits go on")),
                     ])
             } else {
                 stores.log("info", "exchange_positions_agree", cycle: cycle, at: now, [])

@@ -553,7 +553,8 @@ public final class TradingEngine {
             let fill = try closingBroker(p).close(
                 symbol: p.symbol, buy: side == .short, quantity: quantity, market: fillMarket)
             try book(
-                index: index, fill: fill, reason: reason, fillLabel: hit.map { $0.gapped ? "open" : "level" } ?? "close",
+                index: index, fill: fill, reason: reason,
+                fillLabel: hit.map { $0.gapped ? "open" : "level" } ?? "close",
                 now: now, result: &result)
         }
     }

@@ -9,7 +9,8 @@ public enum HMACSHA256 {
         let result = key.withUnsafeBytes { k in
             message.withUnsafeBytes { m in
                 out.withUnsafeMutableBufferPointer { o in
-                    HMAC(EVP_sha256(), k.baseAddress, Int32(k.count), m.bindMemory(to: UInt8.self).baseAddress, m.count,
+                    HMAC(
+                        EVP_sha256(), k.baseAddress, Int32(k.count), m.bindMemory(to: UInt8.self).baseAddress, m.count,
                         o.baseAddress, &length)
                 }
             }

@@ -16,7 +16,8 @@ struct ExchangeCommand: ParsableCommand {
 struct ExchangePingCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ping",
-        abstract: "BloFin's server time and this clock's skew, the instruments count, and with --private a signed balance call.",
+        abstract:
+            "BloFin's server time and this clock's skew, the instruments count, and with --private a signed balance call.",
         discussion: """
             Public calls go to exchange.market_data_url of bot.json; the signed call to the trading host of \
             exchange.mode (the demo host unless live). BLOFIN_BASE_URL overrides both. Keys come from \
@@ -56,13 +57,16 @@ struct ExchangePingCommand: ParsableCommand {
             let skew = Double(offset) / 1000
             let words =
                 abs(skew) < 0.5
-                ? "this clock agrees" : "this clock is \(String(format: "%.1f", abs(skew))) s \(skew > 0 ? "behind" : "ahead")"
+                ? "this clock agrees"
+                : "this clock is \(String(format: "%.1f", abs(skew))) s \(skew > 0 ? "behind" : "ahead")"
             let ok = abs(skew) < 30
             checks.append(
                 Check(
                     name: "server time", ok: ok,
                     detail: "\(server.iso8601) (\(words))"
-                        + (ok ? "" : ": BloFin refuses signed requests more than 60 s off; run timedatectl set-ntp true")))
+                        + (ok
+                            ? "" : ": BloFin refuses signed requests more than 60 s off; run timedatectl set-ntp true"))
+            )
         } catch {
             checks.append(Check(name: "server time", ok: false, detail: "\(error)"))
         }
@@ -70,7 +74,9 @@ struct ExchangePingCommand: ParsableCommand {
             let instruments = try client.instruments()
             let live = instruments.filter(\.isLive).count
             checks.append(
-                Check(name: "instruments", ok: !instruments.isEmpty, detail: "\(instruments.count) listed (\(live) live)"))
+                Check(
+                    name: "instruments", ok: !instruments.isEmpty, detail: "\(instruments.count) listed (\(live) live)")
+            )
         } catch {
             checks.append(Check(name: "instruments", ok: false, detail: "\(error)"))
         }
@@ -92,7 +98,9 @@ struct ExchangePingCommand: ParsableCommand {
                     checks.append(
                         Check(
                             name: "balance", ok: true,
-                            detail: "\(String(format: "%.2f", balance.totalEquity)) USDT equity\(available) (signed, \(mode) account)"))
+                            detail:
+                                "\(String(format: "%.2f", balance.totalEquity)) USDT equity\(available) (signed, \(mode) account)"
+                        ))
                 } catch {
                     checks.append(Check(name: "balance", ok: false, detail: "\(error)"))
                 }
@@ -116,7 +124,9 @@ struct ExchangePingCommand: ParsableCommand {
         } else {
             print("BloFin at \(marketURL)" + (tradingURL.map { $0 == marketURL ? "" : " (signed calls: \($0))" } ?? ""))
             for c in checks {
-                print("  \(c.name.padding(toLength: 12, withPad: " ", startingAt: 0))  \(c.ok ? "OK    " : "FAILED")  \(c.detail)")
+                print(
+                    "  \(c.name.padding(toLength: 12, withPad: " ", startingAt: 0))  \(c.ok ? "OK    " : "FAILED")  \(c.detail)"
+                )
             }
             print(ok ? "All answered." : "FAILED: see above.")
         }

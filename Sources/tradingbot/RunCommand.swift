@@ -20,7 +20,10 @@ struct RunCommand: ParsableCommand {
 
     @OptionGroup var homeOptions: HomeOptions
 
-    @Option(help: "Market data: sim, replay:PATH (CSV file or folder) or blofin (default: exchange.feed of bot.json, else sim).")
+    @Option(
+        help:
+            "Market data: sim, replay:PATH (CSV file or folder) or blofin (default: exchange.feed of bot.json, else sim)."
+    )
     var feed: String?
 
     @Option(

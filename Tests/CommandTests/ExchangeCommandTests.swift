@@ -41,7 +41,8 @@ import Testing
         let server = try BloFinServer(symbols: 4)
         let home = try home(exchange: #"{"feed": "blofin", "bar": "1m"}"#)
         let run = try CommandRunner.run(
-            "tradingbot", ["run", "--home", home, "--max-cycles", "3", "--cycle-seconds", "1"], environment: env(server))
+            "tradingbot", ["run", "--home", home, "--max-cycles", "3", "--cycle-seconds", "1"], environment: env(server)
+        )
         #expect(run.status == 0, "\(run.stderr)")
         let decisions = lines(home + "/logs/enriched_decisions.jsonl")
         #expect(decisions.count == 3)
@@ -72,9 +73,15 @@ import Testing
             "tradingbot", ["run", "--home", home, "--max-cycles", "1"],
             environment: env(server, ["BLOFIN_BASE_URL": "https://openapi.blofin.com"]))
         #expect(run.status == 2 && run.stderr.contains("allow_production"), "\(run.stderr)")
+        // selfcheck (which a release runs before any flip) says so too, without network.
+        let check = try CommandRunner.run(
+            "tradingbot", ["selfcheck", "--home", home],
+            environment: env(server, ["BLOFIN_BASE_URL": "https://openapi.blofin.com"]))
+        #expect(check.status == 1 && check.stdout.contains("allow_production"), "\(check.stdout)")
         // demo without keys.
         home = try self.home(exchange: #"{"feed": "blofin", "mode": "demo"}"#)
-        run = try CommandRunner.run("tradingbot", ["run", "--home", home, "--max-cycles", "1"], environment: env(server))
+        run = try CommandRunner.run(
+            "tradingbot", ["run", "--home", home, "--max-cycles", "1"], environment: env(server))
         #expect(run.status == 2 && run.stderr.contains("BLOFIN_API_KEY"), "\(run.stderr)")
         // demo on the simulated market makes no sense.
         run = try CommandRunner.run(
@@ -82,7 +89,8 @@ import Testing
         #expect(run.status == 2 && run.stderr.contains("needs --feed blofin"), "\(run.stderr)")
         // A misspelt mode in bot.json names the file and field.
         home = try self.home(exchange: #"{"mode": "paper-trading"}"#)
-        run = try CommandRunner.run("tradingbot", ["run", "--home", home, "--max-cycles", "1"], environment: env(server))
+        run = try CommandRunner.run(
+            "tradingbot", ["run", "--home", home, "--max-cycles", "1"], environment: env(server))
         #expect(run.status == 2 && run.stderr.contains("exchange.mode"), "\(run.stderr)")
         #expect(server.requests().allSatisfy { !$0.path.hasPrefix("/api/v1/trade/") })
     }
@@ -92,8 +100,13 @@ import Testing
         let home = try home(exchange: #"{"feed": "blofin", "mode": "demo"}"#)
         try writeSecrets(home)
         let run = try CommandRunner.run(
-            "tradingbot", ["run", "--home", home, "--max-cycles", "2", "--cycle-seconds", "1"], environment: env(server))
+            "tradingbot", ["run", "--home", home, "--max-cycles", "2", "--cycle-seconds", "1"], environment: env(server)
+        )
         #expect(run.status == 0, "\(run.stderr)")
+        let check = try CommandRunner.run("tradingbot", ["selfcheck", "--home", home], environment: env(server))
+        #expect(
+            check.status == 0 && check.stdout.contains("demo orders to \(server.baseURL), keys present"),
+            "\(check.stdout)")
         let signed = server.requests().filter(\.signed)
         // Each cycle reconciles: positions asked every cycle, every signature accepted.
         #expect(signed.filter { $0.path == "/api/v1/account/positions" }.count == 2)
@@ -110,7 +123,8 @@ import Testing
         #expect(ping.stdout.contains("server time") && ping.stdout.contains("5 listed (5 live)"))
         #expect(ping.stdout.contains("All answered."))
         // Signed: the keys from the 0600 secrets file.
-        ping = try CommandRunner.run("tradingbot", ["exchange", "ping", "--private", "--home", home], environment: env(server))
+        ping = try CommandRunner.run(
+            "tradingbot", ["exchange", "ping", "--private", "--home", home], environment: env(server))
         #expect(ping.status == 1 && ping.stdout.contains("no BloFin API keys"), "\(ping.stdout)")
         try writeSecrets(home)
         ping = try CommandRunner.run(

@@ -49,7 +49,8 @@ import Testing
         let post = BloFinSigner.prehash(
             path: "/api/v1/trade/order", method: "post", timestamp: "1597026383085",
             nonce: "9f8e7d6c-5b4a-3928-1706-f5e4d3c2b1a0",
-            body: #"{"instId":"BTC-USDT","marginMode":"isolated","side":"buy","orderType":"limit","price":"35000","size":"0.1"}"#
+            body:
+                #"{"instId":"BTC-USDT","marginMode":"isolated","side":"buy","orderType":"limit","price":"35000","size":"0.1"}"#
         )
         #expect(post.contains("POST1597026383085"))
         for (secret, prehash) in [("YOUR_SECRET", get), ("an0ther-s3cret", post), ("", get)] {
@@ -96,7 +97,8 @@ import Testing
 
     @Test func refusedCredentialsAreExplainedWithoutTheSecret() throws {
         let server = try BloFinServer()
-        let wrongSecret = BloFinCredentials(key: BloFinServer.key, secret: "not-the-secret", passphrase: BloFinServer.passphrase)
+        let wrongSecret = BloFinCredentials(
+            key: BloFinServer.key, secret: "not-the-secret", passphrase: BloFinServer.passphrase)
         do {
             _ = try client(server, credentials: wrongSecret).balance()
             Issue.record("a wrong secret was accepted")
@@ -104,7 +106,8 @@ import Testing
             #expect("\(error)".contains("signature is wrong") && "\(error)".contains("BLOFIN_API_SECRET"))
             #expect(!"\(error)".contains("not-the-secret"))
         }
-        let wrongPassphrase = BloFinCredentials(key: BloFinServer.key, secret: BloFinServer.secret, passphrase: "nope-pass")
+        let wrongPassphrase = BloFinCredentials(
+            key: BloFinServer.key, secret: BloFinServer.secret, passphrase: "nope-pass")
         do {
             _ = try client(server, credentials: wrongPassphrase).balance()
             Issue.record("a wrong passphrase was accepted")
@@ -173,9 +176,12 @@ import Testing
             ])
             let before = requests(server, "/api/v1/trade/").count
             #expect {
-                try c.placeOrder(BloFinOrderRequest(instId: "BTC-USDT", buy: true, contracts: "1", clientOrderId: "r\(kind.count)"))
+                try c.placeOrder(
+                    BloFinOrderRequest(instId: "BTC-USDT", buy: true, contracts: "1", clientOrderId: "r\(kind.count)"))
             } throws: { error in
-                guard case BloFinError.orderRejected(_, "102014", let message)? = error as? BloFinError else { return false }
+                guard case BloFinError.orderRejected(_, "102014", let message)? = error as? BloFinError else {
+                    return false
+                }
                 return message == "Insufficient margin"
             }
             // One POST, no lookup, nothing resent.
@@ -183,7 +189,8 @@ import Testing
         }
         // Below the exchange's lot: the server's own refusal comes back the same way.
         #expect(throws: BloFinError.self) {
-            try c.placeOrder(BloFinOrderRequest(instId: "BTC-USDT", buy: true, contracts: "0.05", clientOrderId: "small1"))
+            try c.placeOrder(
+                BloFinOrderRequest(instId: "BTC-USDT", buy: true, contracts: "0.05", clientOrderId: "small1"))
         }
         #expect(try server.orders().isEmpty)
     }
@@ -194,9 +201,12 @@ import Testing
         c.timeoutSeconds = 1
         // The exchange takes the order, and the answer never arrives.
         try server.inject([["path": "/api/v1/trade/order", "kind": "timeout", "seconds": 4, "apply": true]])
-        let id = try c.placeOrder(BloFinOrderRequest(instId: "ETH-USDT", buy: true, contracts: "1", clientOrderId: "lost1"))
+        let id = try c.placeOrder(
+            BloFinOrderRequest(instId: "ETH-USDT", buy: true, contracts: "1", clientOrderId: "lost1"))
         var orders = try server.orders()
-        #expect(orders.count == 1 && orders[0]["clientOrderId"] as? String == "lost1" && orders[0]["orderId"] as? String == id)
+        #expect(
+            orders.count == 1 && orders[0]["clientOrderId"] as? String == "lost1"
+                && orders[0]["orderId"] as? String == id)
         #expect(requests(server, "/api/v1/trade/order").filter { $0.method == "POST" }.count == 1)
         // The same, with a 5xx after the exchange took it.
         try server.inject([["path": "/api/v1/trade/order", "kind": "status", "status": 500, "apply": true]])
@@ -253,7 +263,10 @@ import Testing
         var now = 100.0
         let c = BloFinClient(
             baseURL: server.baseURL, credentials: nil, wallClock: { Instant(seconds: Date().timeIntervalSince1970) },
-            monotonic: { now }, sleep: { slept.append($0); now += $0 })
+            monotonic: { now },
+            sleep: {
+                slept.append($0); now += $0
+            })
         c.limiter = RateLimiter(address: [.init(limit: 2, seconds: 10)], trade: [])
         for _ in 0..<3 { _ = try c.serverTime() }
         #expect(slept == [10])

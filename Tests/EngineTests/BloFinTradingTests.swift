@@ -14,7 +14,8 @@ import Testing
         let c = BloFinClient(
             baseURL: server.baseURL,
             credentials: signed
-                ? BloFinCredentials(key: BloFinServer.key, secret: BloFinServer.secret, passphrase: BloFinServer.passphrase)
+                ? BloFinCredentials(
+                    key: BloFinServer.key, secret: BloFinServer.secret, passphrase: BloFinServer.passphrase)
                 : nil,
             wallClock: { WallClock.now })
         c.backoffSeconds = 0.05
@@ -108,7 +109,9 @@ import Testing
         #expect(closed.exitPrice == stop)
         let exitFee = abs(Double(stopFill["fee"] as? String ?? "") ?? 0)
         #expect(exitFee > 0)
-        #expect(abs((closed.extra["fees"]?.doubleValue ?? 0) - (opened.extra["entry_fee"]?.doubleValue ?? 0) - exitFee) < 1e-5)
+        #expect(
+            abs((closed.extra["fees"]?.doubleValue ?? 0) - (opened.extra["entry_fee"]?.doubleValue ?? 0) - exitFee)
+                < 1e-5)
         let events = try JSONLAppender.readAll(home.botLog).compactMap(\.objectValue)
         #expect(events.contains { $0["event"]?.stringValue == "closed_on_exchange" })
 

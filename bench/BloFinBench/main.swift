@@ -93,11 +93,13 @@ func share(_ requests: Double) -> Double { (requests / 500 * 1000).rounded() / 1
 let result: [String: Any] = [
     "symbols": symbols.count, "bar": bar, "cycles": cycles, "budget_per_cycle": budgetPerMinute,
     "plan": [
-        "cold_requests": cold.requests, "cold_cycles": coldCycles, "cold_first_cycle_ms": (coldSeconds * 1000).rounded(),
+        "cold_requests": cold.requests, "cold_cycles": coldCycles,
+        "cold_first_cycle_ms": (coldSeconds * 1000).rounded(),
         "bar_turn_requests_median": median(turnRequests), "bar_turn_ms_median": (median(turnSeconds) * 1000).rounded(),
         "bar_turn_deferred_median": median(turnDeferred),
         "bar_turn_share_of_limit_pct": share(median(turnRequests)),
-        "inside_bar_requests_median": median(innerRequests), "inside_bar_ms_median": (median(innerSeconds) * 1000).rounded(),
+        "inside_bar_requests_median": median(innerRequests),
+        "inside_bar_ms_median": (median(innerSeconds) * 1000).rounded(),
     ],
     "naive": [
         "requests_median": median(naiveRequests), "ms_median": (median(naiveSeconds) * 1000).rounded(),

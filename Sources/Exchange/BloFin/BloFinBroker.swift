@@ -18,7 +18,9 @@ public final class BloFinBroker: ReconcilingBroker {
     /// Differences already reported, so each is logged once (not every cycle).
     var reported: Set<String> = []
 
-    public init(client: BloFinClient, mode: String, stopLossFraction: Double, leverage: Int, marginMode: String = "isolated") {
+    public init(
+        client: BloFinClient, mode: String, stopLossFraction: Double, leverage: Int, marginMode: String = "isolated"
+    ) {
         self.client = client
         self.mode = mode
         self.stopLossFraction = stopLossFraction
@@ -37,7 +39,9 @@ public final class BloFinBroker: ReconcilingBroker {
         guard let i = try client.instrumentsBySymbol()[symbol] else {
             throw BrokerError("BloFin lists no USDT perpetual for \(symbol)")
         }
-        guard i.isLive else { throw OrderNotSent(rule: "exchange_state", reason: "\(i.instId) is \(i.state) on BloFin") }
+        guard i.isLive else {
+            throw OrderNotSent(rule: "exchange_state", reason: "\(i.instId) is \(i.state) on BloFin")
+        }
         return i
     }
 
@@ -132,7 +136,8 @@ public final class BloFinBroker: ReconcilingBroker {
         }
         for (symbol, there) in bySymbol.sorted(by: { $0.key < $1.key }) where !known.contains(symbol) {
             result.unknown.append(
-                "\(symbol) \(there.isLong ? "long" : "short") \(abs(there.contracts)) contract(s) at \(there.averagePrice)")
+                "\(symbol) \(there.isLong ? "long" : "short") \(abs(there.contracts)) contract(s) at \(there.averagePrice)"
+            )
         }
         return result
     }
@@ -151,7 +156,8 @@ public final class BloFinBroker: ReconcilingBroker {
             note(
                 "\(p.symbol): closed on BloFin, but no closing fill was found in its order history; booked at the entry price \(price) with no fee: check the trade on BloFin",
                 into: &result)
-            return Reconciliation.Closed(symbol: p.symbol, price: price, fee: 0, reason: .closedOnExchange, orderId: nil)
+            return Reconciliation.Closed(
+                symbol: p.symbol, price: price, fee: 0, reason: .closedOnExchange, orderId: nil)
         }
         let reason: ExitReason =
             switch closing.category {

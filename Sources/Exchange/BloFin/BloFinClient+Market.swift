@@ -62,7 +62,9 @@ extension BloFinClient {
 
     public func instruments() throws(BloFinError) -> [BloFinInstrument] {
         let endpoint = "/api/v1/market/instruments"
-        guard let rows = try get(endpoint).arrayValue else { throw .malformed(endpoint: endpoint, why: "data is not a list") }
+        guard let rows = try get(endpoint).arrayValue else {
+            throw .malformed(endpoint: endpoint, why: "data is not a list")
+        }
         var out: [BloFinInstrument] = []
         for row in rows {
             guard let o = row.objectValue, let instId = BloFinJSON.text(o["instId"]) else {
@@ -96,17 +98,21 @@ extension BloFinClient {
     /// Every ticker in one request (the cycle's prices and top of book).
     public func tickers() throws(BloFinError) -> [BloFinTicker] {
         let endpoint = "/api/v1/market/tickers"
-        guard let rows = try get(endpoint).arrayValue else { throw .malformed(endpoint: endpoint, why: "data is not a list") }
+        guard let rows = try get(endpoint).arrayValue else {
+            throw .malformed(endpoint: endpoint, why: "data is not a list")
+        }
         var out: [BloFinTicker] = []
         out.reserveCapacity(rows.count)
         for row in rows {
             guard let o = row.objectValue, let instId = BloFinJSON.text(o["instId"]) else {
                 throw .malformed(endpoint: endpoint, why: "a ticker without instId")
             }
-            out.append(BloFinTicker(
-                instId: instId, last: try BloFinJSON.require(o, "last", endpoint), bid: BloFinJSON.double(o["bidPrice"]),
-                bidSize: BloFinJSON.double(o["bidSize"]), ask: BloFinJSON.double(o["askPrice"]),
-                askSize: BloFinJSON.double(o["askSize"]), time: BloFinJSON.instant(o["ts"])))
+            out.append(
+                BloFinTicker(
+                    instId: instId, last: try BloFinJSON.require(o, "last", endpoint),
+                    bid: BloFinJSON.double(o["bidPrice"]),
+                    bidSize: BloFinJSON.double(o["bidSize"]), ask: BloFinJSON.double(o["askPrice"]),
+                    askSize: BloFinJSON.double(o["askSize"]), time: BloFinJSON.instant(o["ts"])))
         }
         return out
     }
@@ -121,9 +127,12 @@ extension BloFinClient {
         out.reserveCapacity(rows.count)
         for row in rows.reversed() {
             guard let f = row.arrayValue, f.count >= 6, let ts = BloFinJSON.instant(f[0]),
-                let open = BloFinJSON.double(f[1]), let high = BloFinJSON.double(f[2]), let low = BloFinJSON.double(f[3]),
+                let open = BloFinJSON.double(f[1]), let high = BloFinJSON.double(f[2]),
+                let low = BloFinJSON.double(f[3]),
                 let close = BloFinJSON.double(f[4]), let volume = BloFinJSON.double(f[5])
-            else { throw .malformed(endpoint: endpoint, why: "a candle of \(instId) is not [ts, o, h, l, c, vol, ...]") }
+            else {
+                throw .malformed(endpoint: endpoint, why: "a candle of \(instId) is not [ts, o, h, l, c, vol, ...]")
+            }
             let confirmed = f.count >= 9 ? BloFinJSON.text(f[8]) == "1" : true
             out.append(
                 BloFinCandle(
@@ -136,7 +145,9 @@ extension BloFinClient {
     /// Every instrument's current funding rate in one request.
     public func fundingRates() throws(BloFinError) -> [BloFinFunding] {
         let endpoint = "/api/v1/market/funding-rate"
-        guard let rows = try get(endpoint).arrayValue else { throw .malformed(endpoint: endpoint, why: "data is not a list") }
+        guard let rows = try get(endpoint).arrayValue else {
+            throw .malformed(endpoint: endpoint, why: "data is not a list")
+        }
         return rows.compactMap { row in
             guard let o = row.objectValue, let instId = BloFinJSON.text(o["instId"]),
                 let rate = BloFinJSON.double(o["fundingRate"])
@@ -150,7 +161,8 @@ extension BloFinClient {
         let endpoint = "/api/v1/market/books"
         let data = try get(endpoint, query: [("instId", instId), ("size", "1")])
         guard let book = data.arrayValue?.first?.objectValue,
-            let bid = book["bids"]?.arrayValue?.first?.arrayValue, let ask = book["asks"]?.arrayValue?.first?.arrayValue,
+            let bid = book["bids"]?.arrayValue?.first?.arrayValue,
+            let ask = book["asks"]?.arrayValue?.first?.arrayValue,
             bid.count >= 2, ask.count >= 2, let bp = BloFinJSON.double(bid[0]), let bs = BloFinJSON.double(bid[1]),
             let ap = BloFinJSON.double(ask[0]), let asz = BloFinJSON.double(ask[1])
         else { return nil }

@@ -105,11 +105,12 @@ extension BloFinClient {
             }
             let contracts = try BloFinJSON.require(o, "positions", endpoint)
             guard contracts != 0 else { continue }
-            out.append(BloFinPosition(
-                instId: instId, positionSide: BloFinJSON.text(o["positionSide"]) ?? "net", contracts: contracts,
-                averagePrice: try BloFinJSON.require(o, "averagePrice", endpoint),
-                markPrice: BloFinJSON.double(o["markPrice"]), leverage: BloFinJSON.double(o["leverage"]),
-                createdAt: BloFinJSON.instant(o["createTime"])))
+            out.append(
+                BloFinPosition(
+                    instId: instId, positionSide: BloFinJSON.text(o["positionSide"]) ?? "net", contracts: contracts,
+                    averagePrice: try BloFinJSON.require(o, "averagePrice", endpoint),
+                    markPrice: BloFinJSON.double(o["markPrice"]), leverage: BloFinJSON.double(o["leverage"]),
+                    createdAt: BloFinJSON.instant(o["createTime"])))
         }
         return out
     }
@@ -199,7 +200,9 @@ extension BloFinClient {
             } catch let error {
                 lastProblem = "\(error)"
             }
-            onRetry?("order \(order.clientOrderId) for \(order.instId): \(lastProblem); looking it up by its client order id")
+            onRetry?(
+                "order \(order.clientOrderId) for \(order.instId): \(lastProblem); looking it up by its client order id"
+            )
             do {
                 if let found = try self.order(instId: order.instId, clientOrderId: order.clientOrderId) {
                     return found.orderId

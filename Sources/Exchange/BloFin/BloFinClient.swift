@@ -117,7 +117,8 @@ public final class BloFinClient {
                 body: bodyText)
         }
         let request = HTTPRequest(
-            url: baseURL + requestPath, method: method, headers: headers, body: body == nil ? nil : Array(bodyText.utf8),
+            url: baseURL + requestPath, method: method, headers: headers,
+            body: body == nil ? nil : Array(bodyText.utf8),
             timeoutSeconds: timeoutSeconds, maxResponseBytes: 8 << 20)
         requestsSent += 1
         let response: HTTPResponse
@@ -138,7 +139,8 @@ public final class BloFinClient {
         if code != "0" {
             if code.isEmpty && !response.isSuccess { throw .http(endpoint: path, status: response.status) }
             // An order request refused as a whole still names each order's code.
-            if let item = envelope["data"]?.arrayValue?.first?.objectValue, let itemCode = BloFinJSON.text(item["code"]),
+            if let item = envelope["data"]?.arrayValue?.first?.objectValue,
+                let itemCode = BloFinJSON.text(item["code"]),
                 itemCode != "0", path.hasPrefix("/api/v1/trade/")
             {
                 throw .api(endpoint: path, code: itemCode, message: BloFinJSON.text(item["msg"]) ?? "")

@@ -35,7 +35,8 @@ public struct BloFinCredentials: Sendable, CustomStringConvertible {
     func headers(path: String, method: String, timestampMs: Int64, nonce: String, body: String) -> [String] {
         let timestamp = String(timestampMs)
         let sign = BloFinSigner.sign(
-            secret: secret, prehash: BloFinSigner.prehash(
+            secret: secret,
+            prehash: BloFinSigner.prehash(
                 path: path, method: method, timestamp: timestamp, nonce: nonce, body: body))
         return [
             "ACCESS-KEY: \(key)", "ACCESS-SIGN: \(sign)", "ACCESS-TIMESTAMP: \(timestamp)", "ACCESS-NONCE: \(nonce)",

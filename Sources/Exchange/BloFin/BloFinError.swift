@@ -61,7 +61,8 @@ public enum BloFinError: Error, CustomStringConvertible, Sendable {
                 "\(endpoint): banned by BloFin's firewall (HTTP 403), usually for too many requests: wait five minutes before trying again"
         case .http(let endpoint, let status): return "\(endpoint): BloFin answered HTTP \(status)"
         case .transport(let endpoint, let message, _): return "\(endpoint): no answer from BloFin: \(message)"
-        case .malformed(let endpoint, let why): return "\(endpoint): BloFin's answer is not in its documented format: \(why)"
+        case .malformed(let endpoint, let why):
+            return "\(endpoint): BloFin's answer is not in its documented format: \(why)"
         case .orderRejected(let symbol, let code, let message):
             return "order for \(symbol) refused by BloFin: \(Self.explain(code: code) ?? message) (code \(code))"
         case .orderUnknown(let symbol, let id, let why):

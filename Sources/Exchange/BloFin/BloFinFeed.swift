@@ -139,7 +139,8 @@ public final class BloFinFeed: MarketFeed {
                 // One symbol's failure does not stop the others; said once until it recovers.
                 if failing.insert(symbol).inserted {
                     notices.append(
-                        FeedNotice(level: "warning", event: "feed_symbol_failed", message: "\(symbol) candles: \(error)"))
+                        FeedNotice(
+                            level: "warning", event: "feed_symbol_failed", message: "\(symbol) candles: \(error)"))
                 }
             }
         }

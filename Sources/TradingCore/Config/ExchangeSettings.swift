@@ -51,7 +51,9 @@ public struct ExchangeSettings: Sendable, Equatable {
         }
         if section.object["trading_url"].map({ !$0.isNull }) ?? false {
             let url = try section.string("trading_url")
-            guard Self.isHTTPURL(url) else { throw section.fail("trading_url", "expected an http(s) URL such as \(demoURL)") }
+            guard Self.isHTTPURL(url) else {
+                throw section.fail("trading_url", "expected an http(s) URL such as \(demoURL)")
+            }
             e.tradingURL = url
         }
         e.live = try section.bool("live", default: e.live)

@@ -53,7 +53,8 @@ public final class BloFinServer: @unchecked Sendable {
                 return nil
             }
             return Request(
-                method: o["method"] as? String ?? "", path: o["path"] as? String ?? "", body: o["body"] as? String ?? "",
+                method: o["method"] as? String ?? "", path: o["path"] as? String ?? "",
+                body: o["body"] as? String ?? "",
                 signed: o["signed"] as? Bool ?? false, code: o["code"] as? String ?? "", nonce: o["nonce"] as? String,
                 signLength: o["sign_length"] as? Int ?? 0)
         }
