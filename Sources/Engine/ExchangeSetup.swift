@@ -31,6 +31,7 @@ public struct ExchangeSetup {
         if let why = ExchangeSettings.feedProblem(feedName) { throw Refused(message: "--feed: \(why)") }
         let override = environment[BloFinCredentials.baseURLVariable].flatMap { $0.isEmpty ? nil : $0 }
         let tradingURL = settings.tradingURL(mode: mode, override: override)
+        let limits = SharedLimits()
         // Demo and live trade on their host's own market; paper on production's public prices.
         let marketURL = mode == "paper" ? (override ?? settings.marketDataURL) : tradingURL
         var setup: ExchangeSetup
@@ -40,7 +41,7 @@ public struct ExchangeSetup {
                 feed: SimulatedFeed(symbols: symbols, seed: seed, intervalSeconds: config.cycleSeconds, start: now),
                 broker: nil, mode: mode)
         case "blofin":
-            let client = Self.client(baseURL: marketURL, credentials: nil)
+            let client = Self.client(baseURL: marketURL, credentials: nil, limits: limits)
             let budget = max(3, settings.requestsPerMinute * config.cycleSeconds / 60)
             setup = ExchangeSetup(
                 feed: try BloFinFeed(client: client, symbols: symbols, bar: settings.bar, requestBudget: budget),
@@ -55,7 +56,7 @@ public struct ExchangeSetup {
             let (url, credentials) = try orders(
                 config: config, home: home, feed: feedName, mode: mode, environment: environment)
         else { return setup }
-        let client = Self.client(baseURL: url, credentials: credentials)
+        let client = Self.client(baseURL: url, credentials: credentials, limits: limits)
         setup.broker = BloFinBroker(
             client: client, mode: mode, stopLossFraction: config.exits.emergencyPositionLoss,
             leverage: Int(config.strategy.leverage), marginMode: settings.marginMode)
@@ -84,7 +85,9 @@ public struct ExchangeSetup {
     }
 
     /// A client on the wall clock, with the transport's defaults.
-    public static func client(baseURL: String, credentials: BloFinCredentials?) -> BloFinClient {
-        BloFinClient(baseURL: baseURL, credentials: credentials, wallClock: { WallClock.now })
+    public static func client(
+        baseURL: String, credentials: BloFinCredentials?, limits: SharedLimits = SharedLimits()
+    ) -> BloFinClient {
+        BloFinClient(baseURL: baseURL, credentials: credentials, limits: limits, wallClock: { WallClock.now })
     }
 }

@@ -38,11 +38,13 @@ extension TradingEngine {
         }
         for closed in report.closed {
             guard let index = file.open.firstIndex(where: { $0.symbol == closed.symbol }) else { continue }
+            let p = file.open[index]
+            let price = closed.price ?? lastMarket[p.symbol]?.lastPrice ?? p.entryPrice ?? 0
             stores.log(
                 "warning", "closed_on_exchange", cycle: cycle, at: now,
                 [
                     JSONField("symbol", .string(closed.symbol)), JSONField("reason", .string(closed.reason.rawValue)),
-                    JSONField("price", .double(closed.price)), JSONField("fee", .double(round6(closed.fee))),
+                    JSONField("price", .double(price)), JSONField("fee", .double(round6(closed.fee))),
                     JSONField("order_id", closed.orderId.map { .string($0) } ?? .null),
                 ])
             var details = JSONObject()
@@ -50,7 +52,7 @@ extension TradingEngine {
             try book(
                 index: index,
                 fill: Fill(
-                    price: closed.price, quantity: file.open[index].size ?? 0, fee: closed.fee, details: details),
+                    price: price, quantity: p.size ?? 0, fee: closed.fee, details: details),
                 reason: closed.reason, fillLabel: "exchange", now: now, result: &result)
         }
         for difference in report.differences {

@@ -63,6 +63,8 @@ public final class TradingEngine {
     /// Positions on the exchange that the engine does not know (from the reconciliation): while
     /// any exist it opens nothing new, since its exposure is not what it thinks.
     public internal(set) var exchangeUnknown: [String] = []
+    /// Closes that failed this cycle (the others ran); the cycle reports them as failed.
+    var exitFailures: [String] = []
     /// Why this cycle could not reconcile with the exchange, if it could not: no entries then.
     var reconcileProblem: String?
     /// Why the learned weights could not be used, if they could not (logged at start).
@@ -111,6 +113,15 @@ public final class TradingEngine {
         balance = PerformanceReport(file: file, reset: config.walletReset).balance
         (weights, weightsProblem) = stores.loadWeights()
         unvalued = findUnvalued()
+        let mode = self.broker.mode
+        let foreign = file.open.filter { p in
+            let opened = p.extra["mode"]?.stringValue ?? "paper"
+            return opened != "paper" && opened != mode
+        }
+        if !foreign.isEmpty {
+            throw OtherModePositions(
+                mode: mode, positions: foreign.map { "\($0.symbol) (\($0.extra["mode"]?.stringValue ?? "?"))" })
+        }
         for p in file.closed {
             if let setup = p.extra["setup"]?.stringValue, let net = p.effectiveNetPnl, let at = p.closedAt?.instant {
                 expectancy.record(setup: setup, netPnl: net, at: at)
@@ -264,6 +275,7 @@ public final class TradingEngine {
                     [JSONField("symbol", .string(snapshot.symbol)), JSONField("error", .string("\(error)"))])
             }
         }
+        exitFailures.removeAll()
         try runExits(now: now, result: &result)
         result.balance = balance
         result.equity = balance + unrealized()
@@ -282,6 +294,9 @@ public final class TradingEngine {
         }
         if cycle % settings.persistEvery == 0 { try persist() }
         if settings.recordCandles { recordCandles(snapshots, now: now) }
+        if let first = exitFailures.first {
+            throw ExitFailures(count: exitFailures.count, first: first)
+        }
         if let first = entryFailures.first {
             throw EntryFailures(count: entryFailures.count, first: first)
         }
@@ -550,30 +565,73 @@ public final class TradingEngine {
                         symbol: p.symbol, time: now,
                         candles: [Candle(ts: now, open: level, high: level, low: level, close: level, volume: 0)])
                 } ?? market
-            let fill = try closingBroker(p).close(
-                symbol: p.symbol, buy: side == .short, quantity: quantity, market: fillMarket)
-            try book(
+            let fill: Fill
+            do {
+                fill = try closingBroker(p).close(
+                    symbol: p.symbol, buy: side == .short, quantity: quantity, market: fillMarket)
+            } catch {
+                // One close the exchange refuses (or does not answer) must not stop the other
+                // positions' exits; this one is tried again next cycle.
+                exitFailures.append("\(p.symbol): \(error)")
+                stores.log(
+                    "error", "exit_failed", cycle: cycle, at: now,
+                    [
+                        JSONField("symbol", .string(p.symbol)), JSONField("reason", .string(reason.rawValue)),
+                        JSONField("error", .string("\(error)")),
+                    ])
+                index += 1
+                continue
+            }
+            let left = try book(
                 index: index, fill: fill, reason: reason,
                 fillLabel: hit.map { $0.gapped ? "open" : "level" } ?? "close",
                 now: now, result: &result)
+            // A part filled: the rest stays open and is tried again next cycle, not now.
+            if !left { index += 1 }
         }
     }
 
     /// The broker that closes `p`: the one that opened it. A paper position left in the file
-    /// when the engine trades on the exchange closes on paper: the exchange never had it.
+    /// when the engine trades on the exchange closes on paper: the exchange never had it. (A
+    /// position of another exchange mode stops the engine at start: see `init`.)
     func closingBroker(_ p: Position) -> any Broker {
         let opened = p.extra["mode"]?.stringValue ?? "paper"
         if opened == broker.mode || broker.mode == "paper" { return broker }
         return PaperBroker(model: FillModel(fees: config.fees, slippage: settings.slippage))
     }
 
-    /// Books the close of the open position at `index` at `fill`: the one way a position is closed.
+    /// Books the close of the open position at `index` at `fill`: the one way a position is
+    /// closed. A fill for less than the position (an exchange's partial fill) closes that part;
+    /// the rest stays open with its share of the entry fee, margin and funding. Returns whether
+    /// the position left the open list.
+    @discardableResult
     func book(index: Int, fill: Fill, reason: ExitReason, fillLabel: String, now: Instant, result: inout CycleResult)
-        throws
+        throws -> Bool
     {
         var p = file.open[index]
-        guard let entry = p.entryPrice, let side = p.side else { return }
+        guard let entry = p.entryPrice, let side = p.side else { return false }
         let sign = side == .long ? 1.0 : -1.0
+        var remainder: Position?
+        if let size = p.size, fill.quantity > 0, fill.quantity < size * 0.999 {
+            let share = fill.quantity / size
+            var rest = p
+            rest.size = round6(size - fill.quantity)
+            rest.marginCollateral = p.marginCollateral.map { cents($0 * (1 - share)) }
+            p.size = round6(fill.quantity)
+            p.marginCollateral = p.marginCollateral.map { cents($0 * share) }
+            for key in ["entry_fee", "funding", "contracts"] {
+                guard let v = p.extra[key]?.doubleValue else { continue }
+                rest.extra[key] = .double(round6(v * (1 - share)))
+                p.extra[key] = .double(round6(v * share))
+            }
+            remainder = rest
+            stores.log(
+                "warning", "partial_close", cycle: cycle, at: now,
+                [
+                    JSONField("symbol", .string(p.symbol)), JSONField("closed", .double(round6(fill.quantity))),
+                    JSONField("left_open", .double(round6(size - fill.quantity))),
+                ])
+        }
         let quantity = p.size ?? 0
         let gross = (fill.price - entry) * quantity * sign
         let fees = (p.extra["entry_fee"]?.doubleValue ?? 0) + fill.fee
@@ -586,7 +644,7 @@ public final class TradingEngine {
         p.extra["exit_reason"] = .string(reason.rawValue)
         p.extra["fees"] = .double(round6(fees))
         if let id = fill.details["order_id"] { p.extra["exit_order_id"] = id }
-        file.open.remove(at: index)
+        if let remainder { file.open[index] = remainder } else { file.open.remove(at: index) }
         file.closed.append(p)
         pendingClosed.append(p)
         closedThisRun.append(p)
@@ -609,6 +667,7 @@ public final class TradingEngine {
             "direction": .string(side.rawValue), "reason": .string(reason.rawValue), "net_pnl": .double(cents(net)),
             "fill": .string(fillLabel), "price": .double(fill.price),
         ])
+        return remainder == nil
     }
 
     /// The open positions as the risk gate counts them: margin, and notional at the entry price
@@ -681,6 +740,26 @@ public struct EntryFailures: Error, CustomStringConvertible {
     public var count: Int
     public var first: String
     public var description: String { "entries failed for \(count) symbol(s), first \(first); exits ran" }
+}
+
+/// The positions file holds open positions of another exchange mode (live positions under a
+/// paper or demo run): this run could only book their exits on paper while they stay open on
+/// the exchange, so it does not start.
+public struct OtherModePositions: Error, CustomStringConvertible {
+    public var mode: String
+    public var positions: [String]
+    public var description: String {
+        "the positions file holds \(positions.count) open position(s) opened in another mode (\(positions.joined(separator: ", "))), and this run's mode is \(mode): it could only close them on paper while they stay open on BloFin. Run in their mode (exchange.mode in config/bot.json), or close them on BloFin and then in the positions file"
+    }
+}
+
+/// Closes failed for some positions in a cycle whose other exits still ran.
+public struct ExitFailures: Error, CustomStringConvertible {
+    public var count: Int
+    public var first: String
+    public var description: String {
+        "closing failed for \(count) position(s), first \(first); the other exits ran, and these are tried again next cycle"
+    }
 }
 
 func cents(_ v: Double) -> Double { (v * 100).rounded() / 100 }

@@ -89,11 +89,12 @@ public struct Reconciliation: Sendable {
     /// liquidation, a hand): booked as a closed trade at this price and fee.
     public struct Closed: Sendable {
         public var symbol: String
-        public var price: Double
+        /// The fill price; nil when no fill was found (the engine books its last price seen).
+        public var price: Double?
         public var fee: Double
         public var reason: ExitReason
         public var orderId: String?
-        public init(symbol: String, price: Double, fee: Double, reason: ExitReason, orderId: String?) {
+        public init(symbol: String, price: Double?, fee: Double, reason: ExitReason, orderId: String?) {
             self.symbol = symbol
             self.price = price
             self.fee = fee

@@ -111,7 +111,10 @@ import Testing
         let out = try CommandRunner.run("tradingbot", ["selfcheck", "--home", home, "--json"])
         #expect(out.status == 0, "\(out.stdout)")
         let names = (try out.json()["checks"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
-        #expect(names == ["config", "home", "positions", "database", "weights", "feed", "signals", "risk", "broker"])
+        #expect(
+            names == [
+                "config", "exchange", "home", "positions", "database", "weights", "feed", "signals", "risk", "broker",
+            ])
         try Fixtures.write("{\"open_positions\": [", to: home + "/logs/positions_futures.json")
         let broken = try CommandRunner.run("tradingbot", ["selfcheck", "--home", home])
         #expect(broken.status == 1)

@@ -232,7 +232,7 @@ import Testing
         // A lookup that fails too: the order is not resent blind.
         try server.inject([
             ["path": "/api/v1/trade/order", "kind": "status", "status": 500, "apply": true],
-            ["path": "/api/v1/trade/order-detail", "kind": "status", "status": 500, "times": 10],
+            ["path": "/api/v1/trade/orders-pending", "kind": "status", "status": 500, "times": 10],
         ])
         #expect(throws: BloFinError.self) {
             try c.placeOrder(BloFinOrderRequest(instId: "ETH-USDT", buy: true, contracts: "1", clientOrderId: "again3"))
@@ -240,6 +240,49 @@ import Testing
         #expect(requests(server, "/api/v1/trade/order").filter { $0.method == "POST" }.count == 5)
         let ids = try server.orders().compactMap { $0["clientOrderId"] as? String }
         #expect(ids == ["again1", "again3"])
+    }
+
+    @Test func aDuplicateIdOnTheResendMeansTheFirstOrderWentThrough() throws {
+        let server = try BloFinServer()
+        let c = client(server, credentials: credentials)
+        c.timeoutSeconds = 1
+        // BloFin took the order, the answer was lost, and its lists do not show it yet.
+        try server.inject([
+            ["path": "/api/v1/trade/order", "kind": "timeout", "seconds": 4, "apply": true],
+            ["path": "/api/v1/trade/orders-history", "kind": "empty"],
+        ])
+        let id = try c.placeOrder(
+            BloFinOrderRequest(instId: "ETH-USDT", buy: true, contracts: "1", clientOrderId: "dup1"))
+        let orders = try server.orders()
+        #expect(orders.count == 1 && orders[0]["orderId"] as? String == id)
+        // The resend was refused as a duplicate; nothing else was sent.
+        #expect(requests(server, "/api/v1/trade/order").filter { $0.method == "POST" }.count == 2)
+        // A gateway's 5xx with a JSON body after the exchange took the order: looked up, not refused.
+        try server.inject([
+            ["path": "/api/v1/trade/order", "kind": "status", "status": 504, "json": true, "apply": true]
+        ])
+        _ = try c.placeOrder(BloFinOrderRequest(instId: "ETH-USDT", buy: true, contracts: "1", clientOrderId: "dup2"))
+        #expect(try server.orders().count == 2)
+        #expect(requests(server, "/api/v1/trade/order").filter { $0.method == "POST" }.count == 3)
+    }
+
+    @Test func numbersAndHostsFromOutsideAreReadSafely() {
+        #expect(BloFinJSON.decimal(0.75, step: 0.25) == "0.75")
+        #expect(BloFinJSON.decimal(58_800.1, step: 0.1) == "58800.1")
+        #expect(BloFinJSON.decimal(41, step: 1) == "41")
+        #expect(BloFinJSON.decimal(0.000123, step: 0.000001) == "0.000123")
+        #expect(BloFinJSON.int64(.string("NaN")) == nil && BloFinJSON.int64(.string("1e30")) == nil)
+        #expect(BloFinJSON.instant(.string("9223372036854775807")) == nil)
+        #expect(BloFinJSON.int64(.string("1597026383085")) == 1_597_026_383_085)
+        for url in ["https://openapi.blofin.com", "https://openapi.blofin.com./", "https://u@OpenAPI.blofin.com:443/x"]
+        {
+            #expect(ExchangeSettings.isProductionHost(url), "\(url)")
+        }
+        for url in [
+            "https://demo-trading-openapi.blofin.com", "http://127.0.0.1:8080", "https://openapi.blofin.com.evil",
+        ] {
+            #expect(!ExchangeSettings.isProductionHost(url), "\(url)")
+        }
     }
 
     @Test func theLimiterHoldsRequestsUnderBloFinsLimits() {

@@ -133,4 +133,58 @@ import Testing
         #expect(posts.count == ids.count && Set(ids).count == ids.count)
         #expect(server.requests().filter(\.signed).allSatisfy { $0.code == "0" })
     }
+
+    /// An engine on the local server in demo mode, with one position open.
+    func demoEngine(_ server: BloFinServer, home: Home) throws -> (TradingEngine, BloFinBroker) {
+        let (config, universe) = try eager()
+        try home.createDirectories()
+        let feed = try BloFinFeed(
+            client: client(server, signed: false), symbols: ["BTCUSDT", "ETHUSDT", "C002USDT"], bar: "1m",
+            requestBudget: 20)
+        let broker = BloFinBroker(
+            client: client(server, signed: true), mode: "demo", stopLossFraction: config.exits.emergencyPositionLoss,
+            leverage: Int(config.strategy.leverage))
+        var settings = EngineSettings()
+        settings.recordCandles = false
+        let engine = try TradingEngine(
+            config: config, universe: universe, feed: feed, stores: try EngineStores(home: home), settings: settings,
+            broker: broker)
+        for _ in 0..<3 where engine.file.open.isEmpty { _ = try engine.runCycle(now: WallClock.now) }
+        return (engine, broker)
+    }
+
+    @Test func oneEmptyAnswerIsNotAClose() throws {
+        let server = try BloFinServer(symbols: 3)
+        let home = Home(root: try Fixtures.temporaryDirectory("blofin-vanish"))
+        let (engine, _) = try demoEngine(server, home: home)
+        let p = try #require(engine.file.open.first, "no entry in 3 cycles")
+        // Gone from BloFin's positions without any closing order (a lagging or empty answer).
+        try server.control("/test/vanish", ["instId": String(p.symbol.dropLast(4)) + "-USDT"])
+        for _ in 0..<2 {
+            _ = try engine.runCycle(now: WallClock.now)
+            #expect(engine.file.open.contains { $0.symbol == p.symbol }, "booked closed on a missing answer")
+        }
+        _ = try engine.runCycle(now: WallClock.now)
+        let closed = try #require(engine.file.closed.last { $0.symbol == p.symbol })
+        #expect(closed.extra["exit_reason"]?.stringValue == "closed_on_exchange")
+        let events = try JSONLAppender.readAll(home.botLog).compactMap(\.objectValue)
+        #expect(
+            events.contains { ($0["difference"]?.stringValue ?? "").contains("not on BloFin for 3 reconciliations") })
+    }
+
+    @Test func aRunInAnotherModeDoesNotManageTheExchangesPositions() throws {
+        let server = try BloFinServer(symbols: 3)
+        let home = Home(root: try Fixtures.temporaryDirectory("blofin-othermode"))
+        let (engine, _) = try demoEngine(server, home: home)
+        try #require(!engine.file.open.isEmpty, "no entry in 3 cycles")
+        try engine.persist()
+        let (config, universe) = try eager()
+        // Paper on the same home: it would close demo positions on paper only.
+        #expect {
+            _ = try TradingEngine(
+                config: config, universe: universe,
+                feed: SimulatedFeed(symbols: ["BTCUSDT"], seed: 1, intervalSeconds: 60, start: WallClock.now),
+                stores: try EngineStores(home: home))
+        } throws: { "\($0)".contains("opened in another mode") && "\($0)".contains("this run's mode is paper") }
+    }
 }

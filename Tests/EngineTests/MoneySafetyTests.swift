@@ -200,22 +200,96 @@ import Testing
         #expect(abs(stats.funding - paid.reduce(0) { $0 + ($1.extra["funding"]?.doubleValue ?? 0) }) < 1e-5)
     }
 
-    /// A broker that refuses one symbol's entries, as an exchange can.
+    /// A broker that refuses one symbol's entries (or closes), as an exchange can.
     final class RefusingBroker: Broker {
         let paper: PaperBroker
         let refused: String
+        let refusedClose: String?
         let mode = "paper"
-        init(_ paper: PaperBroker, refusing symbol: String) {
+        init(_ paper: PaperBroker, refusing symbol: String, closes: String? = nil) {
             self.paper = paper
             refused = symbol
+            refusedClose = closes
         }
         func marketOrder(symbol: String, buy: Bool, notional: Double, market: MarketSnapshot) throws -> Fill {
             if symbol == refused { throw BrokerError("\(symbol): order rejected (test)") }
             return try paper.marketOrder(symbol: symbol, buy: buy, notional: notional, market: market)
         }
         func close(symbol: String, buy: Bool, quantity: Double, market: MarketSnapshot) throws -> Fill {
-            try paper.close(symbol: symbol, buy: buy, quantity: quantity, market: market)
+            if symbol == refusedClose { throw BrokerError("\(symbol): reduce-only order rejected (test)") }
+            return try paper.close(symbol: symbol, buy: buy, quantity: quantity, market: market)
         }
+    }
+
+    /// A broker whose closes fill half of what is asked, as an exchange's partial fill.
+    final class HalfClosingBroker: Broker {
+        let paper: PaperBroker
+        let mode = "paper"
+        init(_ paper: PaperBroker) { self.paper = paper }
+        func marketOrder(symbol: String, buy: Bool, notional: Double, market: MarketSnapshot) throws -> Fill {
+            try paper.marketOrder(symbol: symbol, buy: buy, notional: notional, market: market)
+        }
+        func close(symbol: String, buy: Bool, quantity: Double, market: MarketSnapshot) throws -> Fill {
+            try paper.close(symbol: symbol, buy: buy, quantity: quantity / 2, market: market)
+        }
+    }
+
+    @Test func aPartialCloseBooksThePartAndKeepsTheRestOpen() throws {
+        var (config, universe) = try eager()
+        config.exits.minHoldSeconds = 0
+        config.exits.maxHoldSeconds = 60
+        let home = Home(root: try Fixtures.temporaryDirectory("partial"))
+        let start = try #require(Instant(year: 2025, month: 12, day: 19, hour: 12))
+        let paper = PaperBroker(model: FillModel(fees: config.fees, slippage: EngineSettings().slippage))
+        let engine = try self.engine(config, universe, home: home, start: start, broker: HalfClosingBroker(paper))
+        var t = start
+        for _ in 0..<20 where engine.file.open.isEmpty {
+            _ = try engine.runCycle(now: t)
+            t = t.adding(seconds: 60)
+        }
+        let first = try #require(engine.file.open.first)
+        let size = try #require(first.size)
+        let fee = try #require(first.extra["entry_fee"]?.doubleValue)
+        _ = try engine.runCycle(now: t.adding(seconds: 120))
+        let part = try #require(engine.closedThisRun.first { $0.symbol == first.symbol })
+        let rest = try #require(engine.file.open.first { $0.symbol == first.symbol && $0.openedAt == first.openedAt })
+        #expect(abs((part.size ?? 0) - size / 2) < 1e-6 && abs((rest.size ?? 0) - size / 2) < 1e-6)
+        #expect(abs((rest.extra["entry_fee"]?.doubleValue ?? 0) - fee / 2) < 1e-6)
+        // The closed part's P&L is on its own size: gross = (exit - entry) x half, sign by side.
+        let sign = part.side == .long ? 1.0 : -1.0
+        #expect(abs((part.pnl ?? 0) - ((part.exitPrice ?? 0) - (part.entryPrice ?? 0)) * size / 2 * sign) < 1e-4)
+        #expect(try events(home).contains { $0["event"] == "partial_close" })
+    }
+
+    @Test func aFailingCloseStopsNoOtherExit() throws {
+        var (config, universe) = try eager()
+        config.exits.minHoldSeconds = 0
+        config.exits.maxHoldSeconds = 60
+        let home = Home(root: try Fixtures.temporaryDirectory("closefails"))
+        let start = try #require(Instant(year: 2025, month: 12, day: 19, hour: 12))
+        let paper = PaperBroker(model: FillModel(fees: config.fees, slippage: EngineSettings().slippage))
+        let engine = try self.engine(config, universe, home: home, start: start)
+        // Find a cycle with two or more positions open, then refuse the first one's close.
+        var t = start
+        for _ in 0..<20 where engine.file.open.count < 2 {
+            _ = try engine.runCycle(now: t)
+            t = t.adding(seconds: 60)
+        }
+        try #require(engine.file.open.count >= 2)
+        let stuck = engine.file.open[0].symbol
+        let others = Set(engine.file.open.dropFirst().map(\.symbol))
+        try engine.persist()
+        let refusing = try self.engine(
+            config, universe, home: home, start: t,
+            broker: RefusingBroker(paper, refusing: "NONE", closes: stuck))
+        #expect {
+            _ = try refusing.runCycle(now: t.adding(seconds: 120))
+        } throws: { "\($0)".contains("closing failed for 1 position(s), first \(stuck)") }
+        // Every other position past its max hold was closed in that same cycle.
+        #expect(refusing.file.open.filter { others.contains($0.symbol) && $0.openedAt!.instant < t }.isEmpty)
+        #expect(refusing.file.open.contains { $0.symbol == stuck })
+        #expect(others.isSubset(of: Set(refusing.closedThisRun.map(\.symbol))))
+        #expect(try events(home).contains { $0["event"] == "exit_failed" && $0["symbol"]?.stringValue == stuck })
     }
 
     @Test func aFailingEntryStopsNoExitAndTheCycleSaysItFailed() throws {

@@ -17,6 +17,11 @@ public final class BloFinBroker: ReconcilingBroker {
     let idPrefix: String
     /// Differences already reported, so each is logged once (not every cycle).
     var reported: Set<String> = []
+    /// Reconciliations in a row that did not find a position of the bot on BloFin, nor its
+    /// closing fill: one empty answer is not a close.
+    var missing: [String: Int] = [:]
+    /// Missing this many times in a row without a closing fill, a position is booked closed.
+    public var missingBeforeBooking = 3
 
     public init(
         client: BloFinClient, mode: String, stopLossFraction: Double, leverage: Int, marginMode: String = "isolated"
@@ -66,10 +71,12 @@ public final class BloFinBroker: ReconcilingBroker {
             instId: instrument.instId, buy: buy, contracts: BloFinJSON.decimal(contracts, step: instrument.lotSize),
             clientOrderId: nextClientOrderId())
         request.marginMode = marginMode
-        request.stopLossTrigger = BloFinJSON.decimal(stop, step: instrument.tickSize)
+        let stopText = BloFinJSON.decimal(stop, step: instrument.tickSize)
+        request.stopLossTrigger = stopText
         let fill = try fillOf(request, instrument: instrument)
         var details = fill.details
-        details["stop_price"] = .double(stop)
+        // The stop as BloFin holds it (the text sent), not the unrounded number.
+        details["stop_price"] = .number(stopText)
         return Fill(price: fill.price, quantity: fill.quantity, fee: fill.fee, details: details)
     }
 
@@ -124,6 +131,7 @@ public final class BloFinBroker: ReconcilingBroker {
             known.insert(p.symbol)
             guard let instrument = instruments[p.symbol] else { continue }
             if let there = bySymbol[p.symbol] {
+                missing[p.symbol] = nil
                 let local = p.extra["contracts"]?.doubleValue ?? (p.size ?? 0) / instrument.contractValue
                 if abs(abs(there.contracts) - local) > instrument.lotSize / 2 || there.isLong != (p.side == .long) {
                     note(
@@ -132,7 +140,10 @@ public final class BloFinBroker: ReconcilingBroker {
                 }
                 continue
             }
-            result.closed.append(try closedOnExchange(p, instrument: instrument, now: now, result: &result))
+            if let closed = try closedOnExchange(p, instrument: instrument, now: now, result: &result) {
+                missing[p.symbol] = nil
+                result.closed.append(closed)
+            }
         }
         for (symbol, there) in bySymbol.sorted(by: { $0.key < $1.key }) where !known.contains(symbol) {
             result.unknown.append(
@@ -142,9 +153,11 @@ public final class BloFinBroker: ReconcilingBroker {
         return result
     }
 
-    /// How the exchange closed `p`: its newest closing order since the position opened.
+    /// How the exchange closed `p`: its newest closing order since the position opened. Without
+    /// one, nil until the position has been missing `missingBeforeBooking` times in a row; then it
+    /// is booked at the last price the engine saw (`price` nil), said as a difference.
     func closedOnExchange(_ p: Position, instrument: BloFinInstrument, now: Instant, result: inout Reconciliation)
-        throws -> Reconciliation.Closed
+        throws -> Reconciliation.Closed?
     {
         let opened = p.openedAt?.instant ?? Instant(microseconds: 0)
         let closing = try client.orderHistory(instId: instrument.instId).first { o in
@@ -152,12 +165,14 @@ public final class BloFinBroker: ReconcilingBroker {
                 && (o.reduceOnly || o.category != "normal") && o.orderId != p.extra["order_id"]?.stringValue
         }
         guard let closing, let price = closing.averagePrice else {
-            let price = p.entryPrice ?? 0
+            let count = (missing[p.symbol] ?? 0) + 1
+            missing[p.symbol] = count
+            guard count >= missingBeforeBooking else { return nil }
+            missing[p.symbol] = nil
             note(
-                "\(p.symbol): closed on BloFin, but no closing fill was found in its order history; booked at the entry price \(price) with no fee: check the trade on BloFin",
+                "\(p.symbol): not on BloFin for \(count) reconciliations and no closing fill in its order history; booked closed at the last price seen, with no exit fee: check the trade on BloFin",
                 into: &result)
-            return Reconciliation.Closed(
-                symbol: p.symbol, price: price, fee: 0, reason: .closedOnExchange, orderId: nil)
+            return Reconciliation.Closed(symbol: p.symbol, price: nil, fee: 0, reason: .closedOnExchange, orderId: nil)
         }
         let reason: ExitReason =
             switch closing.category {

@@ -124,23 +124,24 @@ extension BloFinClient {
             ]), trade: true)
     }
 
-    /// The order with this client order id, or nil when BloFin has none.
+    /// The order with this client order id among the instrument's active orders and its latest
+    /// 100 finished ones, or nil when neither list has it. Both are plain lists, so "not there" is
+    /// an empty answer, never an error code that might mean something else.
     public func order(instId: String, clientOrderId: String) throws(BloFinError) -> BloFinOrder? {
-        try orderDetail(instId: instId, key: ("clientOrderId", clientOrderId))
-    }
-
-    public func order(instId: String, orderId: String) throws(BloFinError) -> BloFinOrder? {
-        try orderDetail(instId: instId, key: ("orderId", orderId))
-    }
-
-    func orderDetail(instId: String, key: (String, String)) throws(BloFinError) -> BloFinOrder? {
-        let endpoint = "/api/v1/trade/order-detail"
-        let data: JSONValue
-        do throws(BloFinError) {
-            data = try get(endpoint, query: [("instId", instId), key], signed: true)
-        } catch .api(_, let code, _) where BloFinError.explain(code: code) == nil {
-            return nil  // BloFin's "no such order".
+        let pending = "/api/v1/trade/orders-pending"
+        guard let active = try get(pending, query: [("instId", instId)], signed: true).arrayValue else {
+            throw .malformed(endpoint: pending, why: "data is not a list")
         }
+        for o in active.compactMap(\.objectValue) where BloFinJSON.text(o["clientOrderId"]) == clientOrderId {
+            return try Self.order(o, pending)
+        }
+        return try orderHistory(instId: instId).first { $0.clientOrderId == clientOrderId }
+    }
+
+    /// The order by BloFin's id (for its fill); an error when BloFin cannot say.
+    public func order(instId: String, orderId: String) throws(BloFinError) -> BloFinOrder? {
+        let endpoint = "/api/v1/trade/order-detail"
+        let data = try get(endpoint, query: [("instId", instId), ("orderId", orderId)], signed: true)
         guard let o = data.objectValue ?? data.arrayValue?.first?.objectValue else { return nil }
         return try Self.order(o, endpoint)
     }
@@ -172,9 +173,10 @@ extension BloFinClient {
     }
 
     /// Places a market order and returns its order id. Sent once; when its outcome is unknown (no
-    /// answer, a 5xx, an unreadable answer, a 429) the order is looked up by its client order id,
-    /// and only an order BloFin says it does not have is sent again, once, with the same id. A
-    /// refused order is never resent.
+    /// answer, a 5xx, an unreadable answer, a 429) it is looked up by its client order id, and only
+    /// an order neither BloFin's active nor its finished orders hold is sent again, once, with the
+    /// same id (BloFin refuses a duplicate id with 102002, which then means the first one went
+    /// through). A refused order is never resent.
     public func placeOrder(_ order: BloFinOrderRequest) throws(BloFinError) -> String {
         let endpoint = "/api/v1/trade/order"
         var lastProblem = ""
@@ -186,15 +188,14 @@ extension BloFinClient {
                 }
                 let code = BloFinJSON.text(item["code"]) ?? "0"
                 guard code == "0" else {
-                    throw BloFinError.orderRejected(
-                        symbol: order.instId, code: code, message: BloFinJSON.text(item["msg"]) ?? "")
+                    throw BloFinError.api(endpoint: endpoint, code: code, message: BloFinJSON.text(item["msg"]) ?? "")
                 }
                 if let id = BloFinJSON.text(item["orderId"]), !id.isEmpty { return id }
                 lastProblem = "the answer names no order id"
+            } catch .api(_, "102002", _) where attempt == 2 {
+                lastProblem = "BloFin already has an order with this client order id"
             } catch .api(_, let code, let message) {
                 throw .orderRejected(symbol: order.instId, code: code, message: message)
-            } catch .orderRejected(let symbol, let code, let message) {
-                throw .orderRejected(symbol: symbol, code: code, message: message)
             } catch .locallyThrottled(let endpoint, let wait) {
                 throw .locallyThrottled(endpoint: endpoint, waitSeconds: wait)
             } catch let error {
@@ -203,7 +204,9 @@ extension BloFinClient {
             onRetry?(
                 "order \(order.clientOrderId) for \(order.instId): \(lastProblem); looking it up by its client order id"
             )
-            do {
+            // BloFin's lists may take a moment to show an order it just took.
+            sleep(backoffSeconds)
+            do throws(BloFinError) {
                 if let found = try self.order(instId: order.instId, clientOrderId: order.clientOrderId) {
                     return found.orderId
                 }
@@ -212,11 +215,10 @@ extension BloFinClient {
                     symbol: order.instId, clientOrderId: order.clientOrderId,
                     why: "\(lastProblem), and the lookup failed: \(error)")
             }
-            if attempt == 1 { sleep(backoffSeconds) }
         }
         throw .orderUnknown(
             symbol: order.instId, clientOrderId: order.clientOrderId,
-            why: "\(lastProblem) twice, and BloFin has no such order")
+            why: "\(lastProblem) on the second try, and BloFin lists no such order")
     }
 
     /// The order once BloFin reports it finished (market orders finish at once; a few polls

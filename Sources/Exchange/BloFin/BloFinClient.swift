@@ -18,7 +18,12 @@ public final class BloFinClient {
     public var backoffSeconds = 0.5
     /// The longest the client waits for its own rate limiter before it gives up on a request.
     public var maxLimiterWait = 20.0
-    public var limiter = RateLimiter()
+    /// The count of what was sent, shared by every client of one process: BloFin limits by address.
+    public let limits: SharedLimits
+    public var limiter: RateLimiter {
+        get { limits.limiter }
+        set { limits.limiter = newValue }
+    }
     /// Told of each retry (what failed, the wait), for the engine's log.
     public var onRetry: ((String) -> Void)?
     /// Requests sent since the client was made (every attempt counts), for the bench and the plan.
@@ -34,7 +39,7 @@ public final class BloFinClient {
     var instrumentsLoadedAt: Double?
 
     public init(
-        baseURL: String, credentials: BloFinCredentials?,
+        baseURL: String, credentials: BloFinCredentials?, limits: SharedLimits = SharedLimits(),
         transport: @escaping (HTTPRequest) throws(HTTPError) -> HTTPResponse = HTTPClient.send,
         wallClock: @escaping () -> Instant, monotonic: @escaping () -> Double = BloFinClient.monotonicSeconds,
         sleep: @escaping (Double) -> Void = { if $0 > 0 { usleep(UInt32(min($0, 4000) * 1_000_000)) } }
@@ -43,6 +48,7 @@ public final class BloFinClient {
         while url.hasSuffix("/") { url.removeLast() }
         self.baseURL = url
         self.credentials = credentials
+        self.limits = limits
         self.transport = transport
         self.wallClock = wallClock
         self.monotonic = monotonic
@@ -131,6 +137,8 @@ public final class BloFinClient {
         }
         if response.status == 429 { throw .rateLimited(endpoint: path) }
         if response.status == 403 { throw .banned(endpoint: path) }
+        // A gateway's 5xx may carry a JSON body of its own: still a failure to answer, not a refusal.
+        if response.status >= 500 { throw .http(endpoint: path, status: response.status) }
         guard let envelope = (try? JSONValue.parse(response.body))?.objectValue else {
             if !response.isSuccess { throw .http(endpoint: path, status: response.status) }
             throw .malformed(endpoint: path, why: "not a JSON object (\(response.body.count) bytes)")

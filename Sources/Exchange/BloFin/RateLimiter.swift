@@ -47,3 +47,12 @@ public struct RateLimiter: Sendable {
         if isTrade { for i in trade.indices { trade[i].record(now) } }
     }
 }
+
+/// One rate limiter for several clients (the feed's and the broker's), since BloFin counts the
+/// requests of an address, not of a client.
+///
+/// - Important: not Sendable; the engine's one thread drives every client.
+public final class SharedLimits {
+    public var limiter: RateLimiter
+    public init(_ limiter: RateLimiter = RateLimiter()) { self.limiter = limiter }
+}

@@ -85,8 +85,11 @@ public struct ExchangeSettings: Sendable, Equatable {
         for scheme in ["https://", "http://"] where rest.lowercased().hasPrefix(scheme) {
             rest = rest.dropFirst(scheme.count)
         }
-        let host = rest.prefix { $0 != "/" && $0 != ":" && $0 != "?" }
-        return host.lowercased() == "openapi.blofin.com"
+        var authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+        if let at = authority.lastIndex(of: "@") { authority = authority[authority.index(after: at)...] }
+        var host = authority.prefix { $0 != ":" }.lowercased()
+        while host.hasSuffix(".") { host.removeLast() }
+        return host == "openapi.blofin.com"
     }
 
     /// Where orders go for `mode`: `override` (BLOFIN_BASE_URL), else `trading_url`, else the

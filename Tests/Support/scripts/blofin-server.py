@@ -10,11 +10,12 @@ before each request: a list of rules {"path", "kind", "times", ...} it consumes 
   status   answer HTTP `status` (429, 403, 500, ...); with "apply": true an order is taken first
   timeout  sleep `seconds` before answering; with "apply": true an order is taken first
   malformed  answer 200 with a body that is not JSON
+  empty    answer 200 with an empty list (a list that lags behind)
   code     answer 200 with envelope code `code` and `msg`
   item_code  (orders) answer code 0 with the order item carrying `code` and `msg`
   batch_code (orders) answer envelope code 1 with the order item carrying `code` and `msg`
 Test controls (unsigned): POST /test/trigger-stop {"instId"}, POST /test/open-position
-{"instId", "contracts", "price"}, GET /test/state.
+{"instId", "contracts", "price"}, POST /test/vanish {"instId"} (gone with no order), GET /test/state.
 """
 import base64
 import hashlib
@@ -203,6 +204,8 @@ class Handler(BaseHTTPRequestHandler):
                     self.place(json.loads(raw))
             if kind == "status":
                 status = int(fault["status"])
+                if status >= 500 and fault.get("json"):
+                    return self.reply(status, envelope(None, str(status), "gateway error"))
                 if status >= 500:
                     return self.reply(status, None, raw=b"<html>upstream error</html>")
                 return self.reply(status, envelope(None, str(status), "refused"))
@@ -210,6 +213,8 @@ class Handler(BaseHTTPRequestHandler):
                 time.sleep(float(fault.get("seconds", 3)))
                 if fault.get("apply"):
                     return self.reply(200, envelope([]))
+            elif kind == "empty":
+                return self.reply(200, envelope([]))
             elif kind == "malformed":
                 return self.reply(200, None, raw=b'{"code":"0","data":[{"instId"')
             elif kind == "code":
@@ -293,6 +298,8 @@ class Handler(BaseHTTPRequestHandler):
             if not found:
                 return self.reply(200, envelope(None, "102005", "Order does not exist"))
             return self.reply(200, envelope(found[-1]))
+        if path == "/api/v1/trade/orders-pending":
+            return self.reply(200, envelope([]))  # market orders fill at once
         if path == "/api/v1/trade/orders-history":
             with LOCK:
                 out = [o for o in reversed(ORDERS) if o["instId"] == query.get("instId")]
@@ -301,6 +308,9 @@ class Handler(BaseHTTPRequestHandler):
 
     def place(self, body):
         inst_id = body.get("instId")
+        client_id = body.get("clientOrderId", "")
+        if client_id and any(o["clientOrderId"] == client_id for o in ORDERS):
+            return None, ("102002", "Duplicate customized order ID")
         if inst_id not in INSTRUMENTS:
             return None, ("152002", "Instrument ID does not exist")
         inst = INSTRUMENTS[inst_id]
@@ -322,6 +332,9 @@ class Handler(BaseHTTPRequestHandler):
                 order, _ = fill(body["instId"], side, abs(pos["contracts"]), True, "", category="sl",
                                 at_price=float(pos["sl"]))
                 return self.reply(200, order)
+            if path == "/test/vanish":
+                POSITIONS.pop(body["instId"], None)
+                return self.reply(200, {"ok": True})
             if path == "/test/open-position":
                 POSITIONS[body["instId"]] = {"contracts": float(body["contracts"]), "average": float(body["price"]),
                                              "created": now_ms(), "sl": None, "tp": None}
