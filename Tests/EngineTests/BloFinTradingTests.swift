@@ -162,7 +162,9 @@ import Testing
         try server.control("/test/vanish", ["instId": String(p.symbol.dropLast(4)) + "-USDT"])
         for _ in 0..<2 {
             _ = try engine.runCycle(now: WallClock.now)
-            #expect(engine.file.open.contains { $0.symbol == p.symbol }, "booked closed on a missing answer")
+            #expect(
+                engine.file.open.contains { $0.symbol == p.symbol && $0.openedAt == p.openedAt },
+                "booked closed on a missing answer")
         }
         _ = try engine.runCycle(now: WallClock.now)
         let closed = try #require(engine.file.closed.last { $0.symbol == p.symbol })
