@@ -30,12 +30,7 @@ import Testing
         chmod(path, 0o600)
     }
 
-    func lines(_ path: String) -> [[String: Any]] {
-        let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
-        return text.split(separator: "\n").compactMap {
-            (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any]
-        }
-    }
+    func lines(_ path: String) -> [[String: Any]] { ScriptServer.jsonLines(path) }
 
     @Test func paperTradingRunsOnBloFinsMarketFromBotJson() throws {
         let server = try BloFinServer(symbols: 4)

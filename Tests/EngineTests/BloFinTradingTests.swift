@@ -70,21 +70,8 @@ import Testing
 
     @Test func demoTradingCarriesItsStopAndReconcilesWithTheExchange() throws {
         let server = try BloFinServer(symbols: 4)
-        let (config, universe) = try eager()
         let home = Home(root: try Fixtures.temporaryDirectory("blofin-demo"))
-        try home.createDirectories()
-        let stores = try EngineStores(home: home)
-        let feed = try BloFinFeed(
-            client: client(server, signed: false), symbols: ["BTCUSDT", "ETHUSDT", "C002USDT"], bar: "1m",
-            requestBudget: 20)
-        let broker = BloFinBroker(
-            client: client(server, signed: true), mode: "demo", stopLossFraction: config.exits.emergencyPositionLoss,
-            leverage: Int(config.strategy.leverage))
-        var settings = EngineSettings()
-        settings.recordCandles = false
-        let engine = try TradingEngine(
-            config: config, universe: universe, feed: feed, stores: stores, settings: settings, broker: broker)
-        for _ in 0..<3 where engine.file.open.isEmpty { _ = try engine.runCycle(now: WallClock.now) }
+        let (engine, _) = try demoEngine(server, home: home)
         let opened = try #require(engine.file.open.first, "no entry in 3 cycles on the server's market")
         let orders = try server.orders()
         #expect(orders.count == engine.file.open.count)

@@ -39,4 +39,12 @@ public struct ScriptServer: @unchecked Sendable {
             process.waitUntilExit()
         }
     }
+
+    /// The JSON objects of a JSON-lines file the server writes (empty when absent).
+    public static func jsonLines(_ path: String) -> [[String: Any]] {
+        let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").compactMap {
+            (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any]
+        }
+    }
 }

@@ -35,12 +35,8 @@ public final class WebhookServer: @unchecked Sendable {
     public func answer(_ status: Int) throws { try Fixtures.write("\(status)", to: directory + "/status") }
 
     public func requests() -> [Request] {
-        let text = (try? String(contentsOfFile: directory + "/requests.jsonl", encoding: .utf8)) ?? ""
-        return text.split(separator: "\n").compactMap { line in
-            guard let o = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] else {
-                return nil
-            }
-            return Request(
+        ScriptServer.jsonLines(directory + "/requests.jsonl").map { o in
+            Request(
                 method: o["method"] as? String ?? "", path: o["path"] as? String ?? "", body: o["body"] as? String ?? ""
             )
         }
