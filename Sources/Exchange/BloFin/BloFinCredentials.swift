@@ -4,12 +4,10 @@ import OpenSSLKit
 /// The API key, secret and passphrase. They come from the environment or the home's 0600
 /// config/secrets.env (the command line resolves them); printing this value never shows them.
 public struct BloFinCredentials: Sendable, CustomStringConvertible {
-    public static let keyVariable = "BLOFIN_API_KEY"
-    public static let secretVariable = "BLOFIN_API_SECRET"
-    public static let passphraseVariable = "BLOFIN_PASSPHRASE"
+    /// The names of the key, the secret and the passphrase, in that order.
+    public static let variables = ["BLOFIN_API_KEY", "BLOFIN_API_SECRET", "BLOFIN_PASSPHRASE"]
     /// Points the client at another host (a local test server, the demo host).
     public static let baseURLVariable = "BLOFIN_BASE_URL"
-    public static let variables = [keyVariable, secretVariable, passphraseVariable]
 
     let key: String
     let secret: String

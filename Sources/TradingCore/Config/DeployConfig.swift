@@ -20,7 +20,8 @@ public struct DeployConfig: Sendable, Equatable {
     /// smoke commands, supervisord and so the engine), besides git_token_env and the webhook's.
     /// Names given in deploy.json are added to these defaults.
     public var secretEnv = [
-        "BLOFIN_API_KEY", "BLOFIN_API_SECRET", "BLOFIN_API_PASSPHRASE", "TRADINGBOT_DASHBOARD_PASSWORD_HASH",
+        "BLOFIN_API_KEY", "BLOFIN_API_SECRET", "BLOFIN_PASSPHRASE", "BLOFIN_API_PASSPHRASE",
+        "TRADINGBOT_DASHBOARD_PASSWORD_HASH",
     ]
     /// The built `tradingbot`, relative to a slot.
     public var binary = ".build/release/tradingbot"
