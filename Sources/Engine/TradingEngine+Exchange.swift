@@ -4,6 +4,19 @@ import TradingCore
 /// The engine's side of trading on an exchange: what the feed has to say, and each cycle's
 /// reconciliation of the engine's positions with the exchange's (the governance layer).
 extension TradingEngine {
+    /// Logs each retry of the exchange clients (what failed, the wait) as `exchange_retry`, so a
+    /// flaky connection shows before it fails a cycle.
+    public func logExchangeRetries(now: @escaping () -> Instant) {
+        let clients = [(feed as? BloFinFeed)?.client, (broker as? BloFinBroker)?.client].compactMap { $0 }
+        for client in clients {
+            client.onRetry = { [weak self] message in
+                guard let self else { return }
+                self.stores.log(
+                    "warning", "exchange_retry", cycle: self.cycle, at: now(), [JSONField("message", .string(message))])
+            }
+        }
+    }
+
     func logFeedNotices(now: Instant) {
         for notice in feed.drainNotices() {
             stores.log(

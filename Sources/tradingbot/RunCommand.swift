@@ -79,6 +79,7 @@ struct RunCommand: ParsableCommand {
         } catch {
             throw CommandFailure.failed("cannot start the engine: \(error)")
         }
+        engine.logExchangeRetries(now: { WallClock.now })
         let runner = EngineRunner(
             engine: engine, stores: stores, stop: stop,
             notifier: SystemdNotifier(environment: ProcessInfo.processInfo.environment),

@@ -35,6 +35,7 @@ import Testing
     @Test func paperTradingRunsOnBloFinsMarketFromBotJson() throws {
         let server = try BloFinServer(symbols: 4)
         let home = try home(exchange: #"{"feed": "blofin", "bar": "1m"}"#)
+        try server.inject([["path": "/api/v1/market/tickers", "kind": "status", "status": 429]])
         let run = try CommandRunner.run(
             "tradingbot", ["run", "--home", home, "--max-cycles", "3", "--cycle-seconds", "1"], environment: env(server)
         )
@@ -42,12 +43,15 @@ import Testing
         let decisions = lines(home + "/logs/enriched_decisions.jsonl")
         #expect(decisions.count == 3)
         #expect(decisions.allSatisfy { $0["feed"] as? String == "blofin" })
-        // At one-second cycles the budget is 4 requests a cycle (240 a minute): the candles of the
-        // listed symbols arrive over the first cycles.
-        #expect(decisions.map { $0["symbols"] as? Int ?? 0 } == [1, 2, 2], "\(decisions)")
+        // At one-second cycles the budget is 4 requests a cycle (240 a minute): the first cycle
+        // spends it on instruments, tickers twice (the 429 and its retry) and funding, so the
+        // listed symbols' candles arrive over the next cycles.
+        #expect(decisions.map { $0["symbols"] as? Int ?? 0 } == [0, 2, 2], "\(decisions)")
         let events = lines(home + "/logs/bot.jsonl").compactMap { $0["event"] as? String }
         #expect(events.contains("feed_symbols_unlisted") && events.contains("feed_input_unavailable"))
         #expect(!events.contains("cycle_failed"))
+        // The rate-limited tickers call was retried, and the log says so.
+        #expect(events.filter { $0 == "exchange_retry" }.count == 1)
         // Paper trading signs nothing and orders nothing.
         #expect(server.requests().allSatisfy { !$0.signed })
         #expect(server.requests().contains { $0.path.hasPrefix("/api/v1/market/candles?instId=BTC-USDT&bar=1m") })

@@ -80,6 +80,8 @@ import Testing
         #expect(try c.fundingRates().count == 4)
         let book = try #require(try c.orderBook(instId: "BTC-USDT"))
         #expect(book.bid < book.ask)
+        let marks = try c.markPrices()
+        #expect(marks.count == 4 && (marks["BTC-USDT"] ?? 0) > 50_000)
         let skew = try c.syncClock()
         #expect(abs(skew) < 5_000)
     }
@@ -89,10 +91,16 @@ import Testing
         let c = client(server, credentials: credentials)
         for _ in 0..<4 { #expect(try c.balance().totalEquity == 10000.5) }
         #expect(try c.positions().isEmpty)
+        // An operator's way out: BloFin's close-position call closes the whole position.
+        _ = try c.placeOrder(BloFinOrderRequest(instId: "ETH-USDT", buy: false, contracts: "2", clientOrderId: "s1"))
+        #expect(try c.positions().first?.contracts == -2)
+        try c.closePosition(instId: "ETH-USDT", marginMode: "isolated", clientOrderId: "c1")
+        #expect(try c.positions().isEmpty)
+        #expect(try c.order(instId: "ETH-USDT", clientOrderId: "c1")?.reduceOnly == true)
         let signed = server.requests().filter(\.signed)
-        #expect(signed.count == 5)
+        #expect(signed.count == 11)
         #expect(signed.allSatisfy { $0.code == "0" && $0.signLength == 88 })
-        #expect(Set(signed.compactMap(\.nonce)).count == 5)
+        #expect(Set(signed.compactMap(\.nonce)).count == 11)
     }
 
     @Test func refusedCredentialsAreExplainedWithoutTheSecret() throws {

@@ -156,6 +156,21 @@ extension BloFinClient {
         }
     }
 
+    /// Every instrument's mark price (what BloFin values positions and triggers liquidations at).
+    public func markPrices() throws(BloFinError) -> [String: Double] {
+        let endpoint = "/api/v1/market/mark-price"
+        guard let rows = try get(endpoint).arrayValue else {
+            throw .malformed(endpoint: endpoint, why: "data is not a list")
+        }
+        var out: [String: Double] = [:]
+        for o in rows.compactMap(\.objectValue) {
+            if let instId = BloFinJSON.text(o["instId"]), let mark = BloFinJSON.double(o["markPrice"]) {
+                out[instId] = mark
+            }
+        }
+        return out
+    }
+
     /// Best bid and ask with sizes (depth 1).
     public func orderBook(instId: String) throws(BloFinError) -> TopOfBook? {
         let endpoint = "/api/v1/market/books"

@@ -124,6 +124,17 @@ extension BloFinClient {
             ]), trade: true)
     }
 
+    /// Closes the whole position of an instrument at market (BloFin's close-position call): the
+    /// operator's way out; the engine closes with reduce-only orders of its own size instead.
+    public func closePosition(instId: String, marginMode: String, clientOrderId: String) throws(BloFinError) {
+        _ = try post(
+            "/api/v1/trade/close-position",
+            body: JSONObject([
+                JSONField("instId", .string(instId)), JSONField("marginMode", .string(marginMode)),
+                JSONField("positionSide", "net"), JSONField("clientOrderId", .string(clientOrderId)),
+            ]), trade: true)
+    }
+
     /// The order with this client order id among the instrument's active orders and its latest
     /// 100 finished ones, or nil when neither list has it. Both are plain lists, so "not there" is
     /// an empty answer, never an error code that might mean something else.

@@ -260,6 +260,10 @@ class Handler(BaseHTTPRequestHandler):
                     row[8] = "0"
                 rows.append(row)
             return self.reply(200, envelope(rows))
+        if path == "/api/v1/market/mark-price":
+            return self.reply(200, envelope([{"instId": i["instId"], "indexPrice": "%.6f" % last_price(i),
+                                              "markPrice": "%.6f" % last_price(i), "ts": str(now_ms())}
+                                             for i in insts]))
         if path == "/api/v1/market/books":
             inst = INSTRUMENTS[query["instId"]]
             p, tick = last_price(inst), float(inst["tickSize"])
@@ -290,6 +294,16 @@ class Handler(BaseHTTPRequestHandler):
                                                   "code": err[0], "msg": err[1]}], "1", "All operations failed"))
             return self.reply(200, envelope([{"orderId": order["orderId"], "clientOrderId": order["clientOrderId"],
                                               "msg": "", "code": "0"}], "0", ""))
+        if path == "/api/v1/trade/close-position":
+            body = json.loads(raw)
+            with LOCK:
+                pos = POSITIONS.get(body["instId"])
+                if not pos:
+                    return self.reply(200, envelope(None, "102005", "Position had been closed"))
+                fill(body["instId"], "sell" if pos["contracts"] > 0 else "buy", abs(pos["contracts"]), True,
+                     body.get("clientOrderId", ""))
+            return self.reply(200, envelope({"instId": body["instId"], "positionSide": "net",
+                                             "clientOrderId": body.get("clientOrderId", "")}))
         if path == "/api/v1/trade/order-detail":
             with LOCK:
                 found = [o for o in ORDERS if o["instId"] == query.get("instId") and (
