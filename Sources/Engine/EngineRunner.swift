@@ -95,6 +95,11 @@ public final class EngineRunner {
             beat(phase: "cycle", cycle: engine.cycle + 1, started: cycleStart, finished: nil, result: nil)
             do {
                 let result = try engine.runCycle(now: cycleStart)
+                if let result {
+                    stores.console?.cycle(
+                        result, milliseconds: Int(cycleStart.seconds(until: now()) * 1000),
+                        open: engine.file.open.count, reducing: engine.reducingReason != nil)
+                }
                 consecutiveErrors = 0
                 lastError = nil
                 if (result?.signalsEvaluated ?? 0) > 0 { lastSignalsAt = now() }

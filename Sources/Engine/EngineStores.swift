@@ -13,6 +13,8 @@ public final class EngineStores {
     let decisions: JSONLAppender
     let botLog: JSONLAppender
     let database: AnalyticsDatabase
+    /// Echoes each event for the journal (`tradingbot run` without `--quiet`); nil in replays.
+    public var console: ConsoleEcho?
 
     public init(home: Home) throws {
         self.home = home
@@ -61,5 +63,6 @@ public final class EngineStores {
         ])
         object.fields.append(contentsOf: fields)
         try? botLog.append(.object(object), sync: level == "error" || level == "critical")
+        console?.event(level: level, event: event, cycle: cycle, at: at, fields: fields)
     }
 }

@@ -14,7 +14,9 @@ struct RunCommand: ParsableCommand {
         discussion: """
             Holds HOME/state/engine.lock: a second engine on the same home exits 2 naming the holder. \
             SIGTERM stops it at a safe point within a second. With NOTIFY_SOCKET set it sends READY=1 and \
-            WATCHDOG=1 to systemd.
+            WATCHDOG=1 to systemd. It prints one line per cycle on stdout and each event of logs/bot.jsonl \
+            with the same words, info on stdout and warnings and errors on stderr (grep ERROR finds errors \
+            and criticals); --quiet writes only bot.jsonl.
             """
     )
 
@@ -40,6 +42,9 @@ struct RunCommand: ParsableCommand {
 
     @Option(help: "Seed of the simulated market.")
     var seed: UInt64 = 42
+
+    @Flag(help: "Write only logs/bot.jsonl: no line per cycle on stdout, no echo of warnings and errors on stderr.")
+    var quiet = false
 
     func run() throws {
         if let cycleSeconds, !(1...3600).contains(cycleSeconds) {
@@ -71,6 +76,11 @@ struct RunCommand: ParsableCommand {
         let stop = StopSignal()
         stop.install()
         let stores = try EngineStores(home: home)
+        if !quiet {
+            stores.console = ConsoleEcho()
+            // A reader that went away (a closed pipe) must not kill the engine.
+            signal(SIGPIPE, SIG_IGN)
+        }
         let engine: TradingEngine
         do {
             engine = try TradingEngine(

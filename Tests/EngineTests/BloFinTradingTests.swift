@@ -177,3 +177,22 @@ import Testing
         } throws: { "\($0)".contains("opened in another mode") && "\($0)".contains("this run's mode is paper") }
     }
 }
+
+/// The journal's words for one event.
+@Suite struct ConsoleEchoTests {
+    @Test func anEventReadsLikeItsLogLine() {
+        let at = Instant(seconds: 1_764_000_000)
+        let line = ConsoleEcho.line(
+            level: "error", event: "cycle_failed", cycle: 7, at: at,
+            fields: [
+                JSONField("error", .string("no answer from BloFin")), JSONField("consecutive_errors", .int(2)),
+                JSONField("symbols", .array([.string("BTCUSDT")])), JSONField("empty", .string("")),
+            ])
+        #expect(
+            line == at.iso8601
+                + #" ERROR cycle_failed cycle=7 error="no answer from BloFin" consecutive_errors=2 symbols=["BTCUSDT"] empty="""#
+        )
+        #expect(ConsoleEcho.word("critical").contains("ERROR") && ConsoleEcho.word("warning") == "WARNING")
+        #expect(ConsoleEcho.money(-1234.5) == "-1234.50" && ConsoleEcho.money(0.07) == "0.07")
+    }
+}
