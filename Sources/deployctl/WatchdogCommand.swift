@@ -72,9 +72,16 @@ struct WatchdogCommand: ParsableCommand {
                 if options.json {
                     printJSON(report.json)
                 } else {
-                    print(
-                        "\(WallClock.now.iso8601) \(report.verdict): \(report.detail); action: \(report.action); dashboard: \(report.dashboard)"
-                    )
+                    // A fault goes to stderr with ERROR in it (`journalctl -u tradingbot-watchdog |
+                    // grep ERROR`); a healthy verdict to stdout. Flushed: a daemon's stdout is a pipe.
+                    let fault = report.exitCode != 0
+                    let line =
+                        "\(WallClock.now.iso8601) \(fault ? "ERROR " : "")\(report.verdict): \(report.detail); action: \(report.action); dashboard: \(report.dashboard)\n"
+                    if fault {
+                        FileHandle.standardError.write(Data(line.utf8))
+                    } else {
+                        FileHandle.standardOutput.write(Data(line.utf8))
+                    }
                 }
             }
             last = key

@@ -52,4 +52,16 @@ import Testing
         let log = text(home + "/logs/bot.jsonl")
         #expect(log.contains("engine_started") && log.contains("circuit_breaker"))
     }
+
+    @Test func theWatchdogsFaultsGoToStderrWithError() throws {
+        let home = try CommandRunner.makeHome()
+        var once = try CommandRunner.run("deployctl", ["watchdog", "--once", "--home", home])
+        #expect(once.status == 0 && once.stdout.contains(" not_deployed: ") && once.stderr.isEmpty, "\(once)")
+        // An engine ran here and stopped, with nothing released: a fault, on stderr, found by grep ERROR.
+        #expect(
+            try CommandRunner.run("tradingbot", ["run", "--home", home, "--max-cycles", "1", "--quiet"]).status == 0)
+        once = try CommandRunner.run("deployctl", ["watchdog", "--once", "--home", home])
+        #expect(once.status == 1 && once.stdout.isEmpty, "\(once.stdout)")
+        #expect(once.stderr.contains(" ERROR not_running: the engine is not running"), "\(once.stderr)")
+    }
 }
