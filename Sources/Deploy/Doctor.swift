@@ -113,16 +113,16 @@ public enum Doctor {
             }
             return "\(guardPath) present"
         }
+        let manager =
+            given
+            ?? ((deploy?.serviceManager ?? "supervisor") == "systemd"
+                ? SystemdManager(secretNames: (deploy ?? DeployConfig()).secretNames) as ServiceManager
+                : SupervisorManager(home: home, config: deploy ?? DeployConfig()))
         checks.run("engine") {
             guard Slots(home: home).active() != nil else {
                 guard records.isEmpty else { throw ServiceError(message: "no live slot, so no engine runs") }
                 return "no release yet"
             }
-            let manager =
-                given
-                ?? ((deploy?.serviceManager ?? "supervisor") == "systemd"
-                    ? SystemdManager(secretNames: (deploy ?? DeployConfig()).secretNames) as ServiceManager
-                    : SupervisorManager(home: home, config: deploy ?? DeployConfig()))
             let health = manager.health()
             guard health.running else {
                 let conf = shellWord(home.root + "/deploy/supervisord.conf")
@@ -173,6 +173,19 @@ public enum Doctor {
             return "data-date checks pass"
                 + (report.warnings.isEmpty ? "" : " with \(report.warnings.count) warning(s)")
         }
+        checks.run("secrets") { try secretsFileCheck(home: home) }
+        checks.run("dashboard") {
+            guard Slots(home: home).active() != nil else { return "no release yet" }
+            switch Watchdog.probeDashboard(home: home, config: deploy ?? DeployConfig(), manager: manager) {
+            case nil: return "no dashboard runs here (not supervised, no unit written)"
+            case .up: return "answers /healthz"
+            case .down(let why):
+                throw ServiceError(
+                    message:
+                        "\(why); see its log (\(manager.name == "systemd" ? "journalctl -u tradingbot-dashboard" : "logs/dashboard.err.log")) and start it again"
+                )
+            }
+        }
         checks.run("disk") {
             let attributes = try FileManager.default.attributesOfFileSystem(forPath: home.root)
             let free = (attributes[.systemFreeSize] as? NSNumber)?.int64Value ?? 0
@@ -183,5 +196,30 @@ public enum Doctor {
             return "\(free / 1_000_000_000) GB free"
         }
         return checks.results
+    }
+
+    /// HOME/config/secrets.env holds keys and the dashboard's hash: only its owner may read it.
+    static func secretsFileCheck(home: Home) throws -> String {
+        let path = home.configDir + "/secrets.env"
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            return "no config/secrets.env (no exchange keys, no dashboard password: the dashboard stays on loopback)"
+        }
+        let mode = info.st_mode & 0o777
+        guard mode & 0o077 == 0 else {
+            throw StoreError(
+                path: path,
+                message:
+                    "mode \(String(mode, radix: 8)): other users can read the keys in it; run chmod 600 \(shellWord(path))"
+            )
+        }
+        guard info.st_uid == getuid() || getuid() == 0 else {
+            throw StoreError(
+                path: path,
+                message:
+                    "owned by uid \(info.st_uid), not by this user (uid \(getuid())); chown it to the user that runs the bot"
+            )
+        }
+        return "mode \(String(mode, radix: 8)), owned by uid \(info.st_uid)"
     }
 }

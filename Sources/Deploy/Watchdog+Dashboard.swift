@@ -20,7 +20,10 @@ extension Watchdog {
 
     /// Probes /healthz where bot.json's dashboard listens, when a dashboard is meant to run
     /// here (supervised by supervisord, or its systemd unit written); nil when none is.
-    func probeDashboard() -> DashboardProbe? {
+    func probeDashboard() -> DashboardProbe? { Self.probeDashboard(home: home, config: config, manager: manager) }
+
+    /// The probe itself, for the watchdog and for `deployctl doctor`.
+    static func probeDashboard(home: Home, config: DeployConfig, manager: ServiceManager) -> DashboardProbe? {
         guard config.dashboard.probe, manager.dashboardEnabled(), let bot = try? ConfigFiles.bot(home.botConfig),
             bot.dashboard.port != 0
         else { return nil }

@@ -381,7 +381,8 @@ struct ReleaseDrill {
         let names = (try doctor.json()["checks"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
         #expect(
             names == [
-                "config", "libgit2", "service_manager", "slots", "guard", "engine", "heartbeat", "positions", "disk",
+                "config", "libgit2", "service_manager", "slots", "guard", "engine", "heartbeat", "positions",
+                "secrets", "dashboard", "disk",
             ])
         // A guard copy gone (a home made before it existed) is found, and install-units puts it back.
         try FileManager.default.removeItem(atPath: drill.home + "/bin/deployctl")

@@ -217,7 +217,8 @@ import Testing
         let names = Doctor.run(home: home, now: now).map(\.name)
         #expect(
             names == [
-                "config", "libgit2", "service_manager", "slots", "guard", "engine", "heartbeat", "positions", "disk",
+                "config", "libgit2", "service_manager", "slots", "guard", "engine", "heartbeat", "positions",
+                "secrets", "dashboard", "disk",
             ])
         let stopped = try #require(try heartbeat("stopped", ageSeconds: 900))
         #expect(stopped.ok && stopped.warning && stopped.detail.contains("stopped 900 s ago"))
@@ -225,5 +226,47 @@ import Testing
         #expect(!stale.ok && stale.detail.contains("stall threshold 180 s"))
         let fresh = try #require(try heartbeat("idle", ageSeconds: 5))
         #expect(fresh.ok && !fresh.warning)
+    }
+
+    @Test func theSecretsFileMustBeTheOwnersAlone() throws {
+        let home = Home(root: try Fixtures.temporaryDirectory("doctor-secrets"))
+        try FileManager.default.createDirectory(atPath: home.configDir, withIntermediateDirectories: true)
+        #expect(try Doctor.secretsFileCheck(home: home).contains("no config/secrets.env"))
+        let path = home.configDir + "/secrets.env"
+        try Fixtures.write("BLOFIN_API_KEY=k\n", to: path)
+        chmod(path, 0o644)
+        #expect {
+            try Doctor.secretsFileCheck(home: home)
+        } throws: { "\($0)".contains("mode 644") && "\($0)".contains("chmod 600") }
+        chmod(path, 0o600)
+        #expect(try Doctor.secretsFileCheck(home: home).contains("mode 600"))
+    }
+
+    @Test func theDashboardIsProbedWhereBotJsonSaysItListens() throws {
+        let home = Home(root: try Fixtures.temporaryDirectory("doctor-dashboard"))
+        try home.createDirectories()
+        try FileManager.default.createDirectory(atPath: home.configDir, withIntermediateDirectories: true)
+        for name in ["bot.json", "asset_universe.json", "deploy.json"] {
+            try FileIO.copy(Fixtures.repoRoot + "/config/" + name, to: home.configDir + "/" + name)
+        }
+        try FileManager.default.createDirectory(atPath: home.root + "/slots/A", withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: home.root + "/slots/current", withDestinationPath: "A")
+        // A real HTTP server that answers 200, then nothing on the port.
+        let server = try WebhookServer()
+        var bot = try ConfigFiles.json(home.botConfig).objectValue ?? JSONObject()
+        bot["dashboard"] = .object(JSONObject([JSONField("port", .int(server.port))]))
+        try FileIO.writeJSON(home.botConfig, .object(bot))
+        let up = FakeManager(
+            fixed: ServiceHealth(state: "running", running: true, gaveUp: false, restarts: nil), dashboard: true)
+        func dashboard(_ manager: FakeManager) throws -> CheckResult {
+            try #require(Doctor.run(home: home, now: WallClock.now, manager: manager).first { $0.name == "dashboard" })
+        }
+        #expect(try dashboard(up).ok && (try dashboard(up).detail) == "answers /healthz")
+        server.stop()
+        let down = try dashboard(up)
+        #expect(!down.ok && down.detail.contains("does not answer") && down.detail.contains("logs/dashboard.err.log"))
+        var none = up
+        none.dashboard = false
+        #expect(try dashboard(none).detail.contains("no dashboard runs here"))
     }
 }
