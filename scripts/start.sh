@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# From a fresh Debian machine to a running, guarded bot: installs what is missing, builds
+# deployctl, makes a home, releases this checkout's HEAD into a slot with `deployctl release`
+# (libgit2 clone, release build, checks against the sample positions copied into the home),
+# which starts the engine (paper trading on the simulated market), the watchdog and the
+# dashboard under the home's own supervisord; then sets a dashboard password (shown once) and
+# prints what runs and how to stop and start it. Run again, it only does what is missing.
+#
+#   scripts/start.sh [--home DIR] [--port N] [--cycle-seconds N]
+#
+# As root it installs the packages, then runs the bot as the unprivileged user `tradingbot`
+# (created when missing), from its own clone of this checkout; the default home is then
+# /var/lib/tradingbot/tradingbot-home. As another user it says what to run as root.
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+home=""
+port=""
+cycle=""
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --home) home=$2; shift 2 ;;
+        --port) port=$2; shift 2 ;;
+        --cycle-seconds) cycle=$2; shift 2 ;;
+        -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+        *) echo "start.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
+    esac
+done
+
+say() { printf '== %s\n' "$*"; }
+
+if [ "$(id -u)" -eq 0 ] && [ "${TRADINGBOT_START_AS_USER:-}" != "1" ]; then
+    "$repo/scripts/install-deps.sh"
+    user=tradingbot
+    if ! id "$user" >/dev/null 2>&1; then
+        say "creating the service user $user"
+        useradd --system --create-home --home-dir /var/lib/tradingbot --shell /usr/sbin/nologin "$user"
+    fi
+    user_home=$(getent passwd "$user" | cut -d: -f6)
+    source="$user_home/source"
+    # The user's own clone of this checkout's HEAD: it may not read a checkout under /root.
+    if [ ! -d "$source/.git" ]; then
+        say "cloning this checkout into $source"
+        git clone -q --no-local "$repo" "$source"
+    else
+        git -C "$source" fetch -q "$repo" HEAD
+        git -C "$source" reset -q --hard FETCH_HEAD
+    fi
+    chown -R "$user:" "$source"
+    [ -n "$home" ] || home="$user_home/tradingbot-home"
+    mkdir -p "$home"
+    chown "$user:" "$home"
+    args=(--home "$home")
+    [ -z "$port" ] || args+=(--port "$port")
+    [ -z "$cycle" ] || args+=(--cycle-seconds "$cycle")
+    exec runuser -u "$user" -- env HOME="$user_home" PATH="$PATH" TRADINGBOT_START_AS_USER=1 \
+        bash "$source/scripts/start.sh" "${args[@]}"
+fi
+
+[ -n "$home" ] || home="$HOME/tradingbot-home"
+if [ "$(id -u)" -ne 0 ]; then
+    # Lists what is missing and exits 1 with the command to run as root.
+    "$repo/scripts/install-deps.sh"
+fi
+if [ -n "$(git -C "$repo" status --porcelain --untracked-files=no)" ]; then
+    echo "note: this checkout has uncommitted changes; a release takes the committed HEAD only" >&2
+fi
+head_sha=$(git -C "$repo" rev-parse HEAD)
+
+say "building deployctl (release)"
+(cd "$repo" && swift build -c release --product deployctl 2>&1 | tail -n 1)
+deployctl="$(cd "$repo" && swift build -c release --show-bin-path)/deployctl"
+
+mkdir -p "$home"
+home=$(cd "$home" && pwd)
+conf="$home/deploy/supervisord.conf"
+if [ ! -f "$home/config/deploy.json" ]; then
+    say "making the home $home"
+    "$deployctl" init --home "$home" --repo "$repo" --service-manager supervisor >/dev/null
+    # The real-shaped sample positions, so the release's checks run against real data.
+    cp "$repo/Tests/Fixtures/positions/positions_futures.json" "$home/logs/positions_futures.json"
+fi
+if [ -n "$port$cycle" ]; then
+    python3 - "$home/config/bot.json" "$port" "$cycle" <<'EOF'
+import json, os, sys
+path, port, cycle = sys.argv[1:4]
+with open(path) as f:
+    bot = json.load(f)
+if port:
+    bot.setdefault("dashboard", {})["port"] = int(port)
+if cycle:
+    bot["cycle_seconds"] = int(cycle)
+with open(path + ".tmp", "w") as f:
+    json.dump(bot, f, indent=2)
+    f.write("\n")
+    f.flush()
+    os.fsync(f.fileno())
+os.replace(path + ".tmp", path)
+EOF
+fi
+
+live_sha=$("$deployctl" status --home "$home" --json 2>/dev/null \
+    | python3 -c 'import json,sys; print((json.load(sys.stdin).get("active") or {}).get("sha") or "")' 2>/dev/null || true)
+running=$( { supervisorctl -c "$conf" status tradingbot 2>/dev/null || true; } | grep -c RUNNING || true)
+if [ "$live_sha" = "$head_sha" ] && [ "$running" = "1" ]; then
+    say "release of $head_sha already live and running: nothing to release"
+else
+    say "releasing $head_sha into a slot (clone, release build, checks; several minutes the first time)"
+    # --detach: back after the first healthy cycle; the watchdog ends the probation (3 healthy
+    # cycles) and marks the release good, or rolls it back.
+    "$deployctl" release --home "$home" --ref "$head_sha" --detach
+fi
+
+binary="$home/slots/current/.build/release/tradingbot"
+secrets="$home/config/secrets.env"
+password_file="$home/config/dashboard-password"
+shown=""
+if ! grep -q '^TRADINGBOT_DASHBOARD_PASSWORD_HASH=' "$secrets" 2>/dev/null; then
+    say "setting a dashboard password"
+    password=$(python3 -c 'import secrets; print(secrets.token_urlsafe(15))')
+    hash=$(printf '%s\n' "$password" | "$binary" hash-password)
+    umask 077
+    touch "$secrets" "$password_file"
+    chmod 600 "$secrets" "$password_file"
+    printf 'TRADINGBOT_DASHBOARD_PASSWORD_HASH=%s\n' "$hash" >> "$secrets"
+    printf '%s\n' "$password" > "$password_file"
+    supervisorctl -c "$conf" restart tradingbot-dashboard >/dev/null
+    shown=$password
+fi
+
+bind=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])).get("dashboard",{}); print(d.get("bind","127.0.0.1"), d.get("port",8050))' "$home/config/bot.json")
+address="http://${bind% *}:${bind#* }"
+python3 - "$address/healthz" <<'EOF' || echo "note: the dashboard does not answer yet: $home/logs/dashboard.err.log" >&2
+import sys, time, urllib.request
+for _ in range(60):
+    try:
+        urllib.request.urlopen(sys.argv[1], timeout=2)
+        sys.exit(0)
+    except Exception:
+        time.sleep(1)
+sys.exit(1)
+EOF
+
+echo
+say "tradingbot is running: paper trading on the simulated market, guarded by the watchdog"
+echo "  home       $home"
+{ supervisorctl -c "$conf" status || true; } | sed 's/^/  /'
+echo "  dashboard  $address"
+if [ -n "$shown" ]; then
+    echo "  password   $shown"
+    echo "             (shown this once; kept in $password_file, mode 0600)"
+else
+    echo "  password   in $password_file (mode 0600)"
+fi
+echo
+echo "  status       $home/bin/deployctl status --home $home"
+echo "  the journal  supervisorctl -c $conf tail -f tradingbot"
+echo "  stop         supervisorctl -c $conf shutdown"
+echo "  start again  $0${home:+ --home $home}"
