@@ -54,6 +54,7 @@ if [ "$(id -u)" -eq 0 ] && [ "${TRADINGBOT_START_AS_USER:-}" != "1" ]; then
     [ -z "$port" ] || args+=(--port "$port")
     [ -z "$cycle" ] || args+=(--cycle-seconds "$cycle")
     exec runuser -u "$user" -- env HOME="$user_home" PATH="$PATH" TRADINGBOT_START_AS_USER=1 \
+        TRADINGBOT_START_COMMAND="$repo/scripts/start.sh" \
         bash "$source/scripts/start.sh" "${args[@]}"
 fi
 
@@ -156,4 +157,4 @@ echo
 echo "  status       $home/bin/deployctl status --home $home"
 echo "  the journal  supervisorctl -c $conf tail -f tradingbot"
 echo "  stop         supervisorctl -c $conf shutdown"
-echo "  start again  $0${home:+ --home $home}"
+echo "  start again  ${TRADINGBOT_START_COMMAND:-$0} --home $home"

@@ -46,7 +46,7 @@ extension ReleasePipeline {
                 return DeployOutcome(
                     ok: true, exitCode: 0, release: id, state: "probation",
                     message:
-                        "\(id) (\(sha.prefix(12))) is live in slot \(slot) on probation after its first healthy cycle; no verdict yet (the watchdog that gives it is not built yet: watch `deployctl status`, `deployctl rollback` if in doubt)",
+                        "\(id) (\(sha.prefix(12))) is live in slot \(slot) on probation after its first healthy cycle; the watchdog marks it good after \(config.probation.healthyCycles) healthy cycles or rolls it back (watch `deployctl status`; `deployctl rollback` if in doubt)",
                     fields: fields)
             }
             try machine.move(to: .good)

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# CI's drill of the README's first command: scripts/start.sh on a fresh home (short cycles, a
+# free dashboard port), then what the newcomer should find: the three programs RUNNING, the
+# engine's heartbeat advancing, the dashboard answering and taking the printed password, the
+# password file 0600, and a second run that releases nothing and shows no password. Stops the
+# home's supervisord at the end. Exit 0 when all holds.
+#   scripts/start-drill.sh [HOME]
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+home=${1:-/tmp/tradingbot-start-drill-$$}
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+fail() { echo "start-drill: FAILED: $*" >&2; exit 1; }
+out=$(mktemp)
+conf="$home/deploy/supervisord.conf"
+cleanup() { supervisorctl -c "$conf" shutdown >/dev/null 2>&1 || true; }
+trap cleanup EXIT
+
+echo "== start-drill: scripts/start.sh --home $home --port $port --cycle-seconds 5"
+"$repo/scripts/start.sh" --home "$home" --port "$port" --cycle-seconds 5 | tee "$out"
+password=$(sed -n 's/^  password   \([^ ]*\)$/\1/p' "$out")
+[ -n "$password" ] || fail "no password printed on the first run"
+for program in tradingbot watchdog tradingbot-dashboard; do
+    supervisorctl -c "$conf" status "$program" | grep -q RUNNING || fail "$program is not RUNNING"
+done
+[ "$(stat -c %a "$home/config/dashboard-password")" = 600 ] || fail "the password file is not mode 600"
+[ "$(stat -c %a "$home/config/secrets.env")" = 600 ] || fail "secrets.env is not mode 600"
+if [ "$(id -u)" -eq 0 ]; then
+    [ "$(stat -c %U "$home")" = tradingbot ] || fail "run as root, the home is not the service user's"
+    ps -o user= -p "$(supervisorctl -c "$conf" pid tradingbot)" | grep -qx tradingbot \
+        || fail "run as root, the engine does not run as the service user"
+fi
+grep -rq "$password" "$home/logs" && fail "the password is in a log"
+
+python3 - "$home" "$port" "$password" <<'EOF' || fail "the engine or the dashboard is not what the newcomer should find"
+import http.cookiejar, json, re, sys, time, urllib.parse, urllib.request
+home, port, password = sys.argv[1:4]
+def beat():
+    with open(home + "/state/heartbeat.json") as f:
+        return json.load(f)["cycle"]
+first = beat()
+deadline = time.time() + 120
+while beat() <= first and time.time() < deadline:
+    time.sleep(1)
+assert beat() > first, "the heartbeat's cycle does not advance"
+base = "http://127.0.0.1:%s" % port
+jar = http.cookiejar.CookieJar()
+opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+assert opener.open(base + "/healthz", timeout=10).status == 200
+page = opener.open(base + "/login", timeout=10).read().decode()
+csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+form = urllib.parse.urlencode({"csrf": csrf, "password": password}).encode()
+home_page = opener.open(base + "/login", data=form, timeout=30).read().decode()
+assert 'action="/login"' not in home_page, "the printed password does not log in"
+print("start-drill: heartbeat advancing, /healthz 200, the printed password logs in")
+EOF
+
+echo "== start-drill: the second run"
+releases=$(wc -l < "$home/state/releases.jsonl")
+"$repo/scripts/start.sh" --home "$home" --port "$port" --cycle-seconds 5 | tee "$out"
+grep -q "nothing to release" "$out" || fail "the second run released again"
+[ "$(wc -l < "$home/state/releases.jsonl")" = "$releases" ] || fail "the second run wrote the ledger"
+grep -q "$password" "$out" && fail "the second run printed the password again"
+grep -q "password   in $home/config/dashboard-password" "$out" || fail "the second run does not say where the password is"
+echo "start-drill: OK"
