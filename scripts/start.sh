@@ -43,8 +43,9 @@ if [ "$(id -u)" -eq 0 ] && [ "${TRADINGBOT_START_AS_USER:-}" != "1" ]; then
         say "cloning this checkout into $source"
         git clone -q --no-local "$repo" "$source"
     else
-        git -C "$source" fetch -q "$repo" HEAD
-        git -C "$source" reset -q --hard FETCH_HEAD
+        # Root updates the user's clone (then gives it back): an exception for this one repository.
+        git -c safe.directory="$source" -C "$source" fetch -q "$repo" HEAD
+        git -c safe.directory="$source" -C "$source" reset -q --hard FETCH_HEAD
     fi
     chown -R "$user:" "$source"
     [ -n "$home" ] || home="$user_home/tradingbot-home"
