@@ -26,7 +26,7 @@ done
 [ "$(stat -c %a "$home/config/secrets.env")" = 600 ] || fail "secrets.env is not mode 600"
 if [ "$(id -u)" -eq 0 ]; then
     [ "$(stat -c %U "$home")" = tradingbot ] || fail "run as root, the home is not the service user's"
-    ps -o user= -p "$(supervisorctl -c "$conf" pid tradingbot)" | grep -qx tradingbot \
+    [ "$(stat -c %U "/proc/$(supervisorctl -c "$conf" pid tradingbot)")" = tradingbot ] \
         || fail "run as root, the engine does not run as the service user"
 fi
 grep -rq "$password" "$home/logs" && fail "the password is in a log"
