@@ -25,8 +25,10 @@ public struct TerminalProgress: StepProgress {
     }
 
     public func end(_ step: String, ok: Bool, seconds: Double, detail: String) {
+        // A failed step starts with ERROR, so `grep ERROR` on deployctl's output (or its unit's
+        // journal) finds it, as it finds the engine's and the watchdog's.
         let line =
-            "[\(step)] \(ok ? "ok" : "FAILED") in \(String(format: "%.2f", seconds)) s"
+            "\(ok ? "" : "ERROR ")[\(step)] \(ok ? "ok" : "FAILED") in \(String(format: "%.2f", seconds)) s"
             + (detail.isEmpty ? "" : ": \(detail)")
         Self.say(line + "\n")
     }

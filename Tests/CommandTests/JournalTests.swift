@@ -64,4 +64,14 @@ import Testing
         #expect(once.status == 1 && once.stdout.isEmpty, "\(once.stdout)")
         #expect(once.stderr.contains(" ERROR not_running: the engine is not running"), "\(once.stderr)")
     }
+
+    @Test func aFailedReleaseStepSaysError() throws {
+        let home = try CommandRunner.makeHome()
+        try Fixtures.write(
+            #"{"repo": "/nonexistent/repository", "service_manager": "supervisor"}"#, to: home + "/config/deploy.json")
+        let release = try CommandRunner.run("deployctl", ["release", "--home", home])
+        #expect(release.status == 1)
+        #expect(release.stderr.contains("ERROR [git] FAILED in "), "\(release.stderr)")
+        #expect((release.stdout + release.stderr).contains("Nothing live changed"), "\(release.stdout)")
+    }
 }
