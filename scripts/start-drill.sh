@@ -2,7 +2,8 @@
 # CI's drill of the README's first command: scripts/start.sh on a fresh home (short cycles, a
 # free dashboard port), then what the newcomer should find: the three programs RUNNING, the
 # engine's heartbeat advancing, the dashboard answering and taking the printed password, the
-# password file 0600, and a second run that releases nothing and shows no password. Stops the
+# password file 0600, the guard demo's broken release refused while the engine trades on, and a
+# second run that releases nothing and shows no password. Stops the
 # home's supervisord at the end. Exit 0 when all holds.
 #   scripts/start-drill.sh [HOME]
 set -euo pipefail
@@ -52,6 +53,22 @@ form = urllib.parse.urlencode({"csrf": csrf, "password": password}).encode()
 home_page = opener.open(base + "/login", data=form, timeout=30).read().decode()
 assert 'action="/login"' not in home_page, "the printed password does not log in"
 print("start-drill: heartbeat advancing, /healthz 200, the printed password logs in")
+EOF
+
+echo "== start-drill: the guard demo (a broken commit released while the bot trades)"
+"$repo/scripts/guard-demo.sh" --home "$home" | tee "$out"
+grep -q "^== REFUSED (exit 1): still live: " "$out" || fail "the guard demo's broken release was not refused"
+before=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["cycle"])' "$home/state/heartbeat.json")
+python3 - "$home" "$before" <<'EOF' || fail "the engine stopped trading during the guard demo"
+import json, sys, time
+home, before = sys.argv[1], int(sys.argv[2])
+deadline = time.time() + 120
+while time.time() < deadline:
+    with open(home + "/state/heartbeat.json") as f:
+        if json.load(f)["cycle"] > before:
+            sys.exit(0)
+    time.sleep(1)
+sys.exit(1)
 EOF
 
 echo "== start-drill: the second run"
