@@ -201,13 +201,19 @@ import Testing
 }
 
 @Suite struct DoctorTests {
-    @Test func aStoppedEngineIsAWarningAndAStaleOneAFailure() throws {
-        let home = Home(root: try Fixtures.temporaryDirectory("doctor"))
+    /// A home with the repository's three config files.
+    func configuredHome(_ label: String) throws -> Home {
+        let home = Home(root: try Fixtures.temporaryDirectory(label))
         try home.createDirectories()
         try FileManager.default.createDirectory(atPath: home.configDir, withIntermediateDirectories: true)
         for name in ["bot.json", "asset_universe.json", "deploy.json"] {
             try FileIO.copy(Fixtures.repoRoot + "/config/" + name, to: home.configDir + "/" + name)
         }
+        return home
+    }
+
+    @Test func aStoppedEngineIsAWarningAndAStaleOneAFailure() throws {
+        let home = try configuredHome("doctor")
         let now = try #require(Instant(year: 2025, month: 12, day: 19, hour: 12))
         func heartbeat(_ phase: String, ageSeconds: Double) throws -> CheckResult? {
             try HeartbeatStore(home: home).write(
@@ -243,12 +249,7 @@ import Testing
     }
 
     @Test func theDashboardIsProbedWhereBotJsonSaysItListens() throws {
-        let home = Home(root: try Fixtures.temporaryDirectory("doctor-dashboard"))
-        try home.createDirectories()
-        try FileManager.default.createDirectory(atPath: home.configDir, withIntermediateDirectories: true)
-        for name in ["bot.json", "asset_universe.json", "deploy.json"] {
-            try FileIO.copy(Fixtures.repoRoot + "/config/" + name, to: home.configDir + "/" + name)
-        }
+        let home = try configuredHome("doctor-dashboard")
         try FileManager.default.createDirectory(atPath: home.root + "/slots/A", withIntermediateDirectories: true)
         try FileManager.default.createSymbolicLink(atPath: home.root + "/slots/current", withDestinationPath: "A")
         // A real HTTP server that answers 200, then nothing on the port.
