@@ -3,7 +3,8 @@
 # free dashboard port), then what the newcomer should find: the three programs RUNNING, the
 # engine's heartbeat advancing, the dashboard answering and taking the printed password, the
 # password file 0600, the guard demo's broken release refused while the engine trades on, and a
-# second run that releases nothing and shows no password. Stops the
+# second run that releases nothing and shows no password; stopped, it starts again without a
+# release. Stops the
 # home's supervisord at the end. Exit 0 when all holds.
 #   scripts/start-drill.sh [HOME]
 set -euo pipefail
@@ -78,4 +79,14 @@ grep -q "nothing to release" "$out" || fail "the second run released again"
 [ "$(wc -l < "$home/state/releases.jsonl")" = "$releases" ] || fail "the second run wrote the ledger"
 grep -q "$password" "$out" && fail "the second run printed the password again"
 grep -q "password   in $home/config/dashboard-password" "$out" || fail "the second run does not say where the password is"
+
+echo "== start-drill: stop, then start again"
+supervisorctl -c "$conf" shutdown >/dev/null
+sleep 2
+"$repo/scripts/start.sh" --home "$home" --port "$port" --cycle-seconds 5 | tee "$out"
+grep -q "is live but stopped: starting" "$out" || fail "starting again did not just start the live release"
+[ "$(wc -l < "$home/state/releases.jsonl")" = "$releases" ] || fail "starting again wrote the ledger"
+for program in tradingbot watchdog tradingbot-dashboard; do
+    supervisorctl -c "$conf" status "$program" | grep -q RUNNING || fail "$program is not RUNNING after starting again"
+done
 echo "start-drill: OK"

@@ -106,6 +106,15 @@ live_sha=$("$deployctl" status --home "$home" --json 2>/dev/null \
 running=$( { supervisorctl -c "$conf" status tradingbot 2>/dev/null || true; } | grep -c RUNNING || true)
 if [ "$live_sha" = "$head_sha" ] && [ "$running" = "1" ]; then
     say "release of $head_sha already live and running: nothing to release"
+elif [ "$live_sha" = "$head_sha" ]; then
+    # Stopped (a shutdown, a reboot): start the home's supervisord on the live slot, no release.
+    say "release of $head_sha is live but stopped: starting the home's supervisord"
+    supervisorctl -c "$conf" pid >/dev/null 2>&1 || env -i PATH=/usr/bin:/bin HOME="$HOME" supervisord -c "$conf"
+    supervisorctl -c "$conf" start all >/dev/null 2>&1 || true
+    for _ in $(seq 1 60); do
+        { supervisorctl -c "$conf" status tradingbot 2>/dev/null || true; } | grep -q RUNNING && break
+        sleep 1
+    done
 else
     say "releasing $head_sha into a slot (clone, release build, checks; several minutes the first time)"
     # --detach: back after the first healthy cycle; the watchdog ends the probation (3 healthy
