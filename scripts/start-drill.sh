@@ -82,7 +82,7 @@ grep -q "password   in $home/config/dashboard-password" "$out" || fail "the seco
 
 echo "== start-drill: stop, then start again"
 supervisorctl -c "$conf" shutdown >/dev/null
-sleep 2
+for _ in $(seq 1 90); do [ -e "$home/state/supervisord.pid" ] || break; sleep 1; done
 "$repo/scripts/start.sh" --home "$home" --port "$port" --cycle-seconds 5 | tee "$out"
 grep -q "is live but stopped: starting" "$out" || fail "starting again did not just start the live release"
 [ "$(wc -l < "$home/state/releases.jsonl")" = "$releases" ] || fail "starting again wrote the ledger"

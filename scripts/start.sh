@@ -109,7 +109,11 @@ if [ "$live_sha" = "$head_sha" ] && [ "$running" = "1" ]; then
 elif [ "$live_sha" = "$head_sha" ]; then
     # Stopped (a shutdown, a reboot): start the home's supervisord on the live slot, no release.
     say "release of $head_sha is live but stopped: starting the home's supervisord"
-    supervisorctl -c "$conf" pid >/dev/null 2>&1 || env -i PATH=/usr/bin:/bin HOME="$HOME" supervisord -c "$conf"
+    # Start the home's supervisord unless one runs (a pid file whose process is alive).
+    pid=$(cat "$home/state/supervisord.pid" 2>/dev/null || true)
+    if [ -z "$pid" ] || ! kill -0 "$pid" 2>/dev/null; then
+        env -i PATH=/usr/bin:/bin HOME="$HOME" supervisord -c "$conf"
+    fi
     supervisorctl -c "$conf" start all >/dev/null 2>&1 || true
     for _ in $(seq 1 60); do
         { supervisorctl -c "$conf" status tradingbot 2>/dev/null || true; } | grep -q RUNNING && break
