@@ -61,11 +61,6 @@ public final class BloFinClient {
         return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
     }
 
-    /// True for BloFin's production host: live orders there need the operator's second setting.
-    public var isProduction: Bool { ExchangeSettings.isProductionHost(baseURL) }
-
-    public var hasCredentials: Bool { credentials != nil }
-
     // MARK: Requests
 
     /// A GET: retried with backoff on 429, 5xx, timeouts and unreadable answers; a timestamp
@@ -175,14 +170,9 @@ public final class BloFinClient {
     @discardableResult
     public func syncClock() throws(BloFinError) -> Int64 {
         let before = wallClock()
-        let data = try get("/api/v1/public/time")
+        let server = try serverTime()
         let after = wallClock()
-        let object = data.objectValue ?? data.arrayValue?.first?.objectValue
-        guard let ms = BloFinJSON.int64(object?["ts"] ?? object?["serverTime"] ?? data) else {
-            throw .malformed(endpoint: "/api/v1/public/time", why: "no server time")
-        }
-        let local = (before.microseconds + after.microseconds) / 2000
-        clockOffsetMs = ms - local
+        clockOffsetMs = (server.microseconds - (before.microseconds + after.microseconds) / 2) / 1000
         return clockOffsetMs
     }
 }
