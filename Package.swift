@@ -98,7 +98,7 @@ let package = Package(
         // Benchmark of one cycle's market-data pull from BloFin (run by bench/blofin_pull_bench.py).
         .executableTarget(
             name: "blofin-bench", dependencies: ["TradingCore", "Exchange"], path: "bench/BloFinBench"),
-        // Fixtures shared by the test targets and the benchmarks: shared data paths, generated files.
+        // Fixtures used by the test targets and the benchmarks: data paths, generated files.
         .target(name: "TestSupport", path: "Tests/Support/TestSupport"),
         .testTarget(name: "TradingCoreTests", dependencies: ["TradingCore", "TestSupport"]),
         .testTarget(name: "TradingStoreTests", dependencies: ["TradingCore", "TradingStore", "TestSupport"]),

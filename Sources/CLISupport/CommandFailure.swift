@@ -5,7 +5,7 @@ import TradingCore
     import Glibc
 #endif
 
-/// The exit codes of the CLI contract (DESIGN.md).
+/// The exit codes of the CLI contract (docs/cli.md).
 public enum ExitStatus {
     /// A check or step failed; nothing changed, or it was rolled back.
     public static let failed: Int32 = 1

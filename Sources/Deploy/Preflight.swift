@@ -2,7 +2,7 @@ import Foundation
 import TradingCore
 import TradingStore
 
-/// The checks a candidate slot must pass before it may go live (DESIGN.md, release steps 5-6):
+/// The checks a candidate slot must pass before it may go live (docs/architecture.md, the release steps):
 /// its selfcheck against the live home, the configured smoke commands, the data-date checks on
 /// a snapshot of the live positions, its report against the current release's on the same
 /// snapshot, and a round trip of the snapshot through its store.
@@ -86,7 +86,7 @@ public struct Preflight {
     func smoke(_ candidate: String, slot: String, release: String) throws -> [CheckResult] {
         let outcome = try ProcessRunner.run(
             candidate, ["selfcheck", "--json", "--home", home.root], environment: environment(release: release),
-            timeout: 120, without: config.secretNames)
+            timeout: 120, without: config.secretNames, tracking: DeployLock.childrenFile(home))
         var results: [CheckResult]
         if outcome.status == 0 {
             results = [CheckResult(name: "selfcheck", ok: true, detail: "every subsystem initialised")]
@@ -140,7 +140,8 @@ public struct Preflight {
     func report(_ binary: String, snapshot: String, release: String) throws -> (ReportNumbers?, String) {
         let o = try ProcessRunner.run(
             binary, ["report", "--json", "--home", home.root, "--positions", snapshot],
-            environment: environment(release: release), timeout: 120, without: config.secretNames)
+            environment: environment(release: release), timeout: 120, without: config.secretNames,
+            tracking: DeployLock.childrenFile(home))
         guard o.status == 0 else { return (nil, "exit \(o.status): \(ProcessRunner.lastLines(o.output, 5))") }
         return (ReportNumbers(try? JSONValue.parse(o.output)), o.output)
     }
@@ -202,7 +203,7 @@ public struct Preflight {
         defer { try? FileManager.default.removeItem(atPath: out) }
         let o = try ProcessRunner.run(
             candidate, ["roundtrip", "--positions", snapshot, "--out", out], environment: environment(release: release),
-            timeout: 120, without: config.secretNames)
+            timeout: 120, without: config.secretNames, tracking: DeployLock.childrenFile(home))
         guard o.status == 0 else {
             return CheckResult(
                 name: "roundtrip", ok: false,

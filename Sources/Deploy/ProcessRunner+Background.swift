@@ -57,6 +57,7 @@ extension ProcessRunner {
                     while exitCode() == nil { usleep(20_000) }
                 }
             }
+            if runningGroup == pid { runningGroup = 0 }
             let text = output
             stoppedOutput = text
             try? FileManager.default.removeItem(atPath: outputFile)
@@ -81,6 +82,8 @@ extension ProcessRunner {
         if tracking != nil { env[runMark] = mark }
         if let tracking { try? FileIO.writeAtomically(tracking, Array("run \(mark) \(executable)\n".utf8)) }
         let pid = try spawn(executable, arguments, directory: nil, environment: env, output: fd)
+        // Ctrl-C or a stop of deployctl ends this child's group too, as it does a `run`'s.
+        runningGroup = pid
         return Background(pid: pid, executable: executable, outputFile: outputFile, tracking: tracking)
     }
 }

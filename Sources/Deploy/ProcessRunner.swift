@@ -231,7 +231,7 @@ public enum ProcessRunner {
 
 /// The process group of the child being waited for (0: none), for the signal handler. A plain
 /// word written by one thread and read by a handler: no locking is possible there.
-nonisolated(unsafe) private var runningGroup: pid_t = 0
+nonisolated(unsafe) var runningGroup: pid_t = 0
 
 private func endRunningGroupAndDie(_ sig: Int32) {
     let group = runningGroup

@@ -87,7 +87,7 @@ extension Watchdog {
             var alert = make(
                 .event, "event:\(name)", "ENGINE: \(name.replacingOccurrences(of: "_", with: " ").uppercased())",
                 "the engine logged \(name) at \(event["ts"]?.stringValue ?? "?")" + (said.isEmpty ? "" : ": \(said)"),
-                "grep \(name) \(home.botLog) | tail -n 5; tradingbot kill-switch status --home \(home.root)")
+                Self.nextStep(afterEvent: name, home: home))
             alert.action = "nothing: the engine acted on it itself"
             out.append(alert)
         }
@@ -98,6 +98,21 @@ extension Watchdog {
                     "\(critical.count) critical events since the last look", "grep critical \(home.botLog) | tail"))
         }
         return out
+    }
+
+    /// The command that helps most after the engine logged `event` as critical.
+    static func nextStep(afterEvent event: String, home: Home) -> String {
+        let h = home.root
+        switch event {
+        case "positions_unreadable":
+            return
+                "deployctl check data --positions \(h)/logs/positions_futures.json (it names each record and field to fix; see RUNBOOK 'A value cannot be used')"
+        case "exchange_unknown_position":
+            return
+                "tradingbot exchange ping --private --home \(h); close the position on BloFin (RUNBOOK 'Trade on BloFin')"
+        default:
+            return "grep \(event) \(home.botLog) | tail -n 5; tradingbot kill-switch status --home \(h)"
+        }
     }
 
     /// The one command that helps most after `verdict` and `decision`.

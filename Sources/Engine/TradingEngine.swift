@@ -184,8 +184,10 @@ public final class TradingEngine {
                 "error", "weights_unreadable", cycle: cycle, at: now, [JSONField("error", .string(weightsProblem))])
         }
         guard !unreadable.isEmpty else { return }
+        // An open position the engine cannot value stops every entry until a person fixes it:
+        // critical, so the watchdog alerts it at once rather than waiting for an error burst.
         stores.log(
-            "error", "positions_unreadable", cycle: cycle, at: now,
+            unvalued.isEmpty ? "error" : "critical", "positions_unreadable", cycle: cycle, at: now,
             [
                 JSONField("count", .int(unreadable.count)),
                 JSONField("fields", .array(unreadable.prefix(20).map { .string($0.description) })),

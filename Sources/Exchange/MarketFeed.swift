@@ -110,7 +110,7 @@ public struct Reconciliation: Sendable {
     public init() {}
 }
 
-/// Paper trading: fills at the touch with slippage and the taker fee (SEED.md: 0.06 %).
+/// Paper trading: fills at the touch with slippage and the taker fee (the old bot's: 0.06 %).
 public final class PaperBroker: Broker {
     public let model: FillModel
     public let mode = "paper"

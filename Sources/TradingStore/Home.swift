@@ -1,6 +1,6 @@
 import Foundation
 
-/// The deployment root and every path in it (DESIGN.md "The home"). No other code spells a
+/// The deployment root and every path in it (docs/home.md). No other code spells a
 /// data path: a flip or rollback changes `slots/current`, never where the data lives.
 public struct Home: Sendable, Equatable {
     /// Absolute path of the home directory.

@@ -86,18 +86,7 @@ public struct OldBotImport {
         let check = DataCheckRunner.run(
             positionsPath: source.positions, reset: reset, now: now, skewSeconds: skewSeconds,
             configName: home.botConfig)
-        var homeOpen = 0
-        var homeClosed = 0
-        var homeUnreadable = false
-        if FileIO.exists(home.positions) {
-            do {
-                try PositionsCodec.scan(try FileIO.read(home.positions)) { list, _, _, _ in
-                    if list == .open { homeOpen += 1 } else { homeClosed += 1 }
-                }
-            } catch {
-                homeUnreadable = true
-            }
-        }
+        let (homeOpen, homeClosed, homeUnreadable) = try homeContents()
         return Survey(
             source: source, check: check, signalLines: try source.signals.map(FileIO.lineCount) ?? 0,
             decisionLines: try source.decisions.map(FileIO.lineCount) ?? 0, homeOpen: homeOpen,
@@ -107,6 +96,21 @@ public struct OldBotImport {
                 guard FileIO.exists(path) else { return false }
                 return (try? SignalWeights.parse(try ConfigFiles.json(path), file: path)) == nil
             } ?? false)
+    }
+
+    /// What the home's positions file holds now: open and closed counts, or unreadable.
+    func homeContents() throws -> (open: Int, closed: Int, unreadable: Bool) {
+        guard FileIO.exists(home.positions) else { return (0, 0, false) }
+        var open = 0
+        var closed = 0
+        do {
+            try PositionsCodec.scan(try FileIO.read(home.positions)) { list, _, _, _ in
+                if list == .open { open += 1 } else { closed += 1 }
+            }
+        } catch {
+            return (0, 0, true)
+        }
+        return (open, closed, false)
     }
 
     /// Copies the files in under the engine lock. Returns where the files it replaced were kept.
@@ -133,11 +137,14 @@ public struct OldBotImport {
             throw error
         }
         defer { lock.release() }
-        if survey.homeHasData && !force {
+        // Looked at again under the lock: an engine that ran between the survey and the lock may
+        // have written trades the survey did not see.
+        let now = try homeContents()
+        if (now.open + now.closed > 0 || now.unreadable) && !force {
             let count =
-                survey.homeUnreadable
+                now.unreadable
                 ? "a positions file that cannot be read"
-                : "\(grouped(survey.homeClosed)) closed trade(s) and \(survey.homeOpen) open position(s)"
+                : "\(grouped(now.closed)) closed trade(s) and \(now.open) open position(s)"
             throw Failure(
                 code: .failed,
                 message:

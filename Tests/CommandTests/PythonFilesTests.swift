@@ -81,6 +81,13 @@ import Testing
             "deployctl", ["check", "data", "--positions", file, "--config", g.config, "--json"])
         #expect(check.status == 1)
         #expect(check.stdout.contains("closed_positions[\(bad)] (\(g.symbol(bad))) field \\\"net_pnl\\\": is NaN"))
+        // An open position that cannot be valued fails the check whatever the reset.
+        let open = try CommandRunner.run(
+            "deployctl", ["check", "data", "--positions", g.file("open-nan.json"), "--config", g.config])
+        #expect(open.status == 1)
+        #expect(
+            open.stdout.contains("FAIL records_readable") && open.stdout.contains("open_positions[1] (")
+                && open.stdout.contains("field \"entry_price\": is NaN"), "\(open.stdout)")
         let out = try CommandRunner.run("tradingbot", ["report", "--positions", file, "--config", g.config, "--json"])
         #expect(out.status == 0, "\(out.stderr)")
         let report = try out.json()
@@ -132,5 +139,28 @@ import Testing
         #expect(
             out.stderr.contains("invalid JSON at line \(line), column \(column)")
                 && out.stderr.contains("in closed_positions[6] (\(g.symbol(6)))"), "\(out.stderr)")
+    }
+
+    /// Columns count characters, not bytes, as Python does: after raw non-ASCII on the same line,
+    /// and on line 1 of a file with a byte order mark.
+    @Test func syntaxErrorColumnsCountCharacters() throws {
+        let g = try Self.generate()
+        let raw = try String(contentsOfFile: g.file("python-raw-utf8.json"), encoding: .utf8)
+        // A stray letter after the first string value that holds raw non-ASCII.
+        let lines = raw.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let n = try #require(lines.firstIndex { $0.unicodeScalars.contains { $0.value > 0x7F } && $0.hasSuffix("\",") })
+        var broken = lines
+        broken[n] = String(lines[n].dropLast()) + "x,"
+        let bom = "\u{FEFF}{\"open_positions\": [], \"closed_positions\": [{\"symbol\": \"é\" x}]}"
+        for (name, text) in [("broken-utf8.json", broken.joined(separator: "\n")), ("broken-bom.json", bom)] {
+            let path = g.file(name)
+            try Fixtures.write(text, to: path)
+            let python = try CommandRunner.python(["syntax", path]).json()
+            let line = try #require(python["line"] as? Int)
+            let column = try #require(python["column"] as? Int)
+            let out = try CommandRunner.run("tradingbot", ["report", "--positions", path, "--config", g.config])
+            #expect(out.status == 1)
+            #expect(out.stderr.contains("invalid JSON at line \(line), column \(column)"), "\(name): \(out.stderr)")
+        }
     }
 }

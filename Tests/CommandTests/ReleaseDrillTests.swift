@@ -12,6 +12,7 @@ struct ReleaseDrill {
     enum Variant {
         case good, doesNotBuild, selfcheckFails, seesNoTrades, dropsUnknownFields, crashesOnRun, neverBeats, slowBuild
         case hangingBuild, hangsAfterTenCycles, errorsOnFlag, freezesOnFlag, dashboardFails
+        case hangingSelfcheck, hangingDashboard
     }
 
     let root: String
@@ -73,6 +74,8 @@ struct ReleaseDrill {
         case .dashboardFails:
             app += "if [ \"$1\" = dashboard ]; then echo 'fatal: the dashboard cannot bind' >&2; exit 1; fi\n"
         case .neverBeats: app += "if [ \"$1\" = run ]; then exec sleep 3600; fi\n"
+        case .hangingSelfcheck: app += "if [ \"$1\" = selfcheck ]; then exec sleep 301; fi\n"
+        case .hangingDashboard: app += "if [ \"$1\" = dashboard ]; then exec sleep 302; fi\n"
         case .hangsAfterTenCycles:
             // Ten real cycles, then the process stays up but never beats again.
             app += "if [ \"$1\" = run ]; then \(real) \"$@\" --max-cycles 10; exec sleep 3600; fi\n"
@@ -227,6 +230,29 @@ struct ReleaseDrill {
             let cmdline = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(entry)/cmdline"))) ?? Data()
             return "\(entry): " + String(decoding: cmdline.map { $0 == 0 ? 32 : $0 }, as: UTF8.self)
         }
+    }
+
+    /// Processes whose command line is exactly `command` (a marker no other test runs).
+    static func processes(_ command: String) -> [Int32] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap { entry -> Int32? in
+            guard let pid = Int32(entry),
+                let cmdline = try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(entry)/cmdline")),
+                String(decoding: cmdline.map { $0 == 0 ? 32 : $0 }, as: UTF8.self).trimmingCharacters(in: .whitespaces)
+                    == command
+            else { return nil }
+            return pid
+        }
+    }
+
+    /// Polls until `done` holds or `seconds` pass; returns whether it held.
+    static func within(_ seconds: Double, _ done: () -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if done() { return true }
+            usleep(100_000)
+        }
+        return done()
     }
 
     /// The environment of a running process, as NAME=value lines.
@@ -384,6 +410,29 @@ struct ReleaseDrill {
                 "config", "libgit2", "service_manager", "slots", "guard", "engine", "heartbeat", "positions",
                 "secrets", "dashboard", "disk",
             ])
+        // The engine stopped by hand: doctor and status say nothing trades, and how to start it.
+        let conf = drill.home + "/deploy/supervisord.conf"
+        #expect(try CommandRunner.execute("/usr/bin/supervisorctl", ["-c", conf, "stop", "tradingbot"]).status == 0)
+        let stopped = try CommandRunner.run("deployctl", ["doctor", "--home", drill.home])
+        #expect(stopped.status == 1, "\(stopped.stdout)")
+        #expect(
+            stopped.stdout.contains("FAIL engine") && stopped.stdout.contains("NOTHING IS TRADING")
+                && stopped.stdout.contains("start tradingbot"), "\(stopped.stdout)")
+        let stoppedStatus = try CommandRunner.run("deployctl", ["status", "--home", drill.home, "--json"])
+        #expect(stoppedStatus.status == 1)
+        #expect(
+            (try stoppedStatus.json()["problems"] as? [String])?.contains { $0.contains("the engine is not running") }
+                == true, "\(stoppedStatus.stdout)")
+        #expect(try CommandRunner.execute("/usr/bin/supervisorctl", ["-c", conf, "start", "tradingbot"]).status == 0)
+        // Releases in the ledger but no live slot: not "no release yet", and the commands to fix it.
+        let current = drill.home + "/slots/current"
+        let target = try FileManager.default.destinationOfSymbolicLink(atPath: current)
+        try FileManager.default.removeItem(atPath: current)
+        let noSlot = try CommandRunner.run("deployctl", ["doctor", "--home", drill.home])
+        #expect(noSlot.status == 1 && noSlot.stdout.contains("FAIL slots"), "\(noSlot.stdout)")
+        #expect(noSlot.stdout.contains("NOTHING IS TRADING") && noSlot.stdout.contains("deployctl rollback --home"))
+        #expect(try CommandRunner.run("deployctl", ["status", "--home", drill.home]).status == 1)
+        try FileManager.default.createSymbolicLink(atPath: current, withDestinationPath: target)
         // A guard copy gone (a home made before it existed) is found, and install-units puts it back.
         try FileManager.default.removeItem(atPath: drill.home + "/bin/deployctl")
         let noGuard = try CommandRunner.run("deployctl", ["doctor", "--home", drill.home])
@@ -416,6 +465,15 @@ struct ReleaseDrill {
             #expect(
                 FileManager.default.isExecutableFile(atPath: drill.home + "/slots/\(active)/bin/tradingbot"),
                 "current points at a slot without a binary after a kill at \(delay) s")
+            // A slot names a release only once its checkout, build and checks are complete.
+            let other = active == "A" ? "B" : "A"
+            if let named = Slots(home: Home(root: drill.home)).releaseID(other) {
+                let state = try drill.releases().last { $0.id == named }?.state ?? "missing"
+                #expect(
+                    !["started", "building", "checking", "missing"].contains(state)
+                        && FileManager.default.isExecutableFile(atPath: drill.home + "/slots/\(other)/bin/tradingbot"),
+                    "slot \(other) names \(named) (\(state)) after a kill at \(delay) s")
+            }
         }
         let status = try CommandRunner.run("deployctl", ["status", "--home", drill.home, "--json"])
         #expect(try status.json()["deploy_lock"] is NSNull, "a killed release's lock is not reported as held")
@@ -454,6 +512,45 @@ struct ReleaseDrill {
         let abandoned = try drill.releases().filter { $0.state == "building" || $0.state == "checking" }
         #expect(abandoned.isEmpty, "releases left mid-way are marked failed: \(abandoned.map(\.id))")
         print("SIGKILL drill hit: \(hit.joined(separator: "; "))")
+    }
+
+    /// The candidate's own checks (its selfcheck, its dashboard) do not outlive deployctl: after a
+    /// SIGKILL the next holder of the deploy lock ends them, after Ctrl-C deployctl ends them itself.
+    @Test(.timeLimit(.minutes(20))) func aKilledReleaseLeavesNoCheckRunning() throws {
+        let drill = try ReleaseDrill()
+        defer { drill.shutdown() }
+        #expect(try drill.release().status == 0)
+        // Build logs can quote configuration and paths: the operator's to read only.
+        func mode(_ path: String) -> mode_t {
+            var info = stat()
+            return stat(path, &info) == 0 ? info.st_mode & 0o777 : 0o7777
+        }
+        let logs = drill.home + "/logs/deploy"
+        #expect(mode(logs) == 0o700)
+        let built = try FileManager.default.contentsOfDirectory(atPath: logs)
+        #expect(!built.isEmpty && built.allSatisfy { mode(logs + "/" + $0) == 0o600 }, "\(built)")
+        #expect(mode(drill.home + "/state/releases.jsonl") == 0o600)
+        try drill.use(.hangingSelfcheck, "hanging selfcheck")
+        let killed = try drill.startRelease()
+        #expect(ReleaseDrill.within(120) { !ReleaseDrill.processes("sleep 301").isEmpty }, "the selfcheck started")
+        kill(killed.processIdentifier, SIGKILL)
+        killed.waitUntilExit()
+        #expect(!ReleaseDrill.processes("sleep 301").isEmpty, "SIGKILL cannot end the check itself")
+
+        try drill.use(.hangingDashboard, "hanging dashboard")
+        let interrupted = try drill.startRelease(["--wait", "30"])
+        #expect(
+            ReleaseDrill.within(60) { ReleaseDrill.processes("sleep 301").isEmpty },
+            "the next holder of the lock ends the killed run's selfcheck")
+        #expect(
+            ReleaseDrill.within(120) { !ReleaseDrill.processes("sleep 302").isEmpty }, "the dashboard check started")
+        kill(interrupted.processIdentifier, SIGINT)
+        interrupted.waitUntilExit()
+        #expect(
+            ReleaseDrill.within(20) { ReleaseDrill.processes("sleep 302").isEmpty },
+            "Ctrl-C ends the candidate's dashboard: \(ReleaseDrill.processes("sleep 302"))")
+        for pid in ReleaseDrill.processes("sleep 301") + ReleaseDrill.processes("sleep 302") { kill(pid, SIGKILL) }
+        #expect(drill.active == "A", "nothing went live")
     }
 
     @Test(.timeLimit(.minutes(20))) func afterTheFlipALedgerThatCannotBeWrittenStillEndsOnTheGoodEngine() throws {

@@ -28,7 +28,8 @@ import Testing
         #expect(out.status == 0, "\(out.stderr)")
         let events = try JSONLAppender.readAll(home + "/logs/bot.jsonl").compactMap { $0.objectValue }
         let unreadable = try #require(events.first { $0["event"]?.stringValue == "positions_unreadable" })
-        #expect(unreadable["level"] == "error")
+        // An open position it cannot value stops entries: critical, so the watchdog alerts at once.
+        #expect(unreadable["level"] == "critical")
         #expect(unreadable.serializedText.contains("open_positions[1] (DOGEUSDT) field \\\"entry_price\\\": is NaN"))
         #expect(events.contains { $0["event"]?.stringValue == "reducing" && $0["level"] == "error" })
         #expect(events.contains { $0["event"]?.stringValue == "weights_unreadable" && $0["level"] == "error" })

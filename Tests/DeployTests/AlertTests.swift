@@ -219,6 +219,16 @@ import Testing
         #expect(events.count == 1, "once per event")
         #expect(events.first?["headline"] as? String == "ENGINE: CIRCUIT BREAKER")
         #expect((events.first?["what"] as? String)?.contains("kill switch") == true)
+        // An open position the engine cannot value: the alert says which and the command to run.
+        try log.append([
+            "ts": .string(WallClock.now.iso8601), "level": "critical", "event": "positions_unreadable",
+            "fields": ["open_positions[1] (DOGEUSDT) field \"entry_price\": is NaN"],
+        ])
+        #expect(watchdog.runOnce(dryRun: false).verdict == "healthy")
+        let unvalued = try #require(hooks(server).last)
+        #expect(unvalued["headline"] as? String == "ENGINE: POSITIONS UNREADABLE")
+        #expect((unvalued["what"] as? String)?.contains("DOGEUSDT") == true, "\(unvalued)")
+        #expect((unvalued["next"] as? String)?.contains("deployctl check data --positions") == true, "\(unvalued)")
 
         for n in 0..<10 { try log.append(["level": "error", "event": "order_failed", "n": .int(n)]) }
         let burst = watchdog.runOnce(dryRun: false)

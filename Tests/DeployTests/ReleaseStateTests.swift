@@ -125,6 +125,16 @@ import GitKit
         #expect(waiter.outcome == "held", "the waiter got the deleted file's lock while another holds the path's")
         second.release()
         #expect(FileLock.currentHolder(path) == nil)
+        // Looking never touches the file: a probe that took the lock would rewrite it, and a
+        // release starting at that moment would find it held.
+        try Fixtures.write("pid 4242 releasing abc (left by a dead holder)\n", to: path)
+        var before = stat()
+        stat(path, &before)
+        #expect(FileLock.currentHolder(path) == nil)
+        var after = stat()
+        stat(path, &after)
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == "pid 4242 releasing abc (left by a dead holder)\n")
+        #expect(after.st_ino == before.st_ino && after.st_mtim.tv_nsec == before.st_mtim.tv_nsec)
     }
 
     @Test func waitpidErrorsAreFailuresAndTimeoutsEndTheWholeGroup() throws {

@@ -61,6 +61,12 @@ import Testing
         expectError(
             "{\(reset), \"dashboard\": {\"bnd\": \"0.0.0.0\"}}", field: "dashboard.bnd",
             containing: "did you mean \"bind\"?")
+        expectError(
+            "{\(reset), \"exchange\": {\"requests_per_minute\": 5000}}", field: "exchange.requests_per_minute",
+            containing: "5000 is out of range")
+        expectError(
+            "{\(reset), \"exchange\": {\"mdoe\": \"live\"}}", field: "exchange.mdoe",
+            containing: "did you mean \"mode\"?")
     }
 
     @Test func theDashboardSectionTakesItsDefaults() throws {
@@ -94,6 +100,16 @@ import Testing
         } throws: { error in
             "\(error)".contains(
                 "deploy.json: field \"probation.timeout\": is not a known key (did you mean \"timeout_seconds\"?)")
+        }
+        for (text, says) in [
+            (#"{"watchdog": {"stall_cycles": 0}}"#, #"field "watchdog.stall_cycles": 0 is out of range"#),
+            (#"{"checks": {"skew_seconds": 7200}}"#, #"field "checks.skew_seconds": 7200 is out of range"#),
+            (#"{"build": {"timeout_seconds": 1}}"#, #"field "build.timeout_seconds": 1 is out of range"#),
+            (#"{"watchdog": {"min_free_disk_mb": -1}}"#, #"field "watchdog.min_free_disk_mb": -1 is out of range"#),
+        ] {
+            #expect {
+                _ = try DeployConfig.parse(try JSONValue.parse(text), file: "deploy.json")
+            } throws: { error in "\(error)".contains("deploy.json: " + says) }
         }
         #expect {
             _ = try AssetUniverse.parse(try JSONValue.parse(#"{"symbol": {"BTCUSDT": "mega"}}"#), file: "u.json")

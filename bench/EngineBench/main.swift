@@ -6,7 +6,7 @@ import TradingStore
 
 // Engine benchmark (release build): one cycle over 50 symbols with every signal, against the
 // feed's own cost in the same run; replay throughput on the recorded 5-minute spot data (Tests/Fixtures); peak RSS.
-// usage: engine-bench [SHARED_DATA_DIR] [--cycles N]
+// usage: engine-bench [FIXTURES_DIR] [--cycles N]
 
 func median(_ xs: [Double]) -> Double {
     let s = xs.sorted()
@@ -20,7 +20,7 @@ func peakRSSMiB() -> Double {
 }
 
 let args = CommandLine.arguments
-let shared = args.count > 1 && !args[1].hasPrefix("--") ? args[1] : "Tests/Fixtures"
+let fixtures = args.count > 1 && !args[1].hasPrefix("--") ? args[1] : "Tests/Fixtures"
 let cycles = args.firstIndex(of: "--cycles").flatMap { Int(args[$0 + 1]) } ?? 300
 
 let sectors = Sector.allCases
@@ -83,7 +83,7 @@ let replayHome = Home(root: NSTemporaryDirectory() + "engine-bench-replay-\(UUID
 var replaySettings = EngineSettings()
 replaySettings.persistEvery = 500
 let summary = try ReplayRunner.run(
-    feedPath: shared + "/market/spot-5m-2018-01", home: replayHome, baseConfig: nil, universe: nil,
+    feedPath: fixtures + "/market/spot-5m-2018-01", home: replayHome, baseConfig: nil, universe: nil,
     settings: replaySettings)
 print(
     String(

@@ -1,4 +1,4 @@
-/// The data-date sanity checks of DESIGN.md over a positions file. They exist because a deploy
+/// The data-date sanity checks (docs/formats.md) over a positions file. They exist because a deploy
 /// once imported fine and showed nothing: a wallet reset with the wrong year hid every trade.
 /// Records stream through an accumulator, so a million trades need no more memory than one.
 public struct DataCheck: Sendable {

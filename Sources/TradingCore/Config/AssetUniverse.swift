@@ -1,4 +1,4 @@
-/// The seven sectors of SEED.md; the risk gate allows at most N positions per sector.
+/// The seven sectors the old bot used; the risk gate allows at most N positions per sector.
 public enum Sector: String, Sendable, CaseIterable {
     case mega, l1, l2, defi, meme, exchange, payment
 }

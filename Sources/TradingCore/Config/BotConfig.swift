@@ -1,6 +1,7 @@
-/// `config/bot.json`: what the trading service needs. Only `wallet_reset` is required; a missing
-/// section takes its defaults, but a section that is present must be complete, so a misspelt
-/// field fails loudly instead of silently running on a default.
+/// `config/bot.json`: what the trading service needs. Only `wallet_reset` (its `at` and
+/// `starting_capital`) is required; a missing section or key takes its documented default, so
+/// a home written before a setting existed still loads, while an unknown or misspelt key fails
+/// loudly (with the allowed keys) instead of silently running on a default.
 public struct BotConfig: Sendable, Equatable {
     public var walletReset: WalletReset
     public var cycleSeconds: Int = 60
@@ -22,14 +23,14 @@ public struct BotConfig: Sendable, Equatable {
         public var minAgreeing = 3
     }
 
-    /// Exchange fees as fractions of notional (SEED.md: taker 0.06 %, maker 0.02 %).
+    /// Exchange fees as fractions of notional (the old bot's: taker 0.06 %, maker 0.02 %).
     public struct Fees: Sendable, Equatable {
         public var taker = 0.0006
         public var maker = 0.0002
         public init() {}
     }
 
-    /// The risk gate's limits (SEED.md).
+    /// The risk gate's limits (docs/formats.md).
     public struct RiskLimits: Sendable, Equatable {
         public var maxPositions = 10
         public var maxSymbolFraction = 0.10

@@ -46,7 +46,14 @@ public struct JSONReader {
             }
             i += 1
         }
-        return JSONSyntaxError(offset: end, line: line, column: end - lineStart + 1, message: message)
+        // Columns count characters, as Python and editors do: a UTF-8 continuation byte is not
+        // one, and neither is the byte order mark before line 1.
+        if lineStart == 0 && bytes.count >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF {
+            lineStart = min(3, end)
+        }
+        var column = 1
+        for j in lineStart..<end where bytes[j] & 0xC0 != 0x80 { column += 1 }
+        return JSONSyntaxError(offset: end, line: line, column: column, message: message)
     }
 
     private func describeByte(at offset: Int) -> String {

@@ -22,7 +22,7 @@ public struct Timestamp: Sendable, Equatable {
     }
 }
 
-/// One open or closed position in `logs/positions_futures.json` (schema in DESIGN.md).
+/// One open or closed position in `logs/positions_futures.json` (schema in docs/formats.md).
 /// Every field but `symbol` may be missing in real files; `extra` keeps the rest verbatim.
 public struct Position: Sendable, Equatable {
     public var symbol: String

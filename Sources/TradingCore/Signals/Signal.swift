@@ -24,7 +24,7 @@ public protocol Signal: Sendable {
     func read(_ snapshot: MarketSnapshot) -> SignalReading
 }
 
-/// The ten signals of SEED.md with their default parameters.
+/// The ten signals the old bot used, with their default parameters.
 public enum SignalCatalog {
     public static let all: [any Signal] = [
         OrderFlowImbalance(), LiquidationCascade(), FundingRateSignal(), OpenInterestVelocity(), Momentum(),

@@ -13,7 +13,7 @@ public enum ExitReason: String, Sendable {
     case closedOnExchange = "closed_on_exchange"
 }
 
-/// SEED.md's exits. Moves are fractions of the entry price (unlevered). Emergency exits bypass
+/// The old bot's exits. Moves are fractions of the entry price (unlevered). Emergency exits bypass
 /// the minimum hold; the others wait for it.
 public struct ExitPolicy: Sendable, Equatable {
     public var minHoldSeconds = 300.0

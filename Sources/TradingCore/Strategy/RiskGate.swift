@@ -22,7 +22,7 @@ public enum RiskVerdict: Sendable, Equatable {
     case block(rule: String, detail: String)
 }
 
-/// SEED.md's risk limits: concurrency, one position per symbol, per-symbol and total exposure
+/// The old bot's risk limits: concurrency, one position per symbol, per-symbol and total exposure
 /// as fractions of equity (notional by default, margin when `exposure_basis` says so), positions
 /// per sector, notional bounds and a daily cap. An entry's size is the smallest of its caps.
 public struct RiskGate: Sendable {
