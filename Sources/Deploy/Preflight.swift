@@ -59,11 +59,14 @@ public struct Preflight {
                 CheckResult(name: "data", ok: true, detail: "no live positions file yet; data checks skipped"))
             return results
         }
-        let snapshot = home.stateDir + "/snapshots/\(release).positions.json"
+        let snapshots = PositionSnapshots(home: home)
+        let snapshot = snapshots.folder + "/before-\(release).positions.json"
         timed("data", "data-date checks on a snapshot of the live positions") {
-            // The operator's positions: snapshots are theirs to read only.
-            try FileIO.makePrivateDirectory(home.stateDir + "/snapshots")
+            // The operator's positions: snapshots are theirs to read only. It stays, as a copy
+            // to restore from should this release damage the file (`tradingbot restore`).
+            try FileIO.makePrivateDirectory(snapshots.folder)
             try FileIO.copy(home.positions, to: snapshot, mode: 0o600)
+            snapshots.prune()
             let bot = try ConfigFiles.bot(home.botConfig)
             let report = DataCheckRunner.run(
                 positionsPath: snapshot, reset: bot.walletReset, now: now,
@@ -79,7 +82,6 @@ public struct Preflight {
         timed("roundtrip", "the snapshot through the candidate's store") {
             [try roundTrip(candidate, snapshot: snapshot, release: release)]
         }
-        try? FileManager.default.removeItem(atPath: snapshot)
         return results
     }
 

@@ -70,3 +70,19 @@ extension TradingEngine {
         }
     }
 }
+
+extension TradingEngine {
+    /// A copy of the positions file as the UTC day `ended` closed, to restore from should the
+    /// file be damaged later (`tradingbot restore`). A failure is logged, never fatal.
+    func takeDaySnapshot(ended: Instant, now: Instant) {
+        guard settings.daySnapshots else { return }
+        do {
+            try persist()
+            try PositionSnapshots(home: stores.home).take("day-\(ended.iso8601.prefix(10)).positions.json")
+        } catch {
+            stores.log(
+                "error", "snapshot_failed", cycle: cycle, at: now,
+                [JSONField("day", .string(String(ended.iso8601.prefix(10)))), JSONField("error", .string("\(error)"))])
+        }
+    }
+}

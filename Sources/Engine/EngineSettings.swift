@@ -16,6 +16,9 @@ public struct EngineSettings: Sendable {
     /// Keep each cycle's newest candles in data/candles.db (the service; replays have their
     /// recorded files already).
     public var recordCandles = true
+    /// Copy the positions file into state/snapshots when each UTC day ends (the service; a
+    /// replay's temporary home needs none).
+    public var daySnapshots = true
 
     public init() {}
 }

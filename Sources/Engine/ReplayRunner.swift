@@ -68,6 +68,7 @@ public enum ReplayRunner {
         settings.fillAtNextOpen = true
         settings.stopsWithinCandle = true
         settings.recordCandles = false
+        settings.daySnapshots = false
         let engine = try TradingEngine(
             config: config, universe: universe, feed: feed, stores: stores, settings: settings)
         var cycles = 0

@@ -216,6 +216,7 @@ public final class TradingEngine {
         guard day != today else { return }
         let restarting = day == nil
         writeDailyReports(previousDay: day, today: today, now: now)
+        if let ended = day { takeDaySnapshot(ended: ended, now: now) }
         day = today
         peakEquity = balance
         dayPnl = 0

@@ -118,6 +118,28 @@ public final class AnalyticsDatabase: Sendable {
         }
     }
 
+    /// Every mirrored trade as the positions file held it (its record, every field kept), oldest
+    /// close first: what `tradingbot restore --from-db` writes back.
+    public func closedRecords() throws -> [(key: String, json: String)] {
+        try pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: "SELECT trade_key, record_json FROM closed_trades ORDER BY closed_at_us, opened_at_us, trade_key"
+            ).map { row in (row[0], row[1]) }
+        }
+    }
+
+    /// A consistent copy of the whole database at `path` (SQLite's online backup: the WAL's
+    /// content included), kept before a restore rebuilds the mirror.
+    public func backup(to path: String) throws {
+        do {
+            let copy = try DatabaseQueue(path: path)
+            try pool.backup(to: copy)
+        } catch {
+            throw StoreError(path: path, message: "cannot back up the analytics database: \(error)")
+        }
+    }
+
     /// Count and net P&L of the mirrored trades closed at or after `since` (all when nil).
     public func totals(since: Instant? = nil) throws -> (trades: Int, netPnl: Double) {
         try pool.read { db in

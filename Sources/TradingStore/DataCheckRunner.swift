@@ -21,7 +21,9 @@ public enum DataCheckRunner {
                 check.add(position, list: list, index: index, issues: issues)
             }
         } catch {
-            return .unreadable("\(positionsPath) cannot be read: \(error). Fix the file or restore the last good copy.")
+            return .unreadable(
+                "\(positionsPath) cannot be read: \(error). Fix the file there, or put a good copy back (`tradingbot restore --list` shows them)."
+            )
         }
         return check.finish()
     }

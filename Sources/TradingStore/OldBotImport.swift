@@ -46,12 +46,7 @@ public struct OldBotImport {
     static let weightsFile = "signal_weights.json"
 
     /// Why an import did not happen; `code` follows the CLI contract.
-    public struct Failure: Error, CustomStringConvertible {
-        public enum Code: Sendable { case usage, failed, locked }
-        public var code: Code
-        public var message: String
-        public var description: String { message }
-    }
+    public typealias Failure = HomeRefusal
 
     public let home: Home
 
@@ -124,18 +119,7 @@ public struct OldBotImport {
             )
         }
         try home.createDirectories()
-        let lock: FileLock
-        do {
-            lock = try FileLock.acquire(home.engineLock, holder: "pid \(ProcessIdentity.pid) importing")
-        } catch .held(let path, let holder) {
-            throw Failure(
-                code: .locked,
-                message:
-                    "an engine is running on this home (\(path) is held by \(holder.isEmpty ? "an unknown process" : holder)): stop it first, then import. Nothing was imported."
-            )
-        } catch .failed(let error) {
-            throw error
-        }
+        let lock = try HomeRefusal.engineLock(home, doing: "importing", then: "import. Nothing was imported.")
         defer { lock.release() }
         // Looked at again under the lock: an engine that ran between the survey and the lock may
         // have written trades the survey did not see.

@@ -23,7 +23,10 @@ public struct PositionsStore: Sendable {
         do {
             return try PositionsCodec.decode(bytes)
         } catch {
-            throw StoreError(path: path, message: "\(error); fix the file or restore the last good copy")
+            throw StoreError(
+                path: path,
+                message: "\(error); fix the file there, or put a good copy back: `tradingbot restore --list` shows them"
+            )
         }
     }
 
@@ -65,7 +68,10 @@ public struct PositionsStore: Sendable {
         } catch let error as StoreError {
             throw error
         } catch {
-            throw StoreError(path: path, message: "\(error); fix the file or restore the last good copy")
+            throw StoreError(
+                path: path,
+                message: "\(error); fix the file there, or put a good copy back: `tradingbot restore --list` shows them"
+            )
         }
         return (accumulator.report, recent.result)
     }

@@ -50,7 +50,7 @@ struct ImportCommand: ParsableCommand {
         var failure: OldBotImport.Failure?
         if !dryRun {
             do {
-                kept = try importer.apply(survey, force: force, stamp: now.iso8601.replacingColons)
+                kept = try importer.apply(survey, force: force, stamp: now.fileStamp)
             } catch let error as OldBotImport.Failure {
                 failure = error
             }
@@ -76,21 +76,6 @@ struct ImportCommand: ParsableCommand {
         if let failure { throw ExitCode(failure.code.exitStatus) }
         if !survey.check.ok { throw ExitCode(ExitStatus.failed) }
     }
-}
-
-extension OldBotImport.Failure.Code {
-    var exitStatus: Int32 {
-        switch self {
-        case .usage: ExitStatus.usage
-        case .failed: ExitStatus.failed
-        case .locked: ExitStatus.locked
-        }
-    }
-}
-
-extension String {
-    /// `2025-12-18T09:30:00Z` as `2025-12-18T09-30-00Z`, for a file name.
-    fileprivate var replacingColons: String { String(map { $0 == ":" ? "-" : $0 }) }
 }
 
 extension OldBotImport.Survey {

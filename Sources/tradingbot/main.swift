@@ -8,7 +8,7 @@ struct TradingBot: ParsableCommand {
         abstract: "The BloFin futures trading bot: service, reports and checks.",
         subcommands: [
             RunCommand.self, SelfCheckCommand.self, ReportCommand.self, ReplayCommand.self, ReconcileCommand.self,
-            RoundTripCommand.self, ImportCommand.self,
+            RoundTripCommand.self, ImportCommand.self, RestoreCommand.self,
             KillSwitchCommand.self, DashboardCommand.self, HashPasswordCommand.self, ExchangeCommand.self,
         ]
     )

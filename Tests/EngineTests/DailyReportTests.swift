@@ -44,6 +44,13 @@ import Testing
         let text = try String(contentsOfFile: home.reportsDir + "/2025-12-19.txt", encoding: .utf8)
         #expect(text.hasPrefix("Daily report 2025-12-19 (UTC)") && text.contains("Balance"))
         #expect(!FileIO.exists(home.reportsDir + "/2025-12-20.json"), "the day that runs has no report yet")
+        // A copy of the positions file as the day closed, to restore from: the operator's, 0600.
+        let snapshot = home.stateDir + "/snapshots/day-2025-12-19.positions.json"
+        let copy = try PositionsCodec.decode(try FileIO.read(snapshot)).file
+        #expect(copy.closed.count == closedThatDay.count)
+        var info = stat()
+        stat(snapshot, &info)
+        #expect(info.st_mode & 0o777 == 0o600)
 
         // Lost (a restart at the wrong moment): a new engine writes yesterday's on its first cycle.
         try FileIO.remove(path)
@@ -59,6 +66,8 @@ import Testing
         // A folder where the report's file should go: the write fails, even for root.
         try FileManager.default.createDirectory(
             atPath: home.reportsDir + "/2025-12-19.json/x", withIntermediateDirectories: true)
+        // And a file where the snapshots' folder should be.
+        try Fixtures.write("not a folder", to: home.stateDir + "/snapshots")
         let start = try #require(Instant(year: 2025, month: 12, day: 19, hour: 23, minute: 30))
         let engine = try engine(home: home, start: start)
         var t = start
@@ -72,5 +81,9 @@ import Testing
             $0["event"] == "daily_report_failed"
         }
         #expect(failures.count == 1 && failures.first?["level"] == "error", "\(failures)")
+        let snapshotFailures = try JSONLAppender.readAll(home.botLog).compactMap { $0.objectValue }.filter {
+            $0["event"] == "snapshot_failed"
+        }
+        #expect(snapshotFailures.count == 1, "\(snapshotFailures)")
     }
 }
