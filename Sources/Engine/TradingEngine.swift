@@ -60,6 +60,8 @@ public final class TradingEngine {
     /// Open positions it cannot value (symbol and why): while there are any, the engine is
     /// reducing (no new entries; exits of the others go on), since its exposure is unknown.
     public private(set) var unvalued: [String] = []
+    /// The last write that failed, while writes fail (nil once one succeeds).
+    public private(set) var writeProblem: String?
     /// Positions on the exchange that the engine does not know (from the reconciliation): while
     /// any exist it opens nothing new, since its exposure is not what it thinks.
     public internal(set) var exchangeUnknown: [String] = []
@@ -131,6 +133,10 @@ public final class TradingEngine {
 
     /// Why the engine opens nothing new while exits go on, or nil when it may enter.
     public var reducingReason: String? {
+        if let writeProblem {
+            return
+                "the engine cannot write its files (\(writeProblem)): no new entries until it can, so none goes unrecorded; exits go on and are written once it can"
+        }
         if !unvalued.isEmpty {
             return
                 "\(unvalued.count) open position(s) cannot be valued (\(unvalued.joined(separator: "; "))); fix them in \(stores.home.positions) and restart"
@@ -272,6 +278,8 @@ public final class TradingEngine {
             do {
                 try decide(snapshot, now: now, result: &result)
             } catch {
+                // A log or state file that cannot be written (a full disk): no further entries.
+                if error is StoreError { noteWriteFailure(error, now: now) }
                 entryFailures.append("\(snapshot.symbol): \(error)")
                 stores.log(
                     "error", "entry_failed", cycle: cycle, at: now,
@@ -295,7 +303,7 @@ public final class TradingEngine {
         if let why = reducingReason, cycle == 1 || cycle % 60 == 0 {
             stores.log("error", "reducing", cycle: cycle, at: now, [JSONField("reason", .string(why))])
         }
-        if cycle % settings.persistEvery == 0 { try persist() }
+        if cycle % settings.persistEvery == 0 { try persist(now: now) }
         if settings.recordCandles { recordCandles(snapshots, now: now) }
         if let first = exitFailures.first {
             throw ExitFailures(count: exitFailures.count, first: first)
@@ -710,7 +718,35 @@ public final class TradingEngine {
     }
 
     /// Writes what changed: the positions file (atomic), the SQLite mirror, learned weights.
-    public func persist() throws {
+    /// While it fails (a full disk), the engine reduces: a position it could not record must not
+    /// be opened.
+    public func persist(now: Instant = WallClock.now) throws {
+        do {
+            try persistChanges()
+        } catch {
+            noteWriteFailure(error, now: now)
+            throw error
+        }
+        if writeProblem != nil {
+            writeProblem = nil
+            stores.log("info", "writes_recovered", cycle: cycle, at: now)
+        }
+    }
+
+    /// Remembers that a write failed; the first failure is critical, so the watchdog alerts it.
+    func noteWriteFailure(_ error: any Error, now: Instant) {
+        if writeProblem == nil {
+            stores.log(
+                "critical", "writes_failing", cycle: cycle, at: now,
+                [
+                    JSONField("error", .string("\(error)")),
+                    JSONField("effect", .string("no new entries until the files can be written; exits go on")),
+                ])
+        }
+        writeProblem = "\(error)"
+    }
+
+    private func persistChanges() throws {
         try saveDay()
         if dirty {
             try stores.positions.save(file)
