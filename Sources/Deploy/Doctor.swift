@@ -5,7 +5,9 @@ import TradingStore
 
 /// `deployctl doctor`: everything a home needs, checked in one go, each with what to do.
 public enum Doctor {
-    public static func run(home: Home, now: Instant, manager given: ServiceManager? = nil) -> [CheckResult] {
+    public static func run(
+        home: Home, now: Instant, manager given: ServiceManager? = nil, systemdDir: String = "/etc/systemd/system"
+    ) -> [CheckResult] {
         var checks = CheckList()
         var deploy: DeployConfig?
         checks.run("config") {
@@ -195,6 +197,17 @@ public enum Doctor {
             }
             return "\(free / 1_000_000_000) GB free"
         }
+        // The file as written, even when the config check failed for an empty repo.
+        let config = deploy ?? (try? ConfigFiles.deploy(home.deployConfig)) ?? DeployConfig()
+        checks.run("units") { try unitsCheck(home: home, config: config, systemdDir: systemdDir) }
+        if Slots(home: home).active() == nil && records.isEmpty {
+            checks.append(CheckResult(name: "watchdog", ok: true, detail: "no release yet"))
+        } else {
+            checks.append(watchdogCheck(manager: manager))
+        }
+        checks.append(clockCheck(home: home, now: now, skewSeconds: Double(config.checks.skewSeconds)))
+        checks.append(locksCheck(home: home, config: config, now: now))
+        checks.run("build_tool") { try buildToolCheck(config: config) }
         return checks.results
     }
 

@@ -19,6 +19,20 @@ public protocol ServiceManager {
     /// Whether a dashboard is meant to run here (a supervised program, an enabled unit): the
     /// watchdog probes it only then.
     func dashboardEnabled() -> Bool
+    /// Whether what runs the watchdog here (the timer, the supervised program) is running.
+    func watchdogRunner() -> WatchdogRunner
+}
+
+/// What runs the watchdog on this machine, as its service manager sees it.
+public enum WatchdogRunner: Sendable, Equatable {
+    case running(String)
+    case stopped(String, fix: String)
+    /// This manager runs no watchdog here (deploy.json says so).
+    case none(String)
+}
+
+extension ServiceManager {
+    public func watchdogRunner() -> WatchdogRunner { .none("\(name) runs no watchdog") }
 }
 
 /// The engine's service as its manager sees it.
@@ -128,6 +142,22 @@ public struct SupervisorManager: ServiceManager {
     }
 
     public func dashboardEnabled() -> Bool { dashboardSupervised }
+
+    public func watchdogRunner() -> WatchdogRunner {
+        guard watchdogInterval != nil else {
+            return .none(
+                "deploy.json watchdog.supervised is false: nothing here heals a stall unless a timer or cron runs `deployctl watchdog --home \(shellWord(home.root))`"
+            )
+        }
+        let conf = shellWord(configPath)
+        guard daemonAnswers, let outcome = try? ctl(["status", "watchdog"], timeout: 10) else {
+            return .stopped(
+                "supervisord is not running", fix: "env -i PATH=/usr/bin:/bin supervisord -c \(conf)")
+        }
+        let state = outcome.output.split(whereSeparator: { $0 == " " || $0 == "\n" }).joined(separator: " ")
+        return state.contains("RUNNING")
+            ? .running(state) : .stopped(state, fix: "supervisorctl -c \(conf) start watchdog")
+    }
 
     public func restartDashboard() -> String? {
         guard dashboardSupervised, daemonAnswers else { return nil }
@@ -251,6 +281,16 @@ public struct SystemdManager: ServiceManager {
 
     public func dashboardEnabled() -> Bool {
         (try? systemctl(["is-enabled", "--quiet", "tradingbot-dashboard.service"]))?.status == 0
+    }
+
+    public func watchdogRunner() -> WatchdogRunner {
+        let timer = "tradingbot-watchdog.timer"
+        guard let outcome = try? systemctl(["is-active", timer]) else {
+            return .stopped("systemctl does not answer", fix: "systemctl status \(timer)")
+        }
+        let state = outcome.output.trimmingCharacters(in: .whitespacesAndNewlines)
+        return outcome.status == 0
+            ? .running("\(timer) \(state)") : .stopped("\(timer) \(state)", fix: "sudo systemctl enable --now \(timer)")
     }
 
     /// Restarts the dashboard's unit when it is active (an operator who disabled it keeps it off).

@@ -224,7 +224,7 @@ import Testing
         #expect(
             names == [
                 "config", "libgit2", "service_manager", "slots", "guard", "engine", "heartbeat", "positions",
-                "secrets", "dashboard", "disk",
+                "secrets", "dashboard", "disk", "units", "watchdog", "clock", "locks", "build_tool",
             ])
         let stopped = try #require(try heartbeat("stopped", ageSeconds: 900))
         #expect(stopped.ok && stopped.warning && stopped.detail.contains("stopped 900 s ago"))
@@ -232,6 +232,102 @@ import Testing
         #expect(!stale.ok && stale.detail.contains("stall threshold 180 s"))
         let fresh = try #require(try heartbeat("idle", ageSeconds: 5))
         #expect(fresh.ok && !fresh.warning)
+    }
+
+    /// The units this home needs, written and installed; what runs the watchdog; the clock;
+    /// locks held too long; the build tool.
+    @Test func theMachineAroundTheHome() throws {
+        let home = try configuredHome("doctor-machine")
+        let now = WallClock.now
+        func check(_ name: String, manager: ServiceManager? = nil, systemdDir: String = "/nonexistent") throws
+            -> CheckResult
+        {
+            let fake = FakeManager(fixed: ServiceHealth(state: "RUNNING", running: true, gaveUp: false, restarts: nil))
+            return try #require(
+                Doctor.run(home: home, now: now, manager: manager ?? fake, systemdDir: systemdDir).first {
+                    $0.name == name
+                })
+        }
+        // supervisord: its config as this home needs it now.
+        let none = try check("units")
+        #expect(!none.ok && none.detail.contains("deployctl install-units --supervisor --home"), "\(none.detail)")
+        var config = try ConfigFiles.deploy(home.deployConfig)
+        _ = try Units.install(home: home, config: config, systemd: false, user: "root")
+        #expect(try check("units").ok)
+        var deploy = try ConfigFiles.json(home.deployConfig).objectValue ?? JSONObject()
+        deploy["watchdog"] = ["interval_seconds": 60]
+        try FileIO.writeJSON(home.deployConfig, .object(deploy))
+        let stale = try check("units")
+        #expect(!stale.ok && stale.detail.contains("not what this home needs now") && stale.detail.contains("reread"))
+
+        // systemd: written into deploy/ and installed, both as the home needs them now.
+        deploy["service_manager"] = "systemd"
+        try FileIO.writeJSON(home.deployConfig, .object(deploy))
+        config = try ConfigFiles.deploy(home.deployConfig)
+        _ = try Units.install(home: home, config: config, systemd: true, user: "nobody")
+        let etc = try Fixtures.temporaryDirectory("etc-systemd")
+        let missing = try check("units", systemdDir: etc)
+        #expect(
+            !missing.ok && missing.detail.contains("tradingbot.service") && missing.detail.contains("not installed"))
+        for name in try FileManager.default.contentsOfDirectory(atPath: home.root + "/deploy")
+        where name.hasPrefix("tradingbot") {
+            try FileIO.copy(home.root + "/deploy/" + name, to: etc + "/" + name)
+        }
+        let installed = try check("units", systemdDir: etc)
+        #expect(installed.ok, "\(installed.detail)")
+        var bot = try ConfigFiles.json(home.botConfig).objectValue ?? JSONObject()
+        bot["cycle_seconds"] = 300  // the engine unit's WatchdogSec follows the cycle
+        try FileIO.writeJSON(home.botConfig, .object(bot))
+        let changed = try check("units", systemdDir: etc)
+        #expect(
+            !changed.ok && changed.detail.contains("outdated") && changed.detail.contains("differ")
+                && changed.detail.contains("--user nobody"), "\(changed.detail)")
+
+        // What runs the watchdog: the systemd timer (a stand-in systemctl answers), supervisord's program.
+        let tools = try Fixtures.temporaryDirectory("systemctl")
+        for (name, answer, code) in [("active", "active", 0), ("inactive", "inactive", 3)] {
+            try Fixtures.write("#!/bin/sh\necho \(answer)\nexit \(code)\n", to: tools + "/" + name)
+            chmod(tools + "/" + name, 0o755)
+        }
+        #expect(try check("watchdog").detail == "no release yet", "nothing to guard before the first release")
+        #expect(Doctor.watchdogCheck(manager: SystemdManager(systemctl: tools + "/active")).ok)
+        let off = Doctor.watchdogCheck(manager: SystemdManager(systemctl: tools + "/inactive"))
+        #expect(
+            !off.ok && off.detail.contains("sudo systemctl enable --now tradingbot-watchdog.timer"), "\(off.detail)")
+        let down = Doctor.watchdogCheck(manager: SupervisorManager(home: home, config: DeployConfig()))
+        #expect(!down.ok && down.detail.contains("supervisord is not running"), "\(down.detail)")
+        var unsupervised = DeployConfig()
+        unsupervised.watchdog.supervised = false
+        let nothing = Doctor.watchdogCheck(manager: SupervisorManager(home: home, config: unsupervised))
+        #expect(nothing.ok && nothing.warning && nothing.detail.contains("nothing here heals a stall"))
+
+        // A clock that went back: the heartbeat is from its future.
+        try HeartbeatStore(home: home).write(
+            Heartbeat(pid: 1, release: "r1", cycle: 9, phase: "idle", writtenAt: now.adding(seconds: 3600)))
+        let clock = try check("clock")
+        #expect(!clock.ok && clock.detail.contains("the clock went back"), "\(clock.detail)")
+        try FileIO.remove(home.heartbeat)
+        #expect(try check("clock").ok)
+
+        // A release that has held the deploy lock for hours hangs; a fresh one is just working.
+        let lock = try FileLock.acquire(home.deployLock, holder: "pid 4242 releasing main")
+        #expect(try check("locks").detail.contains("deploy.lock held by pid 4242 releasing main"))
+        var old = [timeval(tv_sec: time(nil) - 7200, tv_usec: 0), timeval(tv_sec: time(nil) - 7200, tv_usec: 0)]
+        utimes(home.deployLock, &old)
+        let hung = try check("locks")
+        #expect(
+            !hung.ok && hung.detail.contains("is it hung?") && hung.detail.contains("ps -fp 4242"), "\(hung.detail)")
+        lock.release()
+        #expect(try check("locks").detail == "no lock held")
+
+        // The build command's program.
+        deploy["build"] = ["command": "no-such-build-tool-here build"]
+        try FileIO.writeJSON(home.deployConfig, .object(deploy))
+        let tool = try check("build_tool")
+        #expect(!tool.ok && tool.detail.contains("no-such-build-tool-here, which is not on PATH"), "\(tool.detail)")
+        deploy["build"] = ["command": "sh build.sh"]
+        try FileIO.writeJSON(home.deployConfig, .object(deploy))
+        #expect(try check("build_tool").ok)
     }
 
     @Test func theSecretsFileMustBeTheOwnersAlone() throws {
