@@ -38,4 +38,70 @@ public enum SecretsFile {
         }
         return values
     }
+
+    /// Why `name` cannot be a variable name, or nil.
+    public static func nameProblem(_ name: String) -> String? {
+        let ok =
+            !name.isEmpty && name.first.map { $0 == "_" || ("A"..."Z").contains($0) } == true
+            && name.allSatisfy { $0 == "_" || ("A"..."Z").contains($0) || ("0"..."9").contains($0) }
+        return ok ? nil : "\"\(name)\" is not a variable name (capital letters, digits and _)"
+    }
+
+    /// Sets `name` to `value` (nil: removes it) in the file at `path`: the line that held it is
+    /// replaced where it was, later duplicates are dropped, every other line and comment stays.
+    /// Written atomically under `lock`, mode 0600 whatever the file had.
+    /// - Returns: whether the name was in the file before.
+    @discardableResult
+    public static func update(_ name: String, to value: String?, path: String, lock: String) throws -> Bool {
+        if let problem = nameProblem(name) { throw StoreError(path: path, message: problem) }
+        var line: String?
+        if let value {
+            guard !value.contains("\n") && !value.contains("\r") && !value.isEmpty else {
+                throw StoreError(path: path, message: "the value of \(name) must be one non-empty line")
+            }
+            // As the parser reads it back: quoted when spaces or quotes at its ends would be lost.
+            let plain = value.trimmingSpaces == Substring(value) && value.first != "'" && value.first != "\""
+            if plain {
+                line = "\(name)=\(value)"
+            } else if !value.contains("'") {
+                line = "\(name)='\(value)'"
+            } else if !value.contains("\"") {
+                line = "\(name)=\"\(value)\""
+            } else {
+                throw StoreError(
+                    path: path, message: "the value of \(name) holds both kinds of quote; it cannot be written")
+            }
+        }
+        let held: FileLock
+        do {
+            held = try FileLock.acquire(lock, holder: "pid \(ProcessIdentity.pid) writing \(path)", timeout: 10)
+        } catch {
+            throw StoreError(path: lock, message: "cannot lock the secrets file for writing: \(error)")
+        }
+        defer { held.release() }
+        let text = FileIO.exists(path) ? String(decoding: try FileIO.read(path), as: UTF8.self) : ""
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        if lines.last == "" { lines.removeLast() }
+        var found = false
+        var out: [String] = []
+        for existing in lines {
+            var body = String(existing.trimmingSpaces)
+            if body.hasPrefix("export ") { body = String(String(body.dropFirst(7)).trimmingSpaces) }
+            let named = body.split(separator: "=", maxSplits: 1).first.map {
+                String($0).trimmingSpaces == Substring(name)
+            }
+            guard named == true && !body.hasPrefix("#") else {
+                out.append(existing)
+                continue
+            }
+            if !found, let line { out.append(line) }
+            found = true
+        }
+        if !found, let line { out.append(line) }
+        try FileIO.writeAtomically(path, Array((out.joined(separator: "\n") + "\n").utf8), mode: 0o600)
+        guard chmod(path, 0o600) == 0 else {
+            throw StoreError(path: path, message: "cannot make it private (chmod 600): \(FileIO.errnoText())")
+        }
+        return found
+    }
 }
