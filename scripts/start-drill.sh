@@ -32,6 +32,17 @@ if [ "$(id -u)" -eq 0 ]; then
         || fail "run as root, the engine does not run as the service user"
 fi
 grep -rq "$password" "$home/logs" && fail "the password is in a log"
+# The product's own doctor agrees: the checks about this home and what runs it all pass (disk,
+# clock and build tool depend on the machine the drill runs on).
+"$home/bin/deployctl" doctor --home "$home" --json > "$out" || true
+python3 - "$out" <<'EOF' || fail "deployctl doctor finds the fresh home unhealthy"
+import json, sys
+checks = {c["name"]: c for c in json.load(open(sys.argv[1]))["checks"]}
+wanted = ["config", "slots", "guard", "engine", "heartbeat", "positions", "secrets", "dashboard", "units", "watchdog", "locks"]
+bad = [f'{n}: {checks.get(n, {}).get("detail", "missing")}' for n in wanted if not checks.get(n, {}).get("ok")]
+print("\n".join(bad), file=sys.stderr)
+sys.exit(1 if bad else 0)
+EOF
 
 python3 - "$home" "$port" "$password" <<'EOF' || fail "the engine or the dashboard is not what the newcomer should find"
 import http.cookiejar, json, re, sys, time, urllib.parse, urllib.request
