@@ -110,7 +110,8 @@ extension Doctor {
         let releaseTakes = config.build.timeoutSeconds + config.probation.timeoutSeconds + 600
         let locks: [(path: String, limit: Int, what: String)] = [
             (home.deployLock, releaseTakes, "a release"),
-            (home.stateDir + "/watchdog.lock", 600, "a watchdog run"),
+            // A watchdog's rollback waits out a probation.
+            (home.stateDir + "/watchdog.lock", config.probation.timeoutSeconds + 600, "a watchdog run"),
             (home.positionsLock, 120, "a write of the positions file"),
         ]
         var problems: [String] = []
@@ -142,6 +143,12 @@ extension Doctor {
         let command = config.build.command
         guard let tool = command.split(separator: " ").first.map(String.init) else {
             throw ServiceError(message: "build.command is empty")
+        }
+        // A shell line (`cd x && ...`, `CC=clang swift build`, `./build.sh` in the slot) is the
+        // shell's to resolve, in the slot: only a bare program name can be looked up here.
+        let shellish = command.contains { "&|;$`()<>".contains($0) }
+        if shellish || tool.contains("=") || tool.hasPrefix(".") || ["cd", "env", "exec", "sh", "bash"].contains(tool) {
+            return "build.command `\(command)` runs in the slot through /bin/sh; not looked up here"
         }
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
         let found =

@@ -155,8 +155,13 @@ public struct SupervisorManager: ServiceManager {
                 "supervisord is not running", fix: "env -i PATH=/usr/bin:/bin supervisord -c \(conf)")
         }
         let state = outcome.output.split(whereSeparator: { $0 == " " || $0 == "\n" }).joined(separator: " ")
-        return state.contains("RUNNING")
-            ? .running(state) : .stopped(state, fix: "supervisorctl -c \(conf) start watchdog")
+        if state.contains("RUNNING") { return .running(state) }
+        // A config rewritten by install-units that supervisord has not read yet.
+        if state.contains("no such process") {
+            return .stopped(
+                state, fix: "supervisorctl -c \(conf) reread && supervisorctl -c \(conf) update")
+        }
+        return .stopped(state, fix: "supervisorctl -c \(conf) start watchdog")
     }
 
     public func restartDashboard() -> String? {

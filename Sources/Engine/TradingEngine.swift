@@ -721,8 +721,16 @@ public final class TradingEngine {
     /// While it fails (a full disk), the engine reduces: a position it could not record must not
     /// be opened.
     public func persist(now: Instant = WallClock.now) throws {
+        // The state that money depends on: the day's breaker and the positions. Only their
+        // writes decide whether the engine may enter, and only a real write of the positions
+        // file proves they work again (a small day.json may fit where the positions do not).
         do {
-            try persistChanges()
+            if writeProblem != nil { dirty = true }
+            try saveDay()
+            if dirty {
+                try stores.positions.save(file)
+                dirty = false
+            }
         } catch {
             noteWriteFailure(error, now: now)
             throw error
@@ -730,6 +738,16 @@ public final class TradingEngine {
         if writeProblem != nil {
             writeProblem = nil
             stores.log("info", "writes_recovered", cycle: cycle, at: now)
+        }
+        // The mirror and the learned weights can be rebuilt: their failures fail the cycle
+        // (logged, counted) but do not stop entries.
+        if !pendingClosed.isEmpty {
+            try stores.database.upsert(pendingClosed)
+            pendingClosed.removeAll()
+        }
+        if weightsDirty {
+            try stores.saveWeights(weights)
+            weightsDirty = false
         }
     }
 
@@ -744,22 +762,6 @@ public final class TradingEngine {
                 ])
         }
         writeProblem = "\(error)"
-    }
-
-    private func persistChanges() throws {
-        try saveDay()
-        if dirty {
-            try stores.positions.save(file)
-            dirty = false
-        }
-        if !pendingClosed.isEmpty {
-            try stores.database.upsert(pendingClosed)
-            pendingClosed.removeAll()
-        }
-        if weightsDirty {
-            try stores.saveWeights(weights)
-            weightsDirty = false
-        }
     }
 
     /// The breaker's state for logs and selfcheck.

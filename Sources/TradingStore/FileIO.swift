@@ -128,6 +128,9 @@ public enum FileIO {
         // owned by root. Only root can give a file away; for anyone else it is theirs already.
         if replacing && getuid() == 0 && (existing.st_uid != 0 || existing.st_gid != 0) {
             _ = fchown(fd, existing.st_uid, existing.st_gid)
+        } else if !replacing, let owner = directoryOwnerForRoot(of: path) {
+            // A new file in the service user's folder is the service user's.
+            _ = fchown(fd, owner.uid, owner.gid)
         }
         try fill(fd, temp)
         guard fsync(fd) == 0 else { throw StoreError(path: temp, message: "fsync failed: \(errnoText())") }
@@ -205,6 +208,30 @@ public enum FileIO {
         return removed
     }
 
+}
+
+extension FileIO {
+    /// When this process is root, the owner of `path`'s folder if that is not root: what a file
+    /// root creates there should belong to (a sudo'd restore must not leave the engine a file
+    /// it cannot open). Nil otherwise.
+    static func directoryOwnerForRoot(of path: String) -> (uid: uid_t, gid: gid_t)? {
+        guard getuid() == 0 else { return nil }
+        let dir = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+        let folder = dir.isEmpty ? (path.hasPrefix("/") ? "/" : ".") : dir
+        var info = stat()
+        guard stat(folder, &info) == 0, info.st_uid != 0 || info.st_gid != 0 else { return nil }
+        return (info.st_uid, info.st_gid)
+    }
+
+    /// Gives files another library created (a database and its journal, a lock file) to the
+    /// owner of their folder when root created them; a no-op for anyone else.
+    public static func giveToFolderOwner(_ paths: [String]) {
+        for path in paths {
+            guard let owner = directoryOwnerForRoot(of: path) else { continue }
+            var info = stat()
+            if stat(path, &info) == 0 && info.st_uid == 0 { _ = chown(path, owner.uid, owner.gid) }
+        }
+    }
 }
 
 extension FileIO {

@@ -15,7 +15,9 @@ public struct HomeRefusal: Error, CustomStringConvertible {
     /// engine; a held lock names its holder and what to do.
     public static func engineLock(_ home: Home, doing: String, then next: String) throws(HomeRefusal) -> FileLock {
         do {
-            return try FileLock.acquire(home.engineLock, holder: "pid \(ProcessIdentity.pid) \(doing)")
+            let lock = try FileLock.acquire(home.engineLock, holder: "pid \(ProcessIdentity.pid) \(doing)")
+            FileIO.giveToFolderOwner([home.engineLock])
+            return lock
         } catch {
             switch error {
             case .held(let path, let holder):

@@ -3,7 +3,7 @@ import TradingCore
 
 /// `state/snapshots/`: copies of the positions file to go back to when it is damaged. The
 /// engine takes one when each UTC day ends and every release takes one before its checks; the
-/// newest `keep` stay. They are the operator's data: 0600 in a 0700 folder.
+/// newest `keep` of each kind stay. They are the operator's data: 0600 in a 0700 folder.
 public struct PositionSnapshots: Sendable {
     public let home: Home
     public let keep: Int
@@ -44,8 +44,15 @@ public struct PositionSnapshots: Sendable {
         }.sorted { ($0.modified, $0.path) > ($1.modified, $1.path) }
     }
 
-    /// Removes all but the newest `keep`.
+    /// Removes all but the newest `keep` of each kind (`day-`, `before-`, anything else), so
+    /// thirty release attempts never push out the end-of-day copies.
     public func prune() {
-        for old in list().dropFirst(keep) { unlink(old.path) }
+        func kind(_ path: String) -> String {
+            let name = (path as NSString).lastPathComponent
+            return name.hasPrefix("day-") ? "day" : name.hasPrefix("before-") ? "before" : "other"
+        }
+        for (_, entries) in Dictionary(grouping: list(), by: { kind($0.path) }) {
+            for old in entries.dropFirst(keep) { unlink(old.path) }
+        }
     }
 }

@@ -24,8 +24,8 @@ public struct PositionsRestore {
         /// The home's positions file now, in words.
         public var current: String
         public var databaseTrades: Int?
-        /// Trades the home knows of (the mirror, or the readable current file) that the restored
-        /// file lacks, newest last.
+        /// Trades the home knows of (the mirror, the readable current file) that the restored
+        /// file lacks, in words, oldest close first.
         public var lost: [String]
         public var notes: [String]
     }
@@ -34,6 +34,7 @@ public struct PositionsRestore {
 
     public init(home: Home) { self.home = home }
 
+    /// What restoring from `source` would do; reads only.
     public func plan(_ source: Source) throws(HomeRefusal) -> Plan {
         do {
             switch source {
@@ -44,6 +45,23 @@ public struct PositionsRestore {
             throw refusal
         } catch {
             throw HomeRefusal(code: .failed, message: "\(error)")
+        }
+    }
+
+    /// The home's current file, when it can be read.
+    private func currentFile() -> PositionsFile? {
+        guard FileIO.exists(home.positions), let bytes = try? FileIO.read(home.positions) else { return nil }
+        return try? PositionsCodec.decode(bytes).file
+    }
+
+    /// The mirror, or nil with a note when there is none or it cannot be opened (it is rebuilt).
+    private func mirror(_ notes: inout [String]) -> AnalyticsDatabase? {
+        guard FileIO.exists(home.database) else { return nil }
+        do {
+            return try AnalyticsDatabase(path: home.database)
+        } catch {
+            notes.append("the mirror cannot be read (\(error)); it is set aside and rebuilt from the restored file")
+            return nil
         }
     }
 
@@ -62,42 +80,80 @@ public struct PositionsRestore {
                 message: "\(path) cannot be read either: \(error); choose another copy (`tradingbot restore --list`)")
         }
         var plan = describe(decoded, source: path, bytes: bytes)
-        if FileIO.exists(home.database) {
-            let db = try AnalyticsDatabase(path: home.database)
+        let restored = Set(Self.keys(decoded.file.closed))
+        var lostKeys = Set<String>()
+        if let db = mirror(&plan.notes) {
             let check = try db.reconcile(with: decoded.file)
             plan.databaseTrades = check.databaseTrades
-            plan.lost = Self.inWords(check.notInFile)
+            lostKeys.formUnion(check.notInFile)
             if !check.notInFile.isEmpty {
                 plan.notes.append(
                     "the mirror holds \(check.notInFile.count) trade(s) this copy lacks (closed after it was taken?): `--from-db` keeps them"
                 )
             }
         }
+        if let current = currentFile() {
+            lostKeys.formUnion(Set(Self.keys(current.closed)).subtracting(restored))
+            let unmirrorable = current.closed.count - AnalyticsDatabase.records(for: current.closed).count
+            if unmirrorable > 0 && decoded.file.closed.count < current.closed.count {
+                plan.notes.append(
+                    "the current file also holds \(unmirrorable) record(s) without a usable close time or P&L; compare the counts above"
+                )
+            }
+        }
+        plan.lost = Self.inWords(Array(lostKeys))
         return plan
     }
 
     private func planDatabase() throws -> Plan {
+        var notes: [String] = []
         guard FileIO.exists(home.database) else {
             throw HomeRefusal(
                 code: .usage,
                 message: "\(home.database): no analytics database in this home; restore from a copy instead")
         }
-        let db = try AnalyticsDatabase(path: home.database)
+        guard let db = mirror(&notes) else {
+            throw HomeRefusal(
+                code: .failed, message: "\(notes.joined()); restore from a copy instead (`tradingbot restore --list`)")
+        }
         let records = try db.closedRecords()
         let text = #"{"open_positions": [], "closed_positions": ["# + records.map(\.json).joined(separator: ",") + "]}"
         var file = try PositionsCodec.decode(Array(text.utf8)).file
-        var notes: [String] = []
         // Open positions are not mirrored: they come from the current file when it can be read,
         // else from the newest snapshot that can, less those the mirror shows closed since.
         var lost: [String] = []
-        if let current = try? PositionsCodec.decode(try FileIO.read(home.positions)) {
-            file.open = current.file.open
-            file.extra = current.file.extra
-            lost = try db.reconcile(with: current.file).missingFromDatabase
-            notes.append("open positions: the \(current.file.open.count) of the current file")
+        if let current = currentFile() {
+            file.open = current.open
+            file.extra = current.extra
+            lost = try db.reconcile(with: current).missingFromDatabase
+            notes.append("open positions: the \(current.open.count) of the current file")
+            // Records the mirror cannot hold (no usable close time or P&L) would be dropped.
+            let mirrored = Set(AnalyticsDatabase.records(for: current.closed).map(\.tradeKey))
+            for p in current.closed where !mirrored.contains(Self.key(p)) {
+                lost.append("\(p.symbol)||0|0")
+            }
         } else if let (snapshot, older) = newestReadableSnapshot() {
-            let closedSince = Set(file.closed.map(Self.positionKey))
-            file.open = older.open.filter { !closedSince.contains(Self.positionKey($0)) }
+            let closedSince = Set(try db.reconcile(with: older).notInFile)
+            var sinceByPosition: [String: [Position]] = [:]
+            for (record, trade) in zip(records, file.closed) where closedSince.contains(record.key) {
+                sinceByPosition[Self.positionKey(trade), default: []].append(trade)
+            }
+            file.open = []
+            for position in older.open {
+                guard let trades = sinceByPosition[Self.positionKey(position)] else {
+                    file.open.append(position)
+                    continue
+                }
+                // Closed since the snapshot: gone when the closes cover its size; a partial close
+                // leaves the rest open, which the operator must check against the exchange.
+                let closedSize = trades.compactMap(\.size).reduce(0, +)
+                if let size = position.size, closedSize < size * (1 - 1e-9) {
+                    file.open.append(position)
+                    notes.append(
+                        "\(position.symbol): partly closed since the snapshot (\(closedSize) of \(size)); kept open at its snapshot size: check it on the exchange"
+                    )
+                }
+            }
             file.extra = older.extra
             notes.append(
                 "open positions: \(file.open.count) from \(snapshot.path), taken \(snapshot.modified.iso8601); a position opened after that is not known: compare with the exchange before starting the engine"
@@ -108,8 +164,7 @@ public struct PositionsRestore {
             )
         }
         let bytes = PositionsCodec.encode(file)
-        var plan = describe(
-            PositionsCodec.Decoded(file: file, issues: []), source: home.database, bytes: bytes)
+        var plan = describe(PositionsCodec.Decoded(file: file, issues: []), source: home.database, bytes: bytes)
         plan.databaseTrades = records.count
         plan.lost = Self.inWords(lost)
         plan.notes += notes
@@ -119,13 +174,21 @@ public struct PositionsRestore {
         return plan
     }
 
-    /// Mirror keys (`SYMBOL|SIDE|opened µs|closed µs`) as a person reads them, oldest close first.
+    /// The mirror's key of each closed trade (`SYMBOL|SIDE|opened µs|closed µs`).
+    static func keys(_ closed: [Position]) -> [String] { AnalyticsDatabase.records(for: closed).map(\.tradeKey) }
+
+    static func key(_ p: Position) -> String {
+        "\(p.symbol)|\(p.direction ?? "")|\(p.openedAt?.instant.microseconds ?? 0)|\(p.closedAt?.instant.microseconds ?? 0)"
+    }
+
+    /// Mirror keys as a person reads them, oldest close first.
     static func inWords(_ keys: [String]) -> [String] {
         let parsed = keys.map { key -> (Int64, String) in
             let parts = key.split(separator: "|", omittingEmptySubsequences: false)
             guard parts.count == 4, let closed = Int64(parts[3].split(separator: "#").first ?? "") else {
                 return (0, key)
             }
+            if closed == 0 { return (0, "\(parts[0]): a record without a usable close time or P&L") }
             let side = parts[1].isEmpty ? "" : " " + parts[1].lowercased()
             return (closed, "\(parts[0])\(side) closed \(Instant(microseconds: closed).iso8601)")
         }
@@ -164,8 +227,10 @@ public struct PositionsRestore {
         }
     }
 
-    /// Writes the plan under the engine lock. Returns what was kept aside.
-    public func apply(_ plan: Plan, force: Bool, stamp: String) throws(HomeRefusal) -> [String] {
+    /// Restores from `source` under the engine lock: planned again once the lock is held (an
+    /// engine that stopped a moment ago may have written since), refused when it would lose
+    /// trades without `force`. Returns the plan carried out and what was kept aside.
+    public func run(_ source: Source, force: Bool, stamp: String) throws(HomeRefusal) -> (plan: Plan, kept: [String]) {
         do {
             try home.createDirectories()
         } catch {
@@ -173,33 +238,57 @@ public struct PositionsRestore {
         }
         let lock = try HomeRefusal.engineLock(home, doing: "restoring", then: "restore. Nothing was changed.")
         defer { lock.release() }
+        let plan = try self.plan(source)
         guard plan.lost.isEmpty || force else {
             throw HomeRefusal(
                 code: .failed,
                 message:
-                    "the restored file would lack \(plan.lost.count) trade(s) this home knows of (the newest: \(plan.lost.suffix(3).joined(separator: ", "))); nothing was changed. Pick a newer copy, restore `--from-db`, or pass --force to accept the loss (everything replaced is kept)."
+                    "the restored file would lack \(plan.lost.count) trade(s) this home knows of (the newest: \(plan.lost.suffix(3).joined(separator: "; "))); nothing was changed. Pick a newer copy, restore `--from-db`, or pass --force to accept the loss (everything replaced is kept)."
             )
         }
+        var kept: [String] = []
+        var wrote = false
         do {
-            var kept: [String] = []
+            let suffix = ".before-restore-\(stamp)-\(ProcessIdentity.pid)"
             if FileIO.exists(home.positions) {
-                let aside = home.positions + ".before-restore-" + stamp
-                try FileIO.copy(home.positions, to: aside, mode: 0o600)
-                kept.append(aside)
+                try FileIO.copy(home.positions, to: home.positions + suffix, mode: 0o600)
+                kept.append(home.positions + suffix)
             }
             if FileIO.exists(home.database) {
-                let aside = home.database + ".before-restore-" + stamp
-                try AnalyticsDatabase(path: home.database).backup(to: aside)
-                kept.append(aside)
+                kept.append(try setMirrorAside(suffix))
             }
             FileIO.removeStaleTemps(of: home.positions)
             try FileIO.writeAtomically(home.positions, plan.bytes, mode: 0o600)
+            wrote = true
             // The mirror follows the file it mirrors.
             let file = try PositionsStore(home: home).decode().file
             try AnalyticsDatabase(path: home.database).rebuild(from: file)
-            return kept
+            FileIO.giveToFolderOwner([home.database, home.database + "-wal", home.database + "-shm"])
+            return (plan, kept)
         } catch {
-            throw HomeRefusal(code: .failed, message: "\(error)")
+            let keptText = kept.isEmpty ? "" : " Kept: \(kept.joined(separator: ", "))."
+            throw HomeRefusal(
+                code: .failed,
+                message: wrote
+                    ? "PARTLY RESTORED: \(home.positions) was restored, but the mirror was not rebuilt: \(error). Run `tradingbot reconcile --rebuild`.\(keptText)"
+                    : "\(error); the positions file was not changed.\(keptText)")
         }
+    }
+
+    /// Keeps the mirror beside itself (SQLite's online backup), or, when it cannot be opened,
+    /// moves the damaged files aside so a fresh one is built. Returns the kept path.
+    private func setMirrorAside(_ suffix: String) throws -> String {
+        let aside = home.database + suffix
+        do {
+            try AnalyticsDatabase(path: home.database).backup(to: aside)
+            FileIO.giveToFolderOwner([aside])
+        } catch {
+            for ext in ["", "-wal", "-shm"] where FileIO.exists(home.database + ext) {
+                guard rename(home.database + ext, aside + ext) == 0 else {
+                    throw StoreError(path: home.database + ext, message: "cannot move the unreadable mirror aside")
+                }
+            }
+        }
+        return aside
     }
 }

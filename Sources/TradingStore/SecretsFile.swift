@@ -24,7 +24,8 @@ public enum SecretsFile {
 
     public static func parse(_ text: String) -> [String: String] {
         var values: [String: String] = [:]
-        for raw in text.split(whereSeparator: { $0 == "\n" || $0 == "\r" }) {
+        // `\.isNewline`: in Swift "\r\n" is one Character, equal to neither "\n" nor "\r".
+        for raw in text.split(whereSeparator: \.isNewline) {
             var line = String(raw).trimmingSpaces
             if line.isEmpty || line.hasPrefix("#") { continue }
             if line.hasPrefix("export ") { line = String(line.dropFirst(7)).trimmingSpaces }
@@ -79,8 +80,13 @@ public enum SecretsFile {
             throw StoreError(path: lock, message: "cannot lock the secrets file for writing: \(error)")
         }
         defer { held.release() }
+        FileIO.giveToFolderOwner([lock])
+        // Private before the secret goes in: the new version takes the old file's mode.
+        if FileIO.exists(path) && chmod(path, 0o600) != 0 {
+            throw StoreError(path: path, message: "cannot make it private (chmod 600): \(FileIO.errnoText())")
+        }
         let text = FileIO.exists(path) ? String(decoding: try FileIO.read(path), as: UTF8.self) : ""
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        var lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).map(String.init)
         if lines.last == "" { lines.removeLast() }
         var found = false
         var out: [String] = []
@@ -99,9 +105,6 @@ public enum SecretsFile {
         }
         if !found, let line { out.append(line) }
         try FileIO.writeAtomically(path, Array((out.joined(separator: "\n") + "\n").utf8), mode: 0o600)
-        guard chmod(path, 0o600) == 0 else {
-            throw StoreError(path: path, message: "cannot make it private (chmod 600): \(FileIO.errnoText())")
-        }
         return found
     }
 }

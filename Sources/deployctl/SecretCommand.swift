@@ -47,13 +47,7 @@ struct SecretSetCommand: ParsableCommand {
                 "TRADINGBOT_DASHBOARD_PASSWORD_HASH takes the bcrypt hash, not the password: tradingbot hash-password | deployctl secret set TRADINGBOT_DASHBOARD_PASSWORD_HASH --home \(shellWord(home.root))"
             )
         }
-        let path = home.configDir + "/secrets.env"
-        let replaced: Bool
-        do {
-            replaced = try SecretsFile.update(name, to: value, path: path, lock: home.stateDir + "/secrets.lock")
-        } catch {
-            throw CommandFailure.failed("\(error)")
-        }
+        let (path, replaced) = try writeSecret(name, value, home: home)
         print("\(name) \(replaced ? "replaced" : "set") in \(path) (mode 600).")
         print("Next: \(nextStep(home: home))")
     }
@@ -93,15 +87,7 @@ struct SecretUnsetCommand: ParsableCommand {
     var name: String
 
     func run() throws {
-        let home = homeOptions.resolved
-        if let problem = SecretsFile.nameProblem(name) { throw CommandFailure.usage(problem) }
-        let path = home.configDir + "/secrets.env"
-        let removed: Bool
-        do {
-            removed = try SecretsFile.update(name, to: nil, path: path, lock: home.stateDir + "/secrets.lock")
-        } catch {
-            throw CommandFailure.failed("\(error)")
-        }
+        let (path, removed) = try writeSecret(name, nil, home: homeOptions.resolved)
         print(removed ? "\(name) removed from \(path)." : "\(name) was not in \(path); nothing changed.")
     }
 }
@@ -127,5 +113,17 @@ struct SecretListCommand: ParsableCommand {
             print("\(path):")
             for name in names { print("  \(name)") }
         }
+    }
+}
+
+/// Sets (or, given nil, removes) `name` in the home's secrets file.
+/// - Returns: the file and whether the name was in it before.
+private func writeSecret(_ name: String, _ value: String?, home: Home) throws -> (path: String, existed: Bool) {
+    if let problem = SecretsFile.nameProblem(name) { throw CommandFailure.usage(problem) }
+    let path = home.configDir + "/secrets.env"
+    do {
+        return (path, try SecretsFile.update(name, to: value, path: path, lock: home.stateDir + "/secrets.lock"))
+    } catch {
+        throw CommandFailure.failed("\(error)")
     }
 }

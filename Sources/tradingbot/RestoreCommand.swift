@@ -51,9 +51,10 @@ struct RestoreCommand: ParsableCommand {
         let home = homeOptions.resolved
         if list { return try printList(home) }
         let restore = PositionsRestore(home: home)
-        let plan: PositionsRestore.Plan
+        let source: PositionsRestore.Source = from.map { .file($0) } ?? .database
+        var plan: PositionsRestore.Plan
         do {
-            plan = try restore.plan(from.map { .file($0) } ?? .database)
+            plan = try restore.plan(source)
         } catch {
             throw CommandFailure(code: error.code.exitStatus, error.message)
         }
@@ -61,7 +62,8 @@ struct RestoreCommand: ParsableCommand {
         var failure: HomeRefusal?
         if !dryRun {
             do {
-                kept = try restore.apply(plan, force: force, stamp: WallClock.now.fileStamp)
+                // Planned again under the engine lock; what was carried out is what is shown.
+                (plan, kept) = try restore.run(source, force: force, stamp: WallClock.now.fileStamp)
             } catch {
                 failure = error
             }

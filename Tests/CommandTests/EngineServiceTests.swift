@@ -27,14 +27,7 @@ import Testing
     func heartbeat(_ home: String) -> Heartbeat? { try? HeartbeatStore(home: Home(root: home)).read() }
 
     /// Polls until `condition` holds or `seconds` pass.
-    func waitFor(_ seconds: Double, _ condition: () -> Bool) -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if condition() { return true }
-            usleep(50_000)
-        }
-        return condition()
-    }
+    func waitFor(_ seconds: Double, _ condition: () -> Bool) -> Bool { waitUntil(seconds: seconds, condition) }
 
     @Test(.timeLimit(.minutes(20))) func secondEngineIsRefusedAndSigtermStopsWithinOneSecond() throws {
         let home = try CommandRunner.makeHome(botConfig: Self.fastConfig)

@@ -17,15 +17,6 @@ import Testing
 
     func text(_ path: String) -> String { (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
 
-    func within(_ seconds: Double, _ done: () -> Bool) -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if done() { return true }
-            usleep(100_000)
-        }
-        return done()
-    }
-
     @Test(.timeLimit(.minutes(20))) func aFullDiskStopsEntriesLosesNothingAndRecovers() throws {
         let mount = try Fixtures.temporaryDirectory("fulldisk")
         let mounted = try CommandRunner.execute("/bin/mount", ["-t", "tmpfs", "-o", "size=24m", "tmpfs", mount])
@@ -56,12 +47,12 @@ import Testing
         engine.standardError = FileHandle(forWritingAtPath: err)
         try engine.run()
         defer { if engine.isRunning { kill(engine.processIdentifier, SIGKILL) } }
-        #expect(within(120) { text(out).contains(" cycle 5: ") }, "the engine trades: \(text(err))")
+        #expect(waitUntil(seconds: 120) { text(out).contains(" cycle 5: ") }, "the engine trades: \(text(err))")
 
         let fullAt = WallClock.now
         let fill = try CommandRunner.execute("/bin/dd", ["if=/dev/zero", "of=\(mount)/filler", "bs=1M"])
         #expect(fill.stderr.contains("No space left"), "the disk is full: \(fill.stderr)")
-        #expect(within(60) { text(err).contains("No space left on device") }, "the engine says so")
+        #expect(waitUntil(seconds: 60) { text(err).contains("No space left on device") }, "the engine says so")
         sleep(8)  // several cycles on a full disk
         #expect(engine.isRunning, "a full disk does not stop the engine: \(text(err).suffix(2000))")
         #expect(text(err).contains("CRITICAL ERROR writes_failing"), "\(text(err).suffix(2000))")
@@ -69,7 +60,7 @@ import Testing
         try FileManager.default.removeItem(atPath: mount + "/filler")
 
         #expect(
-            within(60) {
+            waitUntil(seconds: 60) {
                 guard let beat = try? HeartbeatStore(home: Home(root: home)).read() else { return false }
                 return beat.writtenAt > freedAt.adding(seconds: 3) && beat.consecutiveErrors == 0
             }, "the engine trades again once space is back: \(text(err).suffix(2000))")

@@ -245,16 +245,6 @@ struct ReleaseDrill {
         }
     }
 
-    /// Polls until `done` holds or `seconds` pass; returns whether it held.
-    static func within(_ seconds: Double, _ done: () -> Bool) -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if done() { return true }
-            usleep(100_000)
-        }
-        return done()
-    }
-
     /// The environment of a running process, as NAME=value lines.
     static func environment(of pid: Int) -> [String] {
         let bytes = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/environ"))) ?? Data()
@@ -532,7 +522,7 @@ struct ReleaseDrill {
         #expect(mode(drill.home + "/state/releases.jsonl") == 0o600)
         try drill.use(.hangingSelfcheck, "hanging selfcheck")
         let killed = try drill.startRelease()
-        #expect(ReleaseDrill.within(120) { !ReleaseDrill.processes("sleep 301").isEmpty }, "the selfcheck started")
+        #expect(waitUntil(seconds: 120) { !ReleaseDrill.processes("sleep 301").isEmpty }, "the selfcheck started")
         kill(killed.processIdentifier, SIGKILL)
         killed.waitUntilExit()
         #expect(!ReleaseDrill.processes("sleep 301").isEmpty, "SIGKILL cannot end the check itself")
@@ -540,14 +530,14 @@ struct ReleaseDrill {
         try drill.use(.hangingDashboard, "hanging dashboard")
         let interrupted = try drill.startRelease(["--wait", "30"])
         #expect(
-            ReleaseDrill.within(60) { ReleaseDrill.processes("sleep 301").isEmpty },
+            waitUntil(seconds: 60) { ReleaseDrill.processes("sleep 301").isEmpty },
             "the next holder of the lock ends the killed run's selfcheck")
         #expect(
-            ReleaseDrill.within(120) { !ReleaseDrill.processes("sleep 302").isEmpty }, "the dashboard check started")
+            waitUntil(seconds: 120) { !ReleaseDrill.processes("sleep 302").isEmpty }, "the dashboard check started")
         kill(interrupted.processIdentifier, SIGINT)
         interrupted.waitUntilExit()
         #expect(
-            ReleaseDrill.within(20) { ReleaseDrill.processes("sleep 302").isEmpty },
+            waitUntil(seconds: 20) { ReleaseDrill.processes("sleep 302").isEmpty },
             "Ctrl-C ends the candidate's dashboard: \(ReleaseDrill.processes("sleep 302"))")
         for pid in ReleaseDrill.processes("sleep 301") + ReleaseDrill.processes("sleep 302") { kill(pid, SIGKILL) }
         #expect(drill.active == "A", "nothing went live")

@@ -121,4 +121,95 @@ import Testing
         let unreadable = try CommandRunner.run("tradingbot", ["restore", "--from", tornCopy, "--home", root])
         #expect(unreadable.status == 1 && unreadable.stderr.contains("cannot be read either"), "\(unreadable.stderr)")
     }
+
+    /// A position partly closed since the snapshot stays open (the rest is still on the
+    /// exchange), with a note; one closed in full since is gone.
+    @Test func openPositionsFromASnapshotFollowTheMirror() throws {
+        let root = try Fixtures.temporaryDirectory("restore-partial")
+        let home = Home(root: root)
+        try home.createDirectories()
+        try FileManager.default.createDirectory(atPath: home.configDir, withIntermediateDirectories: true)
+        try Fixtures.write(CommandRunner.botConfig(resetAt: "2025-12-18T00:00:00Z"), to: home.botConfig)
+        func trade(_ symbol: String, size: Double, closed: String?) -> String {
+            let close = closed.map { #", "exit_price": 101, "net_pnl": 1, "closed_at": "\#($0)""# } ?? ""
+            return
+                #"{"symbol": "\#(symbol)", "direction": "LONG", "entry_price": 100, "size": \#(size), "opened_at": "2026-01-01T00:00:00Z"\#(close)}"#
+        }
+        func state(open: [String], closed: [String]) throws {
+            let text =
+                #"{"open_positions": [\#(open.joined(separator: ", "))], "closed_positions": [\#(closed.joined(separator: ", "))]}"#
+            try Fixtures.write(text, to: home.positions)
+            #expect(try CommandRunner.run("tradingbot", ["reconcile", "--rebuild", "--home", root]).status == 0)
+        }
+        try state(open: [trade("BTCUSDT", size: 2, closed: nil), trade("ETHUSDT", size: 1, closed: nil)], closed: [])
+        try PositionSnapshots(home: home).take("day-2026-01-01.positions.json")
+        // Since the snapshot: half of BTC closed, all of ETH closed; then the file is lost.
+        try state(
+            open: [trade("BTCUSDT", size: 1, closed: nil)],
+            closed: [
+                trade("BTCUSDT", size: 1, closed: "2026-01-02T00:00:00Z"),
+                trade("ETHUSDT", size: 1, closed: "2026-01-02T01:00:00Z"),
+            ])
+        try FileIO.remove(home.positions)
+        let out = try CommandRunner.run("tradingbot", ["restore", "--from-db", "--home", root, "--json"])
+        #expect(out.status == 0, "\(out.stdout) \(out.stderr)")
+        let file = try PositionsCodec.decode(try FileIO.read(home.positions)).file
+        #expect(file.open.map(\.symbol) == ["BTCUSDT"], "ETH closed in full since; BTC only in part")
+        #expect(file.closed.count == 2)
+        let notes = try out.json()["notes"] as? [String] ?? []
+        #expect(notes.contains { $0.contains("BTCUSDT: partly closed since the snapshot") }, "\(notes)")
+    }
+
+    /// Without a mirror, a copy older than the readable current file still counts as losing
+    /// trades; an unreadable mirror is set aside and rebuilt, never a reason to refuse.
+    @Test func lossIsCountedAgainstTheCurrentFileAndABrokenMirrorIsRebuilt() throws {
+        let root = try home()
+        let home = Home(root: root)
+        let sample = try FileIO.read(home.positions)
+        var object = try JSONValue.parse(sample).objectValue ?? JSONObject()
+        object["closed_positions"] = .array(Array((object["closed_positions"]?.arrayValue ?? []).dropLast(2)))
+        let older = root + "/older.json"
+        try Fixtures.write(JSONValue.object(object).serialized(indent: 1), to: older)
+        for path in [home.database, home.database + "-wal", home.database + "-shm"] { try FileIO.remove(path) }
+        let refused = try CommandRunner.run("tradingbot", ["restore", "--from", older, "--home", root])
+        #expect(refused.status == 1 && refused.stdout.contains("would lack 2 trade(s)"), "\(refused.stdout)")
+
+        try Fixtures.write("this is not a database, it was overwritten", to: home.database)
+        let out = try CommandRunner.run("tradingbot", ["restore", "--from", Fixtures.samplePositions, "--home", root])
+        #expect(out.status == 0, "\(out.stdout) \(out.stderr)")
+        #expect(out.stdout.contains("the mirror cannot be read"), "\(out.stdout)")
+        #expect(
+            try CommandRunner.run("tradingbot", ["reconcile", "--home", root]).status == 0, "a fresh mirror agrees")
+        let aside = try FileManager.default.contentsOfDirectory(atPath: home.dataDir).filter {
+            $0.hasPrefix("trading_system.db.before-restore-")
+        }
+        #expect(aside.count == 1, "the broken mirror is kept aside: \(aside)")
+    }
+
+    /// Run by root (a sudo'd restore), a file it creates in the service user's home is the
+    /// service user's: the engine must be able to open it.
+    @Test func filesRootCreatesBelongToTheHomesOwner() throws {
+        guard getuid() == 0, let nobody = getpwnam("nobody") else { return }
+        let root = try home()
+        let home = Home(root: root)
+        for dir in [root, home.logsDir, home.dataDir, home.stateDir, home.configDir] {
+            chown(dir, nobody.pointee.pw_uid, nobody.pointee.pw_gid)
+        }
+        try FileIO.remove(home.positions)
+        try FileIO.remove(home.engineLock)
+        let out = try CommandRunner.run("tradingbot", ["restore", "--from-db", "--home", root])
+        #expect(out.status == 0, "\(out.stdout)")
+        for path in [home.positions, home.database, home.engineLock] {
+            var info = stat()
+            stat(path, &info)
+            #expect(info.st_uid == nobody.pointee.pw_uid, "\(path) is owned by \(info.st_uid)")
+        }
+        let set = try CommandRunner.run("deployctl", ["secret", "set", "BLOFIN_API_KEY", "--home", root], stdin: "k\n")
+        #expect(set.status == 0, "\(set.stderr)")
+        for path in [home.configDir + "/secrets.env", home.stateDir + "/secrets.lock"] {
+            var info = stat()
+            stat(path, &info)
+            #expect(info.st_uid == nobody.pointee.pw_uid, "\(path) is owned by \(info.st_uid)")
+        }
+    }
 }

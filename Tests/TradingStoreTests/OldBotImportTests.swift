@@ -31,4 +31,21 @@ struct OldBotImportTests {
         #expect(kept.contains(home.positions + ".before-import-2"))
         #expect(try FileIO.read(home.positions) == FileIO.read(Fixtures.samplePositions))
     }
+
+    /// A secrets file written on Windows (CRLF): every name is read, and setting one keeps the others.
+    @Test func aCRLFSecretsFileIsReadAndRewrittenLineByLine() throws {
+        let dir = try Fixtures.temporaryDirectory("secrets-crlf")
+        let path = dir + "/secrets.env"
+        try Fixtures.write("BLOFIN_API_KEY=k1\r\nBLOFIN_API_SECRET=s1\r\n# note\r\nBLOFIN_PASSPHRASE=p1\r\n", to: path)
+        #expect(
+            try SecretsFile.read(path) == [
+                "BLOFIN_API_KEY": "k1", "BLOFIN_API_SECRET": "s1", "BLOFIN_PASSPHRASE": "p1",
+            ])
+        try SecretsFile.update("BLOFIN_API_KEY", to: "k2", path: path, lock: dir + "/secrets.lock")
+        #expect(
+            try SecretsFile.read(path) == [
+                "BLOFIN_API_KEY": "k2", "BLOFIN_API_SECRET": "s1", "BLOFIN_PASSPHRASE": "p1",
+            ])
+        #expect(try String(contentsOfFile: path, encoding: .utf8).contains("# note"))
+    }
 }
