@@ -7,12 +7,14 @@ import TradingStore
 extension Doctor {
     /// The units (or supervisord's config) written for this home and installed, as this home
     /// needs them now: a bot.json or deploy.json changed since `install-units` leaves them stale.
-    static func unitsCheck(home: Home, config: DeployConfig, systemdDir: String) throws -> String {
+    static func unitsCheck(home: Home, config: DeployConfig, systemdDir: String, released: Bool) throws -> String {
         let q = shellWord(home.root)
         guard config.serviceManager == "systemd" else {
             let manager = SupervisorManager(home: home, config: config)
             let conf = shellWord(manager.configPath)
             guard let written = try? String(contentsOfFile: manager.configPath, encoding: .utf8) else {
+                // deployctl release writes it and starts supervisord: nothing is missing yet.
+                if !released { return "no deploy/supervisord.conf yet; the first release writes it" }
                 throw ServiceError(
                     message: "no deploy/supervisord.conf; run deployctl install-units --supervisor --home \(q)")
             }

@@ -199,8 +199,11 @@ public enum Doctor {
         }
         // The file as written, even when the config check failed for an empty repo.
         let config = deploy ?? (try? ConfigFiles.deploy(home.deployConfig)) ?? DeployConfig()
-        checks.run("units") { try unitsCheck(home: home, config: config, systemdDir: systemdDir) }
-        if Slots(home: home).active() == nil && records.isEmpty {
+        let released = Slots(home: home).active() != nil || !records.isEmpty
+        checks.run("units") {
+            try unitsCheck(home: home, config: config, systemdDir: systemdDir, released: released)
+        }
+        if !released {
             checks.append(CheckResult(name: "watchdog", ok: true, detail: "no release yet"))
         } else {
             checks.append(watchdogCheck(manager: manager))

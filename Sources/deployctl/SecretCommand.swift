@@ -121,7 +121,14 @@ struct SecretListCommand: ParsableCommand {
 private func writeSecret(_ name: String, _ value: String?, home: Home) throws -> (path: String, existed: Bool) {
     if let problem = SecretsFile.nameProblem(name) { throw CommandFailure.usage(problem) }
     let path = home.configDir + "/secrets.env"
+    // A typo in --home must not grow a new home: the config folder must be there already.
+    var folder: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: home.configDir, isDirectory: &folder), folder.boolValue else {
+        throw CommandFailure.usage(
+            "\(home.configDir) does not exist: is --home right? (`deployctl init --home DIR` makes a home)")
+    }
     do {
+        try FileManager.default.createDirectory(atPath: home.stateDir, withIntermediateDirectories: true)
         return (path, try SecretsFile.update(name, to: value, path: path, lock: home.stateDir + "/secrets.lock"))
     } catch {
         throw CommandFailure.failed("\(error)")

@@ -350,6 +350,15 @@ struct ReleaseDrill {
         #expect((try again.json()["message"] as? String)?.contains("marked bad") == true)
         let states = try drill.releases().map(\.state)
         #expect(states == ["good", "bad", "bad", "failed"])
+        // With --force it is built and tried again; crashing again, it is rolled back again.
+        let forced = try drill.release(["--force"])
+        #expect(forced.status == 1)
+        let forcedMessage = try forced.json()["message"] as? String ?? ""
+        #expect(
+            !forcedMessage.contains("marked bad by release") && forcedMessage.contains("Rolled back"),
+            "\(forcedMessage)")
+        #expect(try drill.releases().map(\.state) == ["good", "bad", "bad", "failed", "bad"])
+        #expect(drill.active == "A")
     }
 
     @Test(.timeLimit(.minutes(20))) func rollbackGoesToTheLastGoodReleaseAndTheLockIsExclusive() throws {

@@ -57,6 +57,12 @@ import Testing
         #expect(try SecretsFile.read(path)["BLOFIN_API_KEY"] == nil)
         let again = try CommandRunner.run("deployctl", ["secret", "unset", "BLOFIN_API_KEY", "--home", home])
         #expect(again.stdout.contains("was not in"))
+        // A mistyped --home grows no new home.
+        let typo = home + "-typo"
+        let wrong = try CommandRunner.run(
+            "deployctl", ["secret", "set", "BLOFIN_API_KEY", "--home", typo], stdin: "k\n")
+        #expect(wrong.status == 2 && wrong.stderr.contains("is --home right?"), "\(wrong.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: typo))
     }
 
     /// The RUNBOOK's "Rotate the dashboard password": hash-password piped into secret set, then a

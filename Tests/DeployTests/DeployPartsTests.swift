@@ -248,7 +248,10 @@ import Testing
                     $0.name == name
                 })
         }
-        // supervisord: its config as this home needs it now.
+        #expect(try check("watchdog").detail == "no release yet", "nothing to guard before the first release")
+        // supervisord: its config as this home needs it now. The first release writes it.
+        #expect(try check("units").detail.contains("the first release writes it"))
+        try Ledger(path: home.releasesLedger).append("r1", "started")
         let none = try check("units")
         #expect(!none.ok && none.detail.contains("deployctl install-units --supervisor --home"), "\(none.detail)")
         var config = try ConfigFiles.deploy(home.deployConfig)
@@ -289,7 +292,6 @@ import Testing
             try Fixtures.write("#!/bin/sh\necho \(answer)\nexit \(code)\n", to: tools + "/" + name)
             chmod(tools + "/" + name, 0o755)
         }
-        #expect(try check("watchdog").detail == "no release yet", "nothing to guard before the first release")
         #expect(Doctor.watchdogCheck(manager: SystemdManager(systemctl: tools + "/active")).ok)
         let off = Doctor.watchdogCheck(manager: SystemdManager(systemctl: tools + "/inactive"))
         #expect(
