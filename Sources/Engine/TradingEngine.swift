@@ -62,6 +62,8 @@ public final class TradingEngine {
     public private(set) var unvalued: [String] = []
     /// The last write that failed, while writes fail (nil once one succeeds).
     public private(set) var writeProblem: String?
+    var writeFailureSaidAt: Instant?
+    var writeFailureAnnounced = false
     /// Positions on the exchange that the engine does not know (from the reconciliation): while
     /// any exist it opens nothing new, since its exposure is not what it thinks.
     public internal(set) var exchangeUnknown: [String] = []
@@ -737,7 +739,8 @@ public final class TradingEngine {
         }
         if writeProblem != nil {
             writeProblem = nil
-            stores.log("info", "writes_recovered", cycle: cycle, at: now)
+            if writeFailureAnnounced { stores.log("info", "writes_recovered", cycle: cycle, at: now) }
+            writeFailureAnnounced = false
         }
         // The mirror and the learned weights can be rebuilt: their failures fail the cycle
         // (logged, counted) but do not stop entries.
@@ -752,8 +755,12 @@ public final class TradingEngine {
     }
 
     /// Remembers that a write failed; the first failure is critical, so the watchdog alerts it.
+    /// A failure that comes and goes every cycle (one log file not writable) is said once per
+    /// ten minutes, not once per cycle.
     func noteWriteFailure(_ error: any Error, now: Instant) {
-        if writeProblem == nil {
+        if writeProblem == nil, writeFailureSaidAt.map({ $0.seconds(until: now) >= 600 }) ?? true {
+            writeFailureSaidAt = now
+            writeFailureAnnounced = true
             stores.log(
                 "critical", "writes_failing", cycle: cycle, at: now,
                 [

@@ -86,4 +86,24 @@ import Testing
         }
         #expect(snapshotFailures.count == 1, "\(snapshotFailures)")
     }
+
+    /// A write that fails stops entries at once, every time; the critical line is said once per
+    /// ten minutes, so a failure that comes and goes each cycle does not page the operator each
+    /// cycle.
+    @Test func aFlappingWriteFailureReducesEachTimeAndIsSaidOnce() throws {
+        let home = Home(root: try Fixtures.temporaryDirectory("flapping"))
+        let start = try #require(Instant(year: 2025, month: 12, day: 19, hour: 12))
+        let engine = try engine(home: home, start: start)
+        let failure = StoreError(path: home.signalsLog, message: "write failed: No space left on device")
+        for minute in [0, 1, 2, 11] {
+            let at = start.adding(seconds: Double(minute * 60))
+            engine.noteWriteFailure(failure, now: at)
+            #expect(engine.reducingReason?.contains("cannot write its files") == true)
+            try engine.persist(now: at)
+            #expect(engine.reducingReason == nil, "a real write of the positions ends it")
+        }
+        let events = try JSONLAppender.readAll(home.botLog).compactMap { $0.objectValue?["event"]?.stringValue }
+        #expect(events.filter { $0 == "writes_failing" }.count == 2, "\(events)")
+        #expect(events.filter { $0 == "writes_recovered" }.count == 2)
+    }
 }
