@@ -62,11 +62,8 @@ public struct Preflight {
         let snapshots = PositionSnapshots(home: home)
         let snapshot = snapshots.folder + "/before-\(release).positions.json"
         timed("data", "data-date checks on a snapshot of the live positions") {
-            // The operator's positions: snapshots are theirs to read only. It stays, as a copy
-            // to restore from should this release damage the file (`tradingbot restore`).
-            try FileIO.makePrivateDirectory(snapshots.folder)
-            try FileIO.copy(home.positions, to: snapshot, mode: 0o600)
-            snapshots.prune()
+            // It stays, as a copy to restore from should this release damage the file.
+            try snapshots.take("before-\(release).positions.json")
             let bot = try ConfigFiles.bot(home.botConfig)
             let report = DataCheckRunner.run(
                 positionsPath: snapshot, reset: bot.walletReset, now: now,

@@ -150,11 +150,10 @@ public struct SupervisorManager: ServiceManager {
             )
         }
         let conf = shellWord(configPath)
-        guard daemonAnswers, let outcome = try? ctl(["status", "watchdog"], timeout: 10) else {
+        guard let state = programState("watchdog") else {
             return .stopped(
                 "supervisord is not running", fix: "env -i PATH=/usr/bin:/bin supervisord -c \(conf)")
         }
-        let state = outcome.output.split(whereSeparator: { $0 == " " || $0 == "\n" }).joined(separator: " ")
         if state.contains("RUNNING") { return .running(state) }
         // A config rewritten by install-units that supervisord has not read yet.
         if state.contains("no such process") {
@@ -246,10 +245,11 @@ public struct SupervisorManager: ServiceManager {
         }
     }
 
-    public func engineState() -> String {
-        guard daemonAnswers, let outcome = try? ctl(["status", "tradingbot"], timeout: 10) else {
-            return "supervisord not running"
-        }
+    public func engineState() -> String { programState("tradingbot") ?? "supervisord not running" }
+
+    /// `supervisorctl status NAME` on one line, or nil when supervisord does not answer.
+    func programState(_ name: String) -> String? {
+        guard daemonAnswers, let outcome = try? ctl(["status", name], timeout: 10) else { return nil }
         // supervisorctl pads its columns: one space reads better in a message.
         return outcome.output.split(whereSeparator: { $0 == " " || $0 == "\n" }).joined(separator: " ")
     }

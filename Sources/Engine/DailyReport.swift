@@ -77,7 +77,7 @@ extension TradingEngine {
     func takeDaySnapshot(ended: Instant, now: Instant) {
         guard settings.daySnapshots else { return }
         do {
-            try persist()
+            try persist(now: now)
             try PositionSnapshots(home: stores.home).take("day-\(ended.iso8601.prefix(10)).positions.json")
         } catch {
             stores.log(

@@ -180,6 +180,9 @@ public final class AnalyticsDatabase: Sendable {
     }
 
     /// Records for closed trades; identical trades get `#2`, `#3`... so none collapse.
+    /// A closed trade the mirror can hold: one with a usable close time and net P&L.
+    static func canMirror(_ p: Position) -> Bool { p.closedAt?.instant != nil && p.effectiveNetPnl != nil }
+
     static func records(for closed: [Position]) -> [ClosedTradeRecord] {
         var seen: [String: Int] = [:]
         var records: [ClosedTradeRecord] = []

@@ -48,10 +48,15 @@ public struct PositionsRestore {
         }
     }
 
-    /// The home's current file, when it can be read.
-    private func currentFile() -> PositionsFile? {
-        guard FileIO.exists(home.positions), let bytes = try? FileIO.read(home.positions) else { return nil }
-        return try? PositionsCodec.decode(bytes).file
+    /// The home's current file, read once per plan: the file when it can be read, and in words.
+    private func current() -> (file: PositionsFile?, words: String) {
+        guard FileIO.exists(home.positions) else { return (nil, "absent") }
+        do {
+            let file = try PositionsCodec.decode(try FileIO.read(home.positions)).file
+            return (file, "\(file.open.count) open, \(grouped(file.closed.count)) closed")
+        } catch {
+            return (nil, "cannot be read: \(error)")
+        }
     }
 
     /// The mirror, or nil with a note when there is none or it cannot be opened (it is rebuilt).
@@ -79,7 +84,8 @@ public struct PositionsRestore {
                 code: .failed,
                 message: "\(path) cannot be read either: \(error); choose another copy (`tradingbot restore --list`)")
         }
-        var plan = describe(decoded, source: path, bytes: bytes)
+        let now = current()
+        var plan = describe(decoded, source: path, bytes: bytes, current: now.words)
         let restored = Set(Self.keys(decoded.file.closed))
         var lostKeys = Set<String>()
         if let db = mirror(&plan.notes) {
@@ -92,9 +98,9 @@ public struct PositionsRestore {
                 )
             }
         }
-        if let current = currentFile() {
+        if let current = now.file {
             lostKeys.formUnion(Set(Self.keys(current.closed)).subtracting(restored))
-            let unmirrorable = current.closed.count - AnalyticsDatabase.records(for: current.closed).count
+            let unmirrorable = current.closed.filter { !AnalyticsDatabase.canMirror($0) }.count
             if unmirrorable > 0 && decoded.file.closed.count < current.closed.count {
                 plan.notes.append(
                     "the current file also holds \(unmirrorable) record(s) without a usable close time or P&L; compare the counts above"
@@ -122,16 +128,16 @@ public struct PositionsRestore {
         // Open positions are not mirrored: they come from the current file when it can be read,
         // else from the newest snapshot that can, less those the mirror shows closed since.
         var lost: [String] = []
-        if let current = currentFile() {
+        let now = current()
+        if let current = now.file {
             file.open = current.open
             file.extra = current.extra
-            lost = try db.reconcile(with: current).missingFromDatabase
             notes.append("open positions: the \(current.open.count) of the current file")
-            // Records the mirror cannot hold (no usable close time or P&L) would be dropped.
-            let mirrored = Set(AnalyticsDatabase.records(for: current.closed).map(\.tradeKey))
-            for p in current.closed where !mirrored.contains(Self.key(p)) {
-                lost.append("\(p.symbol)||0|0")
-            }
+            // Records the mirror cannot hold (no usable close time or P&L) would be dropped too.
+            lost =
+                current.closed.filter { !AnalyticsDatabase.canMirror($0) }.map {
+                    "\($0.symbol): a record without a usable close time or P&L"
+                } + Self.inWords(try db.reconcile(with: current).missingFromDatabase)
         } else if let (snapshot, older) = newestReadableSnapshot() {
             let closedSince = Set(try db.reconcile(with: older).notInFile)
             var sinceByPosition: [String: [Position]] = [:]
@@ -164,9 +170,10 @@ public struct PositionsRestore {
             )
         }
         let bytes = PositionsCodec.encode(file)
-        var plan = describe(PositionsCodec.Decoded(file: file, issues: []), source: home.database, bytes: bytes)
+        var plan = describe(
+            PositionsCodec.Decoded(file: file, issues: []), source: home.database, bytes: bytes, current: now.words)
         plan.databaseTrades = records.count
-        plan.lost = Self.inWords(lost)
+        plan.lost = lost
         plan.notes += notes
         if !lost.isEmpty {
             plan.notes.append("the current file holds \(lost.count) trade(s) the mirror lacks")
@@ -177,10 +184,6 @@ public struct PositionsRestore {
     /// The mirror's key of each closed trade (`SYMBOL|SIDE|opened µs|closed µs`).
     static func keys(_ closed: [Position]) -> [String] { AnalyticsDatabase.records(for: closed).map(\.tradeKey) }
 
-    static func key(_ p: Position) -> String {
-        "\(p.symbol)|\(p.direction ?? "")|\(p.openedAt?.instant.microseconds ?? 0)|\(p.closedAt?.instant.microseconds ?? 0)"
-    }
-
     /// Mirror keys as a person reads them, oldest close first.
     static func inWords(_ keys: [String]) -> [String] {
         let parsed = keys.map { key -> (Int64, String) in
@@ -188,7 +191,6 @@ public struct PositionsRestore {
             guard parts.count == 4, let closed = Int64(parts[3].split(separator: "#").first ?? "") else {
                 return (0, key)
             }
-            if closed == 0 { return (0, "\(parts[0]): a record without a usable close time or P&L") }
             let side = parts[1].isEmpty ? "" : " " + parts[1].lowercased()
             return (closed, "\(parts[0])\(side) closed \(Instant(microseconds: closed).iso8601)")
         }
@@ -209,22 +211,12 @@ public struct PositionsRestore {
         return nil
     }
 
-    private func describe(_ decoded: PositionsCodec.Decoded, source: String, bytes: [UInt8]) -> Plan {
+    private func describe(_ decoded: PositionsCodec.Decoded, source: String, bytes: [UInt8], current: String) -> Plan {
         let closes = decoded.file.closed.compactMap { $0.closedAt?.instant }
         return Plan(
             source: source, bytes: bytes, open: decoded.file.open.count, closed: decoded.file.closed.count,
             firstClose: closes.min(), lastClose: closes.max(), unusableFields: decoded.issues.count,
-            current: currentInWords(), databaseTrades: nil, lost: [], notes: [])
-    }
-
-    private func currentInWords() -> String {
-        guard FileIO.exists(home.positions) else { return "absent" }
-        do {
-            let decoded = try PositionsCodec.decode(try FileIO.read(home.positions))
-            return "\(decoded.file.open.count) open, \(grouped(decoded.file.closed.count)) closed"
-        } catch {
-            return "cannot be read: \(error)"
-        }
+            current: current, databaseTrades: nil, lost: [], notes: [])
     }
 
     /// Restores from `source` under the engine lock: planned again once the lock is held (an

@@ -95,6 +95,26 @@ struct CommandRunner {
         return root
     }
 
+    /// `tradingbot run --home HOME EXTRA` in the background. Its stdout and stderr go to
+    /// `JOURNAL/engine.out` and `.err` (files, as under supervisord), or nowhere when nil.
+    static func startEngine(home: String, _ extra: [String] = [], journal: String? = nil) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path("tradingbot"))
+        process.arguments = ["run", "--home", home] + extra
+        if let journal {
+            for name in ["engine.out", "engine.err"] {
+                FileManager.default.createFile(atPath: journal + "/" + name, contents: nil)
+            }
+            process.standardOutput = FileHandle(forWritingAtPath: journal + "/engine.out")
+            process.standardError = FileHandle(forWritingAtPath: journal + "/engine.err")
+        } else {
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+        }
+        try process.run()
+        return process
+    }
+
     static func botConfig(resetAt: String) -> String {
         "{\"wallet_reset\": {\"at\": \"\(resetAt)\", \"starting_capital\": 10000}}"
     }

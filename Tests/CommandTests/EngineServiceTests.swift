@@ -15,13 +15,7 @@ import Testing
         """
 
     func start(_ home: String, _ extra: [String] = []) throws -> Process {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: CommandRunner.path("tradingbot"))
-        process.arguments = ["run", "--home", home] + extra
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        return process
+        try CommandRunner.startEngine(home: home, extra)
     }
 
     func heartbeat(_ home: String) -> Heartbeat? { try? HeartbeatStore(home: Home(root: home)).read() }

@@ -38,14 +38,7 @@ import Testing
         let logs = try Fixtures.temporaryDirectory("fulldisk-journal")
         let out = logs + "/engine.out"
         let err = logs + "/engine.err"
-        FileManager.default.createFile(atPath: out, contents: nil)
-        FileManager.default.createFile(atPath: err, contents: nil)
-        let engine = Process()
-        engine.executableURL = URL(fileURLWithPath: CommandRunner.path("tradingbot"))
-        engine.arguments = ["run", "--home", home, "--feed", "sim"]
-        engine.standardOutput = FileHandle(forWritingAtPath: out)
-        engine.standardError = FileHandle(forWritingAtPath: err)
-        try engine.run()
+        let engine = try CommandRunner.startEngine(home: home, ["--feed", "sim"], journal: logs)
         defer { if engine.isRunning { kill(engine.processIdentifier, SIGKILL) } }
         #expect(waitUntil(seconds: 120) { text(out).contains(" cycle 5: ") }, "the engine trades: \(text(err))")
 

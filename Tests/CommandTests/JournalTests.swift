@@ -12,15 +12,9 @@ import Testing
         #expect(try CommandRunner.run("tradingbot", ["kill-switch", "on", "--home", home]).status == 0)
         let out = home + "/engine.out"
         let err = home + "/engine.err"
-        FileManager.default.createFile(atPath: out, contents: nil)
-        FileManager.default.createFile(atPath: err, contents: nil)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: CommandRunner.path("tradingbot"))
-        process.arguments = ["run", "--home", home, "--cycle-seconds", "2", "--max-cycles", "100"]
         // Files, as under supervisord: a buffered stdout would hold the lines until exit.
-        process.standardOutput = FileHandle(forWritingAtPath: out)
-        process.standardError = FileHandle(forWritingAtPath: err)
-        try process.run()
+        let process = try CommandRunner.startEngine(
+            home: home, ["--cycle-seconds", "2", "--max-cycles", "100"], journal: home)
         defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
         let deadline = Date().addingTimeInterval(120)
         while Date() < deadline, !text(out).contains(" cycle 2: ") { usleep(100_000) }

@@ -129,16 +129,22 @@ import Testing
         for _ in 0..<7 { at = try #require(text.range(of: "\"symbol\": \"", range: at..<text.endIndex)).upperBound }
         let comma = try #require(text.range(of: ",", range: at..<text.endIndex))
         text.removeSubrange(comma)
-        let broken = g.file("broken.json")
-        try Fixtures.write(text, to: broken)
-        let python = try CommandRunner.python(["syntax", broken]).json()
+        let stderr = try Self.reportsSyntaxErrorAsPython(text, named: "broken.json", g)
+        #expect(stderr.contains("in closed_positions[6] (\(g.symbol(6)))"), "\(stderr)")
+    }
+
+    /// Writes `text`, has `report` read it, and expects its error at the line and column Python's
+    /// own parser names. Returns report's stderr.
+    static func reportsSyntaxErrorAsPython(_ text: String, named name: String, _ g: Generated) throws -> String {
+        let path = g.file(name)
+        try Fixtures.write(text, to: path)
+        let python = try CommandRunner.python(["syntax", path]).json()
         let line = try #require(python["line"] as? Int)
         let column = try #require(python["column"] as? Int)
-        let out = try CommandRunner.run("tradingbot", ["report", "--positions", broken, "--config", g.config])
+        let out = try CommandRunner.run("tradingbot", ["report", "--positions", path, "--config", g.config])
         #expect(out.status == 1)
-        #expect(
-            out.stderr.contains("invalid JSON at line \(line), column \(column)")
-                && out.stderr.contains("in closed_positions[6] (\(g.symbol(6)))"), "\(out.stderr)")
+        #expect(out.stderr.contains("invalid JSON at line \(line), column \(column)"), "\(name): \(out.stderr)")
+        return out.stderr
     }
 
     /// Columns count characters, not bytes, as Python does: after raw non-ASCII on the same line,
@@ -153,14 +159,7 @@ import Testing
         broken[n] = String(lines[n].dropLast()) + "x,"
         let bom = "\u{FEFF}{\"open_positions\": [], \"closed_positions\": [{\"symbol\": \"é\" x}]}"
         for (name, text) in [("broken-utf8.json", broken.joined(separator: "\n")), ("broken-bom.json", bom)] {
-            let path = g.file(name)
-            try Fixtures.write(text, to: path)
-            let python = try CommandRunner.python(["syntax", path]).json()
-            let line = try #require(python["line"] as? Int)
-            let column = try #require(python["column"] as? Int)
-            let out = try CommandRunner.run("tradingbot", ["report", "--positions", path, "--config", g.config])
-            #expect(out.status == 1)
-            #expect(out.stderr.contains("invalid JSON at line \(line), column \(column)"), "\(name): \(out.stderr)")
+            _ = try Self.reportsSyntaxErrorAsPython(text, named: name, g)
         }
     }
 }

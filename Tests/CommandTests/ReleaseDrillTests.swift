@@ -221,27 +221,24 @@ struct ReleaseDrill {
 
     /// Processes whose working directory is inside the slots (a build or check still running).
     func processesInSlots() -> [String] {
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-        return entries.compactMap { entry -> String? in
-            guard Int32(entry) != nil,
-                let cwd = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(entry)/cwd"),
-                cwd.hasPrefix(home + "/slots/")
-            else { return nil }
-            let cmdline = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(entry)/cmdline"))) ?? Data()
-            return "\(entry): " + String(decoding: cmdline.map { $0 == 0 ? 32 : $0 }, as: UTF8.self)
-        }
+        Self.running().filter { $0.cwd?.hasPrefix(home + "/slots/") == true }.map { "\($0.pid): \($0.command)" }
     }
 
     /// Processes whose command line is exactly `command` (a marker no other test runs).
     static func processes(_ command: String) -> [Int32] {
+        running().filter { $0.command.trimmingCharacters(in: .whitespaces) == command }.map(\.pid)
+    }
+
+    /// Every process in /proc: its pid, working directory (when readable) and command line.
+    static func running() -> [(pid: Int32, cwd: String?, command: String)] {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-        return entries.compactMap { entry -> Int32? in
-            guard let pid = Int32(entry),
-                let cmdline = try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(entry)/cmdline")),
-                String(decoding: cmdline.map { $0 == 0 ? 32 : $0 }, as: UTF8.self).trimmingCharacters(in: .whitespaces)
-                    == command
-            else { return nil }
-            return pid
+        return entries.compactMap { entry in
+            guard let pid = Int32(entry) else { return nil }
+            let cmdline = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(entry)/cmdline"))) ?? Data()
+            return (
+                pid, try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(entry)/cwd"),
+                String(decoding: cmdline.map { $0 == 0 ? 32 : $0 }, as: UTF8.self)
+            )
         }
     }
 

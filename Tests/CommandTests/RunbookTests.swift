@@ -92,6 +92,7 @@ import Testing
                 if let why = try Self.problem(command) { problems.append("\(document): `\(command)`: \(why)") }
             }
         }
+        print("RunbookTests: \(checked) commands checked")
         #expect(problems.isEmpty, "\(problems.joined(separator: "\n"))")
         #expect(checked > 40, "the RUNBOOK's commands were found (\(checked))")
     }
