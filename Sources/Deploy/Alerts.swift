@@ -18,6 +18,8 @@ public struct Alert: Sendable, Equatable {
     public var action: String
     public var next: String
     public var at: Instant
+    /// Who acted: the watchdog, or the release or rollback that went back.
+    public var by = "watchdog"
 
     public init(
         kind: Kind, key: String, headline: String, what: String, home: String, release: String?, action: String,
@@ -39,7 +41,7 @@ public struct Alert: Sendable, Equatable {
         [tradingbot] \(headline) on \(Alert.hostname):\(home)
         What happened: \(what)
         Release: \(release ?? "none (no live slot)")
-        The watchdog did: \(action)
+        The \(by) did: \(action)
         Next: \(next)
         At: \(at.iso8601)
         """
@@ -52,6 +54,7 @@ public struct Alert: Sendable, Equatable {
             "kind": .string(kind.rawValue), "key": .string(key), "headline": .string(headline), "what": .string(what),
             "home": .string(home), "host": .string(Alert.hostname), "release": release.map { .string($0) } ?? .null,
             "action": .string(action), "next": .string(next), "at": .string(at.iso8601), "text": .string(text),
+            "by": .string(by),
         ]
     }
 
@@ -61,9 +64,11 @@ public struct Alert: Sendable, Equatable {
             let instant = o["at"]?.instantValue
         else { return nil }
         func text(_ key: String) -> String { o[key]?.stringValue ?? "" }
-        return Alert(
+        var alert = Alert(
             kind: kind, key: text("key"), headline: text("headline"), what: text("what"), home: text("home"),
             release: o["release"]?.stringValue, action: text("action"), next: text("next"), at: instant)
+        alert.by = o["by"]?.stringValue ?? "watchdog"
+        return alert
     }
 }
 

@@ -49,7 +49,7 @@ public enum DeployStatus {
             )
         }
         if health.running, let beat {
-            let cycle = (try? ConfigFiles.bot(home.botConfig))?.cycleSeconds ?? 60
+            let cycle = ConfigFiles.cycleSeconds(home.botConfig)
             let stall = cycle * ((try? ConfigFiles.deploy(home.deployConfig))?.watchdog.stallCycles ?? 3)
             if beat.age(now: now) > Double(stall) {
                 problems.append(

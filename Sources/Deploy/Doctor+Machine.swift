@@ -32,7 +32,7 @@ extension Doctor {
                     "no systemd units written for this home; run deployctl install-units --systemd --home \(q) --user USER and the commands it prints"
             )
         }
-        let cycle = (try? ConfigFiles.bot(home.botConfig))?.cycleSeconds ?? 60
+        let cycle = ConfigFiles.cycleSeconds(home.botConfig)
         var stale: [String] = []
         var missing: [String] = []
         var differ: [String] = []

@@ -26,8 +26,8 @@ struct EngineSwitch {
             return "\(error)"
         }
         let verdict = Probation(home: home, manager: manager).watch(
-            release: release, cycles: 1, timeout: Double(config.probation.timeoutSeconds), since: since,
-            replacedPid: replaced)
+            release: release, cycles: 1, since: since, replacedPid: replaced,
+            limits: Probation.Limits(home: home, config: config))
         if case .failed(let why) = verdict { return why }
         return nil
     }

@@ -38,11 +38,15 @@ public struct Probation {
     /// calls it a crash loop (systemd restarts for ever; supervisord reports FATAL itself).
     static let crashLoopRestarts = 3
 
-    /// - Parameter stallSeconds: once the release has beaten, a heartbeat that then stops for this
-    ///   long fails probation at once, not only at the timeout.
+    /// - Parameters:
+    ///   - stallSeconds: once the release has beaten, a heartbeat that then stops for this long
+    ///     fails probation at once, not only at the timeout.
+    ///   - startGrace: a release that has not beaten this long after `since` fails at once: an
+    ///     engine that hangs before its first heartbeat must not keep the bot dark until the
+    ///     timeout.
     public func watch(
         release: String, cycles needed: Int, timeout: Double, since: Instant, replacedPid: Int? = nil,
-        stallSeconds: Double? = nil
+        stallSeconds: Double? = nil, startGrace: Double? = nil
     ) -> Verdict {
         let start = Date()
         var lastWritten: Instant?
@@ -58,10 +62,12 @@ public struct Probation {
             // Once the release has beaten, silence for the stall threshold fails it at once,
             // whether its process hangs or has gone.
             if let beat = read, beat.release == release, beat.writtenAt >= since, beat.pid != replacedPid,
-                beat.writtenAt != lastWritten
+                beat.writtenAt != lastWritten, lastWritten != nil || Self.alive(beat.pid)
             {
                 lastWritten = beat.writtenAt
                 lastChange = Date()
+            } else if lastWritten == nil, let startGrace, Date().timeIntervalSince(start) > startGrace {
+                return .failed(Self.noBeat(grace: startGrace, read, release: release, home: home))
             } else if lastWritten != nil, let stallSeconds, Date().timeIntervalSince(lastChange) > stallSeconds {
                 return .failed(
                     "its heartbeat stopped: nothing new for \(Int(stallSeconds)) s (the stall threshold); \(lastSeen)")
@@ -114,8 +120,42 @@ public struct Probation {
         )
     }
 
+    /// The words for a release that never beat: what the heartbeat file says instead.
+    static func noBeat(grace: Double, _ beat: Heartbeat?, release: String, home: Home) -> String {
+        let found =
+            beat.map {
+                "the heartbeat file still names \($0.release) pid \($0.pid) (\($0.phase), written \($0.writtenAt.iso8601))"
+            } ?? "no heartbeat file"
+        return
+            "no heartbeat within the start grace of \(Int(grace)) s: \(release) hangs or dies before its first beat; \(found) (see \(home.logsDir)/tradingbot.err.log)"
+    }
+
     static func alive(_ pid: Int) -> Bool {
         guard let pid = pid_t(exactly: pid), pid > 0 else { return false }
         return kill(pid, 0) == 0 || errno == EPERM
+    }
+}
+
+extension Probation {
+    /// What every wait for a release's engine allows it, from the home's config: the release's
+    /// probation, the switch back after a failure, `deployctl rollback` and `deployctl boot` all
+    /// give a first beat the same start grace and a stopped heartbeat the same stall threshold.
+    public struct Limits: Sendable, Equatable {
+        public var timeout: Double
+        public var stallSeconds: Double
+        public var startGrace: Double
+
+        public init(home: Home, config: DeployConfig) {
+            timeout = Double(config.probation.timeoutSeconds)
+            stallSeconds = Double(ConfigFiles.cycleSeconds(home.botConfig) * config.watchdog.stallCycles)
+            startGrace = Double(min(config.probation.startGraceSeconds, config.probation.timeoutSeconds))
+        }
+    }
+
+    /// `watch` with the home's limits.
+    public func watch(release: String, cycles: Int, since: Instant, replacedPid: Int?, limits: Limits) -> Verdict {
+        watch(
+            release: release, cycles: cycles, timeout: limits.timeout, since: since, replacedPid: replacedPid,
+            stallSeconds: limits.stallSeconds, startGrace: limits.startGrace)
     }
 }

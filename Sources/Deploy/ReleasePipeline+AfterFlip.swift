@@ -25,15 +25,19 @@ extension ReleasePipeline {
                 reason: "\(failure.step) failed: \(failure.detail)")
         }
         let needed = options.detach ? 1 : config.probation.healthyCycles
-        progress.begin("probation", "\(needed) healthy cycle(s) of \(id) within \(config.probation.timeoutSeconds) s")
-        let cycle = (try? ConfigFiles.bot(home.botConfig))?.cycleSeconds ?? 60
+        let limits = Probation.Limits(home: home, config: config)
+        progress.begin(
+            "probation",
+            "\(needed) healthy cycle(s) of \(id) within \(Int(limits.timeout)) s, its first heartbeat within \(Int(limits.startGrace)) s"
+        )
+        let watched = Date()
         let verdict = Probation(home: home, manager: manager).watch(
-            release: id, cycles: needed, timeout: Double(config.probation.timeoutSeconds), since: since,
-            replacedPid: replacedPid, stallSeconds: Double(cycle * config.watchdog.stallCycles))
+            release: id, cycles: needed, since: since, replacedPid: replacedPid, limits: limits)
         guard case .healthy(let cycles, let seconds) = verdict else {
             let why = verdict.description
-            progress.end("probation", ok: false, seconds: Double(config.probation.timeoutSeconds), detail: why)
-            try? record(id, "probation", ok: false, seconds: Double(config.probation.timeoutSeconds), detail: why)
+            let spent = Date().timeIntervalSince(watched)
+            progress.end("probation", ok: false, seconds: spent, detail: why)
+            try? record(id, "probation", ok: false, seconds: spent, detail: why)
             return afterFlip(
                 machine, slot: slot, previous: previous, previousRelease: previousRelease,
                 reason: "probation failed: \(why)")
@@ -66,7 +70,8 @@ extension ReleasePipeline {
     }
 
     /// The one handler for every failure after the flip: mark the candidate bad, go back where
-    /// the rollback rule says, and report what is really live. Never "nothing live changed".
+    /// the rollback rule says (the one go-back path), and report what is really live. Never
+    /// "nothing live changed".
     func afterFlip(
         _ machine: ReleaseMachine, slot: String, previous: String?, previousRelease: String?, reason: String
     ) -> DeployOutcome {
@@ -78,49 +83,34 @@ extension ReleasePipeline {
             notes.append(
                 "The ledger could not record \(id) as bad (\(error)); a plain release of its sha is not refused.")
         }
-        let records = (try? ledger.releases()) ?? []
-        let other = Slots.other(slot)
-        let target = RollbackRule.target(
-            other: slots.view(other, binary: config.binary), previousSlot: previous, previousRelease: previousRelease,
-            records: records)
-        let engine = EngineSwitch(home: home, config: config, manager: manager, now: now)
+        let goBack = GoBack(home: home, config: config, manager: manager, now: now, by: "release")
+        let leaving = GoBack.Leaving(slot: slot, release: id, previousSlot: previous, previousRelease: previousRelease)
+        let start = Date()
+        let outcome = goBack.run(leaving, stopWhenNowhere: true, progress: progress)
+        let said = GoBack.describe(outcome)
+        goBack.alert(outcome, leaving: leaving, reason: "release \(id): \(reason)")
         // Read when the outcome is made, so the steps include the rollback's.
         var fields: [JSONField] { outcomeFields(slot: slot) }
-        switch target {
-        case .none(let why):
-            let stopped = engine.stop()
-            try? ledger.append(
-                id, "rolled_back", [JSONField("to", .null), JSONField("reason", .string(why))], at: now())
+        let tail = notes.isEmpty ? "" : " " + notes.joined(separator: " ")
+        switch outcome {
+        case .nowhere:
             return DeployOutcome(
                 ok: false, exitCode: 1, release: id, state: machine.state.rawValue,
                 message:
-                    "\(reason). No release to go back to: \(why). \(stopped) and NOTHING IS TRADING; slots/current stays on slot \(slot) (\(id)) for inspection. Fix the cause and release again. Live now: \(engine.liveState()).\((notes.isEmpty ? "" : " " + notes.joined(separator: " ")))",
+                    "\(reason). \(said) NOTHING IS TRADING; slots/current stays on slot \(slot) (\(id)) for inspection. Fix the cause and release again. Live now: \(goBack.engine.liveState()).\(tail)",
                 fields: fields)
-        case .slot(let back, let release, let why):
-            progress.begin("rollback", "point slots/current back at \(back) (\(release), \(why)) and restart")
-            let start = Date()
-            let problem = engine.run(back, release: release)
-            let seconds = Date().timeIntervalSince(start)
-            progress.end("rollback", ok: problem == nil, seconds: seconds, detail: problem ?? "\(release) is running")
-            try? record(
-                id, "rollback", ok: problem == nil, seconds: seconds, detail: problem ?? "\(release) running again")
-            guard problem == nil else {
-                return DeployOutcome(
-                    ok: false, exitCode: 1, release: id, state: machine.state.rawValue,
-                    message:
-                        "\(reason). Going back to \(release) in slot \(back) FAILED: \(problem ?? ""). NOTHING IS PROVEN TO BE TRADING. Live now: \(engine.liveState()). See RUNBOOK 'Is it trading?'.\((notes.isEmpty ? "" : " " + notes.joined(separator: " ")))",
-                    fields: fields)
-            }
-            do {
-                try ledger.append(id, "rolled_back", [JSONField("to", .string(release))], at: now())
-            } catch {
-                notes.append("The ledger could not record the rollback (\(error)).")
-            }
+        case .failed(_, _, let problem, _):
+            try? record(id, "rollback", ok: false, seconds: Date().timeIntervalSince(start), detail: problem)
             return DeployOutcome(
                 ok: false, exitCode: 1, release: id, state: machine.state.rawValue,
                 message:
-                    "\(reason). Rolled back to \(release) in slot \(back); \(id) is marked \(machine.state.rawValue).\((notes.isEmpty ? "" : " " + notes.joined(separator: " ")))",
+                    "\(reason). \(said) NOTHING IS PROVEN TO BE TRADING. Live now: \(goBack.engine.liveState()). See RUNBOOK 'Is it trading?'.\(tail)",
                 fields: fields)
+        case .went(_, let release, let seconds, _):
+            try? record(id, "rollback", ok: true, seconds: seconds, detail: "\(release) running again")
+            return DeployOutcome(
+                ok: false, exitCode: 1, release: id, state: machine.state.rawValue,
+                message: "\(reason). \(said) \(id) is marked \(machine.state.rawValue).\(tail)", fields: fields)
         }
     }
 }

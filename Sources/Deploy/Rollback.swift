@@ -39,48 +39,42 @@ public struct Rollback {
                 message: "cannot read \(ledger.path): \(error); nothing changed")
         }
         let leavingRecord = records.last { $0.id == leaving }
-        // The same rule as a failed release: checked, binary and release file included, before
-        // anything is stopped.
-        var refusals: [String] = []
-        var chosen: (slot: String, release: String, why: String)?
-        for slot in active.map({ [Slots.other($0)] }) ?? Slots.names {
-            switch RollbackRule.target(
-                other: slots.view(slot, binary: config.binary), previousSlot: leavingRecord?.previousSlot,
-                previousRelease: leavingRecord?.previousRelease, records: records)
-            {
-            case .slot(let s, let release, let why):
-                if chosen == nil { chosen = (s, release, why) }
-            case .none(let why): refusals.append(why)
-            }
-        }
-        guard let target = chosen else {
-            return DeployOutcome(
-                ok: false, exitCode: 1, release: leaving, state: "unchanged",
-                message: "nothing to roll back to: \(refusals.joined(separator: "; ")). Nothing changed.")
-        }
-        let engine = EngineSwitch(home: home, config: config, manager: manager, now: { WallClock.now })
+        // The same path as a failed release and the watchdog: the rule, the target's binary and
+        // release file, and whether it reads the live config, all before anything is stopped.
+        let goBack = GoBack(home: home, config: config, manager: manager, now: { WallClock.now }, by: "rollback")
+        let from = GoBack.Leaving(
+            slot: active, release: leaving, previousSlot: leavingRecord?.previousSlot,
+            previousRelease: leavingRecord?.previousRelease)
         let start = Date()
-        progress.begin(
-            "rollback", "point slots/current at \(target.slot) (\(target.release), \(target.why)) and restart")
-        if let problem = engine.run(target.slot, release: target.release) {
-            progress.end("rollback", ok: false, seconds: Date().timeIntervalSince(start), detail: problem)
+        let outcome = goBack.run(from, stopWhenNowhere: false, progress: progress)
+        let said = GoBack.describe(outcome)
+        let target: (slot: String, release: String)
+        switch outcome {
+        case .nowhere:
+            goBack.alert(outcome, leaving: from, reason: "deployctl rollback by the operator")
+            return DeployOutcome(
+                ok: false, exitCode: 1, release: leaving, state: "unchanged", message: "\(said) Nothing changed.")
+        case .failed(let slot, let release, _, _):
             // Put back what was running before this command, and say what is live.
             var restored =
                 "slots/current named no release before, so there is nothing to put back; NOTHING IS PROVEN TO BE TRADING"
             if let active, !leaving.isEmpty {
                 progress.begin("restore", "point slots/current back at \(active) (\(leaving)) and restart")
-                let again = engine.run(active, release: leaving)
+                let again = goBack.restore(from)
                 progress.end("restore", ok: again == nil, seconds: Date().timeIntervalSince(start), detail: again ?? "")
                 restored =
                     again == nil
                     ? "\(leaving) in slot \(active) is running again"
                     : "restoring \(leaving) in slot \(active) FAILED too (\(again ?? "")); NOTHING IS PROVEN TO BE TRADING"
             }
+            goBack.alert(outcome, leaving: from, reason: "deployctl rollback by the operator; \(restored)")
             return DeployOutcome(
-                ok: false, exitCode: 1, release: target.release, state: "failed",
-                message:
-                    "\(target.release) in slot \(target.slot) did not come up healthy: \(problem). \(restored). Live now: \(engine.liveState())."
+                ok: false, exitCode: 1, release: release, state: "failed",
+                message: "\(said) \(release) in slot \(slot) did not come up healthy; \(restored). Live now: \(goBack.engine.liveState())."
             )
+        case .went(let slot, let release, _, _):
+            target = (slot, release)
+            goBack.alert(outcome, leaving: from, reason: "deployctl rollback by the operator")
         }
         let seconds = Date().timeIntervalSince(start)
         var note = ""
@@ -92,13 +86,11 @@ public struct Rollback {
                 note = " The ledger could not record it (\(error))."
             }
         }
-        progress.end("rollback", ok: true, seconds: seconds, detail: "\(target.release) running")
         let targetRecord = records.last { $0.id == target.release }
         let sha = targetRecord?.sha ?? ""
         return DeployOutcome(
             ok: true, exitCode: 0, release: target.release, state: targetRecord?.state ?? "unknown",
-            message:
-                "rolled back to \(target.release) (\(sha.prefix(12))) in slot \(target.slot) in \(String(format: "%.2f", seconds)) s.\(note)",
+            message: "\(said) \(target.release) is \(sha.prefix(12)).\(note)",
             fields: [
                 JSONField("seconds", .double((seconds * 1000).rounded() / 1000)), JSONField("left", .string(leaving)),
             ])

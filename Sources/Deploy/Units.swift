@@ -211,7 +211,7 @@ public enum Units {
                 )
             }
             var files: [String] = []
-            let cycle = (try? ConfigFiles.bot(home.botConfig))?.cycleSeconds ?? 60
+            let cycle = ConfigFiles.cycleSeconds(home.botConfig)
             for unit in Self.systemd(home: home, config: config, user: user, cycleSeconds: cycle) {
                 let path = dir + "/" + unit.name
                 try FileIO.writeAtomically(path, Array(unit.text.utf8))

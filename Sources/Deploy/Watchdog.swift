@@ -134,7 +134,9 @@ public struct Watchdog {
                 action: action, critical: critical, state: &state)
             dashboard = probeDashboard()
             let dashboardOwed = dashboardAlerts(dashboard, release: evidence.liveRelease, state: &state)
-            deliver(owed + dashboardOwed, state: &state, sender: sender)
+            // Rollbacks by a release or the operator whose alert could not be sent then.
+            let spooled = AlertSpool.take(home)
+            deliver(owed + dashboardOwed + spooled, state: &state, sender: sender)
             if verdict == .healthy { ping(state: &state, sender: sender) }
             state.lastVerdict = verdict.rawValue
             state.lastRun = at
@@ -142,7 +144,9 @@ public struct Watchdog {
             do {
                 try state.save(statePath)
                 memory?.unsaved = nil
+                AlertSpool.done(home)
             } catch {
+                if memory != nil { AlertSpool.done(home) }
                 // Without its state the next run would alert and count everything again.
                 if memory?.unsaved == nil {
                     logLine([JSONField("state_not_saved", .string("\(error)"))])
@@ -164,8 +168,8 @@ public struct Watchdog {
         let records = (try? Ledger(path: home.releasesLedger).releases()) ?? []
         e.liveRelease = slots.active().flatMap { slots.releaseID($0) }
         e.liveState = e.liveRelease.flatMap { id in records.last { $0.id == id } }?.stateValue
-        let bot = try? ConfigFiles.bot(home.botConfig)
-        let thresholds = HealthThresholds(cycleSeconds: bot?.cycleSeconds ?? 60, watchdog: config.watchdog)
+        let thresholds = HealthThresholds(
+            cycleSeconds: ConfigFiles.cycleSeconds(home.botConfig), watchdog: config.watchdog)
         e.stallSeconds = thresholds.stallSeconds
         e.tradingStallSeconds = thresholds.tradingStallSeconds
         e.errorBurst = config.watchdog.errorBurst
@@ -381,38 +385,23 @@ public struct Watchdog {
         let (_, why) = WatchdogJudge.verdict(e)
         if machine.state != .bad { try? machine.move(to: .bad, [JSONField("reason", .string("watchdog: \(why)"))]) }
         let slots = Slots(home: home)
-        let records = (try? ledger.releases()) ?? []
-        let record = records.last { $0.id == id }
+        let record = ((try? ledger.releases()) ?? []).last { $0.id == id }
         guard let active = slots.active() else { return (.nothing, "none: no live slot") }
-        let engine = EngineSwitch(home: home, config: config, manager: manager, now: now)
-        switch RollbackRule.target(
-            other: slots.view(Slots.other(active), binary: config.binary), previousSlot: record?.previousSlot,
-            previousRelease: record?.previousRelease, records: records)
-        {
-        case .none(let nowhere):
-            // Already stopped (a failed first release kept for inspection): nothing to do again.
-            guard e.serviceRunning else {
-                return (
-                    .nothing,
-                    "none: \(id) is marked bad and there is nothing to go back to (\(nowhere)); NOTHING IS TRADING, release a fix"
-                )
-            }
-            let stopped = engine.stop()
-            try? ledger.append(
-                id, "rolled_back", [JSONField("to", .null), JSONField("reason", .string(nowhere))], at: now())
-            return (
-                .stoppedNowhere, "marked \(id) bad; nothing to go back to (\(nowhere)). \(stopped); NOTHING IS TRADING"
-            )
-        case .slot(let slot, let target, _):
-            if let problem = engine.run(slot, release: target) {
-                return (
-                    .rollbackFailed,
-                    "marked \(id) bad; going back to \(target) FAILED: \(problem). Live now: \(engine.liveState())"
-                )
-            }
-            try? ledger.append(
-                id, "rolled_back", [JSONField("to", .string(target)), JSONField("by", .string("watchdog"))], at: now())
-            return (.rolledBack, "marked \(id) bad and rolled back to \(target) in slot \(slot)")
+        let goBack = GoBack(home: home, config: config, manager: manager, now: now, by: "watchdog")
+        let leaving = GoBack.Leaving(
+            slot: active, release: id, previousSlot: record?.previousSlot, previousRelease: record?.previousRelease)
+        // Already stopped (a failed first release kept for inspection): nothing to stop again.
+        let outcome = goBack.run(leaving, stopWhenNowhere: e.serviceRunning)
+        let said = GoBack.describe(outcome)
+        switch outcome {
+        case .nowhere where !e.serviceRunning:
+            return (.nothing, "none: \(id) is marked bad. \(said) NOTHING IS TRADING, release a fix")
+        case .nowhere:
+            return (.stoppedNowhere, "marked \(id) bad. \(said) NOTHING IS TRADING")
+        case .failed:
+            return (.rollbackFailed, "marked \(id) bad. \(said) Live now: \(goBack.engine.liveState())")
+        case .went:
+            return (.rolledBack, "marked \(id) bad. \(said)")
         }
     }
 

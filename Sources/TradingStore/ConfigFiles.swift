@@ -28,6 +28,19 @@ public enum ConfigFiles {
     public static func deploy(_ path: String) throws(ConfigError) -> DeployConfig {
         try DeployConfig.parse(try json(path), file: path)
     }
+
+    /// The engine's cycle as bot.json sets it, even when the file holds a key this build does
+    /// not know (a newer release's): the guard's thresholds must follow the real cycle. 60 when
+    /// the file or the value cannot be read.
+    public static func cycleSeconds(_ path: String) -> Int {
+        if let bot = try? bot(path) { return bot.cycleSeconds }
+        if let value = (try? json(path))?.objectValue?["cycle_seconds"]?.doubleValue, value >= 1, value <= 3600,
+            value == value.rounded()
+        {
+            return Int(value)
+        }
+        return 60
+    }
 }
 
 extension Error {

@@ -54,19 +54,19 @@ import Testing
         #expect(try drill.releases().last?.state == "probation", "a dry run changes nothing")
         let (out, acted) = try watchdog(drill)
         #expect(out.status == 1)
-        #expect((acted["action"] as? String)?.contains("rolled back to \(v1)") == true, "\(acted)")
+        #expect((acted["action"] as? String)?.contains("Rolled back to \(v1)") == true, "\(acted)")
         #expect(try drill.releases().first { $0.id == v2 }?.state == "bad")
         #expect(drill.active == "A")
         #expect(drill.waitForBeat(of: v1), "the good release trades again")
         let log = try JSONLAppender.readAll(drill.home + "/logs/watchdog.jsonl").compactMap { $0.objectValue }
         #expect(
-            log.contains { $0["verdict"] == "stalled" && ($0["action"]?.stringValue ?? "").contains("rolled back") })
+            log.contains { $0["verdict"] == "stalled" && ($0["action"]?.stringValue ?? "").contains("Rolled back") })
         // The operator heard of both, from the guard, with what to run next.
         let alerts = server.requests().map(\.json)
         #expect(alerts.map { $0["headline"] as? String ?? "" } == ["RELEASE COMMITTED", "ROLLED BACK (STALLED)"])
         let rollback = try #require(alerts.last)
         #expect(rollback["release"] as? String == v2 && rollback["home"] as? String == drill.home)
-        #expect((rollback["action"] as? String)?.contains("rolled back to \(v1)") == true, "\(rollback)")
+        #expect((rollback["action"] as? String)?.contains("Rolled back to \(v1)") == true, "\(rollback)")
         #expect((rollback["next"] as? String)?.contains("deployctl status --home \(drill.home)") == true)
         #expect(server.requests().allSatisfy { $0.path == "/alert/DRILLTOKEN" })
 
@@ -95,7 +95,7 @@ import Testing
         try Ledger(path: drill.home + "/state/releases.jsonl").append(
             v2, "state", [JSONField("state", "bad"), JSONField("reason", "watchdog: stalled")])
         let (out, json) = try watchdog(drill)
-        #expect((json["action"] as? String)?.contains("rolled back to \(v1)") == true, "\(out.stdout)")
+        #expect((json["action"] as? String)?.contains("Rolled back to \(v1)") == true, "\(out.stdout)")
         #expect(drill.active == "A")
         // A rollback of a release that looked healthy is still a rollback to the operator.
         let heard = server.requests().map { $0.json["headline"] as? String ?? "" }

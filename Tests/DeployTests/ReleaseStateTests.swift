@@ -386,7 +386,7 @@ import GitKit
             let report = watchdog.runOnce(dryRun: false)
             #expect(report.verdict == "not_running" && report.exitCode == 1)
             #expect(
-                report.action.contains("nothing to go back to") && report.action.contains("NOTHING IS TRADING"),
+                report.action.contains("No release to go back to") && report.action.contains("NOTHING IS TRADING"),
                 "\(report.action)")
         }
         #expect(try JSONLAppender.readAll(home.releasesLedger).count == lines, "no ledger entry per run")

@@ -60,6 +60,10 @@ public struct DeployConfig: Sendable, Equatable {
     public struct Probation: Sendable, Equatable {
         public var healthyCycles = 3
         public var timeoutSeconds = 600
+        /// A restarted engine that has written no heartbeat this long after its restart hangs or
+        /// dies before its first beat: every wait for a first beat (probation, going back,
+        /// rollback, boot) gives up then instead of at the timeout. One 60 s cycle by default.
+        public var startGraceSeconds = 60
     }
 
     public struct Watchdog: Sendable, Equatable {
@@ -151,11 +155,13 @@ public struct DeployConfig: Sendable, Equatable {
             c.checks.smokeCommands = try checks.strings("smoke_commands", default: c.checks.smokeCommands)
         }
         if let probation = try root.section("probation") {
-            try probation.allowOnly(["healthy_cycles", "timeout_seconds"])
+            try probation.allowOnly(["healthy_cycles", "timeout_seconds", "start_grace_seconds"])
             c.probation.healthyCycles = try probation.int(
                 "healthy_cycles", in: 1...1000, default: c.probation.healthyCycles)
             c.probation.timeoutSeconds = try probation.int(
                 "timeout_seconds", in: 5...86_400, default: c.probation.timeoutSeconds)
+            c.probation.startGraceSeconds = try probation.int(
+                "start_grace_seconds", in: 2...3600, default: c.probation.startGraceSeconds)
         }
         if let watchdog = try root.section("watchdog") {
             try watchdog.allowOnly([

@@ -1,0 +1,151 @@
+import Foundation
+import TradingCore
+import TradingStore
+
+/// Whether a release's own binary reads the home's live config, asked through its `selfcheck`
+/// (no network, no trading). Config files refuse unknown keys, so a key that a newer release
+/// added and the operator then set makes every older release refuse bot.json: going back to one
+/// must first set that key aside, or nothing would trade after the rollback.
+///
+/// A key is set aside only when a newer build reads the file with it (this deployctl, or the
+/// release being left): a key that no build knows is a typo and fails as it always did.
+struct ConfigCompat {
+    let home: Home
+    let config: DeployConfig
+    /// Written down in `state/deploy.children` so a killed deployctl's selfcheck is ended.
+    var tracking: String?
+
+    enum Answer: Equatable {
+        case accepts
+        /// The engine's own files (bot.json, asset_universe.json) hold `field`, a key this binary
+        /// does not know; `detail` is its own words.
+        case unknownKey(file: String, field: String, detail: String)
+        /// Any other refusal of the engine's files (a value out of range, a syntax error).
+        case refuses(String)
+        /// No answer (no binary, a hang, no JSON): not a verdict on the config.
+        case noAnswer(String)
+    }
+
+    /// Asks `binary` (a slot's tradingbot) whether it reads the home's config. Only what the
+    /// engine reads counts: an older selfcheck also refuses a deploy.json key it does not know,
+    /// but its engine never reads deploy.json (the guard copy does).
+    func ask(binary: String) -> Answer {
+        guard FileManager.default.isExecutableFile(atPath: binary) else { return .noAnswer("no binary at \(binary)") }
+        let outcome: ProcessRunner.Outcome
+        do {
+            outcome = try ProcessRunner.run(
+                binary, ["selfcheck", "--json", "--home", home.root], timeout: 120, without: config.secretNames,
+                tracking: tracking)
+        } catch {
+            return .noAnswer("\(error)")
+        }
+        let text = outcome.output
+        guard let brace = text.firstIndex(of: "{"),
+            let checks = (try? JSONValue.parse(Array(text[brace...].utf8)))?.objectValue?["checks"]?.arrayValue,
+            let check = checks.compactMap(\.objectValue).first(where: { $0["name"]?.stringValue == "config" })
+        else {
+            return .noAnswer(
+                outcome.timedOut
+                    ? "its selfcheck did not answer within 120 s"
+                    : "its selfcheck gave no config check (exit \(outcome.status)): \(ProcessRunner.lastLines(text, 3))")
+        }
+        if check["ok"] == .bool(true) { return .accepts }
+        return Self.reading(check["detail"]?.stringValue ?? "", home: home)
+    }
+
+    /// Reads a config check's detail: `FILE: field "a.b": is not a known key ...`.
+    static func reading(_ detail: String, home: Home) -> Answer {
+        let engineFiles = [home.botConfig, home.assetUniverse]
+        guard let file = engineFiles.first(where: { detail.hasPrefix($0 + ":") }) else {
+            // deploy.json, or words we cannot place: the engine itself may still run.
+            return detail.hasPrefix(home.deployConfig + ":") ? .accepts : .refuses(detail)
+        }
+        let marker = ": field \""
+        guard let start = detail.range(of: marker), detail.contains("is not a known key"),
+            let end = detail[start.upperBound...].firstIndex(of: "\"")
+        else { return .refuses(detail) }
+        return .unknownKey(file: file, field: String(detail[start.upperBound..<end]), detail: detail)
+    }
+
+    /// Whether a build newer than the target reads `file` as it is: this deployctl's own rules,
+    /// else the leaving release's binary.
+    func newerBuildReads(_ file: String, leavingBinary: String?) -> Bool {
+        if file == home.botConfig, (try? ConfigFiles.bot(file)) != nil { return true }
+        if file == home.assetUniverse, (try? ConfigFiles.assetUniverse(file)) != nil { return true }
+        guard let leavingBinary else { return false }
+        if case .accepts = ask(binary: leavingBinary) { return true }
+        return false
+    }
+
+    /// Makes the home's config readable by `binary`: each key it does not know, that a newer
+    /// build reads, is renamed `_KEY` (a comment to every release) with a note beside it, after
+    /// a copy of the file is kept. Returns the keys set aside, or why the target cannot run.
+    func prepare(binary: String, leavingBinary: String?, release: String, now: Instant) -> (
+        setAside: [String], refusal: String?
+    ) {
+        var setAside: [String] = []
+        var kept: Set<String> = []
+        for _ in 0..<20 {
+            switch ask(binary: binary) {
+            case .accepts, .noAnswer:
+                // No answer is not a refusal: the switch itself proves whether it runs.
+                return (setAside, nil)
+            case .refuses(let detail):
+                return (setAside, "it cannot read the live config: \(detail)")
+            case .unknownKey(let file, let field, let detail):
+                guard newerBuildReads(file, leavingBinary: leavingBinary) else {
+                    return (
+                        setAside,
+                        "it cannot read the live config, and no newer build reads it either (a typo?): \(detail)"
+                    )
+                }
+                do {
+                    if !kept.contains(file) {
+                        try FileIO.copy(file, to: "\(file).before-rollback-\(Self.stamp(now))", mode: Self.mode(file))
+                        kept.insert(file)
+                    }
+                    try Self.setAside(field, in: file, release: release, at: now)
+                } catch {
+                    return (setAside, "setting \(field) aside in \(file) failed: \(error)")
+                }
+                setAside.append("\((file as NSString).lastPathComponent) \(field)")
+            }
+        }
+        return (setAside, "it still refuses the live config after 20 keys were set aside")
+    }
+
+    /// Renames `field` (a dotted path) to `_LAST` in its section, with `_LAST_note` beside it.
+    static func setAside(_ field: String, in file: String, release: String, at now: Instant) throws {
+        let root = try ConfigFiles.json(file)
+        let path = field.split(separator: ".").map(String.init)
+        guard let changed = renamed(root, path, note: "set aside by deployctl at \(now.iso8601): \(release) cannot read it; rename it back to \(path.last ?? "") once a release that reads it is live")
+        else { throw ConfigError(file: file, field: field, message: "not found where the release named it") }
+        try FileIO.writeAtomically(file, Array((changed.serialized(indent: 2) + "\n").utf8), mode: mode(file))
+    }
+
+    static func renamed(_ value: JSONValue, _ path: [String], note: String) -> JSONValue? {
+        guard var object = value.objectValue, let key = path.first, let inner = object[key] else { return nil }
+        if path.count > 1 {
+            guard let changed = renamed(inner, Array(path.dropFirst()), note: note) else { return nil }
+            object[key] = changed
+            return .object(object)
+        }
+        var fields: [JSONField] = []
+        for f in object.fields {
+            if f.key == key {
+                fields.append(JSONField("_" + key, f.value))
+                fields.append(JSONField("_" + key + "_note", .string(note)))
+            } else {
+                fields.append(f)
+            }
+        }
+        return .object(JSONObject(fields))
+    }
+
+    static func mode(_ file: String) -> mode_t {
+        var info = stat()
+        return stat(file, &info) == 0 ? info.st_mode & 0o777 : 0o644
+    }
+
+    static func stamp(_ now: Instant) -> String { now.iso8601.replacingOccurrences(of: ":", with: "-") }
+}

@@ -1,0 +1,206 @@
+import Foundation
+import TradingCore
+import TradingStore
+
+/// The one way back from a live release that has to go, for a failed release, `deployctl
+/// rollback` and the watchdog alike: the rollback rule picks the target; the target's own binary
+/// is asked whether it reads the live config (a key a newer release added is set aside, a typo
+/// is not); the engine is switched and proven; the ledger, the words and the alert are the same
+/// whoever went back. Nothing else calls the rule or the switch.
+struct GoBack {
+    let home: Home
+    let config: DeployConfig
+    let manager: ServiceManager
+    let now: () -> Instant
+    /// Who goes back: `release`, `rollback` or `watchdog` (the ledger's `by`, the alert's words).
+    let by: String
+
+    /// The release being left and where it came from.
+    struct Leaving {
+        /// Its slot; nil when slots/current is gone (then either slot may be the target).
+        var slot: String?
+        var release: String
+        var previousSlot: String?
+        var previousRelease: String?
+    }
+
+    enum Outcome {
+        /// Running in `slot`, proven by a fresh healthy cycle.
+        case went(slot: String, release: String, seconds: Double, setAside: [String])
+        /// Nowhere to go (the rule, or the target cannot read the config); nothing was switched.
+        case nowhere(String, setAside: [String])
+        /// The target was switched to and did not come up.
+        case failed(slot: String, release: String, problem: String, setAside: [String])
+
+        var setAside: [String] {
+            switch self {
+            case .went(_, _, _, let keys), .nowhere(_, let keys), .failed(_, _, _, let keys): keys
+            }
+        }
+    }
+
+    var slots: Slots { Slots(home: home) }
+    var engine: EngineSwitch { EngineSwitch(home: home, config: config, manager: manager, now: now) }
+
+    /// Where the rule sends the engine, and why not when nowhere.
+    func target(_ leaving: Leaving, records: [ReleaseRecord]) -> RollbackRule.Target {
+        var refusals: [String] = []
+        for slot in leaving.slot.map({ [Slots.other($0)] }) ?? Slots.names {
+            switch RollbackRule.target(
+                other: slots.view(slot, binary: config.binary), previousSlot: leaving.previousSlot,
+                previousRelease: leaving.previousRelease, records: records)
+            {
+            case .slot(let s, let release, let why): return .slot(s, release: release, why: why)
+            case .none(let why): refusals.append(why)
+            }
+        }
+        return .none(refusals.joined(separator: "; "))
+    }
+
+    /// Goes back. With `stopWhenNowhere` (the leaving release is bad) an engine with nowhere to go
+    /// is stopped and the ledger says so; otherwise nothing changes.
+    func run(_ leaving: Leaving, stopWhenNowhere: Bool, progress: StepProgress? = nil) -> Outcome {
+        let ledger = Ledger(path: home.releasesLedger)
+        let records = (try? ledger.releases()) ?? []
+        var outcome: Outcome
+        switch target(leaving, records: records) {
+        case .none(let why):
+            outcome = .nowhere(why, setAside: [])
+        case .slot(let slot, let release, let why):
+            let compat = ConfigCompat(home: home, config: config, tracking: DeployLock.childrenFile(home))
+            let leavingBinary = leaving.slot.map { slots.path($0) + "/" + config.binary }
+            let (setAside, refusal) = compat.prepare(
+                binary: slots.path(slot) + "/" + config.binary, leavingBinary: leavingBinary, release: release,
+                now: now())
+            if let refusal {
+                outcome = .nowhere("slot \(slot) holds \(release), but \(refusal)", setAside: setAside)
+            } else {
+                progress?.begin("rollback", "point slots/current at \(slot) (\(release), \(why)) and restart")
+                let start = Date()
+                let problem = engine.run(slot, release: release)
+                let seconds = Date().timeIntervalSince(start)
+                progress?.end("rollback", ok: problem == nil, seconds: seconds, detail: problem ?? "\(release) running")
+                outcome =
+                    problem.map { .failed(slot: slot, release: release, problem: $0, setAside: setAside) }
+                    ?? .went(slot: slot, release: release, seconds: seconds, setAside: setAside)
+            }
+        }
+        var by = [JSONField("by", .string(self.by))]
+        if !outcome.setAside.isEmpty {
+            by.append(JSONField("set_aside", .array(outcome.setAside.map { .string($0) })))
+        }
+        switch outcome {
+        case .went(_, let release, _, _):
+            try? ledger.append(leaving.release, "rolled_back", [JSONField("to", .string(release))] + by, at: now())
+        case .nowhere(let why, _) where stopWhenNowhere:
+            outcome = .nowhere("\(why). \(engine.stop())", setAside: outcome.setAside)
+            try? ledger.append(
+                leaving.release, "rolled_back", [JSONField("to", .null), JSONField("reason", .string(why))] + by,
+                at: now())
+        case .nowhere, .failed:
+            break
+        }
+        return outcome
+    }
+
+    /// Puts the left release back after its target failed (`deployctl rollback` only: the left
+    /// release was running fine). Nil when it runs again, else why not.
+    func restore(_ leaving: Leaving) -> String? {
+        guard let slot = leaving.slot else { return "slots/current named no slot before" }
+        return engine.run(slot, release: leaving.release)
+    }
+
+    /// The words every caller uses for what happened.
+    static func describe(_ outcome: Outcome) -> String {
+        var text: String
+        switch outcome {
+        case .went(let slot, let release, let seconds, _):
+            text = "Rolled back to \(release) in slot \(slot) in \(String(format: "%.1f", seconds)) s."
+        case .nowhere(let why, _):
+            text = "No release to go back to: \(why)."
+        case .failed(let slot, let release, let problem, _):
+            text = "Going back to \(release) in slot \(slot) FAILED: \(problem)."
+        }
+        if !outcome.setAside.isEmpty {
+            text +=
+                " The live config held keys the older release cannot read, set aside (renamed with a leading _, the file kept as *.before-rollback-*): \(outcome.setAside.joined(separator: ", ")); rename them back once a release that reads them is live (RUNBOOK 'A rollback could not read the config')."
+        }
+        return text
+    }
+
+    /// Tells the operator (release and rollback; the watchdog alerts through its own queue):
+    /// sent now, or kept for the watchdog's next run when the hook cannot be reached.
+    func alert(_ outcome: Outcome, leaving: Leaving, reason: String) {
+        let headline: String
+        switch outcome {
+        case .went: headline = "ROLLED BACK"
+        case .nowhere: headline = by == "rollback" ? "ROLLBACK REFUSED" : "STOPPED, NOTHING TO GO BACK TO, NEEDS YOU"
+        case .failed: headline = "ROLLBACK FAILED, NEEDS YOU"
+        }
+        var alert = Alert(
+            kind: .fault, key: "rollback:\(leaving.release)", headline: headline, what: reason, home: home.root,
+            release: leaving.release, action: Self.describe(outcome) + " Live now: \(engine.liveState()).",
+            next: "deployctl status --home \(shellWord(home.root))", at: now())
+        alert.by = by
+        AlertSpool.send(alert, home: home, config: config)
+    }
+}
+
+/// Alerts a release or rollback could not deliver wait in `state/alerts-pending.jsonl` until the
+/// watchdog's next run takes them into its own queue (state/watchdog.json) and retries them.
+enum AlertSpool {
+    static func path(_ home: Home) -> String { home.stateDir + "/alerts-pending.jsonl" }
+    static func taken(_ home: Home) -> String { path(home) + ".taken" }
+
+    /// Sends `alert` now; on a failure that may pass, spools it. Every outcome is written to
+    /// logs/watchdog.jsonl, where the operator reads what was sent.
+    static func send(_ alert: Alert, home: Home, config: DeployConfig) {
+        let sender = AlertSender(home: home, config: config, environment: ProcessInfo.processInfo.environment)
+        switch sender.webhookState {
+        case .absent:
+            log(alert, home: home, sent: false, result: "not sent: no webhook configured")
+        case .unreadable(let why):
+            spool(alert, home: home, why: why)
+        case .configured:
+            switch sender.send(alert) {
+            case .success(let result): log(alert, home: home, sent: true, result: result)
+            case .failure(let error) where error.isPermanent:
+                log(alert, home: home, sent: false, result: "\(error); dropped: fix the webhook")
+            case .failure(let error): spool(alert, home: home, why: "\(error)")
+            }
+        }
+    }
+
+    static func spool(_ alert: Alert, home: Home, why: String) {
+        do {
+            let appender = try JSONLAppender(path: path(home), mode: 0o600)
+            defer { appender.close() }
+            try appender.append(alert.json, sync: true)
+            log(alert, home: home, sent: false, result: "\(why); the watchdog's next run sends it")
+        } catch {
+            log(alert, home: home, sent: false, result: "\(why); and it could not be kept for later: \(error)")
+        }
+    }
+
+    /// The spooled alerts, moved aside first so one spooled meanwhile waits for the next run.
+    /// A run killed before `done` reads them again: an alert twice rather than never.
+    static func take(_ home: Home) -> [Alert] {
+        if !FileIO.exists(taken(home)), FileIO.exists(path(home)) { rename(path(home), taken(home)) }
+        return ((try? JSONLAppender.readLines(taken(home)))?.0 ?? []).compactMap(Alert.parse)
+    }
+
+    static func done(_ home: Home) { unlink(taken(home)) }
+
+    static func log(_ alert: Alert, home: Home, sent: Bool, result: String) {
+        guard let appender = try? JSONLAppender(path: home.logsDir + "/watchdog.jsonl", rotation: .standard) else {
+            return
+        }
+        defer { appender.close() }
+        let line: JSONValue = [
+            "ts": .string(alert.at.iso8601), "alert": .string(alert.key), "kind": .string(alert.kind.rawValue),
+            "headline": .string(alert.headline), "sent": .bool(sent), "result": .string(result),
+            "by": .string(alert.by),
+        ]
+        try? appender.append(line, sync: true)
+    }
+}
