@@ -12,7 +12,7 @@ mkdir -p "$home/config"
 cp config/bot.json config/asset_universe.json config/deploy.json "$home/config/"
 # install-units needs an existing user: write for "nobody", then name the service user.
 "$deployctl" install-units --systemd --user nobody --home "$home" >/dev/null
-"$deployctl" install-units --supervisor --home "$home" >/dev/null
+"$deployctl" install-units --supervisor --user nobody --home "$home" >/dev/null
 for f in "$home"/deploy/*; do
     name="$(basename "$f" | sed 's/nobody/tradingbot/')"
     sed -e "s#$home#/srv/tradingbot#g" -e 's/nobody/tradingbot/g' "$f" > "$out/$name"

@@ -1,24 +1,31 @@
 #!/usr/bin/env bash
-# CI's drill of the README's first command: scripts/start.sh on a fresh home (short cycles, a
-# free dashboard port), then what the newcomer should find: the three programs RUNNING, the
-# engine's heartbeat advancing, the dashboard answering and taking the printed password, the
-# password file 0600, the guard demo's broken release refused while the engine trades on, and a
-# second run that releases nothing and shows no password; stopped, it starts again without a
-# release. Stops the
-# home's supervisord at the end. Exit 0 when all holds.
-#   scripts/start-drill.sh [HOME]
+# CI's drill of the README's first command, run exactly as written (`scripts/start.sh`, from the
+# repository, nothing done to the machine first: where Swift packages come from a mirror root
+# owns, the service user's builds must read it by themselves), then what the newcomer should
+# find: the three programs RUNNING, the engine's heartbeat advancing, the dashboard answering
+# and taking the printed password, the password file 0600, the guard demo's broken release
+# refused while the engine trades on, and a second run that releases nothing and shows no
+# password; stopped, it starts again without a release; every process of the home killed at
+# once (a reboot), the printed boot line brings the same release back without a release step.
+# Stops the home's supervisord at the end. Exit 0 when all holds.
+#   scripts/start-drill.sh
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
-home=${1:-/tmp/tradingbot-start-drill-$$}
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 fail() { echo "start-drill: FAILED: $*" >&2; exit 1; }
 out=$(mktemp)
-conf="$home/deploy/supervisord.conf"
-cleanup() { supervisorctl -c "$conf" shutdown >/dev/null 2>&1 || true; }
+home=""
+conf=""
+cleanup() { [ -z "$conf" ] || supervisorctl -c "$conf" shutdown >/dev/null 2>&1 || true; }
 trap cleanup EXIT
 
-echo "== start-drill: scripts/start.sh --home $home --port $port --cycle-seconds 5"
-"$repo/scripts/start.sh" --home "$home" --port "$port" --cycle-seconds 5 | tee "$out"
+echo "== start-drill: scripts/start.sh (the README's first command, as written)"
+first=$(mktemp)
+(cd "$repo" && scripts/start.sh) | tee "$first"
+cp "$first" "$out"
+home=$(sed -n 's/^  home       \(.*\)$/\1/p' "$out")
+[ -n "$home" ] || fail "start.sh did not say where the home is"
+conf="$home/deploy/supervisord.conf"
+port=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("dashboard", {}).get("port", 8050))' "$home/config/bot.json")
 password=$(sed -n 's/^  password   \([^ ]*\)$/\1/p' "$out")
 [ -n "$password" ] || fail "no password printed on the first run"
 for program in tradingbot watchdog tradingbot-dashboard; do
@@ -51,7 +58,7 @@ def beat():
     with open(home + "/state/heartbeat.json") as f:
         return json.load(f)["cycle"]
 first = beat()
-deadline = time.time() + 120
+deadline = time.time() + 240
 while beat() <= first and time.time() < deadline:
     time.sleep(1)
 assert beat() > first, "the heartbeat's cycle does not advance"
@@ -74,7 +81,7 @@ before=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["cycle"
 python3 - "$home" "$before" <<'EOF' || fail "the engine stopped trading during the guard demo"
 import json, sys, time
 home, before = sys.argv[1], int(sys.argv[2])
-deadline = time.time() + 120
+deadline = time.time() + 240
 while time.time() < deadline:
     with open(home + "/state/heartbeat.json") as f:
         if json.load(f)["cycle"] > before:
@@ -85,7 +92,7 @@ EOF
 
 echo "== start-drill: the second run"
 releases=$(wc -l < "$home/state/releases.jsonl")
-"$repo/scripts/start.sh" --home "$home" --port "$port" --cycle-seconds 5 | tee "$out"
+(cd "$repo" && scripts/start.sh) | tee "$out"
 grep -q "nothing to release" "$out" || fail "the second run released again"
 [ "$(wc -l < "$home/state/releases.jsonl")" = "$releases" ] || fail "the second run wrote the ledger"
 grep -q "$password" "$out" && fail "the second run printed the password again"
@@ -94,10 +101,41 @@ grep -q "password   in $home/config/dashboard-password" "$out" || fail "the seco
 echo "== start-drill: stop, then start again"
 supervisorctl -c "$conf" shutdown >/dev/null
 for _ in $(seq 1 90); do [ -e "$home/state/supervisord.pid" ] || break; sleep 1; done
-"$repo/scripts/start.sh" --home "$home" --port "$port" --cycle-seconds 5 | tee "$out"
+(cd "$repo" && scripts/start.sh) | tee "$out"
 grep -q "is live but stopped: starting" "$out" || fail "starting again did not just start the live release"
 [ "$(wc -l < "$home/state/releases.jsonl")" = "$releases" ] || fail "starting again wrote the ledger"
 for program in tradingbot watchdog tradingbot-dashboard; do
     supervisorctl -c "$conf" status "$program" | grep -q RUNNING || fail "$program is not RUNNING after starting again"
 done
+
+echo "== start-drill: a reboot (every process of the home killed at once), then the printed boot line"
+# As root the line runs the boot as the service user; else the summary's own line.
+boot_line=$(sed -n 's/^  \(runuser .*deployctl boot --home .*\)$/\1/p' "$first" | head -n 1)
+[ -n "$boot_line" ] || boot_line=$(sed -n 's/^  after a reboot  \(.*\)$/\1/p' "$first" | head -n 1)
+[ -n "$boot_line" ] || fail "start.sh printed no boot line"
+beat_before=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["pid"])' "$home/state/heartbeat.json")
+pids=$(python3 - "$home" <<'EOF'
+import os, sys
+home = sys.argv[1]
+for pid in os.listdir("/proc"):
+    if not pid.isdigit() or int(pid) == os.getpid():
+        continue
+    try:
+        words = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")
+    except OSError:
+        continue
+    if any(home.encode() in w for w in words):
+        print(pid)
+EOF
+)
+[ -n "$pids" ] || fail "no process of the home found to kill"
+kill -9 $pids
+sleep 1
+eval "$boot_line" | tee "$out" || fail "the boot line failed"
+[ "$(wc -l < "$home/state/releases.jsonl")" = "$releases" ] || fail "boot wrote the ledger"
+for program in tradingbot watchdog tradingbot-dashboard; do
+    supervisorctl -c "$conf" status "$program" | grep -q RUNNING || fail "$program is not RUNNING after the boot"
+done
+beat_after=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["pid"])' "$home/state/heartbeat.json")
+[ "$beat_after" != "$beat_before" ] || fail "no new engine beats after the boot"
 echo "start-drill: OK"

@@ -51,12 +51,38 @@ if [ "$(id -u)" -eq 0 ] && [ "${TRADINGBOT_START_AS_USER:-}" != "1" ]; then
     [ -n "$home" ] || home="$user_home/tradingbot-home"
     mkdir -p "$home"
     chown "$user:" "$home"
+    # Where git reads Swift packages through a mirror root owns (an insteadOf in /etc/gitconfig),
+    # the service user's builds (this one, and every release's in its slot) may read those
+    # repositories: safe.directory entries in the user's own ~/.gitconfig, never in /etc.
+    as_user_git() { runuser -u "$user" -- env HOME="$user_home" git "$@"; }
+    trusted=$(as_user_git config --global --get-all safe.directory 2>/dev/null || true)
+    git config --system --get-regexp '^url\..*\.insteadof$' 2>/dev/null | sed 's/^url\.\(.*\)\.insteadof .*/\1/' | sort -u |
+        while read -r mirror; do
+            [ -d "$mirror" ] || continue
+            find "$mirror" -maxdepth 3 -name '*.git' -type d | while read -r repository; do
+                grep -qxF "$repository" <<< "$trusted" || as_user_git config --global --add safe.directory "$repository"
+            done
+        done
     args=(--home "$home")
     [ -z "$port" ] || args+=(--port "$port")
     [ -z "$cycle" ] || args+=(--cycle-seconds "$cycle")
-    exec runuser -u "$user" -- env HOME="$user_home" PATH="$PATH" TRADINGBOT_START_AS_USER=1 \
+    runuser -u "$user" -- env HOME="$user_home" USER="$user" PATH="$PATH" TRADINGBOT_START_AS_USER=1 \
         TRADINGBOT_START_COMMAND="$repo/scripts/start.sh" \
         bash "$source/scripts/start.sh" "${args[@]}"
+    home=$(cd "$home" && pwd)
+    # What brings the bot back after a reboot: a boot unit where systemd runs the machine, else
+    # the one line for whatever starts this machine or container.
+    echo
+    if [ -d /run/systemd/system ]; then
+        cp "$home/deploy/tradingbot-boot.service" /etc/systemd/system/tradingbot-boot.service
+        systemctl daemon-reload
+        systemctl enable tradingbot-boot.service >/dev/null 2>&1
+        say "after a reboot: systemd runs tradingbot-boot.service (deployctl boot) as $user"
+    else
+        say "after a reboot: nothing here starts it (PID 1 is $(cat /proc/1/comm), not systemd); put this line in the container's start command or the host's restart policy:"
+        echo "  runuser -u $user -- $home/bin/deployctl boot --home $home"
+    fi
+    exit 0
 fi
 
 [ -n "$home" ] || home="$HOME/tradingbot-home"
@@ -109,22 +135,18 @@ if [ "$live_sha" = "$head_sha" ] && [ "$running" = "1" ]; then
 elif [ "$live_sha" = "$head_sha" ]; then
     # Stopped (a shutdown, a reboot): start the home's supervisord on the live slot, no release.
     say "release of $head_sha is live but stopped: starting the home's supervisord"
-    # Start the home's supervisord unless one runs (a pid file whose process is alive).
-    pid=$(cat "$home/state/supervisord.pid" 2>/dev/null || true)
-    if [ -z "$pid" ] || ! kill -0 "$pid" 2>/dev/null; then
-        env -i PATH=/usr/bin:/bin HOME="$HOME" supervisord -c "$conf"
-    fi
-    supervisorctl -c "$conf" start all >/dev/null 2>&1 || true
-    for _ in $(seq 1 60); do
-        { supervisorctl -c "$conf" status tradingbot 2>/dev/null || true; } | grep -q RUNNING && break
-        sleep 1
-    done
+    # What a reboot runs too: the home's supervisord and its programs, no release.
+    "$deployctl" boot --home "$home" || echo "note: deployctl boot says the bot did not come up (above)" >&2
 else
     say "releasing $head_sha into a slot (clone, release build, checks; several minutes the first time)"
     # --detach: back after the first healthy cycle; the watchdog ends the probation (3 healthy
     # cycles) and marks the release good, or rolls it back.
     "$deployctl" release --home "$home" --ref "$head_sha" --detach
 fi
+
+# An older home gets what later versions added: the guard copy, and the boot unit beside the
+# supervisord config (written again only when it changed).
+"$deployctl" install-units --supervisor --home "$home" >/dev/null
 
 binary="$home/slots/current/.build/release/tradingbot"
 secrets="$home/config/secrets.env"
@@ -172,3 +194,11 @@ echo "  status       $home/bin/deployctl status --home $home"
 echo "  the journal  supervisorctl -c $conf tail -f tradingbot"
 echo "  stop         supervisorctl -c $conf shutdown"
 echo "  start again  ${TRADINGBOT_START_COMMAND:-$0} --home $home"
+echo "  after a reboot  $home/bin/deployctl boot --home $home"
+if [ "${TRADINGBOT_START_AS_USER:-}" != "1" ]; then
+    if [ -d /run/systemd/system ]; then
+        echo "  at boot      as root: cp $home/deploy/tradingbot-boot.service /etc/systemd/system/ && systemctl daemon-reload && systemctl enable tradingbot-boot.service"
+    else
+        echo "  at boot      nothing here starts it (PID 1 is $(cat /proc/1/comm), not systemd): put the 'after a reboot' line in the container's start or the host's restart policy"
+    fi
+fi

@@ -124,22 +124,20 @@ struct ConfigCompat {
     }
 
     static func renamed(_ value: JSONValue, _ path: [String], note: String) -> JSONValue? {
+        changing(value, path) { [JSONField("_" + $0.key, $0.value), JSONField("_" + $0.key + "_note", .string(note))] }
+    }
+
+    static func removed(_ value: JSONValue, _ path: [String]) -> JSONValue? { changing(value, path) { _ in [] } }
+
+    /// `value` with the field at `path` (a key per level) replaced by what `change` makes of it.
+    static func changing(_ value: JSONValue, _ path: [String], _ change: (JSONField) -> [JSONField]) -> JSONValue? {
         guard var object = value.objectValue, let key = path.first, let inner = object[key] else { return nil }
         if path.count > 1 {
-            guard let changed = renamed(inner, Array(path.dropFirst()), note: note) else { return nil }
+            guard let changed = changing(inner, Array(path.dropFirst()), change) else { return nil }
             object[key] = changed
             return .object(object)
         }
-        var fields: [JSONField] = []
-        for f in object.fields {
-            if f.key == key {
-                fields.append(JSONField("_" + key, f.value))
-                fields.append(JSONField("_" + key + "_note", .string(note)))
-            } else {
-                fields.append(f)
-            }
-        }
-        return .object(JSONObject(fields))
+        return .object(JSONObject(object.fields.flatMap { $0.key == key ? change($0) : [$0] }))
     }
 
     static func mode(_ file: String) -> mode_t {

@@ -6,7 +6,8 @@ import TradingStore
 /// `deployctl doctor`: everything a home needs, checked in one go, each with what to do.
 public enum Doctor {
     public static func run(
-        home: Home, now: Instant, manager given: ServiceManager? = nil, systemdDir: String = "/etc/systemd/system"
+        home: Home, now: Instant, manager given: ServiceManager? = nil, systemdDir: String = "/etc/systemd/system",
+        systemdRunning: Bool = FileIO.exists("/run/systemd/system")
     ) -> [CheckResult] {
         var checks = CheckList()
         var deploy: DeployConfig?
@@ -207,6 +208,12 @@ public enum Doctor {
             checks.append(CheckResult(name: "watchdog", ok: true, detail: "no release yet"))
         } else {
             checks.append(watchdogCheck(manager: manager))
+        }
+        if released {
+            checks.run("boot") {
+                try bootCheck(home: home, config: config, systemdDir: systemdDir, systemdRunning: systemdRunning)
+            }
+            checks.run("config_compat") { try configCompatCheck(home: home, config: config) }
         }
         checks.append(clockCheck(home: home, now: now, skewSeconds: Double(config.checks.skewSeconds)))
         checks.append(locksCheck(home: home, config: config, now: now))

@@ -134,7 +134,7 @@ struct GoBack {
         let headline: String
         switch outcome {
         case .went: headline = "ROLLED BACK"
-        case .nowhere: headline = by == "rollback" ? "ROLLBACK REFUSED" : "STOPPED, NOTHING TO GO BACK TO, NEEDS YOU"
+        case .nowhere: headline = "STOPPED, NOTHING TO GO BACK TO, NEEDS YOU"
         case .failed: headline = "ROLLBACK FAILED, NEEDS YOU"
         }
         var alert = Alert(

@@ -180,14 +180,7 @@ public final class ReleasePipeline {
     /// Releases left before the flip by a deployctl that died (the lock is ours, so none of them
     /// is still running) are marked failed, so the ledger never shows a build that is not going on.
     func closeAbandoned() throws {
-        for record in try ledger.releases() where record.stateValue?.isBeforeFlip == true {
-            try ledger.append(
-                record.id, "state",
-                [
-                    JSONField("state", .string(ReleaseState.failed.rawValue)),
-                    JSONField("reason", .string("abandoned in state \(record.state): its deployctl stopped")),
-                ], at: now())
-        }
+        try ledger.closeAbandoned(at: now(), because: "its deployctl stopped")
     }
 
     func outcomeFields(slot: String) -> [JSONField] {

@@ -51,7 +51,7 @@ public struct Rollback {
         let target: (slot: String, release: String)
         switch outcome {
         case .nowhere:
-            goBack.alert(outcome, leaving: from, reason: "deployctl rollback by the operator")
+            // Refused, nothing changed: the operator reads why right here.
             return DeployOutcome(
                 ok: false, exitCode: 1, release: leaving, state: "unchanged", message: "\(said) Nothing changed.")
         case .failed(let slot, let release, _, _):

@@ -21,6 +21,15 @@ public protocol ServiceManager {
     func dashboardEnabled() -> Bool
     /// Whether what runs the watchdog here (the timer, the supervised program) is running.
     func watchdogRunner() -> WatchdogRunner
+    /// Starts what is not running (`deployctl boot`): the manager itself where it is ours, the
+    /// engine, the dashboard and what runs the watchdog. Never restarts what runs.
+    func bootUp() throws -> ServiceStart
+}
+
+/// What `bootUp` found: what it started and what already ran.
+public struct ServiceStart: Sendable, Equatable {
+    public var started: [String] = []
+    public var alreadyRunning: [String] = []
 }
 
 /// What runs the watchdog on this machine, as its service manager sees it.
@@ -33,6 +42,12 @@ public enum WatchdogRunner: Sendable, Equatable {
 
 extension ServiceManager {
     public func watchdogRunner() -> WatchdogRunner { .none("\(name) runs no watchdog") }
+
+    public func bootUp() throws -> ServiceStart {
+        if health().running { return ServiceStart(alreadyRunning: ["engine"]) }
+        try restartEngine()
+        return ServiceStart(started: ["engine"])
+    }
 }
 
 /// The engine's service as its manager sees it.
@@ -45,6 +60,8 @@ public struct ServiceHealth: Sendable, Equatable {
     public var gaveUp: Bool
     /// How often the manager restarted it, where it counts (systemd's NRestarts).
     public var restarts: Int?
+    /// How long its process has run, where the manager says (supervisord's `uptime`).
+    public var uptimeSeconds: Double? = nil
 }
 
 /// A service-manager command that failed.
@@ -225,6 +242,34 @@ public struct SupervisorManager: ServiceManager {
         throw ServiceError(message: "supervisord started but does not answer on \(socketPath)")
     }
 
+    /// Starts supervisord when it does not answer (it removes a socket a killed one left), then
+    /// each program of this home that is not running.
+    public func bootUp() throws -> ServiceStart {
+        var result = ServiceStart()
+        let fresh = !daemonAnswers
+        try ensureDaemon()
+        if fresh { result.started.append("supervisord") } else { result.alreadyRunning.append("supervisord") }
+        let programs =
+            ["tradingbot"] + (watchdogInterval == nil ? [] : ["watchdog"])
+            + (dashboardSupervised ? ["tradingbot-dashboard"] : [])
+        for program in programs {
+            let state = programState(program) ?? ""
+            if state.contains("RUNNING") || state.contains("STARTING") {
+                if fresh { result.started.append(program) } else { result.alreadyRunning.append(program) }
+                continue
+            }
+            let outcome = try ctl(["start", program], timeout: 60)
+            guard outcome.status == 0 || outcome.output.contains("already started") else {
+                throw ServiceError(
+                    message:
+                        "supervisorctl start \(program) failed: \(outcome.output.trimmingCharacters(in: .whitespacesAndNewlines)) (see \(home.logsDir))"
+                )
+            }
+            result.started.append(program)
+        }
+        return result
+    }
+
     public func restartEngine() throws {
         try ensureDaemon()
         let outcome = try ctl(["restart", "tradingbot"], timeout: 60)
@@ -257,7 +302,22 @@ public struct SupervisorManager: ServiceManager {
     public func health() -> ServiceHealth {
         let state = engineState()
         return ServiceHealth(
-            state: state, running: state.contains("RUNNING"), gaveUp: state.contains("FATAL"), restarts: nil)
+            state: state, running: state.contains("RUNNING"), gaveUp: state.contains("FATAL"), restarts: nil,
+            uptimeSeconds: state.contains("RUNNING") ? Self.uptime(state) : nil)
+    }
+
+    /// supervisorctl's `uptime 0:00:05` or `uptime 2 days, 3:04:05`, in seconds.
+    static func uptime(_ state: String) -> Double? {
+        guard let range = state.range(of: "uptime ") else { return nil }
+        var rest = state[range.upperBound...]
+        var days = 0.0
+        if let comma = rest.firstIndex(of: ","), let n = Double(rest[..<comma].split(separator: " ").first ?? "") {
+            days = n
+            rest = rest[rest.index(after: comma)...].drop { $0 == " " }
+        }
+        let parts = rest.split(separator: " ").first?.split(separator: ":").compactMap { Double($0) } ?? []
+        guard parts.count == 3 else { return nil }
+        return days * 86_400 + parts[0] * 3600 + parts[1] * 60 + parts[2]
     }
 
     /// Stops supervisord itself (tests and uninstall).
@@ -306,6 +366,25 @@ public struct SystemdManager: ServiceManager {
             return "systemctl restart \(dashboard) failed (journalctl -u \(dashboard) -n 50)"
         }
         return nil
+    }
+
+    /// Starts each unit of the home that is not active (after a boot systemd has normally done
+    /// it already, the units being enabled).
+    public func bootUp() throws -> ServiceStart {
+        var result = ServiceStart()
+        let units = [unit] + (dashboardEnabled() ? ["tradingbot-dashboard.service"] : []) + ["tradingbot-watchdog.timer"]
+        for name in units {
+            if (try? systemctl(["is-active", "--quiet", name]))?.status == 0 {
+                result.alreadyRunning.append(name)
+                continue
+            }
+            let outcome = try systemctl(["start", name])
+            guard outcome.status == 0 else {
+                throw ServiceError(message: "systemctl start \(name) failed: \(outcome.output) (journalctl -u \(name) -n 50)")
+            }
+            result.started.append(name)
+        }
+        return result
     }
 
     public func restartEngine() throws {

@@ -138,6 +138,36 @@ public enum Units {
         ]
     }
 
+    /// The name of the unit that runs `deployctl boot` for a home under its own supervisord.
+    public static let bootUnitName = "tradingbot-boot.service"
+
+    /// One oneshot unit, as the service user, that brings a supervisord home up at boot: the
+    /// supervisord it starts stays in the unit (RemainAfterExit), so stopping the unit at
+    /// shutdown stops the engine cleanly.
+    public static func bootUnit(home: Home, user: String) -> String {
+        let h = home.root
+        return """
+            [Unit]
+            Description=Start the tradingbot home \(systemdPath(h)) after a boot (its own supervisord)
+            After=network-online.target
+            Wants=network-online.target
+
+            [Service]
+            Type=oneshot
+            RemainAfterExit=yes
+            User=\(user)
+            WorkingDirectory=\(systemdPath(h))
+            # Starts supervisord and the live slot's engine, dashboard and watchdog when they are
+            # not running; never releases. The guard copy, outside the slots.
+            ExecStart=\(systemdWord(GuardCopy.path(home))) boot --home \(systemdWord(h))
+            TimeoutStartSec=600
+
+            [Install]
+            WantedBy=multi-user.target
+
+            """
+    }
+
     /// The polkit rule that lets the service user start, stop and restart exactly the engine's
     /// unit (what the watchdog's restart and rollback do), and nothing else. Its file name.
     public static func polkitRuleName(user: String) -> String { "50-tradingbot-\(user).rules" }
@@ -236,13 +266,17 @@ public enum Units {
         }
         let manager = SupervisorManager(home: home, config: config)
         try manager.writeConfig()
+        // What starts this supervisord after a reboot, where systemd runs the machine.
+        let boot = dir + "/" + bootUnitName
+        try FileIO.writeAtomically(boot, Array(bootUnit(home: home, user: user).utf8))
         return (
-            [manager.configPath],
+            [manager.configPath, boot],
             [
                 // A clean environment: supervisord, and so the engine, inherit nothing of this shell's.
                 "env -i PATH=/usr/bin:/bin supervisord -c \(shellWord(manager.configPath))",
                 "supervisorctl -c \(shellWord(manager.configPath)) status",
                 "deployctl release --home \(shellWord(home.root))",
+                "where systemd runs the machine, to start it at boot: sudo cp \(shellWord(boot)) /etc/systemd/system/ && sudo systemctl daemon-reload && sudo systemctl enable \(bootUnitName)",
             ]
         )
     }

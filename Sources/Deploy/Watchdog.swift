@@ -105,6 +105,7 @@ public struct Watchdog {
                 detail: "nothing released into this home yet: deployctl release --home \(shellWord(home.root))",
                 evidence: .null, action: "none", exitCode: 0)
         }
+        if !dryRun { endLeftovers() }
         // A state that could not be saved last run (a daemon keeps it in memory) beats the disk.
         var state = memory?.unsaved ?? WatchdogState.load(statePath)
         var evidence = collect()
@@ -161,6 +162,22 @@ public struct Watchdog {
             dashboard: dashboard?.text ?? "not checked")
     }
 
+    /// A build or check a SIGKILLed deployctl left running would hold both cores until the next
+    /// release: when no one holds the deploy lock (taken without waiting), its run is over, and
+    /// what it left is ended now.
+    func endLeftovers() {
+        let file = DeployLock.childrenFile(home)
+        guard let run = try? FileIO.read(file),
+            case .success(let lock) = DeployLock.take(home: home, holder: "watchdog pid \(ProcessIdentity.pid)", wait: 0)
+        else { return }
+        // Taking the lock ended them (DeployLock.take does, for every holder).
+        lock.release()
+        logLine([
+            JSONField("action", .string("ended what a killed deployctl left running")),
+            JSONField("run", .string(String(decoding: run, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))),
+        ])
+    }
+
     /// Reads everything the judge needs; each read is cheap and none changes anything.
     func collect() -> WatchdogEvidence {
         var e = WatchdogEvidence()
@@ -200,7 +217,9 @@ public struct Watchdog {
             e.serviceRunning = health.running
             e.serviceGaveUp = health.gaveUp
             e.serviceState = health.state
+            e.serviceUptimeSeconds = health.uptimeSeconds
         }
+        e.startGraceSeconds = Double(config.probation.startGraceSeconds)
         if let free = (try? FileManager.default.attributesOfFileSystem(forPath: home.root))?[.systemFreeSize]
             as? NSNumber
         {

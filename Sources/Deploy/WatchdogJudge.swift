@@ -18,7 +18,10 @@ public struct WatchdogEvidence: Sendable, Equatable {
     public var serviceRunning = false
     public var serviceGaveUp = false
     public var serviceState = ""
+    /// How long the engine's process has run, where the manager says (supervisord's uptime).
+    public var serviceUptimeSeconds: Double?
     /// Thresholds, from bot.json and deploy.json.
+    public var startGraceSeconds = 60.0
     public var stallSeconds = 180.0
     public var healthyCycles = 3
     public var freeDiskBytes: Int64 = .max
@@ -51,6 +54,7 @@ public struct WatchdogEvidence: Sendable, Equatable {
         o["service_running"] = .bool(serviceRunning)
         o["service_gave_up"] = .bool(serviceGaveUp)
         o["service_state"] = .string(serviceState)
+        o["service_uptime_seconds"] = serviceUptimeSeconds.map { .double($0) } ?? .null
         o["stall_seconds"] = .double(stallSeconds)
         o["free_disk_bytes"] = .int(Int(clamping: freeDiskBytes))
         o["new_error_events"] = .int(newErrorEvents)
@@ -104,6 +108,14 @@ public enum WatchdogJudge {
         }
         guard let age = e.heartbeatAgeSeconds else {
             return (.stalled, "the service runs but no heartbeat was ever written")
+        }
+        // A new engine (after a boot or a restart) whose first beat has not come: the heartbeat on
+        // disk is older than its process. It has its start grace before it is a stall.
+        if age > e.stallSeconds, let up = e.serviceUptimeSeconds, age > up, up <= e.startGraceSeconds {
+            return (
+                .starting,
+                "a new engine started \(Int(up)) s ago and has not beaten yet (start grace \(Int(e.startGraceSeconds)) s)"
+            )
         }
         if age > e.stallSeconds {
             return (.stalled, "last heartbeat \(Int(age)) s ago (stall threshold \(Int(e.stallSeconds)) s)")

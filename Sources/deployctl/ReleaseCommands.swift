@@ -23,6 +23,15 @@ struct DeployOptions: ParsableArguments {
         return try ConfigFiles.deploy(path)
     }
 
+    /// deploy.json for the guard's own jobs (watchdog, boot): a key only a newer deployctl in a
+    /// slot reads is left at its default, with a warning on stderr, instead of stopping the guard.
+    func guardConfig(quietly: Bool = false) throws -> DeployConfig {
+        guard FileIO.exists(home.deployConfig) else { return try config() }
+        let loaded = try GuardConfig.load(home: home)
+        if let note = loaded.note, !quietly { FileHandle.standardError.write(Data("WARNING \(note)\n".utf8)) }
+        return loaded.config
+    }
+
     func manager(_ config: DeployConfig) -> ServiceManager {
         guard config.serviceManager == "supervisor" else { return SystemdManager(secretNames: config.secretNames) }
         return SupervisorManager(home: home, config: config)
@@ -193,11 +202,15 @@ struct InstallUnitsCommand: ParsableCommand {
     @Flag(help: "A supervisord config (containers, development, CI).")
     var supervisor = false
 
-    @Option(help: "The user the systemd units run as.")
-    var user: String = ProcessInfo.processInfo.environment["USER"] ?? "tradingbot"
+    @Option(help: "The user the systemd units (and, with --supervisor, the boot unit) run as (default: this user).")
+    var user: String?
 
     func run() throws {
         guard systemd != supervisor else { throw CommandFailure.usage("pass exactly one of --systemd or --supervisor") }
+        // The user this runs as (runuser keeps root's $USER), else $USER.
+        let user =
+            self.user ?? getpwuid(geteuid()).map { String(cString: $0.pointee.pw_name) }
+            ?? ProcessInfo.processInfo.environment["USER"] ?? "tradingbot"
         let result = try Units.install(home: options.home, config: try options.config(), systemd: systemd, user: user)
         if options.json {
             printJSON([

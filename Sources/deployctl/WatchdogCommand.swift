@@ -42,7 +42,7 @@ struct WatchdogCommand: ParsableCommand {
         var config = DeployConfig()
         if FileIO.exists(home.deployConfig) {
             do {
-                config = try options.config()
+                config = try options.guardConfig()
             } catch {
                 guard daemon else { throw error }
                 FileHandle.standardError.write(Data("deploy.json unreadable, using the defaults: \(error)\n".utf8))
@@ -55,7 +55,7 @@ struct WatchdogCommand: ParsableCommand {
             // a file that stops parsing keeps the last good settings and says so.
             if daemon && FileIO.exists(home.deployConfig) {
                 do {
-                    config = try options.config()
+                    config = try options.guardConfig(quietly: true)
                 } catch {
                     FileHandle.standardError.write(
                         Data("deploy.json unreadable, keeping the last settings: \(error)\n".utf8))

@@ -10,7 +10,7 @@ struct DeployCtl: ParsableCommand {
         subcommands: [
             InitCommand.self, ReleaseCommand.self, RollbackCommand.self, StatusCommand.self, HistoryCommand.self,
             CheckCommand.self, InstallUnitsCommand.self, DoctorCommand.self, WatchdogCommand.self,
-            AlertCommand.self, SecretCommand.self,
+            AlertCommand.self, SecretCommand.self, BootCommand.self,
         ]
     )
 }

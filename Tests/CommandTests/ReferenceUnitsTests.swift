@@ -15,8 +15,9 @@ import Testing
         let written = try FileManager.default.contentsOfDirectory(atPath: out).sorted()
         #expect(
             written == [
-                "50-tradingbot-tradingbot.rules", "supervisord.conf", "tradingbot-dashboard.service",
-                "tradingbot-watchdog.service", "tradingbot-watchdog.timer", "tradingbot.service",
+                "50-tradingbot-tradingbot.rules", "supervisord.conf", "tradingbot-boot.service",
+                "tradingbot-dashboard.service", "tradingbot-watchdog.service", "tradingbot-watchdog.timer",
+                "tradingbot.service",
             ])
         for name in written {
             let fresh = try String(contentsOfFile: out + "/" + name, encoding: .utf8)

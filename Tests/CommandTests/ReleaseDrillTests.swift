@@ -13,6 +13,9 @@ struct ReleaseDrill {
         case good, doesNotBuild, selfcheckFails, seesNoTrades, dropsUnknownFields, crashesOnRun, neverBeats, slowBuild
         case hangingBuild, hangsAfterTenCycles, errorsOnFlag, freezesOnFlag, dashboardFails
         case hangingSelfcheck, hangingDashboard
+        /// An older release: it does not know bot.json's `risk.exposure_basis` and refuses the
+        /// file that holds it, as every release refuses a key it does not know.
+        case olderConfig
     }
 
     let root: String
@@ -95,6 +98,24 @@ struct ReleaseDrill {
                 start=$(date -u +%Y-%m-%dT%H:%M:%SZ); n=0; while true; do n=$((n+1)); now=$(date -u +%Y-%m-%dT%H:%M:%SZ); printf '{"pid": %d, "release": "%s", "cycle": %d, "phase": "idle", "written_at": "%s", "symbols_evaluated": 16, "signals_evaluated": 160, "consecutive_errors": 0, "last_signals_at": "%s", "last_price_change_at": "%s"}' $$ "$(cat "$3/slots/current/.release")" $n "$now" "$now" "$start" > "$3/state/heartbeat.json.tmp"; mv "$3/state/heartbeat.json.tmp" "$3/state/heartbeat.json"; sleep 1; done; fi
 
                 """
+        case .olderConfig:
+            app += #"""
+                h=""; prev=""; for a in "$@"; do [ "$prev" = --home ] && h=$a; prev=$a; done
+                if [ -n "$h" ] && [ "$1" != roundtrip ]; then python3 - "$h/config/bot.json" "$1" <<'PY' || exit $?
+                import json, sys
+                path, command = sys.argv[1:3]
+                if "exposure_basis" not in (json.load(open(path)).get("risk") or {}):
+                    sys.exit(0)
+                said = path + ': field "risk.exposure_basis": is not a known key; allowed keys: max_positions, max_symbol_fraction'
+                if command == "selfcheck":
+                    print(json.dumps({"ok": False, "checks": [{"name": "config", "ok": False, "detail": said}]}))
+                    sys.exit(1)
+                print("error: " + said, file=sys.stderr)
+                sys.exit(2)
+                PY
+                fi
+
+                """#
         case .good, .doesNotBuild, .slowBuild, .hangingBuild: break
         }
         app += "exec \(real) \"$@\"\n"
@@ -532,6 +553,18 @@ struct ReleaseDrill {
         kill(killed.processIdentifier, SIGKILL)
         killed.waitUntilExit()
         #expect(!ReleaseDrill.processes("sleep 301").isEmpty, "SIGKILL cannot end the check itself")
+        // The watchdog's next run ends it, without waiting for another release to take the lock.
+        _ = try CommandRunner.execute(drill.home + "/bin/deployctl", ["watchdog", "--once", "--home", drill.home])
+        #expect(
+            waitUntil(seconds: 30) { ReleaseDrill.processes("sleep 301").isEmpty },
+            "the watchdog ends what a killed deployctl left running")
+        let said = (try? String(contentsOfFile: drill.home + "/logs/watchdog.jsonl", encoding: .utf8)) ?? ""
+        #expect(said.contains("ended what a killed deployctl left running"), "\(said)")
+        #expect(!FileIO.exists(drill.home + "/state/deploy.children"))
+        let again = try drill.startRelease()
+        #expect(waitUntil(seconds: 120) { !ReleaseDrill.processes("sleep 301").isEmpty }, "the selfcheck started again")
+        kill(again.processIdentifier, SIGKILL)
+        again.waitUntilExit()
 
         try drill.use(.hangingDashboard, "hanging dashboard")
         let interrupted = try drill.startRelease(["--wait", "30"])

@@ -104,7 +104,10 @@ import Testing
         }
         let user = String(cString: getpwuid(getuid()).pointee.pw_name)
         let result = try Units.install(home: home, config: DeployConfig(), systemd: true, user: user)
-        let units = result.files.filter { $0.hasSuffix(".service") || $0.hasSuffix(".timer") }
+        // The boot unit a supervisord home installs, with the same home.
+        let boot = try Units.install(home: home, config: DeployConfig(), systemd: false, user: user).files
+        let units = (result.files + boot).filter { $0.hasSuffix(".service") || $0.hasSuffix(".timer") }
+        #expect(units.contains { $0.hasSuffix("/tradingbot-boot.service") })
         let verify = try ProcessRunner.run(tool, ["verify"] + units, in: home.root + "/deploy", timeout: 120)
         #expect(verify.status == 0, "systemd-analyze verify: \(verify.output)")
         #expect(throws: ConfigError.self, "a home systemd cannot name is refused") {

@@ -195,6 +195,42 @@ import GitKit
         )
     }
 
+    @Test func anEngineThatNeverBeatsFailsAtTheStartGraceNotAtTheTimeout() throws {
+        let home = Home(root: try Fixtures.temporaryDirectory("grace"))
+        try home.createDirectories()
+        let quiet = FakeManager(fixed: ServiceHealth(state: "RUNNING", running: true, gaveUp: false, restarts: nil))
+        // The replaced engine's last beat is no first beat of the new one.
+        try HeartbeatStore(home: home).write(
+            Heartbeat(pid: Int(getpid()), release: "r1", cycle: 4, phase: "idle", writtenAt: WallClock.now))
+        let started = Date()
+        let silent = Probation(home: home, manager: quiet).watch(
+            release: "r1", cycles: 1, timeout: 300, since: WallClock.now, replacedPid: Int(getpid()), startGrace: 1)
+        guard case .failed(let why) = silent else {
+            Issue.record("an engine that never beat passed: \(silent)")
+            return
+        }
+        #expect(why.contains("no heartbeat within the start grace of 1 s"), "\(why)")
+        #expect(Date().timeIntervalSince(started) < 60)
+
+        // A first beat within the grace: after it the other rules judge, however long it takes.
+        let since = WallClock.now
+        let writer = Thread {
+            usleep(500_000)
+            for cycle in 1...3 {
+                try? HeartbeatStore(home: home).write(
+                    Heartbeat(pid: Int(getpid()), release: "r2", cycle: cycle, phase: "idle", writtenAt: WallClock.now))
+                usleep(1_500_000)
+            }
+        }
+        writer.start()
+        let slow = Probation(home: home, manager: quiet).watch(
+            release: "r2", cycles: 3, timeout: 60, since: since, stallSeconds: 30, startGrace: 2)
+        guard case .healthy = slow else {
+            Issue.record("an engine that beat within the grace failed: \(slow)")
+            return
+        }
+    }
+
     @Test func probationCountsOnlyFreshHeartbeatsAndSeesSystemdCrashLoops() throws {
         let home = Home(root: try Fixtures.temporaryDirectory("probation"))
         try home.createDirectories()

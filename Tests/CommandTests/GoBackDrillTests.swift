@@ -1,0 +1,165 @@
+import Foundation
+import TestSupport
+import Testing
+
+@testable import Deploy
+@testable import TradingCore
+@testable import TradingStore
+
+/// No dark minutes on the way back: a release that never beats is given up after the start
+/// grace, not the probation timeout, and so is a rollback target that hangs; a rollback to a
+/// release older than a key the operator set sets the key aside and trades on, whoever goes back
+/// (the release, the operator, the watchdog), with the same words and an alert each time.
+@Suite(.serialized) struct GoBackDrillTests {
+    func seconds(of step: String, in out: CommandRunner.Output) throws -> Double? {
+        (try out.json()["steps"] as? [[String: Any]] ?? []).last { $0["name"] as? String == step }?["seconds"]
+            as? Double
+    }
+
+    @Test(.timeLimit(.minutes(20))) func anEngineThatNeverBeatsIsGivenUpAfterTheStartGrace() throws {
+        // A timeout of ten minutes, as by default: only the grace may end these waits early.
+        let drill = try ReleaseDrill(probationTimeout: 600)
+        defer { drill.shutdown() }
+        try drill.setDeploy("probation", ["start_grace_seconds": 5])
+        let first = try drill.release()
+        let v1 = try #require(try first.json()["release"] as? String)
+        #expect(first.status == 0, "\(first.stdout)")
+
+        try drill.use(.neverBeats, "hangs before its first beat")
+        let silent = try drill.release()
+        let message = try silent.json()["message"] as? String ?? ""
+        #expect(silent.status == 1)
+        #expect(message.contains("no heartbeat within the start grace of 5 s"), "\(message)")
+        #expect(message.contains("Rolled back to \(v1) in slot A"), "\(message)")
+        let probation = try #require(try seconds(of: "probation", in: silent))
+        #expect(probation < 120, "probation waited \(probation) s for a first beat")
+        #expect(drill.waitForBeat(of: v1))
+
+        // A rollback target that hangs before its first beat: given up after the grace too, and
+        // what ran is put back.
+        try drill.use(.good, "v2")
+        let second = try drill.release()
+        let v2 = try #require(try second.json()["release"] as? String)
+        #expect(second.status == 0 && drill.active == "B", "\(second.stdout)")
+        let binary = drill.home + "/slots/A/bin/tradingbot"
+        let real = try String(contentsOfFile: binary, encoding: .utf8)
+        try Fixtures.write(
+            real.replacingOccurrences(
+                of: "#!/bin/sh\n", with: "#!/bin/sh\nif [ \"$1\" = run ]; then exec sleep 3600; fi\n"), to: binary)
+        chmod(binary, 0o755)
+        let started = Date()
+        let rollback = try CommandRunner.run("deployctl", ["rollback", "--home", drill.home, "--json"])
+        let spent = Date().timeIntervalSince(started)
+        let said = try rollback.json()["message"] as? String ?? ""
+        #expect(rollback.status == 1)
+        #expect(said.contains("no heartbeat within the start grace of 5 s"), "\(said)")
+        #expect(said.contains("\(v2) in slot B is running again"), "\(said)")
+        #expect(spent < 180, "the rollback took \(spent) s")
+        #expect(drill.active == "B" && drill.waitForBeat(of: v2))
+        #expect(try drill.invariantProblems() == [])
+    }
+
+    /// The operator sets a key the new release added; a rollback to the release before it sets
+    /// the key aside (the old release trades), names it, and alerts, from each of the three
+    /// callers; a typo is never set aside.
+    @Test(.timeLimit(.minutes(20))) func aRollbackToAReleaseOlderThanASetKeyTradesAndNamesTheKey() throws {
+        let drill = try ReleaseDrill(probationTimeout: 30)
+        defer { drill.shutdown() }
+        let server = try drill.webhook()
+        let bot = drill.home + "/config/bot.json"
+        func setKey(_ key: String = "exposure_basis") throws {
+            var config = try JSONValue.parse(try FileIO.read(bot)).objectValue ?? JSONObject()
+            var risk = config["risk"]?.objectValue ?? JSONObject()
+            risk.fields.removeAll { $0.key.hasPrefix("_") }
+            risk[key] = "margin"
+            config["risk"] = .object(risk)
+            try Fixtures.write(JSONValue.object(config).serialized(indent: 2), to: bot)
+        }
+        func risk() throws -> JSONObject {
+            try JSONValue.parse(try FileIO.read(bot)).objectValue?["risk"]?.objectValue ?? JSONObject()
+        }
+        let setAside = "bot.json risk.exposure_basis"
+        var messages: [String] = []
+
+        try drill.use(.olderConfig, "v1 knows no exposure_basis")
+        let first = try drill.release()
+        let v1 = try #require(try first.json()["release"] as? String)
+        #expect(first.status == 0, "\(first.stdout)")
+
+        // 1. The release: the key set while v1 trades, then a release that reads it but crashes.
+        try setKey()
+        try drill.use(.crashesOnRun, "v2 reads it, and crashes")
+        let crashed = try drill.release()
+        let message = try crashed.json()["message"] as? String ?? ""
+        #expect(crashed.status == 1)
+        #expect(message.contains("Rolled back to \(v1) in slot A") && message.contains(setAside), "\(message)")
+        messages.append(message)
+        #expect(drill.waitForBeat(of: v1), "the older release trades")
+        #expect(try risk()["_exposure_basis"] == "margin" && risk()["exposure_basis"] == nil)
+        let kept = try FileManager.default.contentsOfDirectory(atPath: drill.home + "/config")
+        #expect(kept.contains { $0.hasPrefix("bot.json.before-rollback-") }, "\(kept)")
+
+        // 2. The operator: a good release that reads it, the key set again, deployctl rollback.
+        try drill.use(.good, "v3")
+        let third = try drill.release()
+        let v3 = try #require(try third.json()["release"] as? String)
+        #expect(third.status == 0 && drill.active == "B", "\(third.stdout)")
+        try setKey()
+        let back = try CommandRunner.run("deployctl", ["rollback", "--home", drill.home, "--json"])
+        let said = try back.json()["message"] as? String ?? ""
+        #expect(back.status == 0 && said.contains("Rolled back to \(v1) in slot A") && said.contains(setAside), "\(said)")
+        messages.append(said)
+        #expect(drill.waitForBeat(of: v1))
+
+        // 3. The watchdog: a detached release that reads the key and then hangs.
+        try setKey()
+        try drill.setDeploy("watchdog", ["stall_cycles": 3])
+        try drill.use(.hangsAfterTenCycles, "v4 reads it, then hangs")
+        let fourth = try drill.release(["--detach"])
+        #expect(fourth.status == 0, "\(fourth.stdout)")
+        // Looked at without acting until it stalls (acting earlier would commit its ten cycles).
+        func watchdog(_ extra: [String] = []) throws -> [String: Any] {
+            let out = try CommandRunner.execute(
+                drill.home + "/bin/deployctl", ["watchdog", "--home", drill.home, "--json"] + extra)
+            return (try? out.json()) ?? [:]
+        }
+        let deadline = Date().addingTimeInterval(120)
+        while Date() < deadline, try watchdog(["--dry-run"])["verdict"] as? String != "stalled" { usleep(500_000) }
+        let action = try watchdog()["action"] as? String ?? ""
+        #expect(action.contains("Rolled back to \(v1) in slot A") && action.contains(setAside), "\(action)")
+        messages.append(action)
+        #expect(drill.waitForBeat(of: v1))
+
+        // The same words from each caller, and an alert for each rollback naming the key.
+        let alerts = server.requests().map(\.json).filter { ($0["headline"] as? String ?? "").hasPrefix("ROLLED BACK") }
+        #expect(alerts.count == 3, "\(alerts.map { $0["headline"] ?? "" })")
+        #expect(alerts.allSatisfy { ($0["action"] as? String ?? "").contains(setAside) }, "\(alerts)")
+        #expect(Set(alerts.compactMap { $0["by"] as? String }) == ["release", "rollback", "watchdog"])
+        let phrase = "The live config held keys the older release cannot read, set aside"
+        #expect(messages.allSatisfy { $0.contains(phrase) }, "\(messages)")
+
+        // A typo is no newer key: nothing is set aside, nothing changes.
+        try drill.use(.good, "v5")
+        let fifth = try drill.release()
+        #expect(fifth.status == 0 && drill.active == "B", "\(fifth.stdout)")
+        try setKey("exposure_bassis")
+        let typo = try CommandRunner.run("deployctl", ["rollback", "--home", drill.home, "--json"])
+        let refused = try typo.json()["message"] as? String ?? ""
+        #expect(typo.status == 1 && refused.contains("a typo?") && refused.contains("Nothing changed"), "\(refused)")
+        #expect(try risk()["exposure_bassis"] == "margin", "a typo is never set aside")
+        #expect(drill.active == "B")
+        _ = v3
+    }
+
+    /// One path: only GoBack calls the rollback rule and the engine switch.
+    @Test func onlyGoBackCallsTheRuleAndTheSwitch() throws {
+        let sources = Fixtures.repoRoot + "/Sources"
+        let files = FileManager.default.enumerator(atPath: sources)?.compactMap { $0 as? String } ?? []
+        var callers: [String] = []
+        for file in files where file.hasSuffix(".swift") {
+            let text = try String(contentsOfFile: sources + "/" + file, encoding: .utf8)
+            if text.contains("RollbackRule.target(") || text.contains("EngineSwitch(") { callers.append(file) }
+        }
+        #expect(callers == ["Deploy/GoBack.swift"], "\(callers)")
+    }
+}
