@@ -70,7 +70,7 @@ import Testing
         func setKey(_ key: String = "exposure_basis") throws {
             var config = try JSONValue.parse(try FileIO.read(bot)).objectValue ?? JSONObject()
             var risk = config["risk"]?.objectValue ?? JSONObject()
-            risk.fields.removeAll { $0.key.hasPrefix("_") }
+            risk.fields.removeAll { $0.key.hasPrefix("_") || $0.key.hasPrefix("exposure_bas") }
             risk[key] = "margin"
             config["risk"] = .object(risk)
             try Fixtures.write(JSONValue.object(config).serialized(indent: 2), to: bot)
@@ -105,11 +105,19 @@ import Testing
         let v3 = try #require(try third.json()["release"] as? String)
         #expect(third.status == 0 && drill.active == "B", "\(third.stdout)")
         try setKey()
+        // The hook is down: the rollback's alert waits for the watchdog, which sends it.
+        try server.answer(503)
         let back = try CommandRunner.run("deployctl", ["rollback", "--home", drill.home, "--json"])
         let said = try back.json()["message"] as? String ?? ""
         #expect(back.status == 0 && said.contains("Rolled back to \(v1) in slot A") && said.contains(setAside), "\(said)")
         messages.append(said)
         #expect(drill.waitForBeat(of: v1))
+        let spool = drill.home + "/state/alerts-pending.jsonl"
+        #expect(FileIO.exists(spool), "an undelivered rollback alert is kept for the watchdog")
+        try server.answer(200)
+        let delivered = server.requests().count
+        _ = try CommandRunner.execute(drill.home + "/bin/deployctl", ["watchdog", "--once", "--home", drill.home])
+        #expect(server.requests().count > delivered && !FileIO.exists(spool) && !FileIO.exists(spool + ".taken"))
 
         // 3. The watchdog: a detached release that reads the key and then hangs.
         try setKey()
@@ -131,12 +139,27 @@ import Testing
         #expect(drill.waitForBeat(of: v1))
 
         // The same words from each caller, and an alert for each rollback naming the key.
+        // (The hook refused one once; the watchdog sent it again: counted once.)
         let alerts = server.requests().map(\.json).filter { ($0["headline"] as? String ?? "").hasPrefix("ROLLED BACK") }
-        #expect(alerts.count == 3, "\(alerts.map { $0["headline"] ?? "" })")
+        let distinct = Set(alerts.map { "\($0["by"] ?? "")|\($0["at"] ?? "")" })
+        #expect(distinct.count == 3, "\(alerts.map { $0["headline"] ?? "" })")
         #expect(alerts.allSatisfy { ($0["action"] as? String ?? "").contains(setAside) }, "\(alerts)")
         #expect(Set(alerts.compactMap { $0["by"] as? String }) == ["release", "rollback", "watchdog"])
         let phrase = "The live config held keys the older release cannot read, set aside"
         #expect(messages.allSatisfy { $0.contains(phrase) }, "\(messages)")
+
+        // doctor: with the key set aside every binary that may run reads the config; set again,
+        // it names the release that does not know it.
+        func compat() throws -> [String: Any] {
+            let out = try CommandRunner.run("deployctl", ["doctor", "--home", drill.home, "--json"])
+            let checks = try out.json()["checks"] as? [[String: Any]] ?? []
+            return checks.first { $0["name"] as? String == "config_compat" } ?? [:]
+        }
+        #expect(try compat()["ok"] as? Bool == true, "\(try compat())")
+        try setKey()
+        let refused = try compat()
+        #expect(refused["ok"] as? Bool == false, "\(refused)")
+        #expect((refused["detail"] as? String)?.contains("(\(v1), live) does not know risk.exposure_basis") == true, "\(refused)")
 
         // A typo is no newer key: nothing is set aside, nothing changes.
         try drill.use(.good, "v5")
@@ -144,8 +167,8 @@ import Testing
         #expect(fifth.status == 0 && drill.active == "B", "\(fifth.stdout)")
         try setKey("exposure_bassis")
         let typo = try CommandRunner.run("deployctl", ["rollback", "--home", drill.home, "--json"])
-        let refused = try typo.json()["message"] as? String ?? ""
-        #expect(typo.status == 1 && refused.contains("a typo?") && refused.contains("Nothing changed"), "\(refused)")
+        let typoSaid = try typo.json()["message"] as? String ?? ""
+        #expect(typo.status == 1 && typoSaid.contains("a typo?") && typoSaid.contains("Nothing changed"), "\(typoSaid)")
         #expect(try risk()["exposure_bassis"] == "margin", "a typo is never set aside")
         #expect(drill.active == "B")
         _ = v3
