@@ -155,7 +155,8 @@ import Testing
             let checks = try out.json()["checks"] as? [[String: Any]] ?? []
             return checks.first { $0["name"] as? String == "config_compat" } ?? [:]
         }
-        #expect(try compat()["ok"] as? Bool == true, "\(try compat())")
+        let agreed = try compat()
+        #expect(agreed["ok"] as? Bool == true, "\(agreed)")
         try setKey()
         let refused = try compat()
         #expect(refused["ok"] as? Bool == false, "\(refused)")
