@@ -74,6 +74,7 @@ import Testing
         // systemd units: the engine's unit enabled is what starts it.
         config.serviceManager = "systemd"
         #expect(!check(systemdRunning: true).ok)
+        try Fixtures.write("[Unit]\n", to: systemd + "/tradingbot.service")
         try FileManager.default.createSymbolicLink(
             atPath: wants + "tradingbot.service", withDestinationPath: systemd + "/tradingbot.service")
         #expect(check(systemdRunning: true).ok)
