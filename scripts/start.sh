@@ -56,7 +56,7 @@ if [ "$(id -u)" -eq 0 ] && [ "${TRADINGBOT_START_AS_USER:-}" != "1" ]; then
     # repositories: safe.directory entries in the user's own ~/.gitconfig, never in /etc.
     as_user_git() { runuser -u "$user" -- env HOME="$user_home" git "$@"; }
     trusted=$(as_user_git config --global --get-all safe.directory 2>/dev/null || true)
-    git config --system --get-regexp '^url\..*\.insteadof$' 2>/dev/null | sed 's/^url\.\(.*\)\.insteadof .*/\1/' | sort -u |
+    { git config --system --get-regexp '^url\..*\.insteadof$' 2>/dev/null || true; } | sed 's/^url\.\(.*\)\.insteadof .*/\1/' | sort -u |
         while read -r mirror; do
             [ -d "$mirror" ] || continue
             find "$mirror" -maxdepth 3 -name '*.git' -type d | while read -r repository; do
@@ -194,7 +194,11 @@ echo "  status       $home/bin/deployctl status --home $home"
 echo "  the journal  supervisorctl -c $conf tail -f tradingbot"
 echo "  stop         supervisorctl -c $conf shutdown"
 echo "  start again  ${TRADINGBOT_START_COMMAND:-$0} --home $home"
-echo "  after a reboot  $home/bin/deployctl boot --home $home"
+if [ "${TRADINGBOT_START_AS_USER:-}" = "1" ]; then
+    echo "  after a reboot  runuser -u $(id -un) -- $home/bin/deployctl boot --home $home"
+else
+    echo "  after a reboot  $home/bin/deployctl boot --home $home"
+fi
 if [ "${TRADINGBOT_START_AS_USER:-}" != "1" ]; then
     if [ -d /run/systemd/system ]; then
         echo "  at boot      as root: cp $home/deploy/tradingbot-boot.service /etc/systemd/system/ && systemctl daemon-reload && systemctl enable tradingbot-boot.service"

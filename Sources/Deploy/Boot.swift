@@ -93,7 +93,8 @@ public struct Boot {
         } catch {
             return Report(
                 exitCode: 1, release: release, closed: closed,
-                message: "starting the service FAILED: \(error). Live: slots/current -> \(active) (\(release)); NOTHING IS TRADING")
+                message:
+                    "starting the engine FAILED: \(error). Live: slots/current -> \(active) (\(release)); service: \(manager.engineState())")
         }
         var report = Report(
             exitCode: 0, release: release, started: up.started, alreadyRunning: up.alreadyRunning, closed: closed,
@@ -107,10 +108,16 @@ public struct Boot {
             && (before.map {
                 $0.release == release && Probation.alive($0.pid) && $0.age(now: since) <= limits.stallSeconds
             } ?? false)
-        if let problem = running ? nil : firstBeat(of: release, since: since, replaced: before?.pid, grace: limits.startGrace) {
+        if let problem = running ? nil : firstBeat(of: release, since: since, grace: limits.startGrace) {
             report.exitCode = 1
             report.message =
                 "\(problem). Live: slots/current -> \(active) (\(release)); service: \(manager.engineState()). The watchdog restarts or rolls it back; see RUNBOOK 'After a reboot'"
+            return report
+        }
+        if !up.failed.isEmpty {
+            report.exitCode = 1
+            report.message =
+                "\(release) (slot \(active)) is trading, but \(up.failed.joined(separator: "; "))"
             return report
         }
         let state = record?.state ?? "not in the ledger"
@@ -136,13 +143,13 @@ public struct Boot {
     }
 
     /// Nil once the live release's engine has written a fresh heartbeat, else why not.
-    func firstBeat(of release: String, since: Instant, replaced: Int?, grace: Double) -> String? {
+    /// Only the time tells a fresh beat: after a reboot the new engine may get the old one's pid.
+    func firstBeat(of release: String, since: Instant, grace: Double) -> String? {
         let store = HeartbeatStore(home: home)
         let start = Date()
         var nextServiceCheck = Date()
         while Date().timeIntervalSince(start) < grace {
-            if let beat = try? store.read(), beat.release == release, beat.writtenAt >= since, beat.pid != replaced,
-                Probation.alive(beat.pid)
+            if let beat = try? store.read(), beat.release == release, beat.writtenAt >= since, Probation.alive(beat.pid)
             {
                 return nil
             }

@@ -80,38 +80,60 @@ struct ConfigCompat {
     /// Makes the home's config readable by `binary`: each key it does not know, that a newer
     /// build reads, is renamed `_KEY` (a comment to every release) with a note beside it, after
     /// a copy of the file is kept. Returns the keys set aside, or why the target cannot run.
-    func prepare(binary: String, leavingBinary: String?, release: String, now: Instant) -> (
-        setAside: [String], refusal: String?
-    ) {
+    /// What `prepare` did: the keys set aside, the copies kept (file, copy) to undo it, and why
+    /// the target cannot run (then the caller undoes it).
+    struct Preparation {
         var setAside: [String] = []
-        var kept: Set<String> = []
+        var kept: [(file: String, copy: String)] = []
+        var refusal: String?
+
+        /// Puts the kept files back (the way back did not happen: the live release keeps the
+        /// operator's config as it was). Returns what could not be put back.
+        func undo() -> [String] {
+            var failed: [String] = []
+            for (file, copy) in kept {
+                do {
+                    try FileIO.copy(copy, to: file, mode: ConfigCompat.mode(file))
+                    try? FileIO.remove(copy)
+                } catch {
+                    failed.append("\(file) (its copy is \(copy)): \(error)")
+                }
+            }
+            return failed
+        }
+    }
+
+    func prepare(binary: String, leavingBinary: String?, release: String, now: Instant) -> Preparation {
+        var done = Preparation()
         for _ in 0..<20 {
             switch ask(binary: binary) {
             case .accepts, .noAnswer:
                 // No answer is not a refusal: the switch itself proves whether it runs.
-                return (setAside, nil)
+                return done
             case .refuses(let detail):
-                return (setAside, "it cannot read the live config: \(detail)")
+                done.refusal = "it cannot read the live config: \(detail)"
+                return done
             case .unknownKey(let file, let field, let detail):
                 guard newerBuildReads(file, leavingBinary: leavingBinary) else {
-                    return (
-                        setAside,
-                        "it cannot read the live config, and no newer build reads it either (a typo?): \(detail)"
-                    )
+                    done.refusal = "it cannot read the live config, and no newer build reads it either (a typo?): \(detail)"
+                    return done
                 }
                 do {
-                    if !kept.contains(file) {
-                        try FileIO.copy(file, to: "\(file).before-rollback-\(Self.stamp(now))", mode: Self.mode(file))
-                        kept.insert(file)
+                    if !done.kept.contains(where: { $0.file == file }) {
+                        let copy = "\(file).before-rollback-\(Self.stamp(now))"
+                        try FileIO.copy(file, to: copy, mode: Self.mode(file))
+                        done.kept.append((file, copy))
                     }
                     try Self.setAside(field, in: file, release: release, at: now)
                 } catch {
-                    return (setAside, "setting \(field) aside in \(file) failed: \(error)")
+                    done.refusal = "setting \(field) aside in \(file) failed: \(error)"
+                    return done
                 }
-                setAside.append("\((file as NSString).lastPathComponent) \(field)")
+                done.setAside.append("\((file as NSString).lastPathComponent) \(field)")
             }
         }
-        return (setAside, "it still refuses the live config after 20 keys were set aside")
+        done.refusal = "it still refuses the live config after 20 keys were set aside"
+        return done
     }
 
     /// Renames `field` (a dotted path) to `_LAST` in its section, with `_LAST_note` beside it.

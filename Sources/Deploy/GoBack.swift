@@ -69,22 +69,30 @@ struct GoBack {
         case .slot(let slot, let release, let why):
             let compat = ConfigCompat(home: home, config: config, tracking: DeployLock.childrenFile(home))
             let leavingBinary = leaving.slot.map { slots.path($0) + "/" + config.binary }
-            let (setAside, refusal) = compat.prepare(
+            let prepared = compat.prepare(
                 binary: slots.path(slot) + "/" + config.binary, leavingBinary: leavingBinary, release: release,
                 now: now())
-            if let refusal {
-                outcome = .nowhere("slot \(slot) holds \(release), but \(refusal)", setAside: setAside)
+            if let refusal = prepared.refusal {
+                // Nothing switched: the config goes back to what the operator had.
+                outcome = .nowhere(
+                    "slot \(slot) holds \(release), but \(refusal)" + Self.undone(prepared), setAside: [])
             } else {
                 progress?.begin("rollback", "point slots/current at \(slot) (\(release), \(why)) and restart")
                 let start = Date()
                 let problem = engine.run(slot, release: release)
                 let seconds = Date().timeIntervalSince(start)
                 progress?.end("rollback", ok: problem == nil, seconds: seconds, detail: problem ?? "\(release) running")
-                outcome =
-                    problem.map { .failed(slot: slot, release: release, problem: $0, setAside: setAside) }
-                    ?? .went(slot: slot, release: release, seconds: seconds, setAside: setAside)
+                if let problem {
+                    // It did not come up: whatever runs next (the release put back) reads the
+                    // operator's config as it was.
+                    outcome = .failed(slot: slot, release: release, problem: problem + Self.undone(prepared), setAside: [])
+                } else {
+                    outcome = .went(slot: slot, release: release, seconds: seconds, setAside: prepared.setAside)
+                }
             }
         }
+        // A rollback from no live release (slots/current gone) names no release in the ledger.
+        guard !leaving.release.isEmpty else { return outcome }
         var by = [JSONField("by", .string(self.by))]
         if !outcome.setAside.isEmpty {
             by.append(JSONField("set_aside", .array(outcome.setAside.map { .string($0) })))
@@ -101,6 +109,15 @@ struct GoBack {
             break
         }
         return outcome
+    }
+
+    /// Undoes the keys `prepare` set aside, and says so (or what could not be put back).
+    static func undone(_ prepared: ConfigCompat.Preparation) -> String {
+        guard !prepared.setAside.isEmpty else { return "" }
+        let failed = prepared.undo()
+        return failed.isEmpty
+            ? " (the keys set aside for it, \(prepared.setAside.joined(separator: ", ")), were put back)"
+            : " (putting back the keys set aside FAILED: \(failed.joined(separator: "; ")))"
     }
 
     /// Puts the left release back after its target failed (`deployctl rollback` only: the left
@@ -176,6 +193,8 @@ enum AlertSpool {
             let appender = try JSONLAppender(path: path(home), mode: 0o600)
             defer { appender.close() }
             try appender.append(alert.json, sync: true)
+            // Spooled by root (sudo deployctl rollback): the watchdog, as the home's user, reads it.
+            FileIO.giveToFolderOwner([path(home)])
             log(alert, home: home, sent: false, result: "\(why); the watchdog's next run sends it")
         } catch {
             log(alert, home: home, sent: false, result: "\(why); and it could not be kept for later: \(error)")
@@ -184,9 +203,11 @@ enum AlertSpool {
 
     /// The spooled alerts, moved aside first so one spooled meanwhile waits for the next run.
     /// A run killed before `done` reads them again: an alert twice rather than never.
-    static func take(_ home: Home) -> [Alert] {
+    /// Nil when they are there but cannot be read: then they stay for a later run.
+    static func take(_ home: Home) -> [Alert]? {
         if !FileIO.exists(taken(home)), FileIO.exists(path(home)) { rename(path(home), taken(home)) }
-        return ((try? JSONLAppender.readLines(taken(home)))?.0 ?? []).compactMap(Alert.parse)
+        guard FileIO.exists(taken(home)) else { return [] }
+        return (try? JSONLAppender.readLines(taken(home)))?.0.compactMap(Alert.parse)
     }
 
     static func done(_ home: Home) { unlink(taken(home)) }

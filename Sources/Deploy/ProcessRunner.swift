@@ -104,7 +104,9 @@ public enum ProcessRunner {
         if let mark { env[runMark] = mark }
         // The run is written down before it starts: if deployctl is killed, the next one ends it.
         if let tracking, let mark {
-            try? FileIO.writeAtomically(tracking, Array("run \(mark) \(executable)\n".utf8))
+            // The mark second (what every version reads), this deployctl's pid last: the watchdog
+            // leaves a run whose deployctl still lives (a `deployctl check` holds no lock).
+            try? FileIO.writeAtomically(tracking, Array("run \(mark) \(executable) pid=\(getpid())\n".utf8))
         }
         defer { if let tracking { unlink(tracking) } }
         let pid = try spawn(executable, arguments, directory: directory, environment: env, output: fd)

@@ -30,6 +30,9 @@ public protocol ServiceManager {
 public struct ServiceStart: Sendable, Equatable {
     public var started: [String] = []
     public var alreadyRunning: [String] = []
+    /// What else (the dashboard, the watchdog's runner) did not start, and why; the engine's
+    /// failure is thrown instead.
+    public var failed: [String] = []
 }
 
 /// What runs the watchdog on this machine, as its service manager sees it.
@@ -260,10 +263,11 @@ public struct SupervisorManager: ServiceManager {
             }
             let outcome = try ctl(["start", program], timeout: 60)
             guard outcome.status == 0 || outcome.output.contains("already started") else {
-                throw ServiceError(
-                    message:
-                        "supervisorctl start \(program) failed: \(outcome.output.trimmingCharacters(in: .whitespacesAndNewlines)) (see \(home.logsDir))"
-                )
+                let why =
+                    "supervisorctl start \(program) failed: \(outcome.output.trimmingCharacters(in: .whitespacesAndNewlines)) (see \(home.logsDir))"
+                if program == "tradingbot" { throw ServiceError(message: why) }
+                result.failed.append(why)
+                continue
             }
             result.started.append(program)
         }
@@ -380,7 +384,11 @@ public struct SystemdManager: ServiceManager {
             }
             let outcome = try systemctl(["start", name])
             guard outcome.status == 0 else {
-                throw ServiceError(message: "systemctl start \(name) failed: \(outcome.output) (journalctl -u \(name) -n 50)")
+                let why = "systemctl start \(name) failed: \(outcome.output) (journalctl -u \(name) -n 50)"
+                // Only the engine's failure is a failure to trade.
+                if name == unit { throw ServiceError(message: why) }
+                result.failed.append(why)
+                continue
             }
             result.started.append(name)
         }

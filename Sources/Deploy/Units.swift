@@ -160,6 +160,9 @@ public enum Units {
             # Starts supervisord and the live slot's engine, dashboard and watchdog when they are
             # not running; never releases. The guard copy, outside the slots.
             ExecStart=\(systemdWord(GuardCopy.path(home))) boot --home \(systemdWord(h))
+            # Exit 1 (something came up late) and 3 (lock held) must not fail the unit: a failed
+            # unit's processes are killed, supervisord and the engine with them.
+            SuccessExitStatus=1 3
             TimeoutStartSec=600
 
             [Install]

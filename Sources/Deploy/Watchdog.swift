@@ -137,7 +137,7 @@ public struct Watchdog {
             let dashboardOwed = dashboardAlerts(dashboard, release: evidence.liveRelease, state: &state)
             // Rollbacks by a release or the operator whose alert could not be sent then.
             let spooled = AlertSpool.take(home)
-            deliver(owed + dashboardOwed + spooled, state: &state, sender: sender)
+            deliver(owed + dashboardOwed + (spooled ?? []), state: &state, sender: sender)
             if verdict == .healthy { ping(state: &state, sender: sender) }
             state.lastVerdict = verdict.rawValue
             state.lastRun = at
@@ -145,9 +145,9 @@ public struct Watchdog {
             do {
                 try state.save(statePath)
                 memory?.unsaved = nil
-                AlertSpool.done(home)
+                if spooled != nil { AlertSpool.done(home) }
             } catch {
-                if memory != nil { AlertSpool.done(home) }
+                if memory != nil && spooled != nil { AlertSpool.done(home) }
                 // Without its state the next run would alert and count everything again.
                 if memory?.unsaved == nil {
                     logLine([JSONField("state_not_saved", .string("\(error)"))])
@@ -167,14 +167,21 @@ public struct Watchdog {
     /// what it left is ended now.
     func endLeftovers() {
         let file = DeployLock.childrenFile(home)
-        guard let run = try? FileIO.read(file),
-            case .success(let lock) = DeployLock.take(home: home, holder: "watchdog pid \(ProcessIdentity.pid)", wait: 0)
+        guard let run = try? FileIO.read(file) else { return }
+        let text = String(decoding: run, as: UTF8.self)
+        // The deployctl that runs it is alive (a check holds no lock): not a leftover.
+        if let owner = text.split(whereSeparator: { $0 == " " || $0 == "\n" }).last(where: { $0.hasPrefix("pid=") }),
+            let pid = Int(owner.dropFirst(4)), Probation.alive(pid)
+        {
+            return
+        }
+        guard case .success(let lock) = DeployLock.take(home: home, holder: "watchdog pid \(ProcessIdentity.pid)", wait: 0)
         else { return }
         // Taking the lock ended them (DeployLock.take does, for every holder).
         lock.release()
         logLine([
             JSONField("action", .string("ended what a killed deployctl left running")),
-            JSONField("run", .string(String(decoding: run, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))),
+            JSONField("run", .string(text.trimmingCharacters(in: .whitespacesAndNewlines))),
         ])
     }
 

@@ -115,9 +115,12 @@ import Testing
         let spool = drill.home + "/state/alerts-pending.jsonl"
         #expect(FileIO.exists(spool), "an undelivered rollback alert is kept for the watchdog")
         try server.answer(200)
-        let delivered = server.requests().count
+        func rollbackAlerts() -> Int { server.requests().filter { $0.json["by"] as? String == "rollback" }.count }
+        let refusedOnce = rollbackAlerts()
+        #expect(refusedOnce == 1, "the hook saw it once and refused it")
         _ = try CommandRunner.execute(drill.home + "/bin/deployctl", ["watchdog", "--once", "--home", drill.home])
-        #expect(server.requests().count > delivered && !FileIO.exists(spool) && !FileIO.exists(spool + ".taken"))
+        #expect(rollbackAlerts() == 2, "the watchdog sent it again, and the hook took it")
+        #expect(!FileIO.exists(spool) && !FileIO.exists(spool + ".taken"))
 
         // 3. The watchdog: a detached release that reads the key and then hangs.
         try setKey()

@@ -216,10 +216,11 @@ import GitKit
         let since = WallClock.now
         let writer = Thread {
             usleep(500_000)
+            // Beats further apart than the grace: after the first, the grace no longer judges.
             for cycle in 1...3 {
                 try? HeartbeatStore(home: home).write(
                     Heartbeat(pid: Int(getpid()), release: "r2", cycle: cycle, phase: "idle", writtenAt: WallClock.now))
-                usleep(1_500_000)
+                usleep(2_500_000)
             }
         }
         writer.start()
