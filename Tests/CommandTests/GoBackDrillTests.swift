@@ -169,6 +169,23 @@ import Testing
         try drill.use(.good, "v5")
         let fifth = try drill.release()
         #expect(fifth.status == 0 && drill.active == "B", "\(fifth.stdout)")
+
+        // A way back that does not happen (the older release hangs on start) puts the key back:
+        // the release that runs again reads the operator's config as it was.
+        try drill.setDeploy("probation", ["start_grace_seconds": 5])
+        let older = drill.home + "/slots/A/bin/tradingbot"
+        let script = try String(contentsOfFile: older, encoding: .utf8)
+        try Fixtures.write(
+            script.replacingOccurrences(of: "#!/bin/sh\n", with: "#!/bin/sh\nif [ \"$1\" = run ]; then exec sleep 3600; fi\n"),
+            to: older)
+        chmod(older, 0o755)
+        try setKey()
+        let hung = try CommandRunner.run("deployctl", ["rollback", "--home", drill.home, "--json"])
+        let hungSaid = try hung.json()["message"] as? String ?? ""
+        #expect(hung.status == 1 && hungSaid.contains("were put back"), "\(hungSaid)")
+        #expect(try risk()["exposure_basis"] == "margin" && risk()["_exposure_basis"] == nil)
+        let v5 = try #require(try fifth.json()["release"] as? String)
+        #expect(drill.active == "B" && drill.waitForBeat(of: v5))
         try setKey("exposure_bassis")
         let typo = try CommandRunner.run("deployctl", ["rollback", "--home", drill.home, "--json"])
         let typoSaid = try typo.json()["message"] as? String ?? ""
