@@ -61,7 +61,9 @@ public struct Boot {
             if records.isEmpty {
                 return Report(
                     exitCode: 0, release: nil, closed: closed,
-                    message: "nothing deployed in \(home.root) yet: nothing to start (deployctl release --home \(shellWord(home.root)))")
+                    message:
+                        "nothing deployed in \(home.root) yet: nothing to start (deployctl release --home \(shellWord(home.root)))"
+                )
             }
             return Report(
                 exitCode: 1, release: nil, closed: closed,
@@ -94,7 +96,8 @@ public struct Boot {
             return Report(
                 exitCode: 1, release: release, closed: closed,
                 message:
-                    "starting the engine FAILED: \(error). Live: slots/current -> \(active) (\(release)); service: \(manager.engineState())")
+                    "starting the engine FAILED: \(error). Live: slots/current -> \(active) (\(release)); service: \(manager.engineState())"
+            )
         }
         var report = Report(
             exitCode: 0, release: release, started: up.started, alreadyRunning: up.alreadyRunning, closed: closed,
@@ -127,7 +130,8 @@ public struct Boot {
             : record?.stateValue == .bad ? " It is marked bad: the watchdog rolls it back." : ""
         report.message =
             "\(release) (slot \(active), \(state)) is trading"
-            + (up.started.isEmpty ? "; everything was already running" : "; started: \(up.started.joined(separator: ", "))")
+            + (up.started.isEmpty
+                ? "; everything was already running" : "; started: \(up.started.joined(separator: ", "))")
             + "." + verdict
         return report
     }

@@ -47,7 +47,8 @@ struct ConfigCompat {
             return .noAnswer(
                 outcome.timedOut
                     ? "its selfcheck did not answer within 120 s"
-                    : "its selfcheck gave no config check (exit \(outcome.status)): \(ProcessRunner.lastLines(text, 3))")
+                    : "its selfcheck gave no config check (exit \(outcome.status)): \(ProcessRunner.lastLines(text, 3))"
+            )
         }
         if check["ok"] == .bool(true) { return .accepts }
         return Self.reading(check["detail"]?.stringValue ?? "", home: home)
@@ -115,7 +116,8 @@ struct ConfigCompat {
                 return done
             case .unknownKey(let file, let field, let detail):
                 guard newerBuildReads(file, leavingBinary: leavingBinary) else {
-                    done.refusal = "it cannot read the live config, and no newer build reads it either (a typo?): \(detail)"
+                    done.refusal =
+                        "it cannot read the live config, and no newer build reads it either (a typo?): \(detail)"
                     return done
                 }
                 do {
@@ -140,7 +142,12 @@ struct ConfigCompat {
     static func setAside(_ field: String, in file: String, release: String, at now: Instant) throws {
         let root = try ConfigFiles.json(file)
         let path = field.split(separator: ".").map(String.init)
-        guard let changed = renamed(root, path, note: "set aside by deployctl at \(now.iso8601): \(release) cannot read it; rename it back to \(path.last ?? "") once a release that reads it is live")
+        guard
+            let changed = renamed(
+                root, path,
+                note:
+                    "set aside by deployctl at \(now.iso8601): \(release) cannot read it; rename it back to \(path.last ?? "") once a release that reads it is live"
+            )
         else { throw ConfigError(file: file, field: field, message: "not found where the release named it") }
         try FileIO.writeAtomically(file, Array((changed.serialized(indent: 2) + "\n").utf8), mode: mode(file))
     }

@@ -30,13 +30,16 @@ extension Doctor {
         let fix =
             "deployctl install-units --supervisor --home \(q), then sudo cp \(shellWord(home.root + "/deploy/" + Units.bootUnitName)) \(systemdDir)/ && sudo systemctl daemon-reload && sudo systemctl enable \(Units.bootUnitName)"
         guard let text = try? String(contentsOfFile: installed, encoding: .utf8) else {
-            throw ServiceError(message: "no \(Units.bootUnitName) in \(systemdDir): nothing starts this home after a reboot; \(fix)")
+            throw ServiceError(
+                message: "no \(Units.bootUnitName) in \(systemdDir): nothing starts this home after a reboot; \(fix)")
         }
         guard text.contains(Units.systemdWord(home.root)) else {
             throw ServiceError(message: "\(installed) starts another home, not this one; \(fix)")
         }
         guard FileIO.exists(wants + Units.bootUnitName) else {
-            throw ServiceError(message: "\(Units.bootUnitName) is installed but not enabled; sudo systemctl enable \(Units.bootUnitName)")
+            throw ServiceError(
+                message:
+                    "\(Units.bootUnitName) is installed but not enabled; sudo systemctl enable \(Units.bootUnitName)")
         }
         return "systemd runs \(Units.bootUnitName) (deployctl boot) at start-up"
     }

@@ -85,7 +85,8 @@ struct GoBack {
                 if let problem {
                     // It did not come up: whatever runs next (the release put back) reads the
                     // operator's config as it was.
-                    outcome = .failed(slot: slot, release: release, problem: problem + Self.undone(prepared), setAside: [])
+                    outcome = .failed(
+                        slot: slot, release: release, problem: problem + Self.undone(prepared), setAside: [])
                 } else {
                     outcome = .went(slot: slot, release: release, seconds: seconds, setAside: prepared.setAside)
                 }

@@ -19,7 +19,9 @@ public enum GuardConfig {
         do {
             return Loaded(config: try ConfigFiles.deploy(path), note: nil)
         } catch {
-            guard error.message.contains("is not a known key"), let reader = newerReader(home: home) else { throw error }
+            guard error.message.contains("is not a known key"), let reader = newerReader(home: home) else {
+                throw error
+            }
             var value = try ConfigFiles.json(path)
             var ignored: [String] = []
             var last = error
@@ -47,7 +49,8 @@ public enum GuardConfig {
     /// A deployctl built in a slot, other than this one, that reads the home's deploy.json.
     static func newerReader(home: Home) -> String? {
         let me = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? ""
-        let binary = (try? ConfigFiles.json(home.deployConfig))?.objectValue?["binary"]?.stringValue
+        let binary =
+            (try? ConfigFiles.json(home.deployConfig))?.objectValue?["binary"]?.stringValue
             ?? DeployConfig().binary
         for slot in Slots.names {
             let candidate =

@@ -70,7 +70,8 @@ public struct Rollback {
             goBack.alert(outcome, leaving: from, reason: "deployctl rollback by the operator; \(restored)")
             return DeployOutcome(
                 ok: false, exitCode: 1, release: release, state: "failed",
-                message: "\(said) \(release) in slot \(slot) did not come up healthy; \(restored). Live now: \(goBack.engine.liveState())."
+                message:
+                    "\(said) \(release) in slot \(slot) did not come up healthy; \(restored). Live now: \(goBack.engine.liveState())."
             )
         case .went(let slot, let release, _, _):
             target = (slot, release)

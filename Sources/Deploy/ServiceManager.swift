@@ -376,7 +376,8 @@ public struct SystemdManager: ServiceManager {
     /// it already, the units being enabled).
     public func bootUp() throws -> ServiceStart {
         var result = ServiceStart()
-        let units = [unit] + (dashboardEnabled() ? ["tradingbot-dashboard.service"] : []) + ["tradingbot-watchdog.timer"]
+        let units =
+            [unit] + (dashboardEnabled() ? ["tradingbot-dashboard.service"] : []) + ["tradingbot-watchdog.timer"]
         for name in units {
             if (try? systemctl(["is-active", "--quiet", name]))?.status == 0 {
                 result.alreadyRunning.append(name)

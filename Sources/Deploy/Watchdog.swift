@@ -175,7 +175,9 @@ public struct Watchdog {
         {
             return
         }
-        guard case .success(let lock) = DeployLock.take(home: home, holder: "watchdog pid \(ProcessIdentity.pid)", wait: 0)
+        guard
+            case .success(let lock) = DeployLock.take(
+                home: home, holder: "watchdog pid \(ProcessIdentity.pid)", wait: 0)
         else { return }
         // Taking the lock ended them (DeployLock.take does, for every holder).
         lock.release()

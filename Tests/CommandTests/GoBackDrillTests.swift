@@ -109,7 +109,8 @@ import Testing
         try server.answer(503)
         let back = try CommandRunner.run("deployctl", ["rollback", "--home", drill.home, "--json"])
         let said = try back.json()["message"] as? String ?? ""
-        #expect(back.status == 0 && said.contains("Rolled back to \(v1) in slot A") && said.contains(setAside), "\(said)")
+        #expect(
+            back.status == 0 && said.contains("Rolled back to \(v1) in slot A") && said.contains(setAside), "\(said)")
         messages.append(said)
         #expect(drill.waitForBeat(of: v1))
         let spool = drill.home + "/state/alerts-pending.jsonl"
@@ -163,7 +164,9 @@ import Testing
         try setKey()
         let refused = try compat()
         #expect(refused["ok"] as? Bool == false, "\(refused)")
-        #expect((refused["detail"] as? String)?.contains("(\(v1), live) does not know risk.exposure_basis") == true, "\(refused)")
+        #expect(
+            (refused["detail"] as? String)?.contains("(\(v1), live) does not know risk.exposure_basis") == true,
+            "\(refused)")
 
         // A typo is no newer key: nothing is set aside, nothing changes.
         try drill.use(.good, "v5")
@@ -176,7 +179,8 @@ import Testing
         let older = drill.home + "/slots/A/bin/tradingbot"
         let script = try String(contentsOfFile: older, encoding: .utf8)
         try Fixtures.write(
-            script.replacingOccurrences(of: "#!/bin/sh\n", with: "#!/bin/sh\nif [ \"$1\" = run ]; then exec sleep 3600; fi\n"),
+            script.replacingOccurrences(
+                of: "#!/bin/sh\n", with: "#!/bin/sh\nif [ \"$1\" = run ]; then exec sleep 3600; fi\n"),
             to: older)
         chmod(older, 0o755)
         try setKey()

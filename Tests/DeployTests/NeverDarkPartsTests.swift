@@ -83,14 +83,16 @@ import Testing
     /// An older release's words for a key it does not know, read back to the file and the key.
     @Test func aConfigRefusalIsReadAsTheFileAndTheKey() {
         let home = Home(root: "/srv/bot")
-        let said = ConfigError(file: home.botConfig, field: "risk.exposure_basis", message: "is not a known key; allowed keys: a")
+        let said = ConfigError(
+            file: home.botConfig, field: "risk.exposure_basis", message: "is not a known key; allowed keys: a")
         #expect(
             ConfigCompat.reading(said.description, home: home)
                 == .unknownKey(file: home.botConfig, field: "risk.exposure_basis", detail: said.description))
         let range = ConfigError(file: home.botConfig, field: "cycle_seconds", message: "is 0; expected a number from 1")
         #expect(ConfigCompat.reading(range.description, home: home) == .refuses(range.description))
         // Its engine never reads deploy.json: no reason to refuse the way back.
-        let deploy = ConfigError(file: home.deployConfig, field: "probation.start_grace_seconds", message: "is not a known key")
+        let deploy = ConfigError(
+            file: home.deployConfig, field: "probation.start_grace_seconds", message: "is not a known key")
         #expect(ConfigCompat.reading(deploy.description, home: home) == .accepts)
     }
 
