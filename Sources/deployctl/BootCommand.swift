@@ -17,6 +17,14 @@ struct BootCommand: ParsableCommand {
     @OptionGroup var options: DeployOptions
 
     func run() throws {
+        // Root would start supervisord, and so the engine, as root in the service user's home.
+        var info = stat()
+        if geteuid() == 0, stat(options.home.root, &info) == 0, info.st_uid != 0 {
+            let owner = getpwuid(info.st_uid).map { String(cString: $0.pointee.pw_name) } ?? "\(info.st_uid)"
+            throw CommandFailure.usage(
+                "\(options.home.root) belongs to \(owner): run it as that user, e.g. runuser -u \(owner) -- \(CommandLine.arguments.joined(separator: " "))"
+            )
+        }
         let config = try options.guardConfig()
         let report = Boot(home: options.home, config: config, manager: options.manager(config), now: { WallClock.now })
             .run()

@@ -89,6 +89,17 @@ import Testing
         #expect(try drill.invariantProblems() == [])
     }
 
+    /// Root would start the engine as root in the service user's home: refused, naming the user.
+    @Test func bootAsRootInAnotherUsersHomeIsRefused() throws {
+        guard geteuid() == 0 else { return }
+        let drill = try ReleaseDrill()
+        let nobody = try #require(getpwnam("nobody")).pointee.pw_uid
+        chown(drill.home, nobody, nobody)
+        let out = try CommandRunner.run("deployctl", ["boot", "--home", drill.home])
+        #expect(out.status == 2 && out.stderr.contains("belongs to nobody") && out.stderr.contains("runuser -u nobody"))
+        #expect(!FileIO.exists(drill.home + "/deploy/supervisord.conf"), "nothing was started")
+    }
+
     @Test(.timeLimit(.minutes(20))) func aBadReleaseWithNowhereToGoIsNotStartedAtBoot() throws {
         let drill = try ReleaseDrill(probationTimeout: 8)
         defer { drill.shutdown() }
