@@ -180,12 +180,14 @@ public enum Units {
         let quoted = user.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
         return """
             // Written by deployctl install-units. Lets \(user) start, stop and restart
-            // tradingbot.service (so its watchdog can heal and roll back) and the dashboard's
-            // unit (so a release restarts it on the new binary); nothing else.
+            // tradingbot.service (so its watchdog can heal and roll back), the dashboard's unit
+            // (so a release restarts it on the new binary) and the watchdog's timer (so
+            // deployctl boot can start what is not running); nothing else.
             polkit.addRule(function(action, subject) {
                 if (action.id == "org.freedesktop.systemd1.manage-units" &&
                     subject.user == "\(quoted)" &&
-                    ["tradingbot.service", "tradingbot-dashboard.service"].indexOf(action.lookup("unit")) >= 0 &&
+                    ["tradingbot.service", "tradingbot-dashboard.service", "tradingbot-watchdog.timer"]
+                        .indexOf(action.lookup("unit")) >= 0 &&
                     ["start", "stop", "restart"].indexOf(action.lookup("verb")) >= 0) {
                     return polkit.Result.YES;
                 }

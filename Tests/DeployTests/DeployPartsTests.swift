@@ -130,7 +130,8 @@ import Testing
         let rule = try String(contentsOfFile: rulePath, encoding: .utf8)
         for part in [
             "org.freedesktop.systemd1.manage-units", "subject.user == \"nobody\"",
-            "[\"tradingbot.service\", \"tradingbot-dashboard.service\"].indexOf(action.lookup(\"unit\"))",
+            "[\"tradingbot.service\", \"tradingbot-dashboard.service\", \"tradingbot-watchdog.timer\"]",
+            ".indexOf(action.lookup(\"unit\"))",
             "[\"start\", \"stop\", \"restart\"]",
         ] {
             #expect(rule.contains(part), "\(part)")
