@@ -95,10 +95,13 @@ sys.exit(1)
 EOF
 
 echo "== start-drill: the second run"
-releases=$(wc -l < "$home/state/releases.jsonl")
+# Ledger lines not written by the watchdog: on 60 s cycles it may commit the release (3 healthy
+# cycles) at any moment of the drill, which is its job; start.sh and boot write nothing.
+ours() { grep -vc '"by":"watchdog"' "$home/state/releases.jsonl" || true; }
+releases=$(ours)
 (cd "$repo" && scripts/start.sh) | tee "$out"
 grep -q "nothing to release" "$out" || fail "the second run released again"
-[ "$(wc -l < "$home/state/releases.jsonl")" = "$releases" ] || fail "the second run wrote the ledger"
+[ "$(ours)" = "$releases" ] || fail "the second run wrote the ledger"
 grep -q "$password" "$out" && fail "the second run printed the password again"
 grep -q "password   in $home/config/dashboard-password" "$out" || fail "the second run does not say where the password is"
 
@@ -107,7 +110,7 @@ supervisorctl -c "$conf" shutdown >/dev/null
 for _ in $(seq 1 90); do [ -e "$home/state/supervisord.pid" ] || break; sleep 1; done
 (cd "$repo" && scripts/start.sh) | tee "$out"
 grep -q "is live but stopped: starting" "$out" || fail "starting again did not just start the live release"
-[ "$(wc -l < "$home/state/releases.jsonl")" = "$releases" ] || fail "starting again wrote the ledger"
+[ "$(ours)" = "$releases" ] || fail "starting again wrote the ledger"
 for program in tradingbot watchdog tradingbot-dashboard; do
     supervisorctl -c "$conf" status "$program" | grep -q RUNNING || fail "$program is not RUNNING after starting again"
 done
@@ -135,7 +138,7 @@ EOF
 kill -9 $pids 2>/dev/null || true
 sleep 1
 eval "$boot_line" | tee "$out" || fail "the boot line failed"
-[ "$(wc -l < "$home/state/releases.jsonl")" = "$releases" ] || fail "boot wrote the ledger"
+[ "$(ours)" = "$releases" ] || fail "boot wrote the ledger"
 for program in tradingbot watchdog tradingbot-dashboard; do
     supervisorctl -c "$conf" status "$program" | grep -q RUNNING || fail "$program is not RUNNING after the boot"
 done
