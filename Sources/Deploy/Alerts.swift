@@ -58,6 +58,15 @@ public struct Alert: Sendable, Equatable {
         ]
     }
 
+    /// Its line in logs/watchdog.jsonl: what was sent, never the URL.
+    func logFields(sent: Bool, result: String) -> [JSONField] {
+        [
+            JSONField("alert", .string(key)), JSONField("kind", .string(kind.rawValue)),
+            JSONField("headline", .string(headline)), JSONField("sent", .bool(sent)),
+            JSONField("result", .string(result)), JSONField("by", .string(by)),
+        ]
+    }
+
     /// An alert kept in state/watchdog.json to be retried.
     static func parse(_ value: JSONValue) -> Alert? {
         guard let o = value.objectValue, let kind = o["kind"]?.stringValue.flatMap(Kind.init(rawValue:)),

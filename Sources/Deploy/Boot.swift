@@ -104,14 +104,19 @@ public struct Boot {
             message: "")
         let limits = Probation.Limits(home: home, config: config)
         // An engine that was already running and beating needs no wait; one just started (or a
-        // pid the reboot gave to another process) must write a fresh beat.
-        let engineRan = up.alreadyRunning.contains { ["tradingbot", "tradingbot.service", "engine"].contains($0) }
+        // pid the reboot gave to another process) must write a fresh beat. Only the time tells a
+        // fresh beat (no replaced pid): after a reboot the new engine may get the old one's pid.
         let running =
-            engineRan
+            up.engineWasRunning
             && (before.map {
                 $0.release == release && Probation.alive($0.pid) && $0.age(now: since) <= limits.stallSeconds
             } ?? false)
-        if let problem = running ? nil : firstBeat(of: release, since: since, grace: limits.startGrace) {
+        let first =
+            running
+            ? nil
+            : Probation(home: home, manager: manager).watch(
+                release: release, cycles: 0, since: since, replacedPid: nil, limits: limits)
+        if case .failed(let problem) = first {
             report.exitCode = 1
             report.message =
                 "\(problem). Live: slots/current -> \(active) (\(release)); service: \(manager.engineState()). The watchdog restarts or rolls it back; see RUNBOOK 'After a reboot'"
@@ -144,27 +149,6 @@ public struct Boot {
         // Taking the lock ended what their build left running.
         defer { lock.release() }
         return (try? ledger.closeAbandoned(at: now(), because: "the machine restarted during it")) ?? []
-    }
-
-    /// Nil once the live release's engine has written a fresh heartbeat, else why not.
-    /// Only the time tells a fresh beat: after a reboot the new engine may get the old one's pid.
-    func firstBeat(of release: String, since: Instant, grace: Double) -> String? {
-        let store = HeartbeatStore(home: home)
-        let start = Date()
-        var nextServiceCheck = Date()
-        while Date().timeIntervalSince(start) < grace {
-            if let beat = try? store.read(), beat.release == release, beat.writtenAt >= since, Probation.alive(beat.pid)
-            {
-                return nil
-            }
-            if Date() >= nextServiceCheck {
-                nextServiceCheck = Date().addingTimeInterval(1)
-                let health = manager.health()
-                if health.gaveUp { return "the service manager gave up on the engine: \(health.state)" }
-            }
-            usleep(100_000)
-        }
-        return Probation.noBeat(grace: grace, try? store.read(), release: release, home: home)
     }
 }
 

@@ -78,9 +78,6 @@ struct ConfigCompat {
         return false
     }
 
-    /// Makes the home's config readable by `binary`: each key it does not know, that a newer
-    /// build reads, is renamed `_KEY` (a comment to every release) with a note beside it, after
-    /// a copy of the file is kept. Returns the keys set aside, or why the target cannot run.
     /// What `prepare` did: the keys set aside, the copies kept (file, copy) to undo it, and why
     /// the target cannot run (then the caller undoes it).
     struct Preparation {
@@ -94,7 +91,7 @@ struct ConfigCompat {
             var failed: [String] = []
             for (file, copy) in kept {
                 do {
-                    try FileIO.copy(copy, to: file, mode: ConfigCompat.mode(file))
+                    try FileIO.copy(copy, to: file)  // keeps the mode of the file it replaces
                     try? FileIO.remove(copy)
                 } catch {
                     failed.append("\(file) (its copy is \(copy)): \(error)")
@@ -104,6 +101,9 @@ struct ConfigCompat {
         }
     }
 
+    /// Makes the home's config readable by `binary`: each key it does not know, that a newer
+    /// build reads, is renamed `_KEY` (a comment to every release) with a note beside it, after
+    /// a copy of the file is kept.
     func prepare(binary: String, leavingBinary: String?, release: String, now: Instant) -> Preparation {
         var done = Preparation()
         for _ in 0..<20 {
@@ -122,8 +122,8 @@ struct ConfigCompat {
                 }
                 do {
                     if !done.kept.contains(where: { $0.file == file }) {
-                        let copy = "\(file).before-rollback-\(Self.stamp(now))"
-                        try FileIO.copy(file, to: copy, mode: Self.mode(file))
+                        let copy = "\(file).before-rollback-\(now.fileStamp)"
+                        try FileIO.copy(file, to: copy, mode: Self.mode(file))  // a new file: the same mode
                         done.kept.append((file, copy))
                     }
                     try Self.setAside(field, in: file, release: release, at: now)
@@ -149,7 +149,7 @@ struct ConfigCompat {
                     "set aside by deployctl at \(now.iso8601): \(release) cannot read it; rename it back to \(path.last ?? "") once a release that reads it is live"
             )
         else { throw ConfigError(file: file, field: field, message: "not found where the release named it") }
-        try FileIO.writeAtomically(file, Array((changed.serialized(indent: 2) + "\n").utf8), mode: mode(file))
+        try FileIO.writeAtomically(file, Array((changed.serialized(indent: 2) + "\n").utf8))
     }
 
     static func renamed(_ value: JSONValue, _ path: [String], note: String) -> JSONValue? {
@@ -173,6 +173,4 @@ struct ConfigCompat {
         var info = stat()
         return stat(file, &info) == 0 ? info.st_mode & 0o777 : 0o644
     }
-
-    static func stamp(_ now: Instant) -> String { now.iso8601.replacingOccurrences(of: ":", with: "-") }
 }

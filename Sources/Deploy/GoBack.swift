@@ -25,17 +25,17 @@ struct GoBack {
     }
 
     enum Outcome {
-        /// Running in `slot`, proven by a fresh healthy cycle.
+        /// Running in `slot`, proven by a fresh healthy cycle, with the config keys set aside for it.
         case went(slot: String, release: String, seconds: Double, setAside: [String])
-        /// Nowhere to go (the rule, or the target cannot read the config); nothing was switched.
-        case nowhere(String, setAside: [String])
-        /// The target was switched to and did not come up.
-        case failed(slot: String, release: String, problem: String, setAside: [String])
+        /// Nowhere to go (the rule, or the target cannot read the config); nothing was switched
+        /// and any key set aside for the target is back.
+        case nowhere(String)
+        /// The target was switched to and did not come up; any key set aside for it is back.
+        case failed(slot: String, release: String, problem: String)
 
         var setAside: [String] {
-            switch self {
-            case .went(_, _, _, let keys), .nowhere(_, let keys), .failed(_, _, _, let keys): keys
-            }
+            if case .went(_, _, _, let keys) = self { return keys }
+            return []
         }
     }
 
@@ -65,7 +65,7 @@ struct GoBack {
         var outcome: Outcome
         switch target(leaving, records: records) {
         case .none(let why):
-            outcome = .nowhere(why, setAside: [])
+            outcome = .nowhere(why)
         case .slot(let slot, let release, let why):
             let compat = ConfigCompat(home: home, config: config, tracking: DeployLock.childrenFile(home))
             let leavingBinary = leaving.slot.map { slots.path($0) + "/" + config.binary }
@@ -74,8 +74,7 @@ struct GoBack {
                 now: now())
             if let refusal = prepared.refusal {
                 // Nothing switched: the config goes back to what the operator had.
-                outcome = .nowhere(
-                    "slot \(slot) holds \(release), but \(refusal)" + Self.undone(prepared), setAside: [])
+                outcome = .nowhere("slot \(slot) holds \(release), but \(refusal)" + Self.undone(prepared))
             } else {
                 progress?.begin("rollback", "point slots/current at \(slot) (\(release), \(why)) and restart")
                 let start = Date()
@@ -85,8 +84,7 @@ struct GoBack {
                 if let problem {
                     // It did not come up: whatever runs next (the release put back) reads the
                     // operator's config as it was.
-                    outcome = .failed(
-                        slot: slot, release: release, problem: problem + Self.undone(prepared), setAside: [])
+                    outcome = .failed(slot: slot, release: release, problem: problem + Self.undone(prepared))
                 } else {
                     outcome = .went(slot: slot, release: release, seconds: seconds, setAside: prepared.setAside)
                 }
@@ -101,8 +99,8 @@ struct GoBack {
         switch outcome {
         case .went(_, let release, _, _):
             try? ledger.append(leaving.release, "rolled_back", [JSONField("to", .string(release))] + by, at: now())
-        case .nowhere(let why, _) where stopWhenNowhere:
-            outcome = .nowhere("\(why). \(engine.stop())", setAside: outcome.setAside)
+        case .nowhere(let why) where stopWhenNowhere:
+            outcome = .nowhere("\(why). \(engine.stop())")
             try? ledger.append(
                 leaving.release, "rolled_back", [JSONField("to", .null), JSONField("reason", .string(why))] + by,
                 at: now())
@@ -134,9 +132,9 @@ struct GoBack {
         switch outcome {
         case .went(let slot, let release, let seconds, _):
             text = "Rolled back to \(release) in slot \(slot) in \(String(format: "%.1f", seconds)) s."
-        case .nowhere(let why, _):
+        case .nowhere(let why):
             text = "No release to go back to: \(why)."
-        case .failed(let slot, let release, let problem, _):
+        case .failed(let slot, let release, let problem):
             text = "Going back to \(release) in slot \(slot) FAILED: \(problem)."
         }
         if !outcome.setAside.isEmpty {
@@ -214,15 +212,6 @@ enum AlertSpool {
     static func done(_ home: Home) { unlink(taken(home)) }
 
     static func log(_ alert: Alert, home: Home, sent: Bool, result: String) {
-        guard let appender = try? JSONLAppender(path: home.logsDir + "/watchdog.jsonl", rotation: .standard) else {
-            return
-        }
-        defer { appender.close() }
-        let line: JSONValue = [
-            "ts": .string(alert.at.iso8601), "alert": .string(alert.key), "kind": .string(alert.kind.rawValue),
-            "headline": .string(alert.headline), "sent": .bool(sent), "result": .string(result),
-            "by": .string(alert.by),
-        ]
-        try? appender.append(line, sync: true)
+        Watchdog.logLine(home: home, alert.logFields(sent: sent, result: result), at: alert.at)
     }
 }

@@ -53,8 +53,7 @@ public enum GuardConfig {
             (try? ConfigFiles.json(home.deployConfig))?.objectValue?["binary"]?.stringValue
             ?? DeployConfig().binary
         for slot in Slots.names {
-            let candidate =
-                Slots(home: home).path(slot) + "/" + (binary as NSString).deletingLastPathComponent + "/deployctl"
+            let candidate = GuardCopy.slotDeployctl(home: home, slot: slot, binary: binary)
             guard FileManager.default.isExecutableFile(atPath: candidate), candidate != me,
                 let outcome = try? ProcessRunner.run(
                     candidate, ["status", "--home", home.root, "--json"], timeout: 60,

@@ -39,6 +39,7 @@ public struct Probation {
     static let crashLoopRestarts = 3
 
     /// - Parameters:
+    ///   - needed: healthy cycles that make it healthy; 0: its first fresh beat is enough (boot).
     ///   - stallSeconds: once the release has beaten, a heartbeat that then stops for this long
     ///     fails probation at once, not only at the timeout.
     ///   - startGrace: a release that has not beaten this long after `since` fails at once: an
@@ -147,7 +148,9 @@ extension Probation {
 
         public init(home: Home, config: DeployConfig) {
             timeout = Double(config.probation.timeoutSeconds)
-            stallSeconds = Double(ConfigFiles.cycleSeconds(home.botConfig) * config.watchdog.stallCycles)
+            stallSeconds =
+                HealthThresholds(cycleSeconds: ConfigFiles.cycleSeconds(home.botConfig), watchdog: config.watchdog)
+                .stallSeconds
             startGrace = Double(min(config.probation.startGraceSeconds, config.probation.timeoutSeconds))
         }
     }

@@ -60,6 +60,18 @@ public enum ProcessRunner {
         return ended
     }
 
+    /// Whether the deployctl that wrote the tracked run in `file` is alive (a `deployctl check`
+    /// holds no lock): then its processes are no leftovers. False for a line without a pid (an
+    /// older deployctl wrote it).
+    public static func trackedRunIsOwned(_ file: String) -> Bool {
+        guard let bytes = try? FileIO.read(file) else { return false }
+        let words = String(decoding: bytes, as: UTF8.self).split(whereSeparator: { $0 == " " || $0 == "\n" })
+        guard let owner = words.last(where: { $0.hasPrefix("pid=") }), let pid = Int(owner.dropFirst(4)) else {
+            return false
+        }
+        return Probation.alive(pid)
+    }
+
     /// The environment variable that marks every process of one tracked run.
     static let runMark = "DEPLOYCTL_RUN"
 

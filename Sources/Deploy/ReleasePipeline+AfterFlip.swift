@@ -99,7 +99,7 @@ extension ReleasePipeline {
                 message:
                     "\(reason). \(said) NOTHING IS TRADING; slots/current stays on slot \(slot) (\(id)) for inspection. Fix the cause and release again. Live now: \(goBack.engine.liveState()).\(tail)",
                 fields: fields)
-        case .failed(_, _, let problem, _):
+        case .failed(_, _, let problem):
             try? record(id, "rollback", ok: false, seconds: Date().timeIntervalSince(start), detail: problem)
             return DeployOutcome(
                 ok: false, exitCode: 1, release: id, state: machine.state.rawValue,

@@ -54,7 +54,7 @@ public struct Rollback {
             // Refused, nothing changed: the operator reads why right here.
             return DeployOutcome(
                 ok: false, exitCode: 1, release: leaving, state: "unchanged", message: "\(said) Nothing changed.")
-        case .failed(let slot, let release, _, _):
+        case .failed(let slot, let release, _):
             // Put back what was running before this command, and say what is live.
             var restored =
                 "slots/current named no release before, so there is nothing to put back; NOTHING IS PROVEN TO BE TRADING"

@@ -33,6 +33,8 @@ public struct ServiceStart: Sendable, Equatable {
     /// What else (the dashboard, the watchdog's runner) did not start, and why; the engine's
     /// failure is thrown instead.
     public var failed: [String] = []
+    /// The engine was running before (its heartbeat may be judged as it is, without waiting).
+    public var engineWasRunning = false
 }
 
 /// What runs the watchdog on this machine, as its service manager sees it.
@@ -47,7 +49,7 @@ extension ServiceManager {
     public func watchdogRunner() -> WatchdogRunner { .none("\(name) runs no watchdog") }
 
     public func bootUp() throws -> ServiceStart {
-        if health().running { return ServiceStart(alreadyRunning: ["engine"]) }
+        if health().running { return ServiceStart(alreadyRunning: ["engine"], engineWasRunning: true) }
         try restartEngine()
         return ServiceStart(started: ["engine"])
     }
@@ -259,6 +261,7 @@ public struct SupervisorManager: ServiceManager {
             let state = programState(program) ?? ""
             if state.contains("RUNNING") || state.contains("STARTING") {
                 if fresh { result.started.append(program) } else { result.alreadyRunning.append(program) }
+                if program == "tradingbot" { result.engineWasRunning = !fresh }
                 continue
             }
             let outcome = try ctl(["start", program], timeout: 60)
@@ -381,6 +384,7 @@ public struct SystemdManager: ServiceManager {
         for name in units {
             if (try? systemctl(["is-active", "--quiet", name]))?.status == 0 {
                 result.alreadyRunning.append(name)
+                if name == unit { result.engineWasRunning = true }
                 continue
             }
             let outcome = try systemctl(["start", name])

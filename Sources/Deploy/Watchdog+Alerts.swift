@@ -195,18 +195,20 @@ extension Watchdog {
     }
 
     func logAlert(_ alert: Alert, sent: Bool, result: String) {
-        logLine([
-            JSONField("alert", .string(alert.key)), JSONField("kind", .string(alert.kind.rawValue)),
-            JSONField("headline", .string(alert.headline)), JSONField("sent", .bool(sent)),
-            JSONField("result", .string(result)),
-        ])
+        logLine(alert.logFields(sent: sent, result: result))
     }
 
-    /// One fsynced line in logs/watchdog.jsonl; a log that cannot be written never fails a run.
     func logLine(_ fields: [JSONField], at: Instant? = nil) {
-        guard let appender = try? JSONLAppender(path: logPath, rotation: .standard) else { return }
+        Self.logLine(home: home, fields, at: at ?? now())
+    }
+
+    /// One fsynced line in logs/watchdog.jsonl, whoever writes it (the watchdog, or a release or
+    /// rollback about its alert); a log that cannot be written never fails anything.
+    static func logLine(home: Home, _ fields: [JSONField], at: Instant) {
+        guard let appender = try? JSONLAppender(path: home.logsDir + "/watchdog.jsonl", rotation: .standard) else {
+            return
+        }
         defer { appender.close() }
-        let line = JSONObject([JSONField("ts", .string((at ?? now()).iso8601))] + fields)
-        try? appender.append(.object(line), sync: true)
+        try? appender.append(.object(JSONObject([JSONField("ts", .string(at.iso8601))] + fields)), sync: true)
     }
 }

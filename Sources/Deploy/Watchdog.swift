@@ -67,7 +67,6 @@ public struct Watchdog {
     }
 
     var statePath: String { home.stateDir + "/watchdog.json" }
-    var logPath: String { home.logsDir + "/watchdog.jsonl" }
 
     /// Judges once and, unless `dryRun`, acts.
     public func runOnce(dryRun: Bool) -> Report {
@@ -167,14 +166,8 @@ public struct Watchdog {
     /// what it left is ended now.
     func endLeftovers() {
         let file = DeployLock.childrenFile(home)
-        guard let run = try? FileIO.read(file) else { return }
+        guard let run = try? FileIO.read(file), !ProcessRunner.trackedRunIsOwned(file) else { return }
         let text = String(decoding: run, as: UTF8.self)
-        // The deployctl that runs it is alive (a check holds no lock): not a leftover.
-        if let owner = text.split(whereSeparator: { $0 == " " || $0 == "\n" }).last(where: { $0.hasPrefix("pid=") }),
-            let pid = Int(owner.dropFirst(4)), Probation.alive(pid)
-        {
-            return
-        }
         guard
             case .success(let lock) = DeployLock.take(
                 home: home, holder: "watchdog pid \(ProcessIdentity.pid)", wait: 0)
@@ -527,10 +520,14 @@ public enum GuardCopy {
     static func installFromSlot(home: Home, config: DeployConfig) -> Bool {
         let slots = Slots(home: home)
         guard let active = slots.active() else { return false }
-        let built =
-            slots.path(active) + "/" + (config.binary as NSString).deletingLastPathComponent + "/deployctl"
+        let built = slotDeployctl(home: home, slot: active, binary: config.binary)
         guard FileManager.default.isExecutableFile(atPath: built) else { return false }
         return (try? install(from: built, home: home)) != nil
+    }
+
+    /// The deployctl a release built beside its `binary` in `slot`.
+    static func slotDeployctl(home: Home, slot: String, binary: String) -> String {
+        Slots(home: home).path(slot) + "/" + (binary as NSString).deletingLastPathComponent + "/deployctl"
     }
 
     static func install(from source: String, home: Home) throws {

@@ -12,8 +12,3 @@ extension HomeRefusal.Code {
         }
     }
 }
-
-extension Instant {
-    /// `2025-12-18T09:30:00Z` as `2025-12-18T09-30-00Z`, for a file name.
-    var fileStamp: String { String(iso8601.map { $0 == ":" ? "-" : $0 }) }
-}

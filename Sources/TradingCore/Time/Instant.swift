@@ -55,6 +55,10 @@ public struct Instant: Hashable, Comparable, Sendable, CustomStringConvertible {
         return text + "Z"
     }
 
+    /// `2025-12-18T09:30:00Z` as `2025-12-18T09-30-00Z`, for a file name (what import, restore
+    /// and a rollback's kept config add to the files they keep).
+    public var fileStamp: String { String(iso8601.map { $0 == ":" ? "-" : $0 }) }
+
     /// The UTC day, `YYYY-MM-DD`: the key of the daily P&L.
     public var utcDay: String {
         let c = civil
