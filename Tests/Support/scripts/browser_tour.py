@@ -85,6 +85,13 @@ def main():
         field = driver.find("input[name=password]")
         driver.s("POST", f"/element/{field}/value", {"text": args.password})
         driver.s("POST", f"/element/{driver.find('button[type=submit]')}/click", {})
+        # The login is a bcrypt check (cost 12), slow on a busy machine: going on before it
+        # answered would leave the POST unfinished and every page at the login form.
+        deadline = time.time() + 120
+        while "/login" in driver.s("GET", "/url"):
+            if time.time() > deadline:
+                raise RuntimeError("the login did not complete within 120 s")
+            time.sleep(0.2)
         result = {"tabs": {}}
         for name, path in [("daily", "/"), ("executive", "/executive"), ("deploys", "/deploys"),
                            ("kill-switch", "/kill-switch")]:
