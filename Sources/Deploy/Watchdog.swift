@@ -356,9 +356,17 @@ public struct Watchdog {
         case .none, .leave, .gaveUp: return (decision.description, .nothing)
         case .restart:
             state.restarts.append(now())
+            // Silent past the stall threshold while its process lives: it would not stop on the
+            // manager's SIGTERM, so it goes first, and the restart only starts a new one.
+            var ended = ""
+            if let pid = e.heartbeatPid, e.heartbeatPidAlive, (e.heartbeatAgeSeconds ?? 0) > e.stallSeconds,
+                let said = SilentEngine.end(pid: pid, home: home)
+            {
+                ended = "; " + said
+            }
             do {
                 try manager.restartEngine()
-                return ("restarted the engine (\(manager.health().state))", .restarted)
+                return ("restarted the engine (\(manager.health().state))\(ended)", .restarted)
             } catch {
                 return ("restart FAILED: \(error)", .restartFailed)
             }

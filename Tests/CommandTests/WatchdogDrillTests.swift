@@ -189,6 +189,11 @@ import Testing
         let acted = try watchdogUntil(drill, seconds: 90) { ($0["action"] as? String)?.hasPrefix("restarted") == true }
         #expect(acted["verdict"] as? String == "stalled", "\(acted)")
         #expect((acted["action"] as? String)?.hasPrefix("restarted the engine") == true, "\(acted)")
+        // A frozen engine cannot stop on SIGTERM: the watchdog ends it at once instead of letting
+        // supervisord wait its stop timeout (10 s) in the dark (the chaos soak found that wait).
+        #expect(
+            (acted["action"] as? String)?.contains("ended the silent engine pid \(frozen) with SIGKILL") == true,
+            "\(acted)")
         #expect(drill.active == "A", "nothing flipped while the release holds the lock")
         #expect(drill.waitForBeat(of: v1, seconds: 60) && drill.heartbeat?.pid != frozen, "a new engine of v1 trades")
         #expect(try drill.releases().last?.state == "building", "the release goes on")
