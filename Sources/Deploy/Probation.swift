@@ -38,6 +38,10 @@ public struct Probation {
     /// calls it a crash loop (systemd restarts for ever; supervisord reports FATAL itself).
     static let crashLoopRestarts = 3
 
+    /// Error-free cycles without one evaluated signal that fail a release (at least the cycles
+    /// it needs): a feed still filling its first window is given that long.
+    static let quietCyclesToFail = 3
+
     /// - Parameters:
     ///   - needed: healthy cycles that make it healthy; 0: its first fresh beat is enough (boot).
     ///   - stallSeconds: once the release has beaten, a heartbeat that then stops for this long
@@ -53,6 +57,7 @@ public struct Probation {
         var lastWritten: Instant?
         var lastChange = Date()
         var healthy: Set<Int> = []
+        var quiet: Set<Int> = []
         var pids: [Int] = []
         var lastSeen = "no fresh heartbeat from it"
         let store = HeartbeatStore(home: home)
@@ -94,7 +99,18 @@ public struct Probation {
                         "its cycles fail: \(beat.consecutiveErrors) in a row, last error: \(beat.lastError ?? "?")")
                 }
                 if beat.consecutiveErrors == 0 && beat.phase == "idle" && beat.cycle > 0 {
-                    healthy.insert(beat.cycle)
+                    // A cycle that evaluated no signal traded nothing: it does not count, and
+                    // enough of them fail the release at once (an engine too old to say counts).
+                    if beat.signalsEvaluated > 0 || beat.startedAt == nil {
+                        healthy.insert(beat.cycle)
+                    } else {
+                        quiet.insert(beat.cycle)
+                        if healthy.isEmpty && quiet.count >= max(needed, Self.quietCyclesToFail) {
+                            return .failed(
+                                "it evaluates no signal: \(quiet.count) error-free cycles with 0 signals evaluated; an engine that does not trade is not healthy"
+                            )
+                        }
+                    }
                 }
                 if healthy.count >= needed {
                     return .healthy(cycles: healthy.count, seconds: Date().timeIntervalSince(start))

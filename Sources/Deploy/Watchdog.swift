@@ -207,6 +207,7 @@ public struct Watchdog {
             e.secondsSinceSignals = (beat.lastSignalsAt ?? beat.startedAt).map { $0.seconds(until: now()) }
             e.secondsSincePriceChange = (beat.lastPriceChangeAt ?? beat.startedAt).map { $0.seconds(until: now()) }
             e.priceChangeSeen = beat.lastPriceChangeAt != nil
+            e.signalsSeen = beat.lastSignalsAt != nil || beat.startedAt == nil
         }
         // A fresh heartbeat from a living engine already says it runs: asking the service manager
         // (a supervisorctl process, ~100 ms) is only worth it when something looks wrong. The
@@ -286,7 +287,11 @@ public struct Watchdog {
         }
         // A frozen feed is most often the exchange or the network, not the release: restart it,
         // never mark a release bad for it (a stall that outlives the restarts needs the operator).
-        if verdict == .tradingStall && e.liveState != .bad { return restartOrGiveUp(&state) }
+        // But an unproven release whose engine never evaluated a signal is the release's fault.
+        let unproven = e.liveState == .probation || e.liveState == .flipped
+        if verdict == .tradingStall && e.liveState != .bad && !(unproven && !e.signalsSeen) {
+            return restartOrGiveUp(&state)
+        }
         // An unproven release, or one marked bad whose rollback a killed run left unfinished.
         if let live = e.liveState, live == .probation || live == .flipped || live == .bad {
             let hour = now().adding(seconds: -3600)

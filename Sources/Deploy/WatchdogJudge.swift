@@ -36,6 +36,9 @@ public struct WatchdogEvidence: Sendable, Equatable {
     /// The engine has seen a price change since it started (a restart on a frozen feed has not):
     /// a trading stall has recovered only then.
     public var priceChangeSeen = false
+    /// The engine has evaluated a signal since it started (or is too old to say): a release
+    /// whose engine never has does not trade, and cannot pass its probation.
+    public var signalsSeen = true
     public var tradingStallSeconds = 600.0
 
     public init() {}
@@ -50,6 +53,7 @@ public struct WatchdogEvidence: Sendable, Equatable {
         o["heartbeat_age_seconds"] = heartbeatAgeSeconds.map { .double(($0 * 10).rounded() / 10) } ?? .null
         o["heartbeat_cycle"] = .int(heartbeatCycle)
         o["heartbeat_phase"] = heartbeatPhase.map { .string($0) } ?? .null
+        o["signals_seen"] = .bool(signalsSeen)
         o["consecutive_errors"] = .int(consecutiveErrors)
         o["service_running"] = .bool(serviceRunning)
         o["service_gave_up"] = .bool(serviceGaveUp)
@@ -165,5 +169,6 @@ public enum WatchdogJudge {
         // `idle`: a beat written at a cycle's start carries the cycle not yet done.
         return verdict(e).0 == .healthy && e.heartbeatRelease == live && e.heartbeatPhase == "idle"
             && e.heartbeatCycle >= e.healthyCycles && e.consecutiveErrors == 0 && e.newErrorEvents == 0
+            && e.signalsSeen
     }
 }

@@ -13,6 +13,8 @@ struct ReleaseDrill {
         case good, doesNotBuild, selfcheckFails, seesNoTrades, dropsUnknownFields, crashesOnRun, neverBeats, slowBuild
         case hangingBuild, hangsAfterTenCycles, errorsOnFlag, freezesOnFlag, dashboardFails
         case hangingSelfcheck, hangingDashboard
+        /// Beats idle and error-free from a living process, but never evaluates a signal.
+        case noSignals
         /// An older release: it does not know bot.json's `risk.exposure_basis` and refuses the
         /// file that holds it, as every release refuses a key it does not know.
         case olderConfig
@@ -96,6 +98,12 @@ struct ReleaseDrill {
             app += """
                 if [ "$1" = run ] && [ -e "$3/state/freeze-feed" ]; then
                 start=$(date -u +%Y-%m-%dT%H:%M:%SZ); n=0; while true; do n=$((n+1)); now=$(date -u +%Y-%m-%dT%H:%M:%SZ); printf '{"pid": %d, "release": "%s", "cycle": %d, "phase": "idle", "written_at": "%s", "symbols_evaluated": 16, "signals_evaluated": 160, "consecutive_errors": 0, "last_signals_at": "%s", "last_price_change_at": "%s"}' $$ "$(cat "$3/slots/current/.release")" $n "$now" "$now" "$start" > "$3/state/heartbeat.json.tmp"; mv "$3/state/heartbeat.json.tmp" "$3/state/heartbeat.json"; sleep 1; done; fi
+
+                """
+        case .noSignals:
+            app += """
+                if [ "$1" = run ]; then
+                start=$(date -u +%Y-%m-%dT%H:%M:%SZ); n=0; while true; do n=$((n+1)); now=$(date -u +%Y-%m-%dT%H:%M:%SZ); printf '{"pid": %d, "release": "%s", "cycle": %d, "phase": "idle", "written_at": "%s", "symbols_evaluated": 16, "signals_evaluated": 0, "consecutive_errors": 0, "started_at": "%s", "last_signals_at": null, "last_price_change_at": null}' $$ "$(cat "$3/slots/current/.release")" $n "$now" "$start" > "$3/state/heartbeat.json.tmp"; mv "$3/state/heartbeat.json.tmp" "$3/state/heartbeat.json"; sleep 1; done; fi
 
                 """
         case .olderConfig:
@@ -361,13 +369,26 @@ struct ReleaseDrill {
         #expect(drill.active == "A")
         #expect(drill.waitForBeat(of: good))
 
+        // An engine that beats, idle and error-free, but never evaluates a signal does not trade:
+        // it is rolled back (before, it passed probation and the watchdog restarted it for ever).
+        try drill.use(.noSignals, "no signals")
+        let quiet = try drill.release()
+        #expect(quiet.status == 1, "\(quiet.stdout)")
+        let quietMessage = try quiet.json()["message"] as? String ?? ""
+        // On a busy machine the 6 s timeout may come before the third quiet cycle.
+        #expect(
+            quietMessage.contains("evaluates no signal") || quietMessage.contains("0 of 2 healthy cycles"),
+            "\(quietMessage)")
+        #expect(drill.active == "A")
+        #expect(drill.waitForBeat(of: good))
+
         // The crashing sha is marked bad: releasing it again needs --force.
         try drill.repo.git("reset", "-q", "--hard", crashSha)
         let again = try drill.release()
         #expect(again.status == 1)
         #expect((try again.json()["message"] as? String)?.contains("marked bad") == true)
         let states = try drill.releases().map(\.state)
-        #expect(states == ["good", "bad", "bad", "failed"])
+        #expect(states == ["good", "bad", "bad", "bad", "failed"])
         // With --force it is built and tried again; crashing again, it is rolled back again.
         let forced = try drill.release(["--force"])
         #expect(forced.status == 1)
@@ -375,7 +396,7 @@ struct ReleaseDrill {
         #expect(
             !forcedMessage.contains("marked bad by release") && forcedMessage.contains("Rolled back"),
             "\(forcedMessage)")
-        #expect(try drill.releases().map(\.state) == ["good", "bad", "bad", "failed", "bad"])
+        #expect(try drill.releases().map(\.state) == ["good", "bad", "bad", "bad", "failed", "bad"])
         #expect(drill.active == "A")
     }
 

@@ -186,6 +186,12 @@ import Testing
         var state = WatchdogState()
         #expect(watchdog.decide(.tradingStall, e, &state).description == "restart the engine")
         #expect(watchdog.decide(.stalled, e, &state).description == "roll back the unproven release")
+        // An unproven release whose engine never evaluated one signal is the release's fault
+        // (the chaos soak's "never evaluates a signal" commit was restarted for ever).
+        e.signalsSeen = false
+        #expect(watchdog.decide(.tradingStall, e, &state).description == "roll back the unproven release")
+        e.liveState = .good
+        #expect(watchdog.decide(.tradingStall, e, &state).description == "restart the engine")
     }
 
     /// The URL's token never shows, even when the host itself is the secret part.

@@ -371,6 +371,9 @@ import GitKit
         #expect(!WatchdogJudge.probationMet(e), "a beat at a cycle's start carries the cycle not yet done")
         e.heartbeatPhase = "idle"
         #expect(WatchdogJudge.verdict(e).0 == .healthy && WatchdogJudge.probationMet(e))
+        e.signalsSeen = false
+        #expect(!WatchdogJudge.probationMet(e), "an engine that never evaluated a signal does not trade")
+        e.signalsSeen = true
         e.heartbeatCycle = 2
         #expect(!WatchdogJudge.probationMet(e), "two of three cycles is not the bar")
         e.heartbeatAgeSeconds = 500

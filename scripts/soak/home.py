@@ -11,17 +11,13 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 # Heartbeats a shell release writes: fresh, from a living process, but not trading.
-_BEAT = ("printf '{\"pid\": %d, \"release\": \"%s\", \"cycle\": %d, \"phase\": \"{phase}\", \"written_at\": \"%s\", "
-         "\"started_at\": \"%s\", \"symbols_evaluated\": {symbols}, \"signals_evaluated\": 0, "
-         "\"consecutive_errors\": {errors}, \"last_error\": {last_error}, \"last_signals_at\": null, "
-         "\"last_price_change_at\": null}' $$ \"$(cat \"$3/slots/current/.release\")\" $n "
-         "\"$(date -u +%Y-%m-%dT%H:%M:%SZ)\" \"$start\" > \"$3/state/heartbeat.json.tmp\"; "
-         "mv \"$3/state/heartbeat.json.tmp\" \"$3/state/heartbeat.json\"")
-
-
 def _loop(phase, symbols, errors, last_error):
-    beat = (_BEAT.replace("{phase}", phase).replace("{symbols}", str(symbols)).replace("{errors}", errors)
-            .replace("{last_error}", last_error))
+    beat = ("printf '{\"pid\": %d, \"release\": \"%s\", \"cycle\": %d, \"phase\": \"" + phase + "\", "
+            "\"written_at\": \"%s\", \"started_at\": \"%s\", \"symbols_evaluated\": " + str(symbols) + ", "
+            "\"signals_evaluated\": 0, \"consecutive_errors\": %d, \"last_error\": " + last_error + ", "
+            "\"last_signals_at\": null, \"last_price_change_at\": null}' $$ \"$(cat \"$3/slots/current/.release\")\" "
+            "$n \"$(date -u +%Y-%m-%dT%H:%M:%SZ)\" \"$start\" " + errors + " > \"$3/state/heartbeat.json.tmp\"; "
+            "mv \"$3/state/heartbeat.json.tmp\" \"$3/state/heartbeat.json\"")
     return ('if [ "$1" = run ]; then start=$(date -u +%Y-%m-%dT%H:%M:%SZ); n=0; '
             "while true; do n=$((n+1)); " + beat + "; sleep 1; done; fi\n")
 
@@ -32,7 +28,7 @@ VARIANTS = {
     "crash": "if [ \"$1\" = run ]; then echo 'fatal: crashed on start' >&2; exit 1; fi\n",
     "hang_start": "if [ \"$1\" = run ]; then exec sleep 3600; fi\n",
     "hang_later": "if [ \"$1\" = run ]; then \"$REAL\" \"$@\" --max-cycles 4; exec sleep 3600; fi\n",
-    "errors": _loop("error", 0, "$n", '"\\"exchange down\\""'),
+    "errors": _loop("error", 0, "$n", '"exchange down"'),
     "no_signals": _loop("idle", 16, "0", "null"),
     "no_build": "",
 }

@@ -56,12 +56,18 @@ class Soak:
         self.say("VIOLATION %s: %s" % (kind, detail))
 
     def event(self, kind, detail):
+        """A fault starts; returns its record, whose end `one` fills in."""
+        record = [time.monotonic(), kind, detail, None]
         with self.lock:
-            self.events.append((time.monotonic(), kind, detail))
+            self.events.append(record)
+        return record
 
     def faults_between(self, start, end):
+        """The faults that ran at some moment between start and end (a release started before
+        an outage is its cause as much as a kill during it)."""
         with self.lock:
-            return sorted({k for at, k, _ in self.events if start <= at <= end}) or ["none"]
+            return sorted({k for at, k, _, done in self.events
+                           if at <= end and (done is None or done >= start)}) or ["none"]
 
     def add_hold(self, hold):
         with self.lock:
@@ -151,8 +157,8 @@ class Soak:
                     fixture.DEPLOY["watchdog"]["max_restarts_per_hour"] - 4:
                 continue  # the restart budget is for healing, not for the soak to spend
             last[name] = time.monotonic()
-            self.event(name, plan)
-            t = threading.Thread(target=self.one, args=(name, plan), daemon=True)
+            record = self.event(name, plan)
+            t = threading.Thread(target=self.one, args=(name, plan, record), daemon=True)
             t.start()
             threads.append(t)
         self.say("faults over; waiting for the ones still running")
@@ -161,12 +167,13 @@ class Soak:
             t.join(timeout=900)
         self.webhook.down = False
 
-    def one(self, name, plan):
+    def one(self, name, plan, record):
         self.say("fault %s %s" % (name, "" if plan is None else plan))
         try:
             result = faults.FAULTS[name][1](self, plan)
         except Exception as error:
             result = "the fault itself failed: %r" % error
+        record[3] = time.monotonic()
         self.say("  %s: %s" % (name, result))
         with self.lock:
             self.results.append({"at": round(time.monotonic() - self.started, 1), "fault": name,
