@@ -123,19 +123,11 @@ class Ledger:
         self.path = path
 
     def events(self):
-        out = []
         try:
             with open(self.path, "rb") as f:
-                for line in f.read().split(b"\n"):
-                    try:
-                        e = json.loads(line)
-                    except ValueError:
-                        continue
-                    if isinstance(e, dict):
-                        out.append(e)
+                return json_lines(f.read().split(b"\n"))
         except OSError:
-            pass
-        return out
+            return []
 
     def releases(self):
         """Per release id: checks (name, ok), states, rolled_back events, sha."""
@@ -181,12 +173,17 @@ class Tail:
         self.offset += len(data)
         parts = (self.rest + data).split(b"\n")
         self.rest = parts.pop()
-        out = []
-        for line in parts:
-            try:
-                e = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(e, dict):
-                out.append(e)
-        return out
+        return json_lines(parts)
+
+
+def json_lines(lines):
+    """The JSON objects among `lines`; a torn or foreign line is skipped, as the tools do."""
+    out = []
+    for line in lines:
+        try:
+            e = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(e, dict):
+            out.append(e)
+    return out
