@@ -122,18 +122,19 @@ class Soak:
         self.monitor = checks.Monitor(self)
         threading.Thread(target=self.monitor.run, daemon=True).start()
 
-    def pick(self, rng, last):
-        """The next fault by weight, skipping what cannot happen now (drawn the same way whatever
-        the machine does: the skip rules read only the soak's own plan)."""
+    def pick(self, rng, last, clock):
+        """The next fault by weight and its plan. The spacing rules read the soak's own clock
+        (the sum of the drawn gaps), not the machine's, so a seed gives the same sequence; only
+        the two rules that read the home (two deploy commands running, the restart budget) can
+        skip a fault on one run and not on another, and the run says so."""
         names = sorted(faults.FAULTS)
         weights = [faults.FAULTS[n][0] for n in names]
         name = rng.choices(names, weights)[0]
         plan = faults.FAULTS[name][2](rng)
-        now = time.monotonic()
         spaced = {"reboot": 60, "full_disk": 60, "stop_engine": 240, "webhook_down": 45, "race": 30}
-        if name in spaced and now - last.get(name, -1e9) < spaced[name]:
+        if name in spaced and clock - last.get(name, -1e9) < spaced[name]:
             return None, None
-        if name in ("reboot", "full_disk") and now - max(last.get("reboot", -1e9), last.get("full_disk", -1e9)) < 45:
+        if name in ("reboot", "full_disk") and clock - max(last.get("reboot", -1e9), last.get("full_disk", -1e9)) < 45:
             return None, None
         return name, plan
 
@@ -141,22 +142,25 @@ class Soak:
         rng = random.Random(self.seed)
         self.faults_started = time.monotonic()
         deadline = self.faults_started + self.args.duration
-        last, threads = {}, []
+        last, threads, clock = {}, [], 0.0
         while time.monotonic() < deadline:
-            time.sleep(rng.uniform(3, 14))
+            gap = rng.uniform(3, 14)
+            clock += gap
+            time.sleep(gap)
             if time.monotonic() >= deadline:
                 break
-            name, plan = self.pick(rng, last)
+            name, plan = self.pick(rng, last, clock)
             if name is None:
                 continue
             if name in faults.DEPLOYS and self.busy_deploys() >= 2:
                 self.say("fault %s skipped: two deploy commands already run" % name)
                 continue
+            budget = fixture.DEPLOY["watchdog"]["max_restarts_per_hour"] - 4
             if name == "stop_engine" and len([t for t in self.monitor.watchdog_restarts
-                                              if t > time.monotonic() - 3600]) >= \
-                    fixture.DEPLOY["watchdog"]["max_restarts_per_hour"] - 4:
-                continue  # the restart budget is for healing, not for the soak to spend
-            last[name] = time.monotonic()
+                                              if t > time.monotonic() - 3600]) >= budget:
+                self.say("fault stop_engine skipped: the restart budget is for healing, not for the soak")
+                continue
+            last[name] = clock
             record = self.event(name, plan)
             t = threading.Thread(target=self.one, args=(name, plan, record), daemon=True)
             t.start()
