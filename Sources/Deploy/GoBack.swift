@@ -78,6 +78,9 @@ struct GoBack {
             } else {
                 progress?.begin("rollback", "point slots/current at \(slot) (\(release), \(why)) and restart")
                 let start = Date()
+                // A leaving engine that hangs or froze would not stop on the manager's SIGTERM.
+                _ = SilentEngine.endIfSilent(
+                    home: home, stallSeconds: Probation.Limits(home: home, config: config).stallSeconds, now: now())
                 let problem = engine.run(slot, release: release)
                 let seconds = Date().timeIntervalSince(start)
                 progress?.end("rollback", ok: problem == nil, seconds: seconds, detail: problem ?? "\(release) running")

@@ -190,6 +190,25 @@ public final class ReleasePipeline {
         ]
     }
 
+    /// Why `slot` must not be built over now, or nil: the live release is unproven (its
+    /// deployctl was killed after the flip, or it went live with --detach) and `slot` is where
+    /// its verdict would go back to. Overwriting it would leave a failing live release nowhere to go.
+    func wayBackAtRisk(slot: String) -> String? {
+        guard let live = slots.active(), live != slot, let liveID = slots.releaseID(live) else { return nil }
+        let records = (try? ledger.releases()) ?? []
+        guard let record = records.last(where: { $0.id == liveID }),
+            record.stateValue == .probation || record.stateValue == .flipped
+        else { return nil }
+        let goBack = GoBack(home: home, config: config, manager: manager, now: now, by: "release")
+        let leaving = GoBack.Leaving(
+            slot: live, release: liveID, previousSlot: record.previousSlot, previousRelease: record.previousRelease)
+        guard case .slot(let target, let release, _) = goBack.target(leaving, records: records), target == slot else {
+            return nil
+        }
+        return
+            "the live release \(liveID) (slot \(live)) is still on probation, and slot \(slot) holds \(release), its way back; building over it now would leave nothing to go back to. Wait for its verdict (the watchdog marks it good after \(config.probation.healthyCycles) healthy cycles or rolls it back; deployctl status), or pass --force"
+    }
+
     /// Everything before the flip: git, build, checks, all in the inactive slot. Throws a
     /// StepFailure; nothing live is touched.
     func prepare(_ machine: ReleaseMachine, ref: String, slot: String, options: Options) throws -> String {
@@ -207,6 +226,9 @@ public final class ReleasePipeline {
                     detail:
                         "\(sha.prefix(12)) was marked bad by release \(bad[bad.count - 1].id); pass --force to release it anyway"
                 )
+            }
+            if !options.force, let risk = wayBackAtRisk(slot: slot) {
+                throw StepFailure(step: "git", detail: risk)
             }
             try slots.forgetRelease(slot)
             let removed = try repo.checkoutHard(sha, keep: Self.isBuildFolder)

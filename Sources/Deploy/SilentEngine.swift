@@ -1,4 +1,5 @@
 import Foundation
+import TradingCore
 import TradingStore
 
 #if canImport(Glibc)
@@ -10,6 +11,15 @@ import TradingStore
 /// `stopwaitsecs`, systemd's `TimeoutStopSec`) to the time nothing trades. It is ended at once
 /// instead; everything the engine writes is replaced atomically, so a kill loses nothing.
 enum SilentEngine {
+    /// Ends the engine the heartbeat names when its process lives but its last beat is older
+    /// than `stallSeconds`. Nil when the engine is not silent (or there is none).
+    static func endIfSilent(home: Home, stallSeconds: Double, now: Instant) -> String? {
+        guard let beat = try? HeartbeatStore(home: home).read(), Probation.alive(beat.pid),
+            beat.writtenAt.seconds(until: now) > stallSeconds
+        else { return nil }
+        return end(pid: beat.pid, home: home)
+    }
+
     /// SIGKILLs `pid` when it is this home's engine (`run --home HOME` on its command line, so a
     /// reused pid is never hit) and waits briefly for it to go. Nil when there was nothing to end.
     static func end(pid: Int, home: Home) -> String? {

@@ -363,12 +363,8 @@ public struct Watchdog {
             state.restarts.append(now())
             // Silent past the stall threshold while its process lives: it would not stop on the
             // manager's SIGTERM, so it goes first, and the restart only starts a new one.
-            var ended = ""
-            if let pid = e.heartbeatPid, e.heartbeatPidAlive, (e.heartbeatAgeSeconds ?? 0) > e.stallSeconds,
-                let said = SilentEngine.end(pid: pid, home: home)
-            {
-                ended = "; " + said
-            }
+            let ended =
+                SilentEngine.endIfSilent(home: home, stallSeconds: e.stallSeconds, now: now()).map { "; " + $0 } ?? ""
             do {
                 try manager.restartEngine()
                 return ("restarted the engine (\(manager.health().state))\(ended)", .restarted)

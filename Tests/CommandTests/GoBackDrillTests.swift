@@ -62,6 +62,73 @@ import Testing
     /// The operator sets a key the new release added; a rollback to the release before it sets
     /// the key aside (the old release trades), names it, and alerts, from each of the three
     /// callers; a typo is never set aside.
+    /// A candidate that freezes during its probation (SIGSTOP: alive, silent) cannot stop on
+    /// supervisord's SIGTERM: the way back ends it at once instead of letting supervisord wait
+    /// its stop timeout (10 s) while nothing trades (the chaos soak's frozen engine).
+    @Test(.timeLimit(.minutes(20))) func aCandidateFrozenOnProbationIsEndedNotWaitedFor() throws {
+        let drill = try ReleaseDrill(probationTimeout: 300)
+        defer { drill.shutdown() }
+        let first = try drill.release()
+        let v1 = try #require(try first.json()["release"] as? String)
+        #expect(first.status == 0, "\(first.stdout)")
+        try drill.setDeploy("probation", ["healthy_cycles": 200])
+        try drill.setDeploy("watchdog", ["stall_cycles": 5])
+        try drill.use(.good, "v2, frozen on probation")
+        let releasing = try drill.startRelease()
+        defer { kill(releasing.processIdentifier, SIGKILL) }
+        let deadline = Date().addingTimeInterval(120)
+        var frozen: Int?
+        while Date() < deadline && frozen == nil {
+            if let beat = drill.heartbeat, beat.release != v1, beat.phase == "idle", beat.cycle >= 2 {
+                frozen = beat.pid
+            }
+            usleep(100_000)
+        }
+        let pid = try #require(frozen, "the candidate beats")
+        kill(Int32(pid), SIGSTOP)
+        defer { kill(Int32(pid), SIGKILL) }
+        releasing.waitUntilExit()
+        #expect(releasing.terminationStatus == 1)
+        #expect(drill.active == "A" && drill.waitForBeat(of: v1, seconds: 60), "v1 trades again")
+        let log = try String(contentsOfFile: drill.home + "/logs/supervisord.log", encoding: .utf8)
+        // supervisord's own kill after its stop timeout reads "stopped: ... (terminated by SIGKILL)".
+        #expect(!log.contains("stopped: tradingbot (terminated by SIGKILL)"), "\(log)")
+        #expect(!Probation.alive(pid), "the frozen engine is gone")
+        let step = try drill.releases().last
+        print("frozen candidate: \(step?.id ?? "?") ended \(step?.state ?? "?")")
+        #expect(try drill.invariantProblems() == [])
+    }
+
+    /// While the live release is unproven (its deployctl killed after the flip, or `--detach`),
+    /// the other slot holds its way back: a new release must not build over it. The chaos soak
+    /// found the chain: a release killed on probation, a bad release built over the last good
+    /// one and went back to the unproven one, which froze; the watchdog rolled that back, with
+    /// nowhere left to go, and nothing traded.
+    @Test(.timeLimit(.minutes(20))) func aReleaseNeverBuildsOverTheWayBackOfAnUnprovenLiveRelease() throws {
+        let drill = try ReleaseDrill()
+        defer { drill.shutdown() }
+        let first = try drill.release()
+        let v1 = try #require(try first.json()["release"] as? String)
+        #expect(first.status == 0, "\(first.stdout)")
+        try drill.use(.good, "v2, left on probation")
+        let detached = try drill.release(["--detach"])
+        let v2 = try #require(try detached.json()["release"] as? String)
+        #expect(detached.status == 0 && drill.active == "B", "\(detached.stdout)")
+        #expect(try drill.releases().last?.state == "probation")
+
+        try drill.use(.good, "v3")
+        let refused = try drill.release()
+        let said = try refused.json()["message"] as? String ?? ""
+        #expect(refused.status == 1, "\(refused.stdout)")
+        #expect(
+            said.contains("\(v2) (slot B) is still on probation") && said.contains("Nothing live changed"), "\(said)")
+        #expect(Slots(home: Home(root: drill.home)).releaseID("A") == v1, "the way back is whole")
+
+        // The operator may still insist.
+        let forced = try drill.release(["--force"])
+        #expect(forced.status == 0 && drill.active == "A", "\(forced.stdout)")
+    }
+
     @Test(.timeLimit(.minutes(20))) func aRollbackToAReleaseOlderThanASetKeyTradesAndNamesTheKey() throws {
         let drill = try ReleaseDrill(probationTimeout: 30)
         defer { drill.shutdown() }
