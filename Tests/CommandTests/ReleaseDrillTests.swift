@@ -490,6 +490,21 @@ struct ReleaseDrill {
         defer { drill.shutdown() }
         #expect(try drill.release().status == 0)
         try drill.use(.slowBuild, "slow build")
+        // A kill after the flip leaves the live release on probation, and no release builds over
+        // its way back until it has a verdict: the watchdog gives it (the drills run it themselves).
+        func liveUnproven() throws -> Bool {
+            let live = drill.active.flatMap { Slots(home: Home(root: drill.home)).releaseID($0) }
+            let state = try drill.releases().last { $0.id == live }?.state
+            return state == "probation" || state == "flipped"
+        }
+        func giveTheVerdict() throws {
+            let verdict = Date().addingTimeInterval(90)
+            while try liveUnproven(), Date() < verdict {
+                _ = try CommandRunner.run("deployctl", ["watchdog", "--once", "--home", drill.home])
+                sleep(1)
+            }
+            #expect(try !liveUnproven(), "the watchdog gives the killed release its verdict")
+        }
         var hit: [String] = []
         for delay in [0.05, 0.3, 0.8, 1.2, 1.6, 2.2, 3.0, 4.0] {
             let process = try drill.startRelease()
@@ -513,6 +528,7 @@ struct ReleaseDrill {
                         && FileManager.default.isExecutableFile(atPath: drill.home + "/slots/\(other)/bin/tradingbot"),
                     "slot \(other) names \(named) (\(state)) after a kill at \(delay) s")
             }
+            try giveTheVerdict()
         }
         let status = try CommandRunner.run("deployctl", ["status", "--home", drill.home, "--json"])
         #expect(try status.json()["deploy_lock"] is NSNull, "a killed release's lock is not reported as held")
