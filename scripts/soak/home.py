@@ -46,10 +46,12 @@ class Fixture:
         self.git("init", "-q", "-b", "main")
         self.git("config", "user.email", "soak@localhost")
         self.git("config", "user.name", "soak")
-        # Entries at a low score and exits within a minute: trades close all through the soak,
+        # Entries at a low score, no daily cap on them, and exits within a minute: trades close
+        # all through the soak,
         # so "no trade lost" is tested while the faults run, not only on the sample's history.
         bot = {"wallet_reset": {"at": "2025-12-18T00:00:00Z", "starting_capital": 10000}, "cycle_seconds": 1,
-               "strategy": {"entry_threshold": 0.05}, "exits": {"min_hold_seconds": 0, "max_hold_seconds": 30}}
+               "strategy": {"entry_threshold": 0.05}, "exits": {"min_hold_seconds": 0, "max_hold_seconds": 30},
+               "risk": {"max_positions_per_day": 10000}}
         self.write("config/bot.json", json.dumps(bot, indent=2) + "\n")
         shutil.copy(universe, path + "/config/asset_universe.json")
 
