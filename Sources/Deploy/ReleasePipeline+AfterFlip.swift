@@ -12,6 +12,9 @@ extension ReleasePipeline {
         let since = now()
         do {
             try step(id, "restart", "restart the engine through \(manager.name)") {
+                // A frozen live engine would not stop on the manager's SIGTERM: it goes first.
+                _ = SilentEngine.endIfSilent(
+                    home: home, stallSeconds: Probation.Limits(home: home, config: config).stallSeconds, now: now())
                 try manager.restartEngine()
                 // The dashboard follows the new binary; its trouble is said, never a failure.
                 let dashboard = manager.restartDashboard().map { "; the dashboard did not restart: \($0)" } ?? ""

@@ -99,6 +99,27 @@ import Testing
         #expect(try drill.invariantProblems() == [])
     }
 
+    /// The live engine is frozen when a release restarts it: the restart ends it at once instead
+    /// of waiting supervisord's stop timeout (the soak, seed 13: 30 s dark with a bad release).
+    @Test(.timeLimit(.minutes(20))) func aReleaseRestartsAFrozenLiveEngineWithoutTheStopWait() throws {
+        let drill = try ReleaseDrill()
+        defer { drill.shutdown() }
+        let first = try drill.release()
+        let v1 = try #require(try first.json()["release"] as? String)
+        #expect(first.status == 0 && drill.waitForBeat(of: v1), "\(first.stdout)")
+        try drill.setDeploy("watchdog", ["stall_cycles": 2])
+        let frozen = try #require(drill.heartbeat?.pid)
+        kill(Int32(frozen), SIGSTOP)
+        defer { kill(Int32(frozen), SIGKILL) }
+        sleep(4)  // silent past the stall threshold (2 one-second cycles)
+        try drill.use(.good, "v2")
+        let second = try drill.release()
+        #expect(second.status == 0, "\(second.stdout)")
+        let log = try String(contentsOfFile: drill.home + "/logs/supervisord.log", encoding: .utf8)
+        #expect(!log.contains("stopped: tradingbot (terminated by SIGKILL)"), "\(log)")
+        #expect(!Probation.alive(frozen))
+    }
+
     /// While the live release is unproven (its deployctl killed after the flip, or `--detach`),
     /// the other slot holds its way back: a new release must not build over it. The chaos soak
     /// found the chain: a release killed on probation, a bad release built over the last good
