@@ -193,9 +193,8 @@ public final class ReleasePipeline {
     /// Why `slot` must not be built over now, or nil: the live release is unproven (its
     /// deployctl was killed after the flip, or it went live with --detach) and `slot` is where
     /// its verdict would go back to. Overwriting it would leave a failing live release nowhere to go.
-    func wayBackAtRisk(slot: String) -> String? {
+    func wayBackAtRisk(slot: String, records: [ReleaseRecord]) -> String? {
         guard let live = slots.active(), live != slot, let liveID = slots.releaseID(live) else { return nil }
-        let records = (try? ledger.releases()) ?? []
         guard let record = records.last(where: { $0.id == liveID }),
             record.stateValue == .probation || record.stateValue == .flipped
         else { return nil }
@@ -219,7 +218,8 @@ public final class ReleasePipeline {
             // until the checkout below changes its files.
             let repo = try SlotCheckout(home: home, config: config).open(slot)
             let sha = try repo.resolve(ref)
-            let bad = try ledger.releases().filter { $0.sha == sha && $0.state == ReleaseState.bad.rawValue }
+            let records = try ledger.releases()
+            let bad = records.filter { $0.sha == sha && $0.state == ReleaseState.bad.rawValue }
             if !bad.isEmpty && !options.force {
                 throw StepFailure(
                     step: "git",
@@ -227,7 +227,7 @@ public final class ReleasePipeline {
                         "\(sha.prefix(12)) was marked bad by release \(bad[bad.count - 1].id); pass --force to release it anyway"
                 )
             }
-            if !options.force, let risk = wayBackAtRisk(slot: slot) {
+            if !options.force, let risk = wayBackAtRisk(slot: slot, records: records) {
                 throw StepFailure(step: "git", detail: risk)
             }
             try slots.forgetRelease(slot)

@@ -33,7 +33,6 @@ class Monitor:
         self.reported_slots = set()
         self.leftovers = []  # (kill mono, description, [keys])
         self.watchdog_log = world.Tail(self.home + "/logs/watchdog.jsonl")
-        self.give_ups = []  # (mono, action)
         self.watchdog_restarts = []
         self.next = collections.defaultdict(float)
 

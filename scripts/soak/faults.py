@@ -1,9 +1,11 @@
 """The faults, each run in a thread of its own so that they overlap. Every random choice comes
 from the soak's seeded generator, drawn in the scheduler's thread, so a seed replays the same
 sequence of faults."""
+import json
 import os
 import signal
 import subprocess
+import threading
 import time
 
 import checks
@@ -91,7 +93,6 @@ def _deploy(soak, args, kill_after=None, label=""):
         soak.untrack(proc)
     said = ""
     try:
-        import json
         said = (json.loads(out).get("message") or "")[:160]
     except (ValueError, AttributeError):
         said = (err.strip().splitlines() or [""])[-1][:160]
@@ -107,7 +108,6 @@ def release(soak, plan):
 
 
 def race(soak, plan):
-    import threading
     shas = [soak.repo.commit("good"), soak.repo.commit("good")]
     results = [None, None]
 
