@@ -7,21 +7,71 @@
 # refused while the engine trades on, and a second run that releases nothing and shows no
 # password; stopped, it starts again without a release; every process of the home killed at
 # once (a reboot), the printed boot line brings the same release back without a release step.
-# Stops the home's supervisord at the end. Exit 0 when all holds.
+# Exit 0 when all holds. It leaves the machine as it found it: passed, it removes the home and the
+# service user it made; failed, it stops the home and keeps it to be read until the next drill.
 #   scripts/start-drill.sh
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 fail() { echo "start-drill: FAILED: $*" >&2; exit 1; }
 out=$(mktemp)
 home=""
-conf=""
-cleanup() { [ -z "$conf" ] || supervisorctl -c "$conf" shutdown >/dev/null 2>&1 || true; }
+# The drill claims what it is about to make (the default home, and the service user when it
+# makes one) in a file outside the home, before start.sh runs. A later drill on the same machine
+# removes what a claim names (a drill killed, or one that failed and kept its home to be read);
+# a home no claim names is someone's real install and is never touched.
+claim="/var/tmp/tradingbot-start-drill.$(id -u).claim"
+if [ "$(id -u)" -eq 0 ]; then default_home=/var/lib/tradingbot/tradingbot-home; else default_home="$HOME/tradingbot-home"; fi
+# Stop and kill every process of a home: its supervisord first, then whatever names the home.
+stop_home() {
+    supervisorctl -c "$1/deploy/supervisord.conf" shutdown >/dev/null 2>&1 || true
+    python3 - "$1" <<'EOF' || true
+import os, signal, sys
+home = sys.argv[1].encode()
+for pid in os.listdir("/proc"):
+    if pid.isdigit() and int(pid) != os.getpid():
+        try:
+            if any(home in w for w in open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")):
+                os.kill(int(pid), signal.SIGKILL)
+        except OSError:
+            pass
+EOF
+}
+# Remove what a claim names: its home, and the service user with its home directory when the
+# drill made the user.
+release_claim() {
+    local claimed_home made_user
+    claimed_home=$(sed -n 's/^home=//p' "$claim")
+    made_user=$(sed -n 's/^made_user=//p' "$claim")
+    if [ -n "$claimed_home" ]; then stop_home "$claimed_home"; rm -rf "$claimed_home"; fi
+    if [ -n "$made_user" ] && id "$made_user" >/dev/null 2>&1; then
+        pkill -KILL -u "$made_user" 2>/dev/null || true
+        sleep 1
+        userdel -r "$made_user" >/dev/null 2>&1 || true
+    fi
+    rm -f "$claim"
+}
+passed=0
+cleanup() {
+    if [ "$passed" = 1 ]; then
+        release_claim
+    elif [ -n "$home" ]; then
+        stop_home "$home"
+        echo "start-drill: the home is kept to be read: $home (the next drill removes it)" >&2
+    fi
+}
 trap cleanup EXIT
 
+if [ -e "$claim" ]; then
+    echo "== start-drill: removing what an earlier drill left ($(tr '\n' ' ' < "$claim"))"
+    release_claim
+fi
 # A fresh machine only: the default home of a real install is never touched.
 for existing in /var/lib/tradingbot/tradingbot-home "$HOME/tradingbot-home"; do
-    [ ! -e "$existing/config/deploy.json" ] || fail "$existing exists: the drill runs start.sh as written, on a fresh machine only"
+    [ ! -e "$existing" ] || fail "$existing exists and no earlier drill made it: the drill runs start.sh as written, on a fresh machine only"
 done
+made_user=""
+if [ "$(id -u)" -eq 0 ] && ! id tradingbot >/dev/null 2>&1; then made_user=tradingbot; fi
+printf 'home=%s\nmade_user=%s\n' "$default_home" "$made_user" > "$claim"
 echo "== start-drill: scripts/start.sh (the README's first command, as written)"
 first=$(mktemp)
 (cd "$repo" && scripts/start.sh) | tee "$first"
@@ -144,4 +194,5 @@ for program in tradingbot watchdog tradingbot-dashboard; do
 done
 beat_after=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["pid"])' "$home/state/heartbeat.json")
 [ "$beat_after" != "$beat_before" ] || fail "no new engine beats after the boot"
+passed=1
 echo "start-drill: OK"
