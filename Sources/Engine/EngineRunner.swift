@@ -76,11 +76,12 @@ public final class EngineRunner {
             "info", "engine_started", cycle: 0, at: started,
             [
                 JSONField("release", .string(engine.settings.release)), JSONField("cycle_seconds", .int(cycleSeconds)),
-                JSONField("feed", .string(engine.feed.name)), JSONField("mode", .string(engine.broker.mode)),
+                JSONField("feed", .string(engine.world.feedName)), JSONField("mode", .string(engine.world.mode)),
                 JSONField("open_positions", .int(engine.file.open.count)),
                 JSONField("balance", .double(engine.balance)),
             ])
         engine.reportUnreadable(at: started)
+        engine.recorder?.begin(engine, at: started)
         beat(phase: "started", cycle: 0, started: nil, finished: nil, result: nil)
         notifier.notify("READY=1\nSTATUS=trading")
         var cycles = 0
@@ -118,7 +119,7 @@ public final class EngineRunner {
         }
         notifier.notify("STOPPING=1")
         do {
-            try engine.persist()
+            try engine.persist(now: now())
         } catch {
             stores.log(
                 "error", "persist_failed", cycle: engine.cycle, at: now(), [JSONField("error", .string("\(error)"))])

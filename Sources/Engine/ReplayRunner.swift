@@ -84,7 +84,7 @@ public enum ReplayRunner {
             onCycle?(engine, result)
         }
         if let last = equityPath.last { dayEnds.append(last) }
-        try engine.persist()
+        try engine.persist(now: WallClock.now)
         try stores.heartbeat.write(
             Heartbeat(
                 pid: ProcessIdentity.pid, release: settings.release, cycle: engine.cycle, phase: "replay_finished",

@@ -7,7 +7,8 @@ extension TradingEngine {
     /// Logs each retry of the exchange clients (what failed, the wait) as `exchange_retry`, so a
     /// flaky connection shows before it fails a cycle.
     public func logExchangeRetries(now: @escaping () -> Instant) {
-        let clients = [(feed as? BloFinFeed)?.client, (broker as? BloFinBroker)?.client].compactMap { $0 }
+        guard let live = world.live else { return }
+        let clients = [(live.feed as? BloFinFeed)?.client, (live.broker as? BloFinBroker)?.client].compactMap { $0 }
         for client in clients {
             client.onRetry = { [weak self] message in
                 guard let self else { return }
@@ -18,10 +19,10 @@ extension TradingEngine {
     }
 
     func logFeedNotices(now: Instant) {
-        for notice in feed.drainNotices() {
+        for notice in world.feedNotices() {
             stores.log(
                 notice.level, notice.event, cycle: cycle, at: now,
-                [JSONField("feed", .string(feed.name)), JSONField("message", .string(notice.message))])
+                [JSONField("feed", .string(world.feedName)), JSONField("message", .string(notice.message))])
         }
     }
 
@@ -29,10 +30,10 @@ extension TradingEngine {
     /// at their fill price and fee, logs every difference, and stops new entries while the
     /// exchange holds a position the engine does not know or cannot be asked.
     func reconcileWithExchange(now: Instant, result: inout CycleResult) throws {
-        guard let exchange = broker as? any ReconcilingBroker else { return }
         let report: Reconciliation
         do {
-            report = try exchange.reconcile(open: file.open, now: now)
+            guard let answer = try world.reconcile(open: file.open, now: now) else { return }
+            report = answer
         } catch {
             if reconcileProblem == nil {
                 stores.log(

@@ -14,6 +14,20 @@ public enum FileIO {
 
     public static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
 
+    /// Bytes an unprivileged writer may still use on the file system holding `path`.
+    public static func freeBytes(_ path: String) -> Int64? {
+        var info = statvfs()
+        guard statvfs(path, &info) == 0 else { return nil }
+        return Int64(info.f_bavail) * Int64(info.f_frsize)
+    }
+
+    /// The size of the file at `path`, or nil when it cannot be seen.
+    public static func size(_ path: String) -> Int64? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return Int64(info.st_size)
+    }
+
     /// Opens `path` for reading and learns its size; errors name the file and the reason. The
     /// caller closes the descriptor.
     static func openForReading(_ path: String) throws -> (fd: Int32, size: Int) {

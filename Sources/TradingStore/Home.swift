@@ -50,6 +50,10 @@ public struct Home: Sendable, Equatable {
     public var database: String { path("data", "trading_system.db") }
     /// The candles the engine saw (a week), for the dashboard's missed opportunities.
     public var candleStore: String { path("data", "candles.db") }
+    /// The flight recorder's segments: each cycle's inputs and the engine's checkpoints.
+    public var recordingDir: String { path("data", "recording") }
+    /// The flight recorder's bound (a file of its own: older engines never read it).
+    public var recordingConfig: String { path("config", "recording.json") }
     public var stateDir: String { path("state") }
     public var heartbeat: String { path("state", "heartbeat.json") }
     public var releasesLedger: String { path("state", "releases.jsonl") }

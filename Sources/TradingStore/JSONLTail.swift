@@ -76,6 +76,26 @@ public enum JSONLTail {
         return result.lines
     }
 
+    /// The first line of `path` when it is whole and reads as JSON (within `maxBytes`): a
+    /// file's header, read without reading the file.
+    public static func firstLine(_ path: String, maxBytes: Int = 4 << 20) -> JSONValue? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { _ = close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 64 << 10)
+        while bytes.count < maxBytes {
+            let got = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            guard got > 0 else { return nil }
+            if let newline = chunk[0..<got].firstIndex(of: 0x0A) {
+                bytes += chunk[0..<newline]
+                return try? JSONValue.parse(bytes)
+            }
+            bytes += chunk[0..<got]
+        }
+        return nil
+    }
+
     static func identity(_ path: String) -> (inode: UInt64, size: Int64)? {
         var info = stat()
         guard stat(path, &info) == 0 else { return nil }

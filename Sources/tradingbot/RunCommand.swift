@@ -51,9 +51,16 @@ struct RunCommand: ParsableCommand {
             throw CommandFailure.usage("--cycle-seconds must be 1 to 3600")
         }
         let home = homeOptions.resolved
-        var config = try ConfigFiles.bot(home.botConfig)
-        let universe = try ConfigFiles.assetUniverse(home.assetUniverse)
-        if let cycleSeconds { config.cycleSeconds = cycleSeconds }
+        // Parsed from the bytes the flight recorder keeps, so a replay reads what this run read.
+        let botJSON = try ConfigFiles.json(home.botConfig)
+        var config = try BotConfig.parse(botJSON, file: home.botConfig)
+        let universeJSON = try ConfigFiles.json(home.assetUniverse)
+        let universe = try AssetUniverse.parse(universeJSON, file: home.assetUniverse)
+        var overrides = JSONObject()
+        if let cycleSeconds {
+            config.cycleSeconds = cycleSeconds
+            overrides["cycle_seconds"] = .int(cycleSeconds)
+        }
         var settings = EngineSettings()
         settings.release = ProcessInfo.processInfo.environment["TRADINGBOT_RELEASE"] ?? home.currentRelease ?? "dev"
         let lock: FileLock
@@ -83,9 +90,13 @@ struct RunCommand: ParsableCommand {
         }
         let engine: TradingEngine
         do {
+            let live = LiveWorld(
+                config: config, settings: settings, feed: setup.feed, broker: setup.broker, home: home)
+            let recorder = FlightRecorder(
+                live: live, stores: stores, botJSON: botJSON, overrides: overrides, universeJSON: universeJSON,
+                settings: settings)
             engine = try TradingEngine(
-                config: config, universe: universe, feed: setup.feed, stores: stores, settings: settings,
-                broker: setup.broker)
+                config: config, universe: universe, world: recorder, stores: stores, settings: settings)
         } catch {
             throw CommandFailure.failed("cannot start the engine: \(error)")
         }

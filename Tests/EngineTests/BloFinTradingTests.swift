@@ -166,7 +166,7 @@ import Testing
         let home = Home(root: try Fixtures.temporaryDirectory("blofin-othermode"))
         let (engine, _) = try demoEngine(server, home: home)
         try #require(!engine.file.open.isEmpty, "no entry in 3 cycles")
-        try engine.persist()
+        try engine.persist(now: WallClock.now)
         let (config, universe) = try eager()
         // Paper on the same home: it would close demo positions on paper only.
         #expect {

@@ -54,7 +54,7 @@ import Testing
 
         // Lost (a restart at the wrong moment): a new engine writes yesterday's on its first cycle.
         try FileIO.remove(path)
-        try engine.persist()
+        try engine.persist(now: WallClock.now)
         let restarted = try self.engine(home: home, start: t)
         _ = try restarted.runCycle(now: t)
         #expect(FileIO.exists(path), "yesterday's report caught up after a restart")

@@ -278,7 +278,7 @@ import Testing
         try #require(engine.file.open.count >= 2)
         let stuck = engine.file.open[0].symbol
         let others = Set(engine.file.open.dropFirst().map(\.symbol))
-        try engine.persist()
+        try engine.persist(now: WallClock.now)
         let refusing = try self.engine(
             config, universe, home: home, start: t,
             broker: RefusingBroker(paper, refusing: "NONE", closes: stuck))

@@ -11,6 +11,12 @@ public struct CircuitBreaker: Sendable, Equatable {
 
     public init(dailyLossLimitFraction: Double) { self.dailyLossLimitFraction = dailyLossLimitFraction }
 
+    /// A breaker in the state a checkpoint kept (a recorded replay starts where the engine was).
+    public init(dailyLossLimitFraction: Double, state: State) {
+        self.dailyLossLimitFraction = dailyLossLimitFraction
+        self.state = state
+    }
+
     /// Re-evaluates; returns a description of the change when the state changed.
     public mutating func update(
         now: Instant, dayStartBalance: Double, dayPnl: Double, killSwitch: Bool
@@ -81,6 +87,9 @@ public struct DecisionsHash: Sendable, Equatable {
     public private(set) var value: UInt64 = 0xcbf2_9ce4_8422_2325
 
     public init() {}
+
+    /// The hash as a checkpoint kept it.
+    public init(value: UInt64) { self.value = value }
 
     public mutating func add(_ line: String) {
         for b in line.utf8 {

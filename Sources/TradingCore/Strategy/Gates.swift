@@ -10,9 +10,16 @@ public struct ExpectancyGate: Sendable, Equatable {
     public struct Outcome: Sendable, Equatable {
         public var at: Instant
         public var netPnl: Double
+        public init(at: Instant, netPnl: Double) {
+            self.at = at
+            self.netPnl = netPnl
+        }
     }
 
     public init() {}
+
+    /// The gate with the outcomes a checkpoint kept, unrounded.
+    public init(outcomes: [String: [Outcome]]) { self.outcomes = outcomes }
 
     public mutating func record(setup: String, netPnl: Double, at: Instant) {
         var list = outcomes[setup, default: []]

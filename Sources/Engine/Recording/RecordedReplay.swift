@@ -1,0 +1,177 @@
+import Exchange
+import Foundation
+import TradingCore
+import TradingStore
+
+/// `tradingbot replay --recorded`: the engine run again over what the flight recorder kept,
+/// from a checkpoint, exactly as `tradingbot run` ran it (the recorded config, settings, market,
+/// kill switch, broker answers and failed writes), into a home of its own.
+public enum RecordedReplay {
+    public struct Options: Sendable {
+        /// Start at the last checkpoint at or before this time (default: the oldest).
+        public var from: Instant?
+        /// Stop after the last cycle at or before this time (default: the newest).
+        public var to: Instant?
+        public init(from: Instant? = nil, to: Instant? = nil) {
+            self.from = from
+            self.to = to
+        }
+    }
+
+    /// What one segment contributed.
+    public struct SegmentReport: Sendable {
+        public var name: String
+        public var release: String
+        public var reason: String
+        public var cycles = 0
+        public var first: Instant?
+        public var last: Instant?
+        /// `replayed`, `continued` (the same process's next hour, on the same engine),
+        /// `restored` (a restart or a gap: the engine rebuilt from its checkpoint), or why not.
+        public var status: String
+
+        public var json: JSONValue {
+            [
+                "name": .string(name), "release": .string(release), "reason": .string(reason), "cycles": .int(cycles),
+                "first": first.map { .string($0.iso8601) } ?? .null, "last": last.map { .string($0.iso8601) } ?? .null,
+                "status": .string(status),
+            ]
+        }
+    }
+
+    public struct Summary: Sendable {
+        public var home: String
+        public var recording: String
+        public var segments: [SegmentReport] = []
+        /// Segments that follow a failed recording (cycles are missing before them), and those
+        /// that could not be read.
+        public var gaps = 0
+        /// The checkpoint the replay started from: segment, cycle, time.
+        public var checkpoint: (segment: String, cycle: Int, time: Instant)?
+        public var cycles = 0
+        public var failedCycles = 0
+        public var divergences: [String] = []
+        public var balance = 0.0
+        public var decisionsHash = ""
+        public var seconds = 0.0
+
+        public var json: JSONValue {
+            [
+                "ok": true, "home": .string(home), "recording": .string(recording), "cycles": .int(cycles),
+                "failed_cycles": .int(failedCycles), "balance": .double(cents(balance)),
+                "decisions_hash": .string(decisionsHash), "gaps": .int(gaps),
+                "checkpoint": checkpoint.map {
+                    ["segment": .string($0.segment), "cycle": .int($0.cycle), "time": .string($0.time.iso8601)]
+                } ?? .null,
+                "segments": .array(segments.map(\.json)),
+                "divergences": .array(divergences.prefix(50).map { .string($0) }),
+                "seconds": .double(round4(seconds)),
+            ]
+        }
+    }
+
+    /// Replays the recording in `dir` into `home` (created when missing). `onCycle` sees the
+    /// engine after each cycle; `progress` gets a line per segment.
+    public static func run(
+        recording dir: String, into home: Home, options: Options = Options(),
+        progress: ((String) -> Void)? = nil, onCycle: ((TradingEngine, RecordedCycle) -> Void)? = nil
+    ) throws -> Summary {
+        let started = Date()
+        let entries = RecordingSegments.list(dir)
+        guard !entries.isEmpty else {
+            throw RecordingError("\(dir): no recording here (the engine records while `tradingbot run` runs)")
+        }
+        let heads = entries.map { RecordedSegment.head($0) }
+        var startIndex = 0
+        if let from = options.from {
+            startIndex =
+                heads.indices.last { i in heads[i].flatMap(\.started).map { $0 <= from } ?? false } ?? 0
+        }
+        try home.createDirectories()
+        try FileManager.default.createDirectory(atPath: home.configDir, withIntermediateDirectories: true)
+        let stores = try EngineStores(home: home)
+        var summary = Summary(home: home.root, recording: dir)
+        var engine: TradingEngine?
+        var world: RecordedWorld?
+        var lastPid: Int?
+        var lastTime: Instant?
+        for index in startIndex..<entries.count {
+            let entry = entries[index]
+            if let to = options.to, let head = heads[index], let t = head.started, t > to { break }
+            let segment: RecordedSegment
+            do {
+                segment = try RecordedSegment.read(entry)
+            } catch {
+                summary.gaps += 1
+                summary.segments.append(
+                    SegmentReport(
+                        name: entry.name, release: heads[index]?.release ?? "?", reason: heads[index]?.reason ?? "?",
+                        status: "not replayed: \(error)"))
+                engine = nil
+                continue
+            }
+            if segment.reason == "gap" && summary.checkpoint != nil { summary.gaps += 1 }
+            var report = SegmentReport(
+                name: segment.name, release: segment.release, reason: segment.reason, status: "replayed")
+            let continues =
+                engine != nil && segment.reason == "hour" && segment.pid == lastPid
+                && engine?.cycle == segment.checkpointCycle
+            if !continues {
+                var settings = segment.settings
+                settings.recordCandles = false
+                settings.daySnapshots = false
+                let config = try segment.config()
+                let universe = try segment.universe()
+                try? FileIO.writeJSON(home.botConfig, segment.botJSON)
+                try? FileIO.writeJSON(home.assetUniverse, segment.universeJSON)
+                let paper = PaperBroker(model: FillModel(fees: config.fees, slippage: settings.slippage))
+                summary.divergences += world?.divergences ?? []
+                let w = RecordedWorld(feedName: segment.feed, mode: segment.mode, paper: paper)
+                let e = try TradingEngine(
+                    config: config, universe: universe, world: w, stores: stores, settings: settings)
+                try e.restore(segment.checkpoint)
+                report.status = engine == nil ? "replayed" : "restored"
+                engine = e
+                world = w
+            } else {
+                report.status = "continued"
+            }
+            if summary.checkpoint == nil {
+                summary.checkpoint = (segment.name, segment.checkpointCycle, segment.checkpointTime)
+            }
+            progress?(
+                "replaying \(segment.name) (release \(segment.release), \(segment.reason), \(segment.cycles.count) cycles)"
+            )
+            guard let engine, let world else { continue }
+            for cycle in segment.cycles {
+                if let to = options.to, cycle.time > to { break }
+                world.load(cycle)
+                do {
+                    _ = try engine.runCycle(now: cycle.time)
+                } catch {
+                    summary.failedCycles += 1
+                    stores.log(
+                        "error", "cycle_failed", cycle: engine.cycle, at: cycle.time,
+                        [JSONField("error", .string("\(error)"))])
+                }
+                report.cycles += 1
+                report.first = report.first ?? cycle.time
+                report.last = cycle.time
+                lastTime = cycle.time
+                onCycle?(engine, cycle)
+            }
+            summary.cycles += report.cycles
+            summary.segments.append(report)
+            lastPid = segment.pid
+        }
+        if let engine, let world {
+            world.finish()
+            try? engine.persist(now: lastTime ?? WallClock.now)
+            summary.balance = engine.balance
+            summary.decisionsHash = engine.hash.hex
+            summary.divergences += world.divergences
+        }
+        summary.seconds = Date().timeIntervalSince(started)
+        return summary
+    }
+}

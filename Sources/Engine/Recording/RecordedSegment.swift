@@ -1,0 +1,145 @@
+import Exchange
+import TradingCore
+import TradingStore
+
+/// One segment of a recording as read back: its header, its opening checkpoint and its cycles,
+/// each cycle's market rebuilt exactly as the engine used it.
+public struct RecordedSegment {
+    public var name: String
+    public var path: String
+    public var format: Int
+    public var release: String
+    public var pid: Int
+    /// `start` (a process began), `hour` (the next hour of the same process), `gap` (recording
+    /// failed before it: cycles are missing).
+    public var reason: String
+    public var feed: String
+    public var mode: String
+    public var botJSON: JSONValue
+    public var overrides: JSONObject
+    public var universeJSON: JSONValue
+    public var settings: EngineSettings
+    public var checkpoint: JSONValue
+    public var checkpointCycle: Int
+    public var checkpointTime: Instant
+    public var cycles: [RecordedCycle] = []
+    /// Lines that could not be read (a torn last line is not one: a process killed mid-line).
+    public var unreadableLines = 0
+
+    /// What the first lines say, without decoding the cycles (listing a recording stays cheap).
+    public struct Head {
+        public var name: String
+        public var path: String
+        public var format: Int?
+        public var release: String
+        public var reason: String
+        public var pid: Int
+        public var started: Instant?
+        public var bytes: Int64
+    }
+
+    /// The header of `entry`, or nil when its first line cannot be read.
+    public static func head(_ entry: RecordingSegments.Entry) -> Head? {
+        guard let line = JSONLTail.firstLine(entry.path), let o = line.objectValue else { return nil }
+        return Head(
+            name: entry.name, path: entry.path, format: o["recording"]?.doubleValue.map { Int($0) },
+            release: o["release"]?.stringValue ?? "?", reason: o["reason"]?.stringValue ?? "?",
+            pid: o["pid"]?.doubleValue.map { Int($0) } ?? 0, started: o["started"]?.instantValue, bytes: entry.bytes)
+    }
+
+    /// Reads and decodes the whole segment. Throws when it is of a newer format, or has no
+    /// readable header or checkpoint (a process killed before it wrote one).
+    public static func read(_ entry: RecordingSegments.Entry) throws(RecordingError) -> RecordedSegment {
+        let lines: [JSONValue]
+        let unreadable: [(line: Int, error: String)]
+        do {
+            (lines, unreadable) = try JSONLAppender.readLines(entry.path)
+        } catch {
+            throw RecordingError("\(entry.path): \(error)")
+        }
+        guard let h = lines.first?.objectValue, let format = h["recording"]?.doubleValue.map({ Int($0) }) else {
+            throw RecordingError("\(entry.path): no readable header")
+        }
+        guard format <= FlightRecorder.formatVersion else {
+            throw RecordingError(
+                "\(entry.path): recording format \(format) is newer than this build reads (\(FlightRecorder.formatVersion))"
+            )
+        }
+        guard lines.count > 1, let c = lines[1].objectValue, let checkpoint = c["checkpoint"],
+            let cycle = c["c"]?.doubleValue, let time = SnapshotCodec.instant(c["t"])
+        else { throw RecordingError("\(entry.path): no checkpoint (the recording stopped before it wrote one)") }
+        var segment = RecordedSegment(
+            name: entry.name, path: entry.path, format: format, release: h["release"]?.stringValue ?? "?",
+            pid: h["pid"]?.doubleValue.map { Int($0) } ?? 0, reason: h["reason"]?.stringValue ?? "?",
+            feed: h["feed"]?.stringValue ?? "?", mode: h["mode"]?.stringValue ?? "paper",
+            botJSON: h["bot_json"] ?? .null, overrides: h["overrides"]?.objectValue ?? JSONObject(),
+            universeJSON: h["universe"] ?? .null, settings: try RecordingHeader.settings(h["settings"]),
+            checkpoint: checkpoint, checkpointCycle: Int(cycle), checkpointTime: time)
+        segment.unreadableLines = unreadable.count
+        var previous: [String: MarketSnapshot] = [:]
+        for (index, line) in lines.dropFirst(2).enumerated() {
+            do {
+                segment.cycles.append(try RecordedCycle(line, previous: &previous))
+            } catch {
+                throw RecordingError("\(entry.path): line \(index + 3): \(error)")
+            }
+        }
+        return segment
+    }
+
+    /// The config this segment's engine ran with: bot.json as it parsed it, with its overrides.
+    public func config() throws(RecordingError) -> BotConfig {
+        do {
+            var config = try BotConfig.parse(botJSON, file: "\(name) bot_json")
+            if let seconds = overrides["cycle_seconds"]?.doubleValue { config.cycleSeconds = Int(seconds) }
+            return config
+        } catch {
+            throw RecordingError("\(path): the recorded bot.json: \(error)")
+        }
+    }
+
+    public func universe() throws(RecordingError) -> AssetUniverse {
+        do {
+            return try AssetUniverse.parse(universeJSON, file: "\(name) universe")
+        } catch {
+            throw RecordingError("\(path): the recorded asset universe: \(error)")
+        }
+    }
+}
+
+/// One cycle as recorded: its time, the market in the feed's order, the kill switch, what the
+/// feed had to say, the broker's answers and the writes that failed.
+public struct RecordedCycle {
+    public var cycle: Int
+    public var time: Instant
+    public var market: [MarketSnapshot]
+    public var kill: Bool
+    public var notices: [FeedNotice]
+    public var answers: [JSONValue]
+    public var failures: [JSONValue]
+
+    init(_ line: JSONValue, previous: inout [String: MarketSnapshot]) throws(RecordingError) {
+        guard let o = line.objectValue, let c = o["c"]?.doubleValue, let t = SnapshotCodec.instant(o["t"]),
+            let m = o["m"]?.arrayValue
+        else { throw RecordingError("not a cycle") }
+        cycle = Int(c)
+        time = t
+        market = []
+        market.reserveCapacity(m.count)
+        for item in m {
+            let symbol = item.objectValue?["s"]?.stringValue ?? ""
+            let s = try SnapshotCodec.decode(item, after: previous[symbol])
+            previous[s.symbol] = s
+            market.append(s)
+        }
+        kill = o["k"]?.boolValue ?? false
+        notices = (o["n"]?.arrayValue ?? []).compactMap { v in
+            guard let a = v.arrayValue, a.count == 3, let level = a[0].stringValue, let event = a[1].stringValue,
+                let message = a[2].stringValue
+            else { return nil }
+            return FeedNotice(level: level, event: event, message: message)
+        }
+        answers = o["a"]?.arrayValue ?? []
+        failures = o["f"]?.arrayValue ?? []
+    }
+}

@@ -1,0 +1,140 @@
+import Foundation
+import TestSupport
+import Testing
+
+@testable import Engine
+@testable import Exchange
+@testable import TradingCore
+@testable import TradingStore
+
+/// The flight recorder and its replay: a live run on the simulated market, with everything that
+/// changes what the engine does (a UTC midnight, a funding time, a drawdown-reducing episode, the
+/// kill switch, a failed positions write, a restart), replayed from the recording into another
+/// home, writes the same signal and decision lines, byte for byte.
+@Suite struct FlightRecorderTests {
+    /// A home whose bot.json enters readily and reduces on a small drawdown, so one hour and a
+    /// half shows entries, exits and a drawdown-reducing episode.
+    func home(_ label: String, start: Instant) throws -> (Home, JSONValue, JSONValue) {
+        let home = Home(root: try Fixtures.temporaryDirectory(label))
+        try home.createDirectories()
+        try FileManager.default.createDirectory(atPath: home.configDir, withIntermediateDirectories: true)
+        let bot: JSONValue = [
+            "wallet_reset": ["at": .string(start.iso8601), "starting_capital": 10_000],
+            "cycle_seconds": 60,
+            "risk": ["max_positions": 6, "max_positions_per_day": 200],
+            "exits": [
+                "min_hold_seconds": 120, "max_hold_seconds": 1500, "emergency_drawdown": 0.004,
+                "trailing_activation": 0.004, "trailing_distance": 0.002,
+            ],
+            "strategy": ["entry_threshold": 0.05, "min_agreeing": 1],
+            "symbols": ["BTCUSDT", "ETHUSDT", "SOLUSDT", "DOGEUSDT", "XRPUSDT", "LINKUSDT", "OPUSDT", "PEPEUSDT"],
+        ]
+        try FileIO.writeJSON(home.botConfig, bot)
+        let universe = try ConfigFiles.json(Fixtures.repoRoot + "/config/asset_universe.json")
+        try FileIO.writeJSON(home.assetUniverse, universe)
+        return (home, bot, universe)
+    }
+
+    /// One `tradingbot run` process, as RunCommand builds it, on the simulated market from `start`.
+    func process(_ home: Home, bot: JSONValue, universe: JSONValue, start: Instant, seed: UInt64) throws
+        -> TradingEngine
+    {
+        let config = try BotConfig.parse(bot, file: "bot.json")
+        let sectors = try AssetUniverse.parse(universe, file: "asset_universe.json")
+        var settings = EngineSettings()
+        settings.release = "r-test"
+        settings.recordCandles = false
+        let stores = try EngineStores(home: home)
+        let feed = SimulatedFeed(symbols: config.symbols, seed: seed, intervalSeconds: 60, start: start)
+        let live = LiveWorld(config: config, settings: settings, feed: feed, broker: nil, home: home)
+        let recorder = FlightRecorder(
+            live: live, stores: stores, botJSON: bot, overrides: [:], universeJSON: universe, settings: settings)
+        let engine = try TradingEngine(
+            config: config, universe: sectors, world: recorder, stores: stores, settings: settings)
+        recorder.begin(engine, at: start)
+        return engine
+    }
+
+    func lines(_ path: String) throws -> [String] {
+        guard FileIO.exists(path) else { return [] }
+        return String(decoding: try FileIO.read(path), as: UTF8.self).split(separator: "\n").map(String.init)
+    }
+
+    func events(_ home: Home) throws -> [String] {
+        try JSONLAppender.readAll(home.botLog).compactMap { $0.objectValue?["event"]?.stringValue }
+    }
+
+    /// The same lines, or the first that differs.
+    func expectSame(_ live: [String], _ replayed: [String], _ what: String) {
+        #expect(replayed.count == live.count, "\(what) lines: \(live.count) live, \(replayed.count) replayed")
+        for (index, (a, b)) in zip(live, replayed).enumerated() where a != b {
+            Issue.record("\(what) line \(index + 1) differs:\nlive   \(a)\nreplay \(b)")
+            return
+        }
+    }
+
+    @Test func aLiveRunAndItsRecordedReplayWriteTheSameLines() throws {
+        let start = try #require(Instant(year: 2026, month: 3, day: 9, hour: 23, minute: 1))
+        let (home, bot, universe) = try home("recorder-live", start: start)
+        var engine = try process(home, bot: bot, universe: universe, start: start, seed: 5)
+        var t = start
+        var failedCycles = 0
+        for i in 1...100 {
+            switch i {
+            case 20: try KillSwitch(home: home).set(true, note: "test")
+            case 30: try KillSwitch(home: home).set(false, note: "")
+            case 40:
+                // A positions file that cannot be replaced: the engine reduces until it can write.
+                try FileIO.remove(home.positions)
+                try FileManager.default.createDirectory(atPath: home.positions, withIntermediateDirectories: false)
+            case 46: try FileManager.default.removeItem(atPath: home.positions)
+            case 75:
+                // A restart: the process stops as EngineRunner stops it, a new one starts from the files.
+                try engine.persist(now: t)
+                engine = try process(home, bot: bot, universe: universe, start: t, seed: 6)
+            default: break
+            }
+            do {
+                _ = try engine.runCycle(now: t)
+            } catch {
+                failedCycles += 1
+            }
+            t = t.adding(seconds: 60)
+        }
+        let said = try events(home)
+        #expect(said.contains("circuit_breaker"), "the kill switch was seen")
+        #expect(said.contains("writes_failing"), "the failed positions write was seen")
+        #expect(said.contains("drawdown_reducing"), "a drawdown-reducing episode: \(Set(said).sorted())")
+        let live = try lines(home.signalsLog)
+        #expect(live.contains { $0.contains("\"closed:") || $0.contains("\"action\":\"closed") })
+
+        let positions = String(decoding: try FileIO.read(home.positions), as: UTF8.self)
+        #expect(positions.contains("\"funding\""), "the midnight funding was settled on a position")
+
+        let segments = RecordingSegments.list(home.recordingDir)
+        #expect(segments.count == 3, "the start, the midnight hour, the restart")
+
+        let replayHome = Home(root: try Fixtures.temporaryDirectory("recorder-replay"))
+        let summary = try RecordedReplay.run(recording: home.recordingDir, into: replayHome)
+        #expect(summary.divergences.isEmpty, "\(summary.divergences)")
+        #expect(summary.cycles == 100)
+        expectSame(live, try lines(replayHome.signalsLog), "signal")
+        expectSame(try lines(home.decisionsLog), try lines(replayHome.decisionsLog), "decisions")
+        #expect(summary.decisionsHash == engine.hash.hex)
+
+        // From the midnight hour's checkpoint on: exactly what the engine wrote when it went on.
+        let midnight = try #require(Instant(year: 2026, month: 3, day: 10, hour: 0))
+        let fromHome = Home(root: try Fixtures.temporaryDirectory("recorder-from"))
+        let partial = try RecordedReplay.run(
+            recording: home.recordingDir, into: fromHome, options: .init(from: midnight.adding(seconds: 90)))
+        let checkpoint = try #require(partial.checkpoint)
+        #expect(checkpoint.time >= midnight && checkpoint.time < midnight.adding(seconds: 120))
+        let tail = live.filter { line in
+            guard let ts = (try? JSONValue.parse(Array(line.utf8)))?.objectValue?["ts"]?.instantValue else {
+                return false
+            }
+            return ts > checkpoint.time
+        }
+        expectSame(tail, try lines(fromHome.signalsLog), "signal (from the midnight checkpoint)")
+    }
+}
