@@ -9,8 +9,14 @@ import TradingStore
 struct ReplayCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "replay",
-        abstract: "Run the engine over recorded candles at full speed into a home of its own.",
+        abstract:
+            "Run the engine over recorded candles, or over the flight recorder's recording, into a home of its own.",
         discussion: """
+            --recorded replays what the live engine recorded in --home's data/recording, from the checkpoint at or \
+            before --from to --to, exactly as `tradingbot run` ran (its bot.json as it parsed it, its settings, \
+            market, kill switch, broker answers and failed writes); it runs at low priority (nice 10) and prints \
+            a line per segment on stderr. Exit 1 when the recording cannot be read. --feed and --recorded exclude \
+            each other. \
             FEED is a CSV file or a folder of them (ts,open,high,low,close,volume; ts in ms). The replay home \
             (--into, default a fresh temporary folder) gets its own positions file, signals, decisions and \
             heartbeat. Risk limits and fees come from --home's config/bot.json when it has one; --home is only \
@@ -20,7 +26,16 @@ struct ReplayCommand: ParsableCommand {
     )
 
     @Option(help: "CSV file or folder of recorded candles.")
-    var feed: String
+    var feed: String?
+
+    @Flag(help: "Replay the flight recorder's recording of --home (data/recording) instead of candles.")
+    var recorded = false
+
+    @Option(help: "With --recorded: start at the last checkpoint at or before this time (ISO 8601).")
+    var from: String?
+
+    @Option(help: "With --recorded: stop after the last cycle at or before this time (ISO 8601).")
+    var to: String?
 
     @Option(help: "Home whose config (risk, fees, asset universe) the replay uses, when it has one.")
     var home: String?
@@ -40,6 +55,22 @@ struct ReplayCommand: ParsableCommand {
     var json = false
 
     func run() throws {
+        if recorded == (feed != nil) {
+            throw CommandFailure.usage(
+                recorded
+                    ? "--feed and --recorded exclude each other: --recorded replays the live engine's recording, --feed recorded candles"
+                    : "name what to replay: --feed PATH (recorded candles) or --recorded (the live engine's recording in --home)"
+            )
+        }
+        if !recorded && (from != nil || to != nil) {
+            throw CommandFailure.usage("--from and --to go with --recorded")
+        }
+        try Self.checkInto(into)
+        if recorded {
+            try runRecorded()
+            return
+        }
+        guard let feed else { return }
         let source = Home.resolve(option: home)
         let base = FileIO.exists(source.botConfig) ? try ConfigFiles.bot(source.botConfig) : nil
         let sectors: AssetUniverse?
@@ -52,19 +83,6 @@ struct ReplayCommand: ParsableCommand {
             sectors = try ConfigFiles.assetUniverse(universe)
         } else {
             sectors = FileIO.exists(source.assetUniverse) ? try ConfigFiles.assetUniverse(source.assetUniverse) : nil
-        }
-        if let into {
-            // A replay resumes whatever positions its home holds and writes its own bot.json: into
-            // a live home it would overwrite the operator's config and trade its book.
-            let entries = (try? FileManager.default.contentsOfDirectory(atPath: into)) ?? []
-            var isFolder: ObjCBool = false
-            if FileManager.default.fileExists(atPath: into, isDirectory: &isFolder)
-                && (!isFolder.boolValue || !entries.isEmpty)
-            {
-                throw CommandFailure.usage(
-                    "--into \(into) is not an empty folder (it holds \(entries.prefix(3).joined(separator: ", "))\(entries.count > 3 ? ", …" : "")): a replay never writes into a home that holds anything; name a new or empty folder, or leave --into out for a temporary one"
-                )
-            }
         }
         let temporary = into == nil
         let target = Home(root: into ?? (NSTemporaryDirectory() + "tradingbot-replay-\(UUID().uuidString.prefix(8))"))
@@ -108,6 +126,21 @@ struct ReplayCommand: ParsableCommand {
                 )
             }
             for note in summary.notes { print("note: \(note)") }
+        }
+    }
+
+    /// A replay resumes whatever positions its home holds and writes its own bot.json: into a
+    /// live home it would overwrite the operator's config and trade its book.
+    static func checkInto(_ into: String?) throws {
+        guard let into else { return }
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: into)) ?? []
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: into, isDirectory: &isFolder)
+            && (!isFolder.boolValue || !entries.isEmpty)
+        {
+            throw CommandFailure.usage(
+                "--into \(into) is not an empty folder (it holds \(entries.prefix(3).joined(separator: ", "))\(entries.count > 3 ? ", …" : "")): a replay never writes into a home that holds anything; name a new or empty folder, or leave --into out for a temporary one"
+            )
         }
     }
 }

@@ -36,9 +36,9 @@ import Testing
     }
 
     /// One `tradingbot run` process, as RunCommand builds it, on the simulated market from `start`.
-    func process(_ home: Home, bot: JSONValue, universe: JSONValue, start: Instant, seed: UInt64) throws
-        -> TradingEngine
-    {
+    func process(
+        _ home: Home, bot: JSONValue, universe: JSONValue, start: Instant, seed: UInt64, minFreeBytes: Int64? = nil
+    ) throws -> TradingEngine {
         let config = try BotConfig.parse(bot, file: "bot.json")
         let sectors = try AssetUniverse.parse(universe, file: "asset_universe.json")
         var settings = EngineSettings()
@@ -51,6 +51,7 @@ import Testing
             live: live, stores: stores, botJSON: bot, overrides: [:], universeJSON: universe, settings: settings)
         let engine = try TradingEngine(
             config: config, universe: sectors, world: recorder, stores: stores, settings: settings)
+        if let minFreeBytes { recorder.bound.minFreeBytes = minFreeBytes }
         recorder.begin(engine, at: start)
         return engine
     }
@@ -136,5 +137,72 @@ import Testing
             return ts > checkpoint.time
         }
         expectSame(tail, try lines(fromHome.signalsLog), "signal (from the midnight checkpoint)")
+    }
+}
+
+/// The recording's own disk fills up (a real tmpfs under data/recording, filled to the last
+/// byte): trading goes on untouched, the recording says so once, leaves a gap, and starts a new
+/// segment when space is back; its replay restores from that segment's checkpoint and writes
+/// what the engine wrote outside the gap.
+@Suite(.serialized) struct FlightRecorderFullDiskTests {
+    @Test func aFullRecordingDiskLeavesAGapAndNeverTouchesTrading() throws {
+        let start = try #require(Instant(year: 2026, month: 3, day: 9, hour: 10, minute: 1))
+        let base = FlightRecorderTests()
+        let (home, bot, universe) = try base.home("recorder-fulldisk", start: start)
+        try FileManager.default.createDirectory(atPath: home.recordingDir, withIntermediateDirectories: true)
+        let mounted = try Self.execute("/bin/mount", ["-t", "tmpfs", "-o", "size=3m", "tmpfs", home.recordingDir])
+        guard mounted == 0 else {
+            print("FlightRecorderFullDiskTests: no tmpfs could be mounted here; drill not run")
+            return
+        }
+        defer { _ = try? Self.execute("/bin/umount", ["-l", home.recordingDir]) }
+        // The floor of free space is the home's (min_free_disk_mb + 1 GB); this tmpfs is the
+        // recording's alone, so the test lets it fill to the last byte.
+        let engine = try base.process(home, bot: bot, universe: universe, start: start, seed: 3, minFreeBytes: 0)
+        let recorder = try #require(engine.recorder)
+        var t = start
+        var gapCycles: Set<Int> = []
+        for i in 1...40 {
+            if i == 10 {
+                _ = try Self.execute("/bin/dd", ["if=/dev/zero", "of=\(home.recordingDir)/filler", "bs=64k"])
+            }
+            if i == 20 { try FileManager.default.removeItem(atPath: home.recordingDir + "/filler") }
+            // A cycle is missing when its line failed, or when it ran while the recording was
+            // failing (the cycle that opens the next segment is in its checkpoint, not a line).
+            let wasFailing = recorder.failing != nil
+            _ = try engine.runCycle(now: t)
+            #expect(engine.writeProblem == nil, "recording never sets the engine's write problem")
+            if wasFailing || recorder.failing != nil { gapCycles.insert(engine.cycle) }
+            t = t.adding(seconds: 60)
+        }
+        #expect(!gapCycles.isEmpty, "the recording failed while its disk was full")
+        #expect(recorder.failing == nil, "the recording resumed once space was back")
+        let said = try JSONLAppender.readAll(home.botLog).compactMap { $0.objectValue }
+        #expect(said.filter { $0["event"] == "recording_failed" }.map { $0["level"] } == ["warning"], "said once")
+        #expect(said.contains { $0["event"] == "recording_resumed" })
+        #expect(!said.contains { $0["event"] == "writes_failing" }, "the engine's own writes never failed")
+
+        let replayHome = Home(root: try Fixtures.temporaryDirectory("recorder-fulldisk-replay"))
+        let summary = try RecordedReplay.run(recording: home.recordingDir, into: replayHome)
+        #expect(summary.gaps == 1, "\(summary.segments.map(\.json))")
+        #expect(summary.divergences.isEmpty)
+        // Cycles the recording lacks are the gap: the failed cycle and those until a segment opened.
+        let recorded = Set((1...40).filter { c in !gapCycles.contains(c) })
+        let live = try base.lines(home.signalsLog).filter { line in
+            let cycle = (try? JSONValue.parse(Array(line.utf8)))?.objectValue?["cycle"]?.doubleValue.map { Int($0) }
+            return cycle.map { recorded.contains($0) } ?? false
+        }
+        base.expectSame(live, try base.lines(replayHome.signalsLog), "signal (outside the gap)")
+    }
+
+    static func execute(_ path: String, _ arguments: [String]) throws -> Int32 {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        return process.terminationStatus
     }
 }

@@ -210,10 +210,16 @@ public final class FlightRecorder: EngineWorld {
             segmentPath = path
             previous.removeAll()
         } catch {
+            // A segment that could not even take its header is no segment: no empty file left.
+            try? FileIO.remove(path)
             failed(error, engine: engine, at: now)
             return
         }
-        guard writeCheckpoint(engine, at: now) else { return }
+        guard writeCheckpoint(engine, at: now) else {
+            // Without its checkpoint the segment cannot be replayed: gone, the gap stays one gap.
+            try? FileIO.remove(path)
+            return
+        }
         if let said = failing {
             failing = nil
             stores.log(

@@ -1,0 +1,56 @@
+import CLISupport
+import Engine
+import Foundation
+import TradingCore
+import TradingStore
+
+extension ReplayCommand {
+    /// `replay --recorded`: the live engine's recording, replayed as it ran.
+    func runRecorded() throws {
+        let source = Home.resolve(option: home)
+        let fromTime = try from.map { try parseInstant($0, option: "--from") }
+        let toTime = try to.map { try parseInstant($0, option: "--to") }
+        if let fromTime, let toTime, toTime < fromTime {
+            throw CommandFailure.usage("--to \(to ?? "") is before --from \(from ?? "")")
+        }
+        // Beside the live engine on a small machine: the engine's cycles come first.
+        _ = nice(10)
+        let temporary = into == nil
+        let target = Home(root: into ?? (NSTemporaryDirectory() + "tradingbot-replay-\(UUID().uuidString.prefix(8))"))
+        defer { if temporary && !keep { try? FileManager.default.removeItem(atPath: target.root) } }
+        let summary: RecordedReplay.Summary
+        do {
+            summary = try RecordedReplay.run(
+                recording: source.recordingDir, into: target, options: .init(from: fromTime, to: toTime),
+                progress: { line in
+                    var bytes = Array("replay: \(line)\n".utf8)
+                    _ = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) }
+                })
+        } catch {
+            throw CommandFailure.failed("cannot replay the recording: \(error)")
+        }
+        let removed = temporary && !keep
+        if json {
+            var out = summary.json.objectValue ?? JSONObject()
+            if removed { out["home"] = .null }
+            printJSON(.object(out))
+            return
+        }
+        if let c = summary.checkpoint {
+            print("From the checkpoint of \(c.segment) (cycle \(c.cycle), \(c.time.iso8601))")
+        }
+        print(
+            "Replayed \(summary.cycles) recorded cycles (\(summary.failedCycles) failed as they failed live)"
+                + (removed ? " (the temporary home is removed; --keep keeps it)" : " into \(summary.home)"))
+        for s in summary.segments {
+            let span = s.first.map { "\($0.iso8601) to \(s.last?.iso8601 ?? "?")" } ?? "no cycles"
+            print("  \(s.name): release \(s.release), \(s.reason), \(s.cycles) cycles, \(span): \(s.status)")
+        }
+        if summary.gaps > 0 { print("Gaps: \(summary.gaps) (cycles the recording is missing)") }
+        if !summary.divergences.isEmpty {
+            print(
+                "Calls the recording held no answer for: \(summary.divergences.count), first \(summary.divergences[0])")
+        }
+        print("Balance \(money(summary.balance)), decisions hash \(summary.decisionsHash)")
+    }
+}
