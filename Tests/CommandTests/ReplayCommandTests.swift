@@ -78,4 +78,65 @@ import Testing
         #expect(shown.map { abs($0 - percent) <= 0.051 } == true, "\(text.stdout) vs \(percent) %")
         try? FileManager.default.removeItem(atPath: home)
     }
+
+    /// The flight recorder through the binaries: an engine killed with SIGKILL mid-run and
+    /// restarted, its recording replayed with `replay --recorded`: every signal line of every
+    /// recorded cycle comes back byte for byte (the cycle the kill cut short has no line to replay).
+    @Test(.timeLimit(.minutes(10))) func aRecordingSurvivesASigkillAndReplaysExactly() throws {
+        let home = try CommandRunner.makeHome(
+            botConfig: """
+                {"wallet_reset": {"at": "2025-12-18T00:00:00Z", "starting_capital": 10000}, "cycle_seconds": 1,
+                 "exits": {"min_hold_seconds": 0, "max_hold_seconds": 4},
+                 "strategy": {"entry_threshold": 0.05, "min_agreeing": 1}}
+                """)
+        func cycle() -> Int { (try? HeartbeatStore(home: Home(root: home)).read())?.cycle ?? 0 }
+        let first = try CommandRunner.startEngine(home: home)
+        defer { if first.isRunning { kill(first.processIdentifier, SIGKILL) } }
+        #expect(waitUntil(seconds: 90) { cycle() >= 6 }, "the engine cycles")
+        kill(first.processIdentifier, SIGKILL)
+        first.waitUntilExit()
+        let second = try CommandRunner.startEngine(home: home)
+        defer { if second.isRunning { kill(second.processIdentifier, SIGKILL) } }
+        #expect(waitUntil(seconds: 90) { (try? HeartbeatStore(home: Home(root: home)).read())?.pid == Int(second.processIdentifier) && cycle() >= 4 })
+        kill(second.processIdentifier, SIGTERM)
+        second.waitUntilExit()
+
+        let into = try Fixtures.temporaryDirectory("recorded") + "/replay"
+        let out = try CommandRunner.run(
+            "tradingbot", ["replay", "--recorded", "--home", home, "--into", into, "--json"])
+        #expect(out.status == 0, "\(out.stderr)")
+        let summary = try out.json()
+        #expect((summary["segments"] as? [Any])?.count == 2, "one segment per process: \(out.stdout)")
+        #expect((summary["divergences"] as? [Any])?.isEmpty == true, "\(out.stdout)")
+        #expect(out.stderr.contains("replay: replaying seg-"), "progress on stderr: \(out.stderr)")
+
+        // The times of the recorded cycles; a signal line of any other cycle was cut short by the kill.
+        var recorded: Set<Int64> = []
+        for entry in try FileManager.default.contentsOfDirectory(atPath: home + "/data/recording") {
+            for line in try JSONLAppender.readAll(home + "/data/recording/" + entry) {
+                guard let o = line.objectValue, o["checkpoint"] == nil, o["recording"] == nil,
+                    case .number(let t)? = o["t"], let us = Int64(t)
+                else { continue }
+                recorded.insert(us)
+            }
+        }
+        func lines(_ path: String) throws -> [String] {
+            String(decoding: try FileIO.read(path), as: UTF8.self).split(separator: "\n").map(String.init)
+        }
+        let live = try lines(home + "/logs/signals.jsonl").filter { line in
+            let ts = (try? JSONValue.parse(Array(line.utf8)))?.objectValue?["ts"]?.instantValue
+            return ts.map { recorded.contains($0.microseconds) } ?? false
+        }
+        let replayed = try lines(into + "/logs/signals.jsonl")
+        #expect(live.count > 50 && replayed == live, "\(live.count) live lines, \(replayed.count) replayed")
+
+        // What a person gets wrong: both sources, neither, or a home that never recorded.
+        let both = try CommandRunner.run("tradingbot", ["replay", "--recorded", "--feed", Self.feed, "--home", home])
+        #expect(both.status == 2 && both.stderr.contains("exclude each other"), "\(both.stderr)")
+        let neither = try CommandRunner.run("tradingbot", ["replay", "--home", home])
+        #expect(neither.status == 2, "\(neither.stderr)")
+        let fresh = try CommandRunner.makeHome()
+        let none = try CommandRunner.run("tradingbot", ["replay", "--recorded", "--home", fresh])
+        #expect(none.status == 1 && none.stderr.contains("no recording"), "\(none.stderr)")
+    }
 }
