@@ -46,8 +46,10 @@ extension TradingEngine {
         let symbol = snapshot.symbol
         func record(_ action: String, _ reason: String, rule: String? = nil, notional: Double? = nil) throws {
             let direction = decision.direction?.rawValue ?? "NONE"
-            hash.add(
-                "\(cycle)|\(symbol)|\(action)|\(direction)|\(rule ?? "")|\(notional.map { String(cents($0)) } ?? "")")
+            // A skip's rule is for the log (and the A/A); the hash keeps its older form, so the
+            // decisions hash of a replay stays comparable across releases.
+            let hashed = action == "skipped" ? "" : (rule ?? "")
+            hash.add("\(cycle)|\(symbol)|\(action)|\(direction)|\(hashed)|\(notional.map { String(cents($0)) } ?? "")")
             var line = JSONObject([
                 JSONField("ts", .string(now.iso8601)), JSONField("cycle", .int(cycle)),
                 JSONField("symbol", .string(symbol)),
@@ -71,16 +73,19 @@ extension TradingEngine {
         guard let direction = decision.direction, abs(decision.score) >= config.strategy.entryThreshold else {
             result.skipped += 1
             return try record(
-                "skipped", "score \(round4(decision.score)) below the entry threshold \(config.strategy.entryThreshold)"
-            )
+                "skipped",
+                "score \(round4(decision.score)) below the entry threshold \(config.strategy.entryThreshold)",
+                rule: "entry_threshold")
         }
         guard decision.agreeing >= config.strategy.minAgreeing else {
             result.skipped += 1
-            return try record("skipped", "\(decision.agreeing) signal(s) agree; \(config.strategy.minAgreeing) needed")
+            return try record(
+                "skipped", "\(decision.agreeing) signal(s) agree; \(config.strategy.minAgreeing) needed",
+                rule: "min_agreeing")
         }
         if file.open.contains(where: { $0.symbol == symbol }) || pending.contains(where: { $0.symbol == symbol }) {
             result.skipped += 1
-            return try record("skipped", "a \(symbol) position is already open")
+            return try record("skipped", "a \(symbol) position is already open", rule: "already_open")
         }
         func block(_ rule: String, _ detail: String) throws {
             result.blocked += 1

@@ -9,7 +9,7 @@ struct CheckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
         abstract: "Run every pre-flip check on a slot without flipping (or `check data` on a file).",
-        subcommands: [CheckSlotCommand.self, CheckDataCommand.self],
+        subcommands: [CheckSlotCommand.self, CheckDataCommand.self, CheckDecisionsCommand.self],
         defaultSubcommand: CheckSlotCommand.self
     )
 }
@@ -96,5 +96,64 @@ struct CheckDataCommand: ParsableCommand {
             print(report.ok ? (report.warnings.isEmpty ? "All checks passed." : "Passed with warnings.") : "FAILED.")
         }
         if !report.ok { throw ExitCode(ExitStatus.failed) }
+    }
+}
+
+/// `deployctl check decisions`: the A/A of the flight recorder (report only).
+struct CheckDecisionsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "decisions",
+        abstract:
+            "Replay the live release's recording with the live binary and compare its decisions with the live engine's.",
+        discussion: """
+            The A/A: the live slot's tradingbot replays what the live release recorded in the last --hours \
+            (replay --recorded, at low priority), and its signal lines must be the live engine's own \
+            (logs/signals.jsonl and its rotated files), matched by time, symbol and order in the cycle, \
+            comparing action, direction, rule, notional to the cent, and a close's reason, net P&L and price. \
+            Verdicts: identical, partial (less than 1 h recorded by the live release), mismatch (the first \
+            differing line of each side), incomplete (gaps, or the replay could not finish), no_recording. \
+            Report only: exit 0 whatever the verdict; 2 config; 3 another deploy holds the lock.
+            """
+    )
+
+    @OptionGroup var options: DeployOptions
+
+    @Option(help: "Hours of recording to check (default 24).")
+    var hours: Double = 24
+
+    @Option(help: "Seconds to wait for the deploy lock (default 0: exit 3 when held).")
+    var wait: Double = 0
+
+    func run() throws {
+        guard hours > 0 && hours <= 24 * 30 else {
+            throw CommandFailure.usage("--hours must be above 0 and at most 720")
+        }
+        let config = try options.guardConfig(quietly: options.json)
+        let home = options.home
+        let lock: FileLock
+        switch DeployLock.take(home: home, holder: "check decisions pid \(ProcessIdentity.pid)", wait: wait) {
+        case .success(let held): lock = held
+        case .failure(let refusal): throw CommandFailure(code: refusal.exitCode, refusal.message)
+        }
+        defer { lock.release() }
+        ProcessRunner.endChildrenOnSignals()
+        let report = DecisionsCheck(home: home, config: config).run(
+            hours: hours, now: WallClock.now,
+            progress: { line in if !options.json { print("  " + line) } })
+        if options.json {
+            printJSON(report.json)
+            return
+        }
+        print(report.summary)
+        for s in report.segments { print("  \(s.name) (\(s.release)): \(s.checked ? "checked" : s.note)") }
+        for note in report.notes { print("  note: \(note)") }
+        if let m = report.firstMismatch?.objectValue {
+            print("  first differing line, cycle at \(m["ts"]?.stringValue ?? "?"):")
+            print("    live   \(m["live"]?.serialized() ?? "none")")
+            print("    replay \(m["replay"]?.serialized() ?? "none")")
+            print(
+                "  reproduce: tradingbot replay --recorded --home \(home.root) --from \(m["ts"]?.stringValue ?? "") --keep"
+            )
+        }
     }
 }

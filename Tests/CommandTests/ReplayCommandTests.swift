@@ -97,7 +97,11 @@ import Testing
         first.waitUntilExit()
         let second = try CommandRunner.startEngine(home: home)
         defer { if second.isRunning { kill(second.processIdentifier, SIGKILL) } }
-        #expect(waitUntil(seconds: 90) { (try? HeartbeatStore(home: Home(root: home)).read())?.pid == Int(second.processIdentifier) && cycle() >= 4 })
+        #expect(
+            waitUntil(seconds: 90) {
+                (try? HeartbeatStore(home: Home(root: home)).read())?.pid == Int(second.processIdentifier)
+                    && cycle() >= 4
+            })
         kill(second.processIdentifier, SIGTERM)
         second.waitUntilExit()
 

@@ -81,7 +81,7 @@ public enum RecordedReplay {
         guard !entries.isEmpty else {
             throw RecordingError("\(dir): no recording here (the engine records while `tradingbot run` runs)")
         }
-        let heads = entries.map { RecordedSegment.head($0) }
+        let heads = entries.map { RecordingSegments.head($0) }
         var startIndex = 0
         if let from = options.from {
             startIndex =

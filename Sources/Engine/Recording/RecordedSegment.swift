@@ -26,27 +26,6 @@ public struct RecordedSegment {
     /// Lines that could not be read (a torn last line is not one: a process killed mid-line).
     public var unreadableLines = 0
 
-    /// What the first lines say, without decoding the cycles (listing a recording stays cheap).
-    public struct Head {
-        public var name: String
-        public var path: String
-        public var format: Int?
-        public var release: String
-        public var reason: String
-        public var pid: Int
-        public var started: Instant?
-        public var bytes: Int64
-    }
-
-    /// The header of `entry`, or nil when its first line cannot be read.
-    public static func head(_ entry: RecordingSegments.Entry) -> Head? {
-        guard let line = JSONLTail.firstLine(entry.path), let o = line.objectValue else { return nil }
-        return Head(
-            name: entry.name, path: entry.path, format: o["recording"]?.doubleValue.map { Int($0) },
-            release: o["release"]?.stringValue ?? "?", reason: o["reason"]?.stringValue ?? "?",
-            pid: o["pid"]?.doubleValue.map { Int($0) } ?? 0, started: o["started"]?.instantValue, bytes: entry.bytes)
-    }
-
     /// Reads and decodes the whole segment. Throws when it is of a newer format, or has no
     /// readable header or checkpoint (a process killed before it wrote one).
     public static func read(_ entry: RecordingSegments.Entry) throws(RecordingError) -> RecordedSegment {

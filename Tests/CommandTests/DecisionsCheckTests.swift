@@ -1,0 +1,80 @@
+import Foundation
+import TestSupport
+import Testing
+
+@testable import TradingCore
+@testable import TradingStore
+
+/// `deployctl check decisions`, the A/A, as the operator runs it on a home whose live slot holds
+/// the built tradingbot: the live binary's replay of the recording agrees with the live engine
+/// line for line; a live line the replay cannot reproduce is a `mismatch` naming that line; a
+/// home that never recorded says so; a held deploy lock exits 3.
+@Suite(.serialized) struct DecisionsCheckTests {
+    func liveHome() throws -> String {
+        let home = try CommandRunner.makeHome(
+            botConfig: """
+                {"wallet_reset": {"at": "2025-12-18T00:00:00Z", "starting_capital": 10000}, "cycle_seconds": 1,
+                 "exits": {"min_hold_seconds": 0, "max_hold_seconds": 4},
+                 "strategy": {"entry_threshold": 0.05, "min_agreeing": 1}}
+                """)
+        try Fixtures.write(#"{"repo": "", "binary": "bin/tradingbot"}"#, to: home + "/config/deploy.json")
+        let slot = home + "/slots/A"
+        try FileManager.default.createDirectory(atPath: slot + "/bin", withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(
+            atPath: slot + "/bin/tradingbot", withDestinationPath: CommandRunner.path("tradingbot"))
+        try Fixtures.write("r-aa\n", to: slot + "/.release")
+        try FileManager.default.createSymbolicLink(atPath: home + "/slots/current", withDestinationPath: "A")
+        return home
+    }
+
+    func aa(_ home: String, _ extra: [String] = []) throws -> (CommandRunner.Output, [String: Any]) {
+        let out = try CommandRunner.run("deployctl", ["check", "decisions", "--home", home, "--json"] + extra)
+        let aa = (try? out.json())?["aa"] as? [String: Any] ?? [:]
+        return (out, aa)
+    }
+
+    @Test(.timeLimit(.minutes(10))) func theLiveReleasesReplayAgreesAndATamperedLineIsNamed() throws {
+        let home = try liveHome()
+        let fresh = try aa(home)
+        #expect(fresh.0.status == 0 && fresh.1["verdict"] as? String == "no_recording", "\(fresh.0.stdout)")
+
+        let engine = try CommandRunner.startEngine(home: home)
+        defer { if engine.isRunning { kill(engine.processIdentifier, SIGKILL) } }
+        #expect(waitUntil(seconds: 90) { ((try? HeartbeatStore(home: Home(root: home)).read())?.cycle ?? 0) >= 8 })
+        kill(engine.processIdentifier, SIGTERM)
+        engine.waitUntilExit()
+
+        let (out, verdict) = try aa(home)
+        #expect(out.status == 0, "\(out.stderr)")
+        // Seconds of recording: identical line for line, but less than the hour an `identical` needs.
+        #expect(verdict["verdict"] as? String == "partial", "\(out.stdout)")
+        #expect(verdict["first_mismatch"] is NSNull, "\(out.stdout)")
+        #expect((verdict["compared_lines"] as? Int ?? 0) > 50, "\(out.stdout)")
+        #expect((verdict["segments"] as? [[String: Any]])?.first?["checked"] as? Bool == true, "\(out.stdout)")
+
+        // The live engine wrote an entry the recording cannot explain (as if it had read the wall
+        // clock): the A/A names the line.
+        let signals = home + "/logs/signals.jsonl"
+        var lines = String(decoding: try FileIO.read(signals), as: UTF8.self).split(separator: "\n").map(String.init)
+        let index = try #require(lines.firstIndex { $0.contains("\"action\":\"executed\"") })
+        let original = lines[index]
+        lines[index] = original.replacingOccurrences(of: "\"notional\":", with: "\"notional\":1")
+        try FileIO.writeAtomically(signals, Array((lines.joined(separator: "\n") + "\n").utf8))
+        let (bad, mismatch) = try aa(home)
+        #expect(bad.status == 0, "report only")
+        #expect(mismatch["verdict"] as? String == "mismatch", "\(bad.stdout)")
+        let first = mismatch["first_mismatch"] as? [String: Any]
+        #expect((first?["live"] as? [String: Any])?["notional"] as? Double != nil)
+        #expect(
+            (first?["live"] as? [String: Any])?["symbol"] as? String
+                == (first?["replay"] as? [String: Any])?["symbol"] as? String, "\(bad.stdout)")
+        let text = try CommandRunner.run("deployctl", ["check", "decisions", "--home", home])
+        #expect(text.stdout.contains("A/A MISMATCH") && text.stdout.contains("reproduce: tradingbot replay --recorded"))
+
+        // Another deploy holds the lock: exit 3, nothing replayed.
+        let lock = try FileLock.acquire(home + "/state/deploy.lock", holder: "test", timeout: 0)
+        defer { lock.release() }
+        let held = try CommandRunner.run("deployctl", ["check", "decisions", "--home", home])
+        #expect(held.status == 3, "\(held.stderr)")
+    }
+}
