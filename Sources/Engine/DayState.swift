@@ -5,7 +5,7 @@ import TradingStore
 /// trip (a restart must never clear it), the day's loss baseline and its equity peak (the
 /// drawdown's reference). Written atomically; unknown or unreadable content is ignored (the
 /// day is then derived from the positions file, as before the file existed).
-struct DayState: Equatable {
+struct DayState: Equatable, Sendable {
     var day: Instant
     var peakEquity: Double
     var dayStartBalance: Double

@@ -118,6 +118,8 @@ public final class EngineRunner {
             cycles += 1
         }
         notifier.notify("STOPPING=1")
+        // The recording's last cycles reach the disk before the process ends.
+        engine.recorder?.flush(engine, at: now())
         do {
             try engine.persist(now: now())
         } catch {

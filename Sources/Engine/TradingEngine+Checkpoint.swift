@@ -16,68 +16,24 @@ extension TradingEngine {
         }
     }
 
-    public func checkpoint(at time: Instant) -> JSONValue {
-        var o = JSONObject()
-        o["time"] = SnapshotCodec.instantJSON(time)
-        o["cycle"] = .int(cycle)
-        o["balance"] = .double(balance)
-        o["positions"] = Self.positionsJSON(PositionsFile(open: file.open, closed: closedForCheckpoint(at: time)))
-        o["pending_closed"] = Self.positionsJSON(PositionsFile(closed: pendingClosed))
-        o["weights"] = weights.json
-        o["expectancy"] = .object(
-            JSONObject(
-                expectancy.outcomes.keys.sorted().map { setup in
-                    JSONField(
-                        setup,
-                        .array(
-                            (expectancy.outcomes[setup] ?? []).map {
-                                .array([SnapshotCodec.instantJSON($0.at), .double($0.netPnl)])
-                            }))
-                }))
-        o["day"] = day.map(SnapshotCodec.instantJSON) ?? .null
-        o["day_start_balance"] = .double(dayStartBalance)
-        o["day_pnl"] = .double(dayPnl)
-        o["peak_equity"] = .double(peakEquity)
-        o["opened_today"] = .int(openedToday)
-        if day == nil, let saved = savedDay {
-            o["saved_day"] = [
-                "day": SnapshotCodec.instantJSON(saved.day), "peak_equity": .double(saved.peakEquity),
-                "day_start_balance": .double(saved.dayStartBalance),
-                "trip_reason": saved.tripReason.map { .string($0) } ?? .null,
-                "trip_until": saved.tripUntil.map(SnapshotCodec.instantJSON) ?? .null,
-            ]
-        }
-        o["last_market"] = .array(lastMarket.keys.sorted().map { SnapshotCodec.encode(lastMarket[$0]!, after: nil) })
-        o["last_price_change_at"] = lastPriceChangeAt.map(SnapshotCodec.instantJSON) ?? .null
-        o["missing_symbols"] = .array(missingSymbols.sorted().map { .string($0) })
-        o["last_cycle_at"] = lastCycleAt.map(SnapshotCodec.instantJSON) ?? .null
-        if case .tripped(let reason, let until) = breaker.state {
-            o["breaker"] = ["reason": .string(reason), "until": until.map(SnapshotCodec.instantJSON) ?? .null]
-        } else {
-            o["breaker"] = .null
-        }
-        func text(_ s: String?) -> JSONValue { s.map { .string($0) } ?? .null }
-        o["drawdown_reducing"] = text(drawdownReducing)
-        o["write_problem"] = text(writeProblem)
-        o["write_failure_said_at"] = writeFailureSaidAt.map(SnapshotCodec.instantJSON) ?? .null
-        o["write_failure_announced"] = .bool(writeFailureAnnounced)
-        o["exchange_unknown"] = .array(exchangeUnknown.map { .string($0) })
-        o["reconcile_problem"] = text(reconcileProblem)
-        o["unvalued"] = .array(unvalued.map { .string($0) })
-        o["pending"] = .array(
-            pending.map {
-                [
-                    "symbol": .string($0.symbol), "direction": .string($0.direction.rawValue),
-                    "notional": .double($0.notional), "margin": .double($0.margin), "bound": .string($0.bound),
-                    "extra": .object($0.extra), "strategy": .string($0.strategy),
-                ]
-            })
-        o["dirty"] = .bool(dirty)
-        o["weights_dirty"] = .bool(weightsDirty)
-        o["hash"] = .string(hash.hex)
-        o["other_sector_symbols"] = .array(otherSectorSymbols.sorted().map { .string($0) })
-        return .object(o)
+    /// The engine's state now, copied (cheap: the collections are shared until written), for
+    /// the flight recorder's writer to encode off the engine's thread.
+    func captureCheckpoint(at time: Instant) -> EngineCheckpoint {
+        EngineCheckpoint(
+            time: time, cycle: cycle, balance: balance,
+            positions: PositionsFile(open: file.open, closed: closedForCheckpoint(at: time)),
+            pendingClosed: pendingClosed, weights: weights, expectancy: expectancy.outcomes, day: day,
+            dayStartBalance: dayStartBalance, dayPnl: dayPnl, peakEquity: peakEquity, openedToday: openedToday,
+            savedDay: day == nil ? savedDay : nil, lastMarket: lastMarket, lastPriceChangeAt: lastPriceChangeAt,
+            missingSymbols: missingSymbols, lastCycleAt: lastCycleAt, breaker: breaker.state,
+            drawdownReducing: drawdownReducing, writeProblem: writeProblem, writeFailureSaidAt: writeFailureSaidAt,
+            writeFailureAnnounced: writeFailureAnnounced, exchangeUnknown: exchangeUnknown,
+            reconcileProblem: reconcileProblem, unvalued: unvalued, pending: pending, dirty: dirty,
+            weightsDirty: weightsDirty, hash: hash.hex, otherSectorSymbols: otherSectorSymbols)
     }
+
+    /// The checkpoint as the recording keeps it.
+    public func checkpoint(at time: Instant) -> JSONValue { captureCheckpoint(at: time).json }
 
     /// Puts the engine where `checkpoint` says it was. Throws when a field is missing or
     /// unreadable: a replay from a wrong state would prove nothing.
@@ -190,5 +146,104 @@ extension TradingEngine {
         } catch {
             throw RecordingError("checkpoint \(key): \(error)")
         }
+    }
+}
+
+/// Everything the next cycle reads, as a checkpoint of the flight recorder holds it: taken from
+/// the engine's memory (the files lag while writes fail, and round what a restart rebuilds).
+struct EngineCheckpoint: Sendable {
+    var time: Instant
+    var cycle: Int
+    var balance: Double
+    /// The open positions and the current UTC day's closed ones.
+    var positions: PositionsFile
+    var pendingClosed: [Position]
+    var weights: SignalWeights
+    var expectancy: [String: [ExpectancyGate.Outcome]]
+    var day: Instant?
+    var dayStartBalance: Double
+    var dayPnl: Double
+    var peakEquity: Double
+    var openedToday: Int
+    var savedDay: DayState?
+    var lastMarket: [String: MarketSnapshot]
+    var lastPriceChangeAt: Instant?
+    var missingSymbols: Set<String>
+    var lastCycleAt: Instant?
+    var breaker: CircuitBreaker.State
+    var drawdownReducing: String?
+    var writeProblem: String?
+    var writeFailureSaidAt: Instant?
+    var writeFailureAnnounced: Bool
+    var exchangeUnknown: [String]
+    var reconcileProblem: String?
+    var unvalued: [String]
+    var pending: [TradingEngine.EntryOrder]
+    var dirty: Bool
+    var weightsDirty: Bool
+    var hash: String
+    var otherSectorSymbols: Set<String>
+
+    var json: JSONValue {
+        var o = JSONObject()
+        o["time"] = SnapshotCodec.instantJSON(time)
+        o["cycle"] = .int(cycle)
+        o["balance"] = .double(balance)
+        o["positions"] = TradingEngine.positionsJSON(positions)
+        o["pending_closed"] = TradingEngine.positionsJSON(PositionsFile(closed: pendingClosed))
+        o["weights"] = weights.json
+        o["expectancy"] = .object(
+            JSONObject(
+                expectancy.keys.sorted().map { setup in
+                    JSONField(
+                        setup,
+                        .array(
+                            (expectancy[setup] ?? []).map {
+                                .array([SnapshotCodec.instantJSON($0.at), .double($0.netPnl)])
+                            }))
+                }))
+        o["day"] = day.map(SnapshotCodec.instantJSON) ?? .null
+        o["day_start_balance"] = .double(dayStartBalance)
+        o["day_pnl"] = .double(dayPnl)
+        o["peak_equity"] = .double(peakEquity)
+        o["opened_today"] = .int(openedToday)
+        if let saved = savedDay {
+            o["saved_day"] = [
+                "day": SnapshotCodec.instantJSON(saved.day), "peak_equity": .double(saved.peakEquity),
+                "day_start_balance": .double(saved.dayStartBalance),
+                "trip_reason": saved.tripReason.map { .string($0) } ?? .null,
+                "trip_until": saved.tripUntil.map(SnapshotCodec.instantJSON) ?? .null,
+            ]
+        }
+        o["last_market"] = .array(lastMarket.keys.sorted().map { SnapshotCodec.encode(lastMarket[$0]!, after: nil) })
+        o["last_price_change_at"] = lastPriceChangeAt.map(SnapshotCodec.instantJSON) ?? .null
+        o["missing_symbols"] = .array(missingSymbols.sorted().map { .string($0) })
+        o["last_cycle_at"] = lastCycleAt.map(SnapshotCodec.instantJSON) ?? .null
+        if case .tripped(let reason, let until) = breaker {
+            o["breaker"] = ["reason": .string(reason), "until": until.map(SnapshotCodec.instantJSON) ?? .null]
+        } else {
+            o["breaker"] = .null
+        }
+        func text(_ s: String?) -> JSONValue { s.map { .string($0) } ?? .null }
+        o["drawdown_reducing"] = text(drawdownReducing)
+        o["write_problem"] = text(writeProblem)
+        o["write_failure_said_at"] = writeFailureSaidAt.map(SnapshotCodec.instantJSON) ?? .null
+        o["write_failure_announced"] = .bool(writeFailureAnnounced)
+        o["exchange_unknown"] = .array(exchangeUnknown.map { .string($0) })
+        o["reconcile_problem"] = text(reconcileProblem)
+        o["unvalued"] = .array(unvalued.map { .string($0) })
+        o["pending"] = .array(
+            pending.map {
+                [
+                    "symbol": .string($0.symbol), "direction": .string($0.direction.rawValue),
+                    "notional": .double($0.notional), "margin": .double($0.margin), "bound": .string($0.bound),
+                    "extra": .object($0.extra), "strategy": .string($0.strategy),
+                ]
+            })
+        o["dirty"] = .bool(dirty)
+        o["weights_dirty"] = .bool(weightsDirty)
+        o["hash"] = .string(hash)
+        o["other_sector_symbols"] = .array(otherSectorSymbols.sorted().map { .string($0) })
+        return .object(o)
     }
 }

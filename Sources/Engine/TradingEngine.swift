@@ -85,7 +85,7 @@ public final class TradingEngine {
     /// The previous cycle's time: a funding time between it and now is settled this cycle.
     var lastCycleAt: Instant?
     /// An entry the risk gate allowed, before its fill.
-    struct EntryOrder {
+    struct EntryOrder: Sendable {
         var symbol: String
         var direction: Direction
         var notional: Double

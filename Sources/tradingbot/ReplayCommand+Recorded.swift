@@ -13,6 +13,24 @@ extension ReplayCommand {
         if let fromTime, let toTime, toTime < fromTime {
             throw CommandFailure.usage("--to \(to ?? "") is before --from \(from ?? "")")
         }
+        var proposed: JSONValue?
+        var change: ConfigChange?
+        if let config {
+            let value = try ConfigFiles.json(config)
+            _ = try BotConfig.parse(value, file: config)
+            guard let c = ConfigChange.against(recording: source.recordingDir, from: fromTime, proposed: value) else {
+                throw CommandFailure.failed("cannot replay the recording: nothing readable in \(source.recordingDir)")
+            }
+            if c.changed.isEmpty {
+                throw CommandFailure.usage("--config \(config) is the bot.json the recording was made with: nothing to try")
+            }
+            if c.onlyUncomparable {
+                throw CommandFailure.usage(
+                    "--config \(config) changes only what a recording cannot show: \(c.notCompared.joined(separator: "; "))")
+            }
+            proposed = value
+            change = c
+        }
         // Beside the live engine on a small machine: the engine's cycles come first.
         _ = nice(10)
         let temporary = into == nil
@@ -21,7 +39,7 @@ extension ReplayCommand {
         let summary: RecordedReplay.Summary
         do {
             summary = try RecordedReplay.run(
-                recording: source.recordingDir, into: target, options: .init(from: fromTime, to: toTime),
+                recording: source.recordingDir, into: target, options: .init(from: fromTime, to: toTime, config: proposed),
                 progress: { line in
                     var bytes = Array("replay: \(line)\n".utf8)
                     _ = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) }
@@ -33,8 +51,13 @@ extension ReplayCommand {
         if json {
             var out = summary.json.objectValue ?? JSONObject()
             if removed { out["home"] = .null }
+            if let change { out["config_change"] = change.json }
             printJSON(.object(out))
             return
+        }
+        if let change {
+            print("With \(config ?? ""): changed \(change.changed.joined(separator: ", "))")
+            for note in change.notCompared { print("  not compared: \(note)") }
         }
         if let c = summary.checkpoint {
             print("From the checkpoint of \(c.segment) (cycle \(c.cycle), \(c.time.iso8601))")

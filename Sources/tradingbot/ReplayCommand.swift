@@ -14,7 +14,9 @@ struct ReplayCommand: ParsableCommand {
         discussion: """
             --recorded replays what the live engine recorded in --home's data/recording, from the checkpoint at or \
             before --from to --to, exactly as `tradingbot run` ran (its bot.json as it parsed it, its settings, \
-            market, kill switch, broker answers and failed writes); it runs at low priority (nice 10) and prints \
+            market, kill switch, broker answers and failed writes); --config F replays with another bot.json \
+            (keys a recording cannot show, cycle_seconds, the exchange section and symbols never recorded, are \
+            named as not compared; exit 2 when they are the only change); it runs at low priority (nice 10) and prints \
             a line per segment on stderr. Exit 1 when the recording cannot be read. --feed and --recorded exclude \
             each other. \
             FEED is a CSV file or a folder of them (ts,open,high,low,close,volume; ts in ms). The replay home \
@@ -36,6 +38,9 @@ struct ReplayCommand: ParsableCommand {
 
     @Option(help: "With --recorded: stop after the last cycle at or before this time (ISO 8601).")
     var to: String?
+
+    @Option(help: "With --recorded: replay with this bot.json instead of the recorded one (what would it have done?).")
+    var config: String?
 
     @Option(help: "Home whose config (risk, fees, asset universe) the replay uses, when it has one.")
     var home: String?
@@ -62,8 +67,8 @@ struct ReplayCommand: ParsableCommand {
                     : "name what to replay: --feed PATH (recorded candles) or --recorded (the live engine's recording in --home)"
             )
         }
-        if !recorded && (from != nil || to != nil) {
-            throw CommandFailure.usage("--from and --to go with --recorded")
+        if !recorded && (from != nil || to != nil || config != nil) {
+            throw CommandFailure.usage("--from, --to and --config go with --recorded")
         }
         try Self.checkInto(into)
         if recorded {

@@ -91,6 +91,7 @@ import Testing
             case 46: try FileManager.default.removeItem(atPath: home.positions)
             case 75:
                 // A restart: the process stops as EngineRunner stops it, a new one starts from the files.
+                engine.recorder?.flush(engine, at: t)
                 try engine.persist(now: t)
                 engine = try process(home, bot: bot, universe: universe, start: t, seed: 6)
             default: break
@@ -102,6 +103,7 @@ import Testing
             }
             t = t.adding(seconds: 60)
         }
+        engine.recorder?.flush(engine, at: t)
         let said = try events(home)
         #expect(said.contains("circuit_breaker"), "the kill switch was seen")
         #expect(said.contains("writes_failing"), "the failed positions write was seen")
@@ -171,6 +173,7 @@ import Testing
             // failing (the cycle that opens the next segment is in its checkpoint, not a line).
             let wasFailing = recorder.failing != nil
             _ = try engine.runCycle(now: t)
+            recorder.flush(engine, at: t)
             #expect(engine.writeProblem == nil, "recording never sets the engine's write problem")
             if wasFailing || recorder.failing != nil { gapCycles.insert(engine.cycle) }
             t = t.adding(seconds: 60)

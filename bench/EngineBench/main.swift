@@ -92,3 +92,10 @@ print(
         summary.decisionsHash))
 print(String(format: "peak RSS %.1f MiB", peakRSSMiB()))
 try? FileManager.default.removeItem(atPath: replayHome.root)
+
+try recorderCost(symbols: 50, cycles: cycles)
+try recorderCost(symbols: 400, cycles: max(20, cycles / 10))
+print("flight recorder size (bytes a day at one cycle a minute)")
+for shape in ["sim", "blofin"] {
+    for symbols in [16, 400] { _ = try recordingSize(shape: shape, symbols: symbols, cycles: 30) }
+}

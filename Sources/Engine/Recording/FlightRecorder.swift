@@ -20,17 +20,25 @@ public final class FlightRecorder: EngineWorld {
     /// A segment (and its checkpoint) per UTC hour.
     static let checkpointEvery: Int64 = 3_600_000_000
 
+    /// Cycles the writer may fall behind before the engine leaves a gap instead.
+    static let maxBacklog = 30
+
     let inner: LiveWorld
     let stores: EngineStores
     let header: JSONObject
-    var bound: RecordingBound
-    var segment: JSONLAppender?
-    var segmentPath: String?
+    let writer: RecordingWriter
     var segmentCount = 0
-    var previous: [String: MarketSnapshot] = [:]
     var checkpointHour: Int64?
+    /// A failure was heard: the next cycle opens a new segment.
+    var needsSegment = false
     /// Why recording fails, while it does (said once; nil again when a segment opens).
     public private(set) var failing: String?
+
+    /// The recorder's bound (size and free-space floor).
+    public var bound: RecordingBound {
+        get { writer.currentBound }
+        set { writer.currentBound = newValue }
+    }
 
     // What the world said in this cycle.
     var market: [MarketSnapshot] = []
@@ -60,7 +68,7 @@ public final class FlightRecorder: EngineWorld {
         h["settings"] = RecordingHeader.settingsJSON(settings)
         header = h
         let (bound, problem) = RecordingBound.load(home: stores.home)
-        self.bound = bound
+        writer = RecordingWriter(dir: stores.home.recordingDir, bound: bound)
         if let problem {
             stores.log(
                 "warning", "recording_config_unreadable", cycle: 0, at: WallClock.now,
@@ -147,148 +155,95 @@ public final class FlightRecorder: EngineWorld {
     /// Opens the first segment with the engine's state as it starts.
     public func begin(_ engine: TradingEngine, at now: Instant) {
         openSegment(engine, at: now, reason: "start")
+        checkpointHour = now.microseconds / Self.checkpointEvery
     }
 
-    /// Keeps what the world said in the cycle that just ran (or failed). Each UTC hour starts a
-    /// segment of its own, beginning with a checkpoint (the oldest hours go first when the
-    /// recording is over its bound); after a gap, a new segment starts from the engine's state now.
+    /// Hands the cycle that just ran (or failed) to the writer. Each UTC hour starts a segment
+    /// of its own, beginning with a checkpoint (the oldest hours go first when the recording is
+    /// over its bound); after a gap, a new segment starts from the engine's state now.
     func cycleEnded(_ engine: TradingEngine, at now: Instant) {
-        guard segment != nil else {
+        hearWriter(engine, at: now)
+        if writer.backlog > Self.maxBacklog {
+            // The disk hangs: leave a gap rather than hold every cycle in memory.
+            noteFailure(
+                "the recording is \(writer.backlog) cycles behind (its disk is too slow): this cycle is not recorded",
+                engine: engine, at: now)
+            return
+        }
+        guard !needsSegment else {
             openSegment(engine, at: now, reason: "gap")
             return
         }
-        if let free = FileIO.freeBytes(stores.home.recordingDir), free < bound.minFreeBytes {
-            prune(engine: engine, at: now)
-            if let problem = spaceProblem() {
-                failed(RecordingError(problem), engine: engine, at: now)
-                return
-            }
-        }
-        var o = JSONObject()
-        o["c"] = .int(engine.cycle)
-        o["t"] = SnapshotCodec.instantJSON(now)
-        o["m"] = .array(
-            market.map { s in
-                defer { previous[s.symbol] = s }
-                return SnapshotCodec.encode(s, after: previous[s.symbol])
-            })
-        if kill { o["k"] = .bool(true) }
-        if !notices.isEmpty {
-            o["n"] = .array(notices.map { [.string($0.level), .string($0.event), .string($0.message)] })
-        }
-        if !answers.isEmpty { o["a"] = .array(answers) }
-        if !failures.isEmpty { o["f"] = .array(failures) }
-        guard append(.object(o), engine: engine, at: now) else { return }
-        if now.microseconds / Self.checkpointEvery != checkpointHour {
-            segment?.close()
-            segment = nil
+        writer.submit(
+            .cycle(
+                RecordedCycleCapture(
+                    cycle: engine.cycle, time: now, market: market, kill: kill, notices: notices, answers: answers,
+                    failures: failures)))
+        let hour = now.microseconds / Self.checkpointEvery
+        if hour != checkpointHour {
+            checkpointHour = hour
             openSegment(engine, at: now, reason: "hour")
         }
     }
 
-    /// Why the home has no room for recording, or nil when it has.
-    func spaceProblem() -> String? {
-        guard let free = FileIO.freeBytes(stores.home.recordingDir), free < bound.minFreeBytes else { return nil }
-        return
-            "\(free / 1_000_000) MB free in the home, below min_free_disk_mb + 1000 MB (\(bound.minFreeBytes / 1_000_000) MB): the engine's own files come first"
+    /// The writer waits until everything handed over is on disk: a stopping engine calls it, so
+    /// its last cycles are in the recording.
+    public func flush(_ engine: TradingEngine, at now: Instant) {
+        writer.flush()
+        hearWriter(engine, at: now)
     }
 
     func openSegment(_ engine: TradingEngine, at now: Instant, reason: String) {
-        let dir = stores.home.recordingDir
         segmentCount += 1
-        let path = dir + "/" + RecordingSegments.fileName(started: now, pid: ProcessIdentity.pid, n: segmentCount)
-        do {
-            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-            prune(engine: engine, at: now)
-            if let problem = spaceProblem() { throw RecordingError(problem) }
-            let appender = try JSONLAppender(path: path)
-            var h = header
-            h["started"] = .string(now.iso8601)
-            h["reason"] = .string(reason)
-            try appender.append(.object(h))
-            segment = appender
-            segmentPath = path
-            previous.removeAll()
-        } catch {
-            // A segment that could not even take its header is no segment: no empty file left.
-            try? FileIO.remove(path)
-            failed(error, engine: engine, at: now)
-            return
-        }
-        guard writeCheckpoint(engine, at: now) else {
-            // Without its checkpoint the segment cannot be replayed: gone, the gap stays one gap.
-            try? FileIO.remove(path)
-            return
-        }
-        if let said = failing {
-            failing = nil
-            stores.log(
-                "info", "recording_resumed", cycle: engine.cycle, at: now,
-                [JSONField("segment", .string(path)), JSONField("after", .string(said))])
+        let path =
+            stores.home.recordingDir + "/"
+            + RecordingSegments.fileName(started: now, pid: ProcessIdentity.pid, n: segmentCount)
+        var h = header
+        h["started"] = .string(now.iso8601)
+        h["reason"] = .string(reason)
+        needsSegment = false
+        writer.submit(.open(path: path, header: h, checkpoint: engine.captureCheckpoint(at: now)))
+    }
+
+    /// Logs what the writer did since the last cycle: a failure once (a gap; the next cycle
+    /// opens a new segment), the recording back, old segments removed.
+    func hearWriter(_ engine: TradingEngine, at now: Instant) {
+        for event in writer.drainEvents() {
+            switch event {
+            case .failed(let message): noteFailure(message, engine: engine, at: now)
+            case .opened(let path):
+                if let said = failing {
+                    failing = nil
+                    stores.log(
+                        "info", "recording_resumed", cycle: engine.cycle, at: now,
+                        [JSONField("segment", .string(path)), JSONField("after", .string(said))])
+                }
+            case .pruned(let removed, let kept):
+                stores.log(
+                    "info", "recording_pruned", cycle: engine.cycle, at: now,
+                    [
+                        JSONField("removed", .array(removed.map { .string($0) })),
+                        JSONField("kept_bytes", .int(Int(clamping: kept))),
+                    ])
+            }
         }
     }
 
-    func writeCheckpoint(_ engine: TradingEngine, at now: Instant) -> Bool {
-        let line: JSONValue = [
-            "checkpoint": engine.checkpoint(at: now), "c": .int(engine.cycle), "t": SnapshotCodec.instantJSON(now),
-        ]
-        guard append(line, engine: engine, at: now, sync: true) else { return false }
-        checkpointHour = now.microseconds / Self.checkpointEvery
-        return true
-    }
-
-    func append(_ line: JSONValue, engine: TradingEngine, at now: Instant, sync: Bool = false) -> Bool {
-        guard let segment else { return false }
-        do {
-            try segment.append(line, sync: sync)
-            return true
-        } catch {
-            failed(error, engine: engine, at: now)
-            return false
-        }
-    }
-
-    /// A gap: the segment ends here, and the next cycle tries a new one. Said once per failure.
-    func failed(_ error: any Error, engine: TradingEngine, at now: Instant) {
-        segment?.close()
-        segment = nil
-        segmentPath = nil
+    /// A gap: said once while it lasts; the next cycle starts a new segment.
+    func noteFailure(_ message: String, engine: TradingEngine, at now: Instant) {
+        needsSegment = true
         guard failing == nil else { return }
-        failing = "\(error)"
+        failing = message
         stores.log(
             "warning", "recording_failed", cycle: engine.cycle, at: now,
             [
-                JSONField("error", .string("\(error)")),
+                JSONField("error", .string(message)),
                 JSONField(
                     "effect",
                     .string(
                         "trading goes on; the recording has a gap from cycle \(engine.cycle) and starts a new segment when it can write again"
                     )),
             ])
-    }
-
-    /// Removes the oldest segments (never the one being written) while the recording is over
-    /// its size or the home's free space is under its floor.
-    func prune(engine: TradingEngine, at now: Instant) {
-        let dir = stores.home.recordingDir
-        var segments = RecordingSegments.list(dir)
-        let current = segmentPath
-        func total() -> Int64 { segments.reduce(0) { $0 + $1.bytes } }
-        func short() -> Bool { (FileIO.freeBytes(dir) ?? .max) < bound.minFreeBytes }
-        var removed: [String] = []
-        while let oldest = segments.first, oldest.path != current, total() > bound.maxBytes || short() {
-            if (try? FileIO.remove(oldest.path)) == nil { break }
-            removed.append(oldest.name)
-            segments.removeFirst()
-        }
-        if !removed.isEmpty {
-            stores.log(
-                "info", "recording_pruned", cycle: engine.cycle, at: now,
-                [
-                    JSONField("removed", .array(removed.map { .string($0) })),
-                    JSONField("kept_bytes", .int(Int(clamping: total()))),
-                ])
-        }
     }
 }
 

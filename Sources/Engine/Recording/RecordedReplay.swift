@@ -12,9 +12,13 @@ public enum RecordedReplay {
         public var from: Instant?
         /// Stop after the last cycle at or before this time (default: the newest).
         public var to: Instant?
-        public init(from: Instant? = nil, to: Instant? = nil) {
+        /// Another bot.json to replay with instead of the recorded one ("what would this setting
+        /// have done"); the recorded market, answers and checkpoints stay.
+        public var config: JSONValue?
+        public init(from: Instant? = nil, to: Instant? = nil, config: JSONValue? = nil) {
             self.from = from
             self.to = to
+            self.config = config
         }
     }
 
@@ -98,9 +102,10 @@ public enum RecordedReplay {
         for index in startIndex..<entries.count {
             let entry = entries[index]
             if let to = options.to, let head = heads[index], let t = head.started, t > to { break }
-            let segment: RecordedSegment
+            var segment: RecordedSegment
             do {
                 segment = try RecordedSegment.read(entry)
+                if let config = options.config { segment.botJSON = config }
             } catch {
                 summary.gaps += 1
                 summary.segments.append(
