@@ -22,11 +22,13 @@ extension ReplayCommand {
                 throw CommandFailure.failed("cannot replay the recording: nothing readable in \(source.recordingDir)")
             }
             if c.changed.isEmpty {
-                throw CommandFailure.usage("--config \(config) is the bot.json the recording was made with: nothing to try")
+                throw CommandFailure.usage(
+                    "--config \(config) is the bot.json the recording was made with: nothing to try")
             }
             if c.onlyUncomparable {
                 throw CommandFailure.usage(
-                    "--config \(config) changes only what a recording cannot show: \(c.notCompared.joined(separator: "; "))")
+                    "--config \(config) changes only what a recording cannot show: \(c.notCompared.joined(separator: "; "))"
+                )
             }
             proposed = value
             change = c
@@ -39,7 +41,8 @@ extension ReplayCommand {
         let summary: RecordedReplay.Summary
         do {
             summary = try RecordedReplay.run(
-                recording: source.recordingDir, into: target, options: .init(from: fromTime, to: toTime, config: proposed),
+                recording: source.recordingDir, into: target,
+                options: .init(from: fromTime, to: toTime, config: proposed),
                 progress: { line in
                     var bytes = Array("replay: \(line)\n".utf8)
                     _ = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) }

@@ -134,6 +134,37 @@ import Testing
         let replayed = try lines(into + "/logs/signals.jsonl")
         #expect(live.count > 50 && replayed == live, "\(live.count) live lines, \(replayed.count) replayed")
 
+        // "What would this setting have done?": the same recording under another bot.json.
+        let botPath = home + "/config/bot.json"
+        let bot = String(decoding: try FileIO.read(botPath), as: UTF8.self)
+        let proposed = try Fixtures.temporaryDirectory("proposed")
+        try Fixtures.write(bot, to: proposed + "/same.json")
+        let same = try CommandRunner.run(
+            "tradingbot", ["replay", "--recorded", "--home", home, "--config", proposed + "/same.json"])
+        #expect(same.status == 2 && same.stderr.contains("nothing to try"), "\(same.stderr)")
+        try Fixtures.write(
+            bot.replacingOccurrences(of: "\"cycle_seconds\": 1", with: "\"cycle_seconds\": 30"),
+            to: proposed + "/pace.json")
+        let pace = try CommandRunner.run(
+            "tradingbot", ["replay", "--recorded", "--home", home, "--config", proposed + "/pace.json"])
+        #expect(pace.status == 2 && pace.stderr.contains("cycle_seconds"), "\(pace.stderr)")
+        try Fixtures.write(
+            bot.replacingOccurrences(of: "\"entry_threshold\": 0.05", with: "\"entry_threshold\": 0.9"),
+            to: proposed + "/strict.json")
+        let strictInto = try Fixtures.temporaryDirectory("recorded") + "/strict"
+        let strict = try CommandRunner.run(
+            "tradingbot",
+            [
+                "replay", "--recorded", "--home", home, "--config", proposed + "/strict.json", "--into", strictInto,
+                "--json",
+            ])
+        #expect(strict.status == 0, "\(strict.stderr)")
+        let change = try strict.json()["config_change"] as? [String: Any]
+        #expect(change?["changed"] as? [String] == ["strategy.entry_threshold"], "\(strict.stdout)")
+        let strictLines = try lines(strictInto + "/logs/signals.jsonl")
+        func entries(_ lines: [String]) -> Int { lines.filter { $0.contains("\"action\":\"executed\"") }.count }
+        #expect(entries(strictLines) < entries(replayed), "a stricter threshold enters less")
+
         // What a person gets wrong: both sources, neither, or a home that never recorded.
         let both = try CommandRunner.run("tradingbot", ["replay", "--recorded", "--feed", Self.feed, "--home", home])
         #expect(both.status == 2 && both.stderr.contains("exclude each other"), "\(both.stderr)")

@@ -35,7 +35,8 @@ public struct ConfigChange: Sendable, Equatable {
                 return "\(key): the recording's market and broker answers are those of the recorded exchange settings"
             }
             if key == "symbols" {
-                let proposedSymbols = Set((proposed.objectValue?["symbols"]?.arrayValue ?? []).compactMap(\.stringValue))
+                let proposedSymbols = Set(
+                    (proposed.objectValue?["symbols"]?.arrayValue ?? []).compactMap(\.stringValue))
                 let unseen = proposedSymbols.subtracting(recordedSymbols).sorted()
                 guard !unseen.isEmpty else { return nil }
                 return "symbols: \(unseen.prefix(10).joined(separator: ", ")) never recorded"
@@ -48,9 +49,10 @@ public struct ConfigChange: Sendable, Equatable {
     /// was recorded with (the oldest when `from` is nil); nil when there is no readable header.
     public static func against(recording dir: String, from: Instant?, proposed: JSONValue) -> ConfigChange? {
         let heads = RecordingSegments.list(dir)
-        let entry = from.flatMap { f in
-            heads.last { RecordingSegments.head($0)?.started.map { $0 <= f } ?? false }
-        } ?? heads.first
+        let entry =
+            from.flatMap { f in
+                heads.last { RecordingSegments.head($0)?.started.map { $0 <= f } ?? false }
+            } ?? heads.first
         guard let entry, let header = JSONLTail.firstLine(entry.path)?.objectValue, let bot = header["bot_json"]
         else { return nil }
         var symbols = Set((bot.objectValue?["symbols"]?.arrayValue ?? []).compactMap(\.stringValue))
