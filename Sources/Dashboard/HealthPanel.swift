@@ -93,6 +93,15 @@ public struct HealthPanel: Sendable {
         } else {
             add("Watchdog", .amber, "no watchdog run recorded in this home")
         }
+        let recording = RecordingStatus.read(home: data.home)
+        let beat = try? data.heartbeat().get()
+        if let problem = recording.problem(now: now, beat: beat, staleAfter: max(120, limits.stallSeconds)) {
+            add("Recording", .amber, problem)
+        } else {
+            add(
+                "Recording", .green,
+                recording.summary + (recording.newestWrittenAt.map { ", last written \(ago($0))" } ?? ""))
+        }
         let r = data.release()
         if let release = r.release {
             let level: HealthLevel = r.state == "good" ? .green : (r.state == "probation" ? .amber : .red)

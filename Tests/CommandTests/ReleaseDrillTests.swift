@@ -446,7 +446,7 @@ struct ReleaseDrill {
         #expect(
             names == [
                 "config", "libgit2", "service_manager", "slots", "guard", "engine", "heartbeat", "positions",
-                "secrets", "dashboard", "disk", "units", "watchdog", "boot", "config_compat", "clock", "locks",
+                "secrets", "dashboard", "recording", "disk", "units", "watchdog", "boot", "config_compat", "clock", "locks",
                 "build_tool",
             ])
         // The engine stopped by hand: doctor and status say nothing trades, and how to start it.

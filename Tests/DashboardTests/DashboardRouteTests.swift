@@ -32,6 +32,7 @@ import TradingStore
         #expect(page.text.contains("1,075 in the file before the reset are not counted"))
         #expect(page.text.contains("<svg id=\"equity-chart\""))
         #expect(page.text.contains("System health"))
+        #expect(page.text.contains("Recording") && page.text.contains("nothing recorded yet"), "the recorder's state")
         for header in ["Content-Security-Policy", "X-Frame-Options", "X-Content-Type-Options"] {
             #expect(!page.headers(named: header).isEmpty, "\(header) missing")
         }

@@ -228,7 +228,7 @@ import Testing
         #expect(
             names == [
                 "config", "libgit2", "service_manager", "slots", "guard", "engine", "heartbeat", "positions",
-                "secrets", "dashboard", "disk", "units", "watchdog", "clock", "locks", "build_tool",
+                "secrets", "dashboard", "recording", "disk", "units", "watchdog", "clock", "locks", "build_tool",
             ])
         let stopped = try #require(try heartbeat("stopped", ageSeconds: 900))
         #expect(stopped.ok && stopped.warning && stopped.detail.contains("stopped 900 s ago"))
@@ -240,6 +240,35 @@ import Testing
 
     /// The units this home needs, written and installed; what runs the watchdog; the clock;
     /// locks held too long; the build tool.
+    /// doctor's `recording`: written while the engine runs and within its bound, else a warning
+    /// (the recording never changes trading) that says where to look.
+    @Test func theRecordingIsFreshAndWithinItsBound() throws {
+        let home = try configuredHome("doctor-recording")
+        let now = WallClock.now
+        func recording() -> CheckResult? { Doctor.run(home: home, now: now).first { $0.name == "recording" } }
+        #expect(recording()?.ok == true && recording()?.warning == false, "no engine, nothing recorded: fine")
+        try HeartbeatStore(home: home).write(
+            Heartbeat(pid: 1, release: "r1", cycle: 9, phase: "idle", writtenAt: now.adding(seconds: -5)))
+        let none = try #require(recording())
+        #expect(none.ok && none.warning && none.detail.contains("nothing is recorded"), "\(none.detail)")
+
+        try FileManager.default.createDirectory(atPath: home.recordingDir, withIntermediateDirectories: true)
+        let segment = home.recordingDir + "/seg-20251219T120000Z-p1-000001.jsonl"
+        try Fixtures.write("{}\n", to: segment)
+        let fresh = try #require(recording())
+        #expect(fresh.ok && !fresh.warning && fresh.detail.contains("1 segment(s)"), "\(fresh.detail)")
+
+        let old = timespec(tv_sec: Int(now.adding(seconds: -900).secondsSinceEpoch), tv_nsec: 0)
+        var times = [old, old]
+        _ = utimensat(AT_FDCWD, segment, &times, 0)
+        let stale = try #require(recording())
+        #expect(stale.warning && stale.detail.contains("last written 9"), "\(stale.detail)")
+
+        try Fixtures.write(#"{"max_mb": 5}"#, to: home.recordingConfig)
+        let bad = try #require(recording())
+        #expect(bad.warning && bad.detail.contains("recording.json") && bad.detail.contains("max_mb"), "\(bad.detail)")
+    }
+
     @Test func theMachineAroundTheHome() throws {
         let home = try configuredHome("doctor-machine")
         let now = WallClock.now

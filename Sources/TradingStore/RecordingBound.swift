@@ -1,5 +1,5 @@
 import TradingCore
-import TradingStore
+
 
 /// How much disk the flight recorder may use: `config/recording.json` `{"max_mb": 2000}` (a file
 /// of its own, so an older engine after a rollback never meets an unknown key in bot.json), and
