@@ -192,12 +192,14 @@ public enum Doctor {
         let recording = RecordingStatus.read(home: home)
         let beat = try? HeartbeatStore(home: home).read()
         let staleAfter = Double(
-            max(120, ((try? ConfigFiles.bot(home.botConfig))?.cycleSeconds ?? 60) * (deploy?.watchdog.stallCycles ?? 3)))
+            max(120, ((try? ConfigFiles.bot(home.botConfig))?.cycleSeconds ?? 60) * (deploy?.watchdog.stallCycles ?? 3))
+        )
         if let problem = recording.problem(now: now, beat: beat, staleAfter: staleAfter) {
             // The recording never changes trading: a warning, not a failure.
             checks.append(CheckResult(name: "recording", ok: true, warning: true, detail: problem))
         } else {
-            let written = recording.newestWrittenAt.map { ", last written \(Int(max(0, $0.seconds(until: now)))) s ago" } ?? ""
+            let written =
+                recording.newestWrittenAt.map { ", last written \(Int(max(0, $0.seconds(until: now)))) s ago" } ?? ""
             checks.append(CheckResult(name: "recording", ok: true, detail: recording.summary + written))
         }
         checks.run("disk") {

@@ -1,6 +1,5 @@
 import TradingCore
 
-
 /// How much disk the flight recorder may use: `config/recording.json` `{"max_mb": 2000}` (a file
 /// of its own, so an older engine after a rollback never meets an unknown key in bot.json), and
 /// never so much that the home's free space falls below the watchdog's `min_free_disk_mb` plus

@@ -209,3 +209,80 @@ import Testing
         return process.terminationStatus
     }
 }
+
+/// Demo trading on the local BloFin server, recorded: every order's fill, the reconciliation that
+/// finds a stop filled on the exchange and a position the bot does not know, all replayed from the
+/// recording with no exchange at all, line for line.
+@Suite(.serialized) struct FlightRecorderExchangeTests {
+    @Test func demoTradingIsRecordedAndReplayedWithoutTheExchange() throws {
+        let server = try BloFinServer(symbols: 4)
+        let home = Home(root: try Fixtures.temporaryDirectory("recorder-demo"))
+        try home.createDirectories()
+        var botObject = try #require(try ConfigFiles.json(Fixtures.repoRoot + "/config/bot.json").objectValue)
+        var strategy = botObject["strategy"]?.objectValue ?? JSONObject()
+        strategy["entry_threshold"] = .double(0.01)
+        strategy["min_agreeing"] = .int(1)
+        botObject["strategy"] = .object(strategy)
+        botObject["symbols"] = .array([])
+        let bot = JSONValue.object(botObject)
+        let universeJSON = try ConfigFiles.json(Fixtures.repoRoot + "/config/asset_universe.json")
+        let config = try BotConfig.parse(bot, file: "bot.json")
+        let universe = try AssetUniverse.parse(universeJSON, file: "asset_universe.json")
+        let tests = BloFinTradingTests()
+        let feed = try BloFinFeed(
+            client: tests.client(server, signed: false), symbols: ["BTCUSDT", "ETHUSDT", "C002USDT"], bar: "1m",
+            requestBudget: 20)
+        let broker = BloFinBroker(
+            client: tests.client(server, signed: true), mode: "demo",
+            stopLossFraction: config.exits.emergencyPositionLoss, leverage: Int(config.strategy.leverage))
+        var settings = EngineSettings()
+        settings.recordCandles = false
+        settings.release = "r-demo"
+        let stores = try EngineStores(home: home)
+        let live = LiveWorld(config: config, settings: settings, feed: feed, broker: broker, home: home)
+        let recorder = FlightRecorder(
+            live: live, stores: stores, botJSON: bot, overrides: [:], universeJSON: universeJSON, settings: settings)
+        let engine = try TradingEngine(
+            config: config, universe: universe, world: recorder, stores: stores, settings: settings)
+        // Cycles a second apart on the wall clock, as the server's market moves.
+        var t = WallClock.now
+        recorder.begin(engine, at: t)
+        func cycle() throws {
+            t = max(t.adding(seconds: 1), WallClock.now)
+            _ = try engine.runCycle(now: t)
+        }
+        for _ in 0..<3 where engine.file.open.isEmpty { try cycle() }
+        let opened = try #require(engine.file.open.first, "an entry on the server's market")
+        try server.control("/test/trigger-stop", ["instId": String(opened.symbol.dropLast(4)) + "-USDT"])
+        try cycle()
+        try server.control("/test/open-position", ["instId": "C003-USDT", "contracts": -40, "price": 1.7])
+        try cycle()
+        try cycle()
+        recorder.flush(engine, at: t)
+        #expect(engine.reducingReason?.contains("does not know") == true)
+        #expect(
+            engine.file.closed.contains {
+                ["exchange_stop_loss", "closed_on_exchange"].contains($0.extra["exit_reason"]?.stringValue ?? "")
+            }, "the reconciliation booked the close the exchange made")
+
+        let segment = try #require(RecordingSegments.list(home.recordingDir).first)
+        let recorded = String(decoding: try FileIO.read(segment.path), as: UTF8.self)
+        #expect(recorded.contains("\"o\":[") && recorded.contains("\"r\":{"), "orders and reconciliations are kept")
+
+        // The replay asks nothing of the exchange: the server sees no further request.
+        let requestsBefore = server.requests().count
+        let replayHome = Home(root: try Fixtures.temporaryDirectory("recorder-demo-replay"))
+        let summary = try RecordedReplay.run(recording: home.recordingDir, into: replayHome)
+        #expect(server.requests().count == requestsBefore)
+        #expect(summary.divergences.isEmpty, "\(summary.divergences)")
+        let base = FlightRecorderTests()
+        base.expectSame(try base.lines(home.signalsLog), try base.lines(replayHome.signalsLog), "signal")
+        let replayEvents = try JSONLAppender.readAll(replayHome.botLog).compactMap {
+            $0.objectValue?["event"]?.stringValue
+        }
+        #expect(replayEvents.contains("closed_on_exchange") && replayEvents.contains("exchange_unknown_position"))
+        let replayedPositions = try PositionsStore(home: replayHome).load()
+        #expect(replayedPositions.open.map(\.symbol) == engine.file.open.map(\.symbol))
+        #expect(replayedPositions.open.first?.extra["order_id"] == engine.file.open.first?.extra["order_id"])
+    }
+}
