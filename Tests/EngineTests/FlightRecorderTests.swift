@@ -142,6 +142,53 @@ import Testing
     }
 }
 
+/// The recording within its bound: the oldest hours go first, the replay restores from the oldest
+/// hour kept and writes what the engine wrote from there; a segment of a newer format (a rollback
+/// meeting a newer release's recording) is listed, never replayed, never written into.
+@Suite struct FlightRecorderBoundTests {
+    @Test func theOldestHoursGoFirstAndANewerFormatIsLeftAlone() throws {
+        let start = try #require(Instant(year: 2026, month: 3, day: 9, hour: 20, minute: 31))
+        let base = FlightRecorderTests()
+        let (home, bot, universe) = try base.home("recorder-bound", start: start)
+        let engine = try base.process(home, bot: bot, universe: universe, start: start, seed: 8)
+        let recorder = try #require(engine.recorder)
+        // About two hours' segments at 8 symbols.
+        recorder.bound.maxBytes = 1_700_000
+        var t = start
+        for _ in 0..<200 {
+            _ = try engine.runCycle(now: t)
+            t = t.adding(seconds: 60)
+        }
+        recorder.flush(engine, at: t)
+        let kept = RecordingSegments.list(home.recordingDir)
+        #expect(kept.count >= 1 && kept.count < 4, "\(kept.map(\.name))")
+        #expect(kept.reduce(0) { $0 + $1.bytes } < 1_700_000 + 1_000_000, "within the bound and the hour being written")
+        let pruned = try JSONLAppender.readAll(home.botLog).compactMap { $0.objectValue }.filter {
+            $0["event"] == "recording_pruned"
+        }
+        #expect(!pruned.isEmpty && pruned.allSatisfy { $0["level"] == "info" })
+        let oldest = try #require(kept.first.flatMap(RecordingSegments.head))
+        #expect(oldest.reason == "hour")
+
+        // A newer release's segment, sorted first: left alone, listed, not replayed.
+        let newer = home.recordingDir + "/seg-20260309T000000Z-p1-000001.jsonl"
+        try Fixtures.write(#"{"recording": 99, "release": "r-next", "reason": "start"}"# + "\n", to: newer)
+        let newerBytes = try FileIO.read(newer)
+        let replayHome = Home(root: try Fixtures.temporaryDirectory("recorder-bound-replay"))
+        let summary = try RecordedReplay.run(recording: home.recordingDir, into: replayHome)
+        let first = try #require(summary.segments.first)
+        #expect(first.status.contains("newer than this build reads"), "\(first.status)")
+        #expect(summary.gaps == 1)
+        #expect(try FileIO.read(newer) == newerBytes, "never written into")
+        let from = try #require(oldest.started)
+        let tail = try base.lines(home.signalsLog).filter { line in
+            let ts = (try? JSONValue.parse(Array(line.utf8)))?.objectValue?["ts"]?.instantValue
+            return ts.map { $0 > from } ?? false
+        }
+        base.expectSame(tail, try base.lines(replayHome.signalsLog), "signal (from the oldest hour kept)")
+    }
+}
+
 /// The recording's own disk fills up (a real tmpfs under data/recording, filled to the last
 /// byte): trading goes on untouched, the recording says so once, leaves a gap, and starts a new
 /// segment when space is back; its replay restores from that segment's checkpoint and writes
