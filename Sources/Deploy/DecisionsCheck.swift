@@ -88,8 +88,8 @@ public struct DecisionsCheck {
         guard inWindow.contains(where: { $0.release == release }) else {
             report.notes.append(
                 inWindow.isEmpty
-                    ? "nothing recorded in the last \(hours) h in \(home.recordingDir)"
-                    : "nothing recorded by the live release \(release) in the last \(hours) h")
+                    ? "nothing recorded in the last \(String(format: "%g", hours)) h in \(home.recordingDir)"
+                    : "nothing recorded by the live release \(release) in the last \(String(format: "%g", hours)) h")
             report.segments = inWindow.map {
                 SegmentNote(
                     name: $0.name, release: $0.release, checked: false,
@@ -140,7 +140,9 @@ public struct DecisionsCheck {
                 !status.hasPrefix("not replayed")
             else {
                 report.segments.append(
-                    SegmentNote(name: name, release: by, checked: false, note: status.isEmpty ? "no cycles" : status))
+                    SegmentNote(
+                        name: name, release: by, checked: false,
+                        note: status.hasPrefix("not replayed") ? status : "no cycles recorded"))
                 continue
             }
             windows.append((first, last))

@@ -77,4 +77,54 @@ import Testing
         let held = try CommandRunner.run("deployctl", ["check", "decisions", "--home", home])
         #expect(held.status == 3, "\(held.stderr)")
     }
+
+    /// The recording's disk runs short under the running engine (a real tmpfs under
+    /// data/recording, filled below the floor of min_free_disk_mb + 1000 MB): trading goes on,
+    /// the recording leaves a gap and comes back, and the A/A says `incomplete`, having compared
+    /// the cycles outside the gap.
+    @Test(.timeLimit(.minutes(10))) func aGapInTheRecordingMakesTheAAIncomplete() throws {
+        let home = try liveHome()
+        try Fixtures.write(
+            #"{"repo": "", "binary": "bin/tradingbot", "watchdog": {"min_free_disk_mb": 0}}"#,
+            to: home + "/config/deploy.json")
+        let recording = home + "/data/recording"
+        try FileManager.default.createDirectory(atPath: recording, withIntermediateDirectories: true)
+        let mounted = try CommandRunner.execute("/bin/mount", ["-t", "tmpfs", "-o", "size=1100m", "tmpfs", recording])
+        guard mounted.status == 0 else {
+            print("DecisionsCheckTests: no tmpfs could be mounted here (\(mounted.stderr)); drill not run")
+            return
+        }
+        defer { _ = try? CommandRunner.execute("/bin/umount", ["-l", recording]) }
+        func cycle() -> Int { (try? HeartbeatStore(home: Home(root: home)).read())?.cycle ?? 0 }
+        func said(_ event: String) -> Bool {
+            ((try? JSONLAppender.readAll(home + "/logs/bot.jsonl")) ?? []).contains {
+                $0.objectValue?["event"]?.stringValue == event
+            }
+        }
+        let engine = try CommandRunner.startEngine(home: home)
+        defer { if engine.isRunning { kill(engine.processIdentifier, SIGKILL) } }
+        #expect(waitUntil(seconds: 90) { cycle() >= 4 })
+        // 1100 MB less 150 MB is under the 1000 MB floor.
+        let fill = try CommandRunner.execute(
+            "/bin/dd", ["if=/dev/zero", "of=\(recording)/filler", "bs=1M", "count=150"])
+        #expect(fill.status == 0, "\(fill.stderr)")
+        #expect(waitUntil(seconds: 60) { said("recording_failed") }, "the recorder says it stopped")
+        let atGap = cycle()
+        #expect(waitUntil(seconds: 60) { cycle() >= atGap + 3 }, "trading goes on")
+        try FileManager.default.removeItem(atPath: recording + "/filler")
+        #expect(waitUntil(seconds: 60) { said("recording_resumed") }, "and comes back")
+        let back = cycle()
+        #expect(waitUntil(seconds: 60) { cycle() >= back + 3 })
+        kill(engine.processIdentifier, SIGTERM)
+        engine.waitUntilExit()
+        let beat = try #require(try HeartbeatStore(home: Home(root: home)).read())
+        #expect(beat.reducing == nil, "recording never made the engine reduce")
+
+        let (out, verdict) = try aa(home)
+        #expect(out.status == 0, "\(out.stderr)")
+        #expect(verdict["verdict"] as? String == "incomplete", "\(out.stdout)")
+        #expect(verdict["first_mismatch"] is NSNull, "\(out.stdout)")
+        #expect((verdict["compared_lines"] as? Int ?? 0) > 50, "the cycles outside the gap are compared: \(out.stdout)")
+        #expect((verdict["notes"] as? [String])?.contains { $0.contains("gap") } == true, "\(out.stdout)")
+    }
 }

@@ -132,14 +132,20 @@ final class RecordingWriter: @unchecked Sendable {
     }
 
     /// Removes the oldest segments (never the one being written) while the recording is over
-    /// its size or the home's free space is under its floor.
+    /// its size, or while the home's free space is under its floor and giving the recording's
+    /// space back lifts it over (when something else filled the disk, deleting the history would
+    /// not help: it is kept, and the recording pauses until there is room).
     private func prune() {
         var segments = RecordingSegments.list(dir)
         let bound = currentBound
         func total() -> Int64 { segments.reduce(0) { $0 + $1.bytes } }
         func short() -> Bool { (FileIO.freeBytes(dir) ?? .max) < bound.minFreeBytes }
+        let deletable = segments.filter { $0.path != segmentPath }.reduce(Int64(0)) { $0 + $1.bytes }
+        let spaceHelps = (FileIO.freeBytes(dir) ?? .max) &+ deletable >= bound.minFreeBytes
         var removed: [String] = []
-        while let oldest = segments.first, oldest.path != segmentPath, total() > bound.maxBytes || short() {
+        while let oldest = segments.first, oldest.path != segmentPath,
+            total() > bound.maxBytes || (spaceHelps && short())
+        {
             if (try? FileIO.remove(oldest.path)) == nil { break }
             removed.append(oldest.name)
             segments.removeFirst()
