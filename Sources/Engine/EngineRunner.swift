@@ -118,14 +118,15 @@ public final class EngineRunner {
             cycles += 1
         }
         notifier.notify("STOPPING=1")
-        // The recording's last cycles reach the disk before the process ends.
-        engine.recorder?.flush(engine, at: now())
         do {
             try engine.persist(now: now())
         } catch {
             stores.log(
                 "error", "persist_failed", cycle: engine.cycle, at: now(), [JSONField("error", .string("\(error)"))])
         }
+        // The recording's last cycles reach the disk before the process ends, within a few
+        // seconds: a recording disk that hangs never holds up the stop.
+        engine.recorder?.flush(engine, at: now(), timeout: 3)
         beat(phase: "stopped", cycle: engine.cycle, started: nil, finished: now(), result: nil)
         stores.log(
             "info", "engine_stopped", cycle: engine.cycle, at: now(),

@@ -13,7 +13,8 @@ public enum RecordingSegments {
     /// the process's own count (an hour's segment and a gap's segment may start in one second).
     public static func fileName(started: Instant, pid: some BinaryInteger, n: Int) -> String {
         let stamp = String(started.iso8601.prefix(19)).filter { $0 != "-" && $0 != ":" }
-        return "seg-\(stamp)Z-p\(pid)-\(String(format: "%06d", n)).jsonl"
+        // The pid padded, so two processes' segments of one second still sort as text.
+        return "seg-\(stamp)Z-p\(String(format: "%07d", Int(pid)))-\(String(format: "%06d", n)).jsonl"
     }
 
     /// The segments in `dir`, oldest first.

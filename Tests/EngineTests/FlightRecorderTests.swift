@@ -89,6 +89,11 @@ import Testing
                 try FileIO.remove(home.positions)
                 try FileManager.default.createDirectory(atPath: home.positions, withIntermediateDirectories: false)
             case 46: try FileManager.default.removeItem(atPath: home.positions)
+            case 58:
+                // Again across the UTC midnight, where the day's snapshot persists in the cycle too.
+                try FileIO.remove(home.positions)
+                try FileManager.default.createDirectory(atPath: home.positions, withIntermediateDirectories: false)
+            case 60: try FileManager.default.removeItem(atPath: home.positions)
             case 75:
                 // A restart: the process stops as EngineRunner stops it, a new one starts from the files.
                 engine.recorder?.flush(engine, at: t)
@@ -124,6 +129,21 @@ import Testing
         expectSame(live, try lines(replayHome.signalsLog), "signal")
         expectSame(try lines(home.decisionsLog), try lines(replayHome.decisionsLog), "decisions")
         #expect(summary.decisionsHash == engine.hash.hex)
+
+        // A damaged line in the middle of a segment: the segment ends there, a gap, and the replay
+        // goes on from the next segment's checkpoint.
+        let damagedDir = try Fixtures.temporaryDirectory("recorder-damaged")
+        for entry in segments { try FileIO.copy(entry.path, to: damagedDir + "/" + entry.name) }
+        let firstCopy = damagedDir + "/" + segments[0].name
+        var copyLines = String(decoding: try FileIO.read(firstCopy), as: UTF8.self).split(separator: "\n").map(
+            String.init)
+        copyLines[10] = "{\"c\": 9, \"t\": torn"
+        try Fixtures.write(copyLines.joined(separator: "\n") + "\n", to: firstCopy)
+        let damaged = try RecordedReplay.run(
+            recording: damagedDir, into: Home(root: try Fixtures.temporaryDirectory("recorder-damaged-replay")))
+        #expect(damaged.gaps == 1, "\(damaged.segments.map(\.json))")
+        #expect(damaged.segments.first?.status.contains("line 11 cannot be read") == true)
+        #expect(damaged.segments.first?.cycles == 8, "the cycles before the damaged line")
 
         // From the midnight hour's checkpoint on: exactly what the engine wrote when it went on.
         let midnight = try #require(Instant(year: 2026, month: 3, day: 10, hour: 0))

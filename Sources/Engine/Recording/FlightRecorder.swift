@@ -155,7 +155,6 @@ public final class FlightRecorder: EngineWorld {
     /// Opens the first segment with the engine's state as it starts.
     public func begin(_ engine: TradingEngine, at now: Instant) {
         openSegment(engine, at: now, reason: "start")
-        checkpointHour = now.microseconds / Self.checkpointEvery
     }
 
     /// Hands the cycle that just ran (or failed) to the writer. Each UTC hour starts a segment
@@ -181,16 +180,24 @@ public final class FlightRecorder: EngineWorld {
                     failures: failures)))
         let hour = now.microseconds / Self.checkpointEvery
         if hour != checkpointHour {
-            checkpointHour = hour
             openSegment(engine, at: now, reason: "hour")
         }
     }
 
     /// The writer waits until everything handed over is on disk: a stopping engine calls it, so
     /// its last cycles are in the recording.
-    public func flush(_ engine: TradingEngine, at now: Instant) {
-        writer.flush()
-        hearWriter(engine, at: now)
+    public func flush(_ engine: TradingEngine, at now: Instant, timeout: Double? = nil) {
+        if writer.flush(timeout: timeout) {
+            hearWriter(engine, at: now)
+        } else {
+            stores.log(
+                "warning", "recording_unfinished", cycle: engine.cycle, at: now,
+                [
+                    JSONField(
+                        "error",
+                        .string("the recording's disk did not take its last cycles within \(Int(timeout ?? 0)) s"))
+                ])
+        }
     }
 
     func openSegment(_ engine: TradingEngine, at now: Instant, reason: String) {
@@ -202,6 +209,7 @@ public final class FlightRecorder: EngineWorld {
         h["started"] = .string(now.iso8601)
         h["reason"] = .string(reason)
         needsSegment = false
+        checkpointHour = now.microseconds / Self.checkpointEvery
         writer.submit(.open(path: path, header: h, checkpoint: engine.captureCheckpoint(at: now)))
     }
 
@@ -212,6 +220,8 @@ public final class FlightRecorder: EngineWorld {
             switch event {
             case .failed(let message): noteFailure(message, engine: engine, at: now)
             case .opened(let path):
+                // A failure heard in the same breath belonged to the segment this one replaced.
+                needsSegment = false
                 if let said = failing {
                     failing = nil
                     stores.log(

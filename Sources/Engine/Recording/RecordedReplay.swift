@@ -33,12 +33,15 @@ public enum RecordedReplay {
         /// `replayed`, `continued` (the same process's next hour, on the same engine),
         /// `restored` (a restart or a gap: the engine rebuilt from its checkpoint), or why not.
         public var status: String
+        /// Calls in this segment the recording held no answer for (filled on paper).
+        public var divergences: [String] = []
 
         public var json: JSONValue {
             [
                 "name": .string(name), "release": .string(release), "reason": .string(reason), "cycles": .int(cycles),
                 "first": first.map { .string($0.iso8601) } ?? .null, "last": last.map { .string($0.iso8601) } ?? .null,
-                "status": .string(status),
+                "status": .string(status), "divergences": .int(divergences.count),
+                "first_divergence": divergences.first.map { .string($0) } ?? .null,
             ]
         }
     }
@@ -74,6 +77,29 @@ public enum RecordedReplay {
         }
     }
 
+    /// An engine for `segment`, restored from its checkpoint: the recorded bot.json (or the one
+    /// the options replaced it with), universe and settings (the candle store aside: it never
+    /// changes a decision), on the recorded world.
+    static func start(_ segment: RecordedSegment, home: Home, stores: EngineStores) throws -> (
+        TradingEngine, RecordedWorld
+    ) {
+        var settings = segment.settings
+        settings.recordCandles = false
+        let config = try segment.config()
+        let universe = try segment.universe()
+        try? FileIO.writeJSON(home.botConfig, segment.botJSON)
+        try? FileIO.writeJSON(home.assetUniverse, segment.universeJSON)
+        // The checkpoint holds the positions; what an earlier segment's engine left in this home
+        // (another mode's positions) must not stop this one from starting.
+        try? FileIO.remove(home.positions)
+        let paper = PaperBroker(model: FillModel(fees: config.fees, slippage: settings.slippage))
+        let world = RecordedWorld(feedName: segment.feed, mode: segment.mode, paper: paper)
+        let engine = try TradingEngine(
+            config: config, universe: universe, world: world, stores: stores, settings: settings)
+        try engine.restore(segment.checkpoint)
+        return (engine, world)
+    }
+
     /// Replays the recording in `dir` into `home` (created when missing). `onCycle` sees the
     /// engine after each cycle; `progress` gets a line per segment.
     public static func run(
@@ -98,6 +124,8 @@ public enum RecordedReplay {
         var engine: TradingEngine?
         var world: RecordedWorld?
         var lastPid: Int?
+        var worlds: [RecordedWorld] = []
+        var last: TradingEngine?
         var lastTime: Instant?
         for index in startIndex..<entries.count {
             let entry = entries[index]
@@ -115,30 +143,31 @@ public enum RecordedReplay {
                 engine = nil
                 continue
             }
-            // Cycles are missing before a gap's segment, whether or not the replay saw the ones before.
-            if segment.reason == "gap" { summary.gaps += 1 }
             var report = SegmentReport(
                 name: segment.name, release: segment.release, reason: segment.reason, status: "replayed")
             let continues =
                 engine != nil && segment.reason == "hour" && segment.pid == lastPid
                 && engine?.cycle == segment.checkpointCycle
+            // Cycles are missing before a gap's segment (whether or not the replay saw the ones
+            // before), and before an hour's segment that does not follow on from the one replayed.
+            if segment.reason == "gap" || (segment.reason == "hour" && engine != nil && !continues) {
+                summary.gaps += 1
+            }
             if !continues {
-                var settings = segment.settings
-                settings.recordCandles = false
-                settings.daySnapshots = false
-                let config = try segment.config()
-                let universe = try segment.universe()
-                try? FileIO.writeJSON(home.botConfig, segment.botJSON)
-                try? FileIO.writeJSON(home.assetUniverse, segment.universeJSON)
-                let paper = PaperBroker(model: FillModel(fees: config.fees, slippage: settings.slippage))
-                summary.divergences += world?.divergences ?? []
-                let w = RecordedWorld(feedName: segment.feed, mode: segment.mode, paper: paper)
-                let e = try TradingEngine(
-                    config: config, universe: universe, world: w, stores: stores, settings: settings)
-                try e.restore(segment.checkpoint)
-                report.status = engine == nil ? "replayed" : "restored"
-                engine = e
-                world = w
+                do {
+                    (engine, world) = try start(segment, home: home, stores: stores)
+                    if let world { worlds.append(world) }
+                    report.status = summary.checkpoint == nil ? "replayed" : "restored"
+                } catch {
+                    // One segment that cannot be restored (a config an older build refuses) is a
+                    // gap, not the end of the replay.
+                    summary.gaps += 1
+                    report.status = "not replayed: \(error)"
+                    summary.segments.append(report)
+                    engine = nil
+                    world = nil
+                    continue
+                }
             } else {
                 report.status = "continued"
             }
@@ -146,37 +175,48 @@ public enum RecordedReplay {
                 summary.checkpoint = (segment.name, segment.checkpointCycle, segment.checkpointTime)
             }
             progress?(
-                "replaying \(segment.name) (release \(segment.release), \(segment.reason), \(segment.cycles.count) cycles)"
+                "replaying \(segment.name) (release \(segment.release), \(segment.reason), \(segment.cycleCount) cycles)"
             )
-            guard let engine, let world else { continue }
-            for cycle in segment.cycles {
-                if let to = options.to, cycle.time > to { break }
-                world.load(cycle)
+            guard let running = engine, let recorded = world else { continue }
+            last = running
+            let divergedBefore = recorded.divergences.count
+            let damaged = segment.forEachCycle { cycle in
+                if let to = options.to, cycle.time > to { return false }
+                recorded.load(cycle)
                 do {
-                    _ = try engine.runCycle(now: cycle.time)
+                    _ = try running.runCycle(now: cycle.time)
                 } catch {
                     summary.failedCycles += 1
                     stores.log(
-                        "error", "cycle_failed", cycle: engine.cycle, at: cycle.time,
+                        "error", "cycle_failed", cycle: running.cycle, at: cycle.time,
                         [JSONField("error", .string("\(error)"))])
                 }
                 report.cycles += 1
                 report.first = report.first ?? cycle.time
                 report.last = cycle.time
                 lastTime = cycle.time
-                onCycle?(engine, cycle)
+                onCycle?(running, cycle)
+                return true
             }
+            report.divergences = Array(recorded.divergences.dropFirst(divergedBefore))
+            if let damaged {
+                summary.gaps += 1
+                report.status += "; \(damaged)"
+                // The next segment restores from its own checkpoint.
+                engine = nil
+                world = nil
+            }
+            lastPid = segment.pid
             summary.cycles += report.cycles
             summary.segments.append(report)
-            lastPid = segment.pid
         }
-        if let engine, let world {
-            world.finish()
-            try? engine.persist(now: lastTime ?? WallClock.now)
-            summary.balance = engine.balance
-            summary.decisionsHash = engine.hash.hex
-            summary.divergences += world.divergences
+        if let last {
+            (last.world as? RecordedWorld)?.finish()
+            try? last.persist(now: lastTime ?? WallClock.now)
+            summary.balance = last.balance
+            summary.decisionsHash = last.hash.hex
         }
+        summary.divergences = worlds.flatMap(\.divergences)
         summary.seconds = Date().timeIntervalSince(started)
         return summary
     }

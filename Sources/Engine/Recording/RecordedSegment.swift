@@ -22,48 +22,66 @@ public struct RecordedSegment {
     public var checkpoint: JSONValue
     public var checkpointCycle: Int
     public var checkpointTime: Instant
-    public var cycles: [RecordedCycle] = []
-    /// Lines that could not be read (a torn last line is not one: a process killed mid-line).
-    public var unreadableLines = 0
+    /// The file's bytes and where each whole cycle line lies in them: a cycle is parsed and
+    /// rebuilt only when the replay reaches it (an hour at 400 symbols is tens of MB of text, and
+    /// hundreds rebuilt at once).
+    let bytes: [UInt8]
+    let cycleLines: [Range<Int>]
 
-    /// Reads and decodes the whole segment. Throws when it is of a newer format, or has no
-    /// readable header or checkpoint (a process killed before it wrote one).
+    /// Cycle lines in the file (a torn last line, from a process killed mid-line, is not one).
+    public var cycleCount: Int { cycleLines.count }
+
+    /// Reads the header and the checkpoint. Throws when the segment is of a newer format, or has
+    /// no readable header or checkpoint (a process killed before it wrote one).
     public static func read(_ entry: RecordingSegments.Entry) throws(RecordingError) -> RecordedSegment {
-        let lines: [JSONValue]
-        let unreadable: [(line: Int, error: String)]
+        let bytes: [UInt8]
         do {
-            (lines, unreadable) = try JSONLAppender.readLines(entry.path)
+            bytes = try FileIO.read(entry.path)
         } catch {
             throw RecordingError("\(entry.path): \(error)")
         }
-        guard let h = lines.first?.objectValue, let format = h["recording"]?.doubleValue.map({ Int($0) }) else {
-            throw RecordingError("\(entry.path): no readable header")
+        var lines: [Range<Int>] = []
+        var start = 0
+        for (index, byte) in bytes.enumerated() where byte == 0x0A {
+            if index > start { lines.append(start..<index) }
+            start = index + 1
         }
+        func parse(_ range: Range<Int>) -> JSONObject? { (try? JSONValue.parse(Array(bytes[range])))?.objectValue }
+        guard let first = lines.first, let h = parse(first), let format = h["recording"]?.doubleValue.map({ Int($0) })
+        else { throw RecordingError("\(entry.path): no readable header") }
         guard format <= FlightRecorder.formatVersion else {
             throw RecordingError(
                 "\(entry.path): recording format \(format) is newer than this build reads (\(FlightRecorder.formatVersion))"
             )
         }
-        guard lines.count > 1, let c = lines[1].objectValue, let checkpoint = c["checkpoint"],
+        guard lines.count > 1, let c = parse(lines[1]), let checkpoint = c["checkpoint"],
             let cycle = c["c"]?.doubleValue, let time = SnapshotCodec.instant(c["t"])
         else { throw RecordingError("\(entry.path): no checkpoint (the recording stopped before it wrote one)") }
-        var segment = RecordedSegment(
+        return RecordedSegment(
             name: entry.name, path: entry.path, format: format, release: h["release"]?.stringValue ?? "?",
             pid: h["pid"]?.doubleValue.map { Int($0) } ?? 0, reason: h["reason"]?.stringValue ?? "?",
             feed: h["feed"]?.stringValue ?? "?", mode: h["mode"]?.stringValue ?? "paper",
             botJSON: h["bot_json"] ?? .null, overrides: h["overrides"]?.objectValue ?? JSONObject(),
             universeJSON: h["universe"] ?? .null, settings: try RecordingHeader.settings(h["settings"]),
-            checkpoint: checkpoint, checkpointCycle: Int(cycle), checkpointTime: time)
-        segment.unreadableLines = unreadable.count
+            checkpoint: checkpoint, checkpointCycle: Int(cycle), checkpointTime: time, bytes: bytes,
+            cycleLines: Array(lines.dropFirst(2)))
+    }
+
+    /// Each cycle in order, rebuilt one at a time, while `body` returns true. Returns why the
+    /// segment ends early when a line cannot be read (a damaged file): the cycles after it are
+    /// missing, a gap.
+    public func forEachCycle(_ body: (RecordedCycle) throws -> Bool) rethrows -> String? {
         var previous: [String: MarketSnapshot] = [:]
-        for (index, line) in lines.dropFirst(2).enumerated() {
+        for (index, range) in cycleLines.enumerated() {
+            let cycle: RecordedCycle
             do {
-                segment.cycles.append(try RecordedCycle(line, previous: &previous))
+                cycle = try RecordedCycle(try JSONValue.parse(Array(bytes[range])), previous: &previous)
             } catch {
-                throw RecordingError("\(entry.path): line \(index + 3): \(error)")
+                return "line \(index + 3) cannot be read (\(error)): the cycles from there on are missing"
             }
+            guard try body(cycle) else { return nil }
         }
-        return segment
+        return nil
     }
 
     /// The config this segment's engine ran with: bot.json as it parsed it, with its overrides.

@@ -64,8 +64,18 @@ final class RecordingWriter: @unchecked Sendable {
         }
     }
 
-    /// Waits until everything handed over is on disk (a stopping engine; tests).
-    func flush() { queue.sync {} }
+    /// Waits until everything handed over is on disk (a stopping engine; tests), or `timeout`
+    /// seconds at most; false when it is still writing then (a disk that hangs).
+    @discardableResult
+    func flush(timeout: Double? = nil) -> Bool {
+        guard let timeout else {
+            queue.sync {}
+            return true
+        }
+        let done = DispatchSemaphore(value: 0)
+        queue.async { done.signal() }
+        return done.wait(timeout: .now() + timeout) == .success
+    }
 
     private func say(_ event: Event) { lock.withLock { events.append(event) } }
 
