@@ -77,6 +77,16 @@ extension ReplayCommand {
             print(
                 "Calls the recording held no answer for: \(summary.divergences.count), first \(summary.divergences[0])")
         }
+        let stats = summary.statistics
+        print(
+            "Trades \(stats.trades), win rate \(Int((summary.winRate * 100).rounded())) %, net P&L \(money(stats.netPnl)), fees \(money(stats.totalFees)), max drawdown \((summary.maxDrawdown * 1000).rounded() / 10) %"
+        )
+        if !stats.exitReasons.isEmpty {
+            print(
+                "Exits: "
+                    + stats.exitReasons.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(
+                        separator: ", "))
+        }
         print("Balance \(money(summary.balance)), decisions hash \(summary.decisionsHash)")
     }
 }

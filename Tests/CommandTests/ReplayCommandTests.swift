@@ -161,6 +161,7 @@ import Testing
         #expect(strict.status == 0, "\(strict.stderr)")
         let change = try strict.json()["config_change"] as? [String: Any]
         #expect(change?["changed"] as? [String] == ["strategy.entry_threshold"], "\(strict.stdout)")
+        #expect(try strict.json()["trades"] is Int && strict.json()["net_pnl"] is Double, "\(strict.stdout)")
         let strictLines = try lines(strictInto + "/logs/signals.jsonl")
         func entries(_ lines: [String]) -> Int { lines.filter { $0.contains("\"action\":\"executed\"") }.count }
         #expect(entries(strictLines) < entries(replayed), "a stricter threshold enters less")

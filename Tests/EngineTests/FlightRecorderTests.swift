@@ -129,6 +129,9 @@ import Testing
         expectSame(live, try lines(replayHome.signalsLog), "signal")
         expectSame(try lines(home.decisionsLog), try lines(replayHome.decisionsLog), "decisions")
         #expect(summary.decisionsHash == engine.hash.hex)
+        // The numbers a proposed setting is judged by: every close the engine made, counted once.
+        #expect(summary.statistics.trades == live.filter { $0.contains("\"action\":\"closed\"") }.count)
+        #expect(summary.statistics.trades > 0 && summary.maxDrawdown > 0)
 
         // A damaged line in the middle of a segment: the segment ends there, a gap, and the replay
         // goes on from the next segment's checkpoint.

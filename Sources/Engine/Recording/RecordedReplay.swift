@@ -61,8 +61,27 @@ public enum RecordedReplay {
         public var balance = 0.0
         public var decisionsHash = ""
         public var seconds = 0.0
+        /// The trades the replay closed, and the numbers strategies are compared by (as `replay
+        /// --feed` gives them): what a proposed bot.json would have done is read here.
+        public var statistics = TradeStatistics()
+        public var winRate = 0.0
+        /// On equity, cycle by cycle, from the equity at the first checkpoint.
+        public var maxDrawdown = 0.0
+        public var startingEquity = 0.0
+        public var equityAtDayEnds: [Double] = []
 
         public var json: JSONValue {
+            var o = base.objectValue ?? JSONObject()
+            o["trades"] = .int(statistics.trades)
+            o["win_rate"] = .double(round4(winRate))
+            o["net_pnl"] = .double(cents(statistics.netPnl))
+            for field in statistics.json(start: startingEquity, dayEnds: equityAtDayEnds, maxDrawdown: maxDrawdown) {
+                o[field.key] = field.value
+            }
+            return .object(o)
+        }
+
+        var base: JSONValue {
             [
                 "ok": true, "home": .string(home), "recording": .string(recording), "cycles": .int(cycles),
                 "failed_cycles": .int(failedCycles), "balance": .double(cents(balance)),
@@ -125,6 +144,9 @@ public enum RecordedReplay {
         var world: RecordedWorld?
         var lastPid: Int?
         var worlds: [RecordedWorld] = []
+        var engines: [TradingEngine] = []
+        var equityPath: [Double] = []
+        var lastDay: Instant?
         var last: TradingEngine?
         var lastTime: Instant?
         for index in startIndex..<entries.count {
@@ -180,11 +202,22 @@ public enum RecordedReplay {
             guard let running = engine, let recorded = world else { continue }
             last = running
             let divergedBefore = recorded.divergences.count
+            if engines.last !== running {
+                engines.append(running)
+                if equityPath.isEmpty { summary.startingEquity = running.balance + running.unrealized() }
+            }
             let damaged = segment.forEachCycle { cycle in
                 if let to = options.to, cycle.time > to { return false }
                 recorded.load(cycle)
                 do {
-                    _ = try running.runCycle(now: cycle.time)
+                    if let result = try running.runCycle(now: cycle.time) {
+                        let day = result.time.startOfUTCDay
+                        if let lastDay, day != lastDay, let last = equityPath.last {
+                            summary.equityAtDayEnds.append(last)
+                        }
+                        lastDay = day
+                        equityPath.append(result.equity)
+                    }
                 } catch {
                     summary.failedCycles += 1
                     stores.log(
@@ -217,6 +250,13 @@ public enum RecordedReplay {
             summary.decisionsHash = last.hash.hex
         }
         summary.divergences = worlds.flatMap(\.divergences)
+        if let last = equityPath.last { summary.equityAtDayEnds.append(last) }
+        let closed = engines.flatMap(\.closedThisRun)
+        for p in closed { summary.statistics.add(p, net: p.netPnl ?? 0) }
+        let wins = closed.filter { ($0.netPnl ?? 0) > 0 }.count
+        let losses = closed.filter { ($0.netPnl ?? 0) < 0 }.count
+        summary.winRate = wins + losses == 0 ? 0 : Double(wins) / Double(wins + losses)
+        summary.maxDrawdown = TradeStatistics.maxDrawdown([summary.startingEquity] + equityPath)
         summary.seconds = Date().timeIntervalSince(started)
         return summary
     }
