@@ -66,7 +66,8 @@ extension ReplayCommand {
             print("From the checkpoint of \(c.segment) (cycle \(c.cycle), \(c.time.iso8601))")
         }
         print(
-            "Replayed \(summary.cycles) recorded cycles (\(summary.failedCycles) failed as they failed live)"
+            "Replayed \(summary.cycles) recorded cycles"
+                + (summary.failedCycles > 0 ? ", \(summary.failedCycles) of them failed as they failed live" : "")
                 + (removed ? " (the temporary home is removed; --keep keeps it)" : " into \(summary.home)"))
         for s in summary.segments {
             let span = s.first.map { "\($0.iso8601) to \(s.last?.iso8601 ?? "?")" } ?? "no cycles"
@@ -75,7 +76,8 @@ extension ReplayCommand {
         if summary.gaps > 0 { print("Gaps: \(summary.gaps) (cycles the recording is missing)") }
         if !summary.divergences.isEmpty {
             print(
-                "Calls the recording held no answer for: \(summary.divergences.count), first \(summary.divergences[0])")
+                "Orders and closes the live engine did not make, filled on paper: \(summary.divergences.count) (first: \(summary.divergences[0]))"
+            )
         }
         let stats = summary.statistics
         print(
