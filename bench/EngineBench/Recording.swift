@@ -17,7 +17,8 @@ final class BloFinShaped: MarketFeed {
     var symbols: [String] { inner.symbols }
     func advance(to time: Instant) throws -> [MarketSnapshot]? {
         try inner.advance(to: time)?.map {
-            MarketSnapshot(symbol: $0.symbol, time: $0.time, candles: $0.candles, book: $0.book, fundingRate: $0.fundingRate)
+            MarketSnapshot(
+                symbol: $0.symbol, time: $0.time, candles: $0.candles, book: $0.book, fundingRate: $0.fundingRate)
         }
     }
 }
@@ -113,7 +114,8 @@ func recordingSize(shape: String, symbols: Int, cycles: Int) throws -> Double {
     let perDay = 24 * (header + checkpoint + firstCycle) + 24 * 59 * changes
     print(
         String(
-            format: "  %-7@ %4d symbols: %7.1f MB/day (a cycle of changes %.1f KB, an hour's checkpoint %.1f KB, a first cycle %.1f KB)",
+            format:
+                "  %-7@ %4d symbols: %7.1f MB/day (a cycle of changes %.1f KB, an hour's checkpoint %.1f KB, a first cycle %.1f KB)",
             shape, symbols, perDay / 1e6, changes / 1e3, checkpoint / 1e3, firstCycle / 1e3))
     return perDay
 }
@@ -122,4 +124,36 @@ struct RequireFailed: Error {}
 func require<T>(_ value: T?) throws -> T {
     guard let value else { throw RequireFailed() }
     return value
+}
+
+/// A day of recording replayed: `cycles` one-minute cycles recorded at `symbols` symbols in
+/// BloFin's shape, then `RecordedReplay` over all of it (what `deployctl check decisions` runs
+/// each time), against the live cycles' own time in the same run.
+func recordedDayReplay(symbols: Int, cycles: Int) throws {
+    let universe = benchUniverse(symbols)
+    let start = Instant(seconds: 1_766_000_000)
+    let feed = BloFinShaped(SimulatedFeed(symbols: universe.symbols, seed: 3, intervalSeconds: 60, start: start))
+    let (engine, home) = try benchEngine(universe, feed: feed, start: start, record: true)
+    defer { try? FileManager.default.removeItem(atPath: home.root) }
+    var t = start
+    let a = DispatchTime.now().uptimeNanoseconds
+    for _ in 0..<cycles {
+        _ = try engine.runCycle(now: t)
+        t = t.adding(seconds: 60)
+    }
+    engine.recorder?.flush(engine, at: t)
+    let live = Double(DispatchTime.now().uptimeNanoseconds - a) / 1e9
+    let bytes = RecordingSegments.list(home.recordingDir).reduce(Int64(0)) { $0 + $1.bytes }
+    let into = Home(root: NSTemporaryDirectory() + "engine-bench-aa-\(UUID().uuidString.prefix(8))")
+    defer { try? FileManager.default.removeItem(atPath: into.root) }
+    let rssBefore = peakRSSMiB()
+    let b = DispatchTime.now().uptimeNanoseconds
+    let summary = try RecordedReplay.run(recording: home.recordingDir, into: into)
+    let replay = Double(DispatchTime.now().uptimeNanoseconds - b) / 1e9
+    print(
+        String(
+            format:
+                "recorded day replay, %d symbols (BloFin shape), %d cycles, %.0f MB recorded: live cycles %.1f s (baseline), replay %.1f s (%.2fx), %d segments, divergences %d, peak RSS %.0f MiB (%.0f before the replay)",
+            symbols, summary.cycles, Double(bytes) / 1e6, live, replay, replay / live, summary.segments.count,
+            summary.divergences.count, peakRSSMiB(), rssBefore))
 }

@@ -99,3 +99,4 @@ print("flight recorder size (bytes a day at one cycle a minute)")
 for shape in ["sim", "blofin"] {
     for symbols in [16, 400] { _ = try recordingSize(shape: shape, symbols: symbols, cycles: 30) }
 }
+if args.contains("--day") { try recordedDayReplay(symbols: 400, cycles: 1440) }

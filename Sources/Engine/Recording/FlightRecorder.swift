@@ -31,6 +31,10 @@ public final class FlightRecorder: EngineWorld {
     var checkpointHour: Int64?
     /// A failure was heard: the next cycle opens a new segment.
     var needsSegment = false
+    /// Failures noted so far, and the count when each segment still opening was asked for: a
+    /// segment asked for before the latest failure does not end its gap when it opens.
+    var failuresNoted = 0
+    var opening: [String: Int] = [:]
     /// Why recording fails, while it does (said once; nil again when a segment opens).
     public private(set) var failing: String?
 
@@ -210,6 +214,7 @@ public final class FlightRecorder: EngineWorld {
         h["reason"] = .string(reason)
         needsSegment = false
         checkpointHour = now.microseconds / Self.checkpointEvery
+        opening[path] = failuresNoted
         writer.submit(.open(path: path, header: h, checkpoint: engine.captureCheckpoint(at: now)))
     }
 
@@ -218,10 +223,14 @@ public final class FlightRecorder: EngineWorld {
     func hearWriter(_ engine: TradingEngine, at now: Instant) {
         for event in writer.drainEvents() {
             switch event {
-            case .failed(let message): noteFailure(message, engine: engine, at: now)
+            case .failed(let message):
+                noteFailure(message, engine: engine, at: now)
+                // Segments asked for before this failure end no gap; none is still opening then.
+                opening = opening.filter { $0.value >= failuresNoted }
             case .opened(let path):
-                // A failure heard in the same breath belonged to the segment this one replaced.
-                needsSegment = false
+                // A failure heard in the same breath belonged to the segment this one replaced;
+                // one noted after this segment was asked for (cycles left out) still needs the next.
+                if opening.removeValue(forKey: path) == failuresNoted { needsSegment = false }
                 if let said = failing {
                     failing = nil
                     stores.log(
@@ -242,6 +251,7 @@ public final class FlightRecorder: EngineWorld {
     /// A gap: said once while it lasts; the next cycle starts a new segment.
     func noteFailure(_ message: String, engine: TradingEngine, at now: Instant) {
         needsSegment = true
+        failuresNoted += 1
         guard failing == nil else { return }
         failing = message
         stores.log(
