@@ -212,6 +212,71 @@ import Testing
     }
 }
 
+/// The recording's disk hangs (the writer held) across an hour's turn: the engine leaves the
+/// cycles it cannot hand over, says so once, and after the disk comes back starts a gap's segment
+/// even though the hour's segment asked for before the hang opens fine; the replay writes what
+/// the engine wrote in every recorded cycle.
+@Suite struct FlightRecorderHangTests {
+    @Test func aHungDiskAcrossTheHourLeavesAGapNotAHoleInASegment() throws {
+        let start = try #require(Instant(year: 2026, month: 3, day: 9, hour: 10, minute: 50))
+        let base = FlightRecorderTests()
+        let (home, bot, universe) = try base.home("recorder-hang", start: start)
+        let engine = try base.process(home, bot: bot, universe: universe, start: start, seed: 4)
+        let recorder = try #require(engine.recorder)
+        var t = start
+        var recordedTimes: Set<Int64> = []
+        var skipped = 0
+        let release = DispatchSemaphore(value: 0)
+        for i in 1...75 {
+            if i == 5 { recorder.writer.hold(until: release) }
+            if i == 60 {
+                // The disk comes back between two cycles: everything handed over is written before
+                // the engine hears of it.
+                release.signal()
+                recorder.writer.flush()
+            }
+            let behind = recorder.writer.backlog > FlightRecorder.maxBacklog
+            _ = try engine.runCycle(now: t)
+            if behind { skipped += 1 } else { recordedTimes.insert(t.microseconds) }
+            if i >= 60 { recorder.flush(engine, at: t) }
+            t = t.adding(seconds: 60)
+        }
+        recorder.flush(engine, at: t)
+        #expect(skipped > 0, "cycles were left out while the writer was held")
+        let said = try JSONLAppender.readAll(home.botLog).compactMap { $0.objectValue?["event"]?.stringValue }
+        #expect(said.filter { $0 == "recording_failed" }.count == 1)
+        let heads = RecordingSegments.list(home.recordingDir).compactMap(RecordingSegments.head)
+        #expect(heads.map(\.reason).contains("gap"), "\(heads.map(\.reason))")
+
+        let replayHome = Home(root: try Fixtures.temporaryDirectory("recorder-hang-replay"))
+        let summary = try RecordedReplay.run(recording: home.recordingDir, into: replayHome)
+        #expect(summary.divergences.isEmpty, "\(summary.divergences)")
+        // Cycles in the recording: those handed over, less the one whose end opened the gap's segment.
+        var inRecording: Set<Int64> = []
+        for entry in RecordingSegments.list(home.recordingDir) {
+            for line in try JSONLAppender.readAll(entry.path) {
+                guard let o = line.objectValue, o["checkpoint"] == nil, o["recording"] == nil,
+                    let ts = SnapshotCodec.instant(o["t"])
+                else { continue }
+                inRecording.insert(ts.microseconds)
+            }
+        }
+        #expect(inRecording.isSubset(of: recordedTimes))
+        let live = try base.lines(home.signalsLog).filter { line in
+            let ts = (try? JSONValue.parse(Array(line.utf8)))?.objectValue?["ts"]?.instantValue
+            return ts.map { inRecording.contains($0.microseconds) } ?? false
+        }
+        base.expectSame(live, try base.lines(replayHome.signalsLog), "signal (recorded cycles)")
+        // The cycle summaries carry the balance, equity and open positions: a replay that went on
+        // across left-out cycles as if none were missing shows there.
+        let liveDecisions = try base.lines(home.decisionsLog).filter { line in
+            let ts = (try? JSONValue.parse(Array(line.utf8)))?.objectValue?["ts"]?.instantValue
+            return ts.map { inRecording.contains($0.microseconds) } ?? false
+        }
+        base.expectSame(liveDecisions, try base.lines(replayHome.decisionsLog), "decisions (recorded cycles)")
+    }
+}
+
 /// The recording's own disk fills up (a real tmpfs under data/recording, filled to the last
 /// byte): trading goes on untouched, the recording says so once, leaves a gap, and starts a new
 /// segment when space is back; its replay restores from that segment's checkpoint and writes

@@ -56,6 +56,15 @@ final class RecordingWriter: @unchecked Sendable {
         }
     }
 
+    /// Holds the writer until `release` is signalled, as a disk that hangs would (drills).
+    func hold(until release: DispatchSemaphore) {
+        lock.withLock { queued += 1 }
+        queue.async { [self] in
+            release.wait()
+            lock.withLock { queued -= 1 }
+        }
+    }
+
     /// What happened since the last call.
     func drainEvents() -> [Event] {
         lock.withLock {
