@@ -17,7 +17,10 @@ import Testing
                  "exits": {"min_hold_seconds": 0, "max_hold_seconds": 4},
                  "strategy": {"entry_threshold": 0.05, "min_agreeing": 1}}
                 """)
-        try Fixtures.write(#"{"repo": "", "binary": "bin/tradingbot"}"#, to: home + "/config/deploy.json")
+        // The recorder's floor is min_free_disk_mb + 1000 MB: the least a test machine must have.
+        try Fixtures.write(
+            #"{"repo": "", "binary": "bin/tradingbot", "watchdog": {"min_free_disk_mb": 0}}"#,
+            to: home + "/config/deploy.json")
         let slot = home + "/slots/A"
         try FileManager.default.createDirectory(atPath: slot + "/bin", withIntermediateDirectories: true)
         try FileManager.default.createSymbolicLink(

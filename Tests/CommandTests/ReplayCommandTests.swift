@@ -89,6 +89,8 @@ import Testing
                  "exits": {"min_hold_seconds": 0, "max_hold_seconds": 4},
                  "strategy": {"entry_threshold": 0.05, "min_agreeing": 1}}
                 """)
+        // The recorder's floor is min_free_disk_mb + 1000 MB: the least a test machine must have.
+        try Fixtures.write(#"{"watchdog": {"min_free_disk_mb": 0}}"#, to: home + "/config/deploy.json")
         func cycle() -> Int { (try? HeartbeatStore(home: Home(root: home)).read())?.cycle ?? 0 }
         let first = try CommandRunner.startEngine(home: home)
         defer { if first.isRunning { kill(first.processIdentifier, SIGKILL) } }

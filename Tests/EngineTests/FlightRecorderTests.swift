@@ -35,9 +35,10 @@ import Testing
         return (home, bot, universe)
     }
 
-    /// One `tradingbot run` process, as RunCommand builds it, on the simulated market from `start`.
+    /// One `tradingbot run` process, as RunCommand builds it, on the simulated market from `start`;
+    /// no free-space floor unless asked (a test machine's disk is not what these drills are about).
     func process(
-        _ home: Home, bot: JSONValue, universe: JSONValue, start: Instant, seed: UInt64, minFreeBytes: Int64? = nil
+        _ home: Home, bot: JSONValue, universe: JSONValue, start: Instant, seed: UInt64, minFreeBytes: Int64? = 0
     ) throws -> TradingEngine {
         let config = try BotConfig.parse(bot, file: "bot.json")
         let sectors = try AssetUniverse.parse(universe, file: "asset_universe.json")
