@@ -37,7 +37,8 @@ public struct HealthPanel: Sendable {
         }
         func ago(_ t: Instant) -> String { "\(duration(max(0, t.seconds(until: now)))) ago" }
 
-        switch data.heartbeat() {
+        let heartbeat = data.heartbeat()
+        switch heartbeat {
         case .failure(let error):
             add("Engine", .red, "heartbeat unreadable: \(error)")
         case .success(nil):
@@ -93,8 +94,8 @@ public struct HealthPanel: Sendable {
         } else {
             add("Watchdog", .amber, "no watchdog run recorded in this home")
         }
-        let recording = RecordingStatus.read(home: data.home)
-        let beat = try? data.heartbeat().get()
+        let recording = RecordingStatus.read(home: data.home, minFreeDiskMB: deploy.watchdog.minFreeDiskMB)
+        let beat = try? heartbeat.get()
         if let problem = recording.problem(now: now, beat: beat, staleAfter: max(120, limits.stallSeconds)) {
             add("Recording", .amber, problem)
         } else {

@@ -140,7 +140,8 @@ public enum Doctor {
             }
             return "\(manager.name): \(health.state)"
         }
-        if let beat = try? HeartbeatStore(home: home).read(), beat.phase == "stopped" {
+        let lastBeat = try? HeartbeatStore(home: home).read()
+        if let beat = lastBeat, beat.phase == "stopped" {
             checks.append(
                 CheckResult(
                     name: "heartbeat", ok: true, warning: true,
@@ -189,12 +190,11 @@ public enum Doctor {
                 )
             }
         }
-        let recording = RecordingStatus.read(home: home)
-        let beat = try? HeartbeatStore(home: home).read()
+        let recording = RecordingStatus.read(home: home, minFreeDiskMB: deploy?.watchdog.minFreeDiskMB)
         let staleAfter = Double(
             max(120, ((try? ConfigFiles.bot(home.botConfig))?.cycleSeconds ?? 60) * (deploy?.watchdog.stallCycles ?? 3))
         )
-        if let problem = recording.problem(now: now, beat: beat, staleAfter: staleAfter) {
+        if let problem = recording.problem(now: now, beat: lastBeat, staleAfter: staleAfter) {
             // The recording never changes trading: a warning, not a failure.
             checks.append(CheckResult(name: "recording", ok: true, warning: true, detail: problem))
         } else {

@@ -112,11 +112,11 @@ public final class TradingEngine {
             stores: stores, settings: settings)
     }
 
-    /// An engine rebuilt from the home's files, reading the world through `world`.
-    public init(
+    /// An engine with nothing yet: no positions, no balance, the default weights.
+    init(
         config: BotConfig, universe: AssetUniverse, world: any EngineWorld, stores: EngineStores,
-        settings: EngineSettings = EngineSettings()
-    ) throws {
+        settings: EngineSettings, empty: Void
+    ) {
         self.config = config
         self.universe = universe
         self.world = world
@@ -124,6 +124,27 @@ public final class TradingEngine {
         self.settings = settings
         risk = RiskGate(limits: config.risk)
         breaker = CircuitBreaker(dailyLossLimitFraction: config.risk.dailyLossLimitFraction)
+        file = PositionsFile()
+        balance = 0
+        weights = SignalWeights()
+    }
+
+    /// An engine where a recording's `checkpoint` says the recorded one was: it reads nothing
+    /// from the home (a replay's home holds what the replay wrote, not what the engine had).
+    public convenience init(
+        config: BotConfig, universe: AssetUniverse, world: any EngineWorld, stores: EngineStores,
+        settings: EngineSettings, restoring checkpoint: JSONValue
+    ) throws {
+        self.init(config: config, universe: universe, world: world, stores: stores, settings: settings, empty: ())
+        try restore(checkpoint)
+    }
+
+    /// An engine rebuilt from the home's files, reading the world through `world`.
+    public convenience init(
+        config: BotConfig, universe: AssetUniverse, world: any EngineWorld, stores: EngineStores,
+        settings: EngineSettings = EngineSettings()
+    ) throws {
+        self.init(config: config, universe: universe, world: world, stores: stores, settings: settings, empty: ())
         let decoded = try stores.positions.decode(missingIsEmpty: true)
         file = decoded.file
         unreadable = decoded.issues

@@ -21,13 +21,6 @@ public enum FileIO {
         return Int64(info.f_bavail) * Int64(info.f_frsize)
     }
 
-    /// The size of the file at `path`, or nil when it cannot be seen.
-    public static func size(_ path: String) -> Int64? {
-        var info = stat()
-        guard stat(path, &info) == 0 else { return nil }
-        return Int64(info.st_size)
-    }
-
     /// Opens `path` for reading and learns its size; errors name the file and the reason. The
     /// caller closes the descriptor.
     static func openForReading(_ path: String) throws -> (fd: Int32, size: Int) {

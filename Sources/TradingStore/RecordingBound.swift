@@ -19,11 +19,12 @@ public struct RecordingBound: Sendable, Equatable {
 
     /// The home's bound. A missing file takes the defaults; an unreadable one too, with the
     /// problem returned for the log: the recorder must never keep the engine from trading.
-    public static func load(home: Home) -> (RecordingBound, problem: String?) {
-        var minFree = DeployConfig().watchdog.minFreeDiskMB
-        if FileIO.exists(home.deployConfig), let deploy = try? ConfigFiles.deploy(home.deployConfig) {
-            minFree = deploy.watchdog.minFreeDiskMB
-        }
+    /// `minFreeDiskMB` is deploy.json's watchdog floor when the caller has read it already.
+    public static func load(home: Home, minFreeDiskMB: Int? = nil) -> (RecordingBound, problem: String?) {
+        let minFree =
+            minFreeDiskMB
+            ?? (FileIO.exists(home.deployConfig) ? try? ConfigFiles.deploy(home.deployConfig) : nil)?.watchdog
+            .minFreeDiskMB ?? DeployConfig().watchdog.minFreeDiskMB
         guard FileIO.exists(home.recordingConfig) else { return (RecordingBound(minFreeDiskMB: minFree), nil) }
         do {
             return (

@@ -22,7 +22,7 @@ public enum RecordingSegments {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
         return names.filter { $0.hasPrefix("seg-") && $0.hasSuffix(".jsonl") }.sorted().map { name in
             let path = dir + "/" + name
-            return Entry(name: name, path: path, bytes: FileIO.size(path) ?? 0)
+            return Entry(name: name, path: path, bytes: FileStamp.of(path)?.size ?? 0)
         }
     }
 

@@ -11,9 +11,10 @@ public struct RecordingStatus: Sendable {
     /// When the newest segment was last written.
     public var newestWrittenAt: Instant?
 
-    public static func read(home: Home) -> RecordingStatus {
+    /// `minFreeDiskMB` as `RecordingBound.load` takes it.
+    public static func read(home: Home, minFreeDiskMB: Int? = nil) -> RecordingStatus {
         let list = RecordingSegments.list(home.recordingDir)
-        let (bound, problem) = RecordingBound.load(home: home)
+        let (bound, problem) = RecordingBound.load(home: home, minFreeDiskMB: minFreeDiskMB)
         let newest = list.last.flatMap { FileStamp.of($0.path) }.map {
             Instant(microseconds: $0.modifiedNanoseconds / 1000)
         }

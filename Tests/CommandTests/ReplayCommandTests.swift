@@ -140,26 +140,23 @@ import Testing
         let botPath = home + "/config/bot.json"
         let bot = String(decoding: try FileIO.read(botPath), as: UTF8.self)
         let proposed = try Fixtures.temporaryDirectory("proposed")
-        try Fixtures.write(bot, to: proposed + "/same.json")
-        let same = try CommandRunner.run(
-            "tradingbot", ["replay", "--recorded", "--home", home, "--config", proposed + "/same.json"])
+        /// `replay --recorded --config` with bot.json changed from `old` to `new`.
+        func replayWith(_ name: String, _ old: String, _ new: String, _ extra: [String] = []) throws
+            -> CommandRunner.Output
+        {
+            let text = bot.replacingOccurrences(of: old, with: new)
+            #expect(old == new || text != bot, "\(old) is in the recorded bot.json")
+            try Fixtures.write(text, to: proposed + "/\(name).json")
+            return try CommandRunner.run(
+                "tradingbot", ["replay", "--recorded", "--home", home, "--config", proposed + "/\(name).json"] + extra)
+        }
+        let same = try replayWith("same", "", "")
         #expect(same.status == 2 && same.stderr.contains("nothing to try"), "\(same.stderr)")
-        try Fixtures.write(
-            bot.replacingOccurrences(of: "\"cycle_seconds\": 1", with: "\"cycle_seconds\": 30"),
-            to: proposed + "/pace.json")
-        let pace = try CommandRunner.run(
-            "tradingbot", ["replay", "--recorded", "--home", home, "--config", proposed + "/pace.json"])
+        let pace = try replayWith("pace", "\"cycle_seconds\": 1", "\"cycle_seconds\": 30")
         #expect(pace.status == 2 && pace.stderr.contains("cycle_seconds"), "\(pace.stderr)")
-        try Fixtures.write(
-            bot.replacingOccurrences(of: "\"entry_threshold\": 0.05", with: "\"entry_threshold\": 0.9"),
-            to: proposed + "/strict.json")
         let strictInto = try Fixtures.temporaryDirectory("recorded") + "/strict"
-        let strict = try CommandRunner.run(
-            "tradingbot",
-            [
-                "replay", "--recorded", "--home", home, "--config", proposed + "/strict.json", "--into", strictInto,
-                "--json",
-            ])
+        let strict = try replayWith(
+            "strict", "\"entry_threshold\": 0.05", "\"entry_threshold\": 0.9", ["--into", strictInto, "--json"])
         #expect(strict.status == 0, "\(strict.stderr)")
         let change = try strict.json()["config_change"] as? [String: Any]
         #expect(change?["changed"] as? [String] == ["strategy.entry_threshold"], "\(strict.stdout)")

@@ -62,6 +62,13 @@ import Testing
         return String(decoding: try FileIO.read(path), as: UTF8.self).split(separator: "\n").map(String.init)
     }
 
+    /// The lines of `path` whose `ts` passes `keep`.
+    func lines(_ path: String, at keep: (Instant) -> Bool) throws -> [String] {
+        try lines(path).filter { line in
+            (try? JSONValue.parse(Array(line.utf8)))?.objectValue?["ts"]?.instantValue.map(keep) ?? false
+        }
+    }
+
     func events(_ home: Home) throws -> [String] {
         try JSONLAppender.readAll(home.botLog).compactMap { $0.objectValue?["event"]?.stringValue }
     }
@@ -156,12 +163,7 @@ import Testing
             recording: home.recordingDir, into: fromHome, options: .init(from: midnight.adding(seconds: 90)))
         let checkpoint = try #require(partial.checkpoint)
         #expect(checkpoint.time >= midnight && checkpoint.time < midnight.adding(seconds: 120))
-        let tail = live.filter { line in
-            guard let ts = (try? JSONValue.parse(Array(line.utf8)))?.objectValue?["ts"]?.instantValue else {
-                return false
-            }
-            return ts > checkpoint.time
-        }
+        let tail = try lines(home.signalsLog, at: { $0 > checkpoint.time })
         expectSame(tail, try lines(fromHome.signalsLog), "signal (from the midnight checkpoint)")
     }
 }
@@ -205,10 +207,7 @@ import Testing
         #expect(summary.gaps == 1)
         #expect(try FileIO.read(newer) == newerBytes, "never written into")
         let from = try #require(oldest.started)
-        let tail = try base.lines(home.signalsLog).filter { line in
-            let ts = (try? JSONValue.parse(Array(line.utf8)))?.objectValue?["ts"]?.instantValue
-            return ts.map { $0 > from } ?? false
-        }
+        let tail = try base.lines(home.signalsLog, at: { $0 > from })
         base.expectSame(tail, try base.lines(replayHome.signalsLog), "signal (from the oldest hour kept)")
     }
 }
@@ -263,17 +262,11 @@ import Testing
             }
         }
         #expect(inRecording.isSubset(of: recordedTimes))
-        let live = try base.lines(home.signalsLog).filter { line in
-            let ts = (try? JSONValue.parse(Array(line.utf8)))?.objectValue?["ts"]?.instantValue
-            return ts.map { inRecording.contains($0.microseconds) } ?? false
-        }
+        let live = try base.lines(home.signalsLog, at: { inRecording.contains($0.microseconds) })
         base.expectSame(live, try base.lines(replayHome.signalsLog), "signal (recorded cycles)")
         // The cycle summaries carry the balance, equity and open positions: a replay that went on
         // across left-out cycles as if none were missing shows there.
-        let liveDecisions = try base.lines(home.decisionsLog).filter { line in
-            let ts = (try? JSONValue.parse(Array(line.utf8)))?.objectValue?["ts"]?.instantValue
-            return ts.map { inRecording.contains($0.microseconds) } ?? false
-        }
+        let liveDecisions = try base.lines(home.decisionsLog, at: { inRecording.contains($0.microseconds) })
         base.expectSame(liveDecisions, try base.lines(replayHome.decisionsLog), "decisions (recorded cycles)")
     }
 }

@@ -107,14 +107,14 @@ public final class FlightRecorder: EngineWorld {
     }
 
     public func order(symbol: String, buy: Bool, notional: Double, market: MarketSnapshot) throws -> Fill {
-        let call: JSONValue = [.string(symbol), .bool(buy), .double(notional)]
+        let call = RecordedAnswers.orderCall(symbol: symbol, buy: buy, notional: notional)
         return try answer("o", call) { try inner.order(symbol: symbol, buy: buy, notional: notional, market: market) }
     }
 
     public func close(symbol: String, buy: Bool, quantity: Double, market: MarketSnapshot, onPaper: Bool) throws
         -> Fill
     {
-        let call: JSONValue = [.string(symbol), .bool(buy), .double(quantity), .bool(onPaper)]
+        let call = RecordedAnswers.closeCall(symbol: symbol, buy: buy, quantity: quantity, onPaper: onPaper)
         return try answer("x", call) {
             try inner.close(symbol: symbol, buy: buy, quantity: quantity, market: market, onPaper: onPaper)
         }

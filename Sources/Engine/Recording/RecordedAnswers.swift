@@ -5,6 +5,16 @@ import TradingStore
 /// How the flight recorder writes what the world answered (fills, refusals, reconciliations,
 /// failed writes), and how a replay reads it back into the same values and the same errors.
 enum RecordedAnswers {
+    /// How an order call is named in the recording; the replay finds its answer by this name.
+    static func orderCall(symbol: String, buy: Bool, notional: Double) -> JSONValue {
+        [.string(symbol), .bool(buy), .double(notional)]
+    }
+
+    /// How a close call is named in the recording.
+    static func closeCall(symbol: String, buy: Bool, quantity: Double, onPaper: Bool) -> JSONValue {
+        [.string(symbol), .bool(buy), .double(quantity), .bool(onPaper)]
+    }
+
     static func fill(_ f: Fill) -> JSONValue {
         ["p": .double(f.price), "q": .double(f.quantity), "fee": .double(f.fee), "d": .object(f.details)]
     }

@@ -108,14 +108,11 @@ public enum RecordedReplay {
         let universe = try segment.universe()
         try? FileIO.writeJSON(home.botConfig, segment.botJSON)
         try? FileIO.writeJSON(home.assetUniverse, segment.universeJSON)
-        // The checkpoint holds the positions; what an earlier segment's engine left in this home
-        // (another mode's positions) must not stop this one from starting.
-        try? FileIO.remove(home.positions)
         let paper = PaperBroker(model: FillModel(fees: config.fees, slippage: settings.slippage))
         let world = RecordedWorld(feedName: segment.feed, mode: segment.mode, paper: paper)
         let engine = try TradingEngine(
-            config: config, universe: universe, world: world, stores: stores, settings: settings)
-        try engine.restore(segment.checkpoint)
+            config: config, universe: universe, world: world, stores: stores, settings: settings,
+            restoring: segment.checkpoint)
         return (engine, world)
     }
 

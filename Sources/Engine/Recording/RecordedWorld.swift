@@ -34,10 +34,7 @@ public final class RecordedWorld: EngineWorld {
     }
 
     /// After the last cycle: writes are made, none fails.
-    func finish() {
-        current = nil
-        writes.removeAll()
-    }
+    func finish() { current = nil }
 
     public func market(at time: Instant) throws -> [MarketSnapshot]? {
         guard let current else { return nil }
@@ -48,7 +45,7 @@ public final class RecordedWorld: EngineWorld {
     public func killSwitchOn() -> Bool { current?.kill ?? false }
 
     public func order(symbol: String, buy: Bool, notional: Double, market: MarketSnapshot) throws -> Fill {
-        let call: JSONValue = [.string(symbol), .bool(buy), .double(notional)]
+        let call = RecordedAnswers.orderCall(symbol: symbol, buy: buy, notional: notional)
         return try answer("o", call) {
             try paper.marketOrder(symbol: symbol, buy: buy, notional: notional, market: market)
         }
@@ -57,16 +54,25 @@ public final class RecordedWorld: EngineWorld {
     public func close(symbol: String, buy: Bool, quantity: Double, market: MarketSnapshot, onPaper: Bool) throws
         -> Fill
     {
-        let call: JSONValue = [.string(symbol), .bool(buy), .double(quantity), .bool(onPaper)]
+        let call = RecordedAnswers.closeCall(symbol: symbol, buy: buy, quantity: quantity, onPaper: onPaper)
         return try answer("x", call) { try paper.close(symbol: symbol, buy: buy, quantity: quantity, market: market) }
     }
 
-    /// The recorded answer to this very call (the first unused one), or the paper broker's.
-    func answer(_ kind: String, _ call: JSONValue, paperFill: () throws -> Fill) throws -> Fill {
+    /// The first answer of this cycle not yet given whose call `matches`, now given.
+    func take(where matches: (JSONObject) -> Bool) -> JSONObject? {
         let answers = current?.answers ?? []
-        if let index = answers.indices.first(where: { !used.contains($0) && answers[$0].objectValue?[kind] == call }) {
-            used.insert(index)
-            let a = answers[index].objectValue ?? JSONObject()
+        guard
+            let index = answers.indices.first(where: { i in
+                !used.contains(i) && (answers[i].objectValue.map(matches) ?? false)
+            })
+        else { return nil }
+        used.insert(index)
+        return answers[index].objectValue
+    }
+
+    /// The recorded answer to this very call, or the paper broker's.
+    func answer(_ kind: String, _ call: JSONValue, paperFill: () throws -> Fill) throws -> Fill {
+        if let a = take(where: { $0[kind] == call }) {
             if let err = a["err"] { throw RecordedAnswers.error(err) }
             do {
                 return try RecordedAnswers.fill(a["fill"])
@@ -81,11 +87,7 @@ public final class RecordedWorld: EngineWorld {
     }
 
     public func reconcile(open: [Position], now: Instant) throws -> Reconciliation? {
-        let answers = current?.answers ?? []
-        guard let index = answers.indices.first(where: { !used.contains($0) && answers[$0].objectValue?["r"] != nil })
-        else { return nil }
-        used.insert(index)
-        let a = answers[index].objectValue ?? JSONObject()
+        guard let a = take(where: { $0["r"] != nil }) else { return nil }
         if let err = a["err"] { throw RecordedAnswers.error(err) }
         do {
             return try RecordedAnswers.reconciliation(a["r"])
