@@ -2,20 +2,20 @@ import Foundation
 import TradingCore
 import TradingStore
 
-/// `deployctl check decisions`, the A/A: the live slot's binary replays what the live release
-/// recorded (the flight recorder), and its signal lines must be the live engine's own, line for
-/// line. It proves the recording holds everything the engine read before anyone trusts a replay
-/// of it to judge a candidate.
+/// `deployctl check decisions` and the release's `decisions` step. The live slot's binary
+/// replays what was recorded over the window (the flight recorder) and, in parallel, so does the
+/// candidate (another slot's build, or the live binary with a proposed bot.json).
+///
+/// - The A/A: the live build's replay must write the live engine's own signal lines, line for
+///   line; it proves the recording holds everything the engine read. It never blocks.
+/// - The A/B: the candidate's replay against the live build's, both from the same checkpoint
+///   over the same inputs (`DecisionDiff`); deploy.json's `decision_diff` decides whether a
+///   difference stops the release.
 public struct DecisionsCheck {
     public enum Verdict: String, Sendable {
         case identical, partial, mismatch, incomplete
         case noRecording = "no_recording"
     }
-
-    /// The hours the live release must have recorded in the window for `identical`.
-    public static let minAAHours = 1.0
-    /// The replay's limit; past it the replay's process group is ended and the check says why.
-    public static let timeoutSeconds = 1800.0
 
     public struct SegmentNote: Sendable {
         public var name: String
@@ -27,10 +27,12 @@ public struct DecisionsCheck {
         }
     }
 
-    public struct Report: Sendable {
+    /// The A/A's findings.
+    public struct AAReport: Sendable {
         public var verdict: Verdict
         public var release: String?
         public var hours: Double
+        public var minHours: Double
         public var checkedHours = 0.0
         public var comparedLines = 0
         public var segments: [SegmentNote] = []
@@ -39,14 +41,11 @@ public struct DecisionsCheck {
 
         public var json: JSONValue {
             [
-                "ok": true,
-                "aa": [
-                    "verdict": .string(verdict.rawValue), "identical": .bool(verdict == .identical),
-                    "release": release.map { .string($0) } ?? .null, "hours": .double(hours),
-                    "checked_hours": .double((checkedHours * 100).rounded() / 100),
-                    "compared_lines": .int(comparedLines), "segments": .array(segments.map(\.json)),
-                    "first_mismatch": firstMismatch ?? .null, "notes": .array(notes.map { .string($0) }),
-                ],
+                "verdict": .string(verdict.rawValue), "identical": .bool(verdict == .identical),
+                "release": release.map { .string($0) } ?? .null, "hours": .double(hours),
+                "checked_hours": .double((checkedHours * 100).rounded() / 100),
+                "compared_lines": .int(comparedLines), "segments": .array(segments.map(\.json)),
+                "first_mismatch": firstMismatch ?? .null, "notes": .array(notes.map { .string($0) }),
             ]
         }
 
@@ -55,11 +54,124 @@ public struct DecisionsCheck {
             case .identical:
                 "A/A identical: the live release's replay wrote the live engine's \(comparedLines) signal lines over \(String(format: "%.1f", checkedHours)) h"
             case .partial:
-                "A/A partial: identical over \(comparedLines) lines, but only \(String(format: "%.1f", checkedHours)) h recorded by the live release (\(DecisionsCheck.minAAHours) h needed)"
+                "A/A partial: identical over \(comparedLines) lines, but only \(String(format: "%.1f", checkedHours)) h recorded by the live release (\(String(format: "%g", minHours)) h needed)"
             case .mismatch: "A/A MISMATCH: the replay of the recording decided differently from the live engine"
             case .incomplete: "A/A incomplete: the recording has gaps, or the replay could not finish"
             case .noRecording: "A/A: no recording to check"
             }
+        }
+    }
+
+    /// What is tried against the live build: a slot's build, or the live binary with a proposed
+    /// bot.json. `config` is the bot.json it would trade with: its limits are the ones judged.
+    public struct Candidate: Sendable {
+        public var binary: String
+        public var arguments: [String] = []
+        public var slot: String?
+        public var release: String?
+        public var configFile: String?
+        public var config: BotConfig
+
+        public init(
+            binary: String, arguments: [String] = [], slot: String? = nil, release: String? = nil,
+            configFile: String? = nil, config: BotConfig
+        ) {
+            self.binary = binary
+            self.arguments = arguments
+            self.slot = slot
+            self.release = release
+            self.configFile = configFile
+            self.config = config
+        }
+
+        var label: String {
+            if let configFile { return "the live binary with \(configFile)" }
+            return "slot \(slot ?? "?") (\(release ?? "unreleased"))"
+        }
+
+        var json: JSONValue {
+            [
+                "slot": slot.map { .string($0) } ?? .null, "release": release.map { .string($0) } ?? .null,
+                "binary": .string(binary), "config": configFile.map { .string($0) } ?? .null,
+            ]
+        }
+    }
+
+    /// The A/B's findings.
+    public struct ABReport: Sendable {
+        public var comparison = DecisionDiff.Comparison()
+        public var current = DecisionDiff.Totals()
+        public var candidate = DecisionDiff.Totals()
+        /// Limits the candidate broke with its own entries: these block in either mode.
+        public var limits: [String] = []
+        /// Thresholds of the policy the differences passed.
+        public var thresholds: [String] = []
+        /// Why the candidate's replay gave nothing to compare, when it is the candidate's doing.
+        public var failure: String?
+        public var seconds: (current: Double, candidate: Double) = (0, 0)
+
+        public var json: JSONValue {
+            [
+                "changed": .int(comparison.changed), "changed_entries": .int(comparison.changedEntries),
+                "compared_lines": .int(comparison.compared),
+                "transitions": .array(comparison.transitions.map(\.json)), "first": .array(comparison.first),
+                "totals": ["current": current.json, "candidate": candidate.json],
+                "limits": .array(limits.map { .string($0) }), "thresholds": .array(thresholds.map { .string($0) }),
+                "failure": failure.map { .string($0) } ?? .null,
+                "seconds": [
+                    "current": .double((seconds.current * 10).rounded() / 10),
+                    "candidate": .double((seconds.candidate * 10).rounded() / 10),
+                ],
+            ]
+        }
+    }
+
+    /// The whole check: the A/A, the A/B when there is a candidate, and the policy's verdict.
+    public struct Report: Sendable {
+        public enum Outcome: String, Sendable {
+            case pass, block, inconclusive
+            case noRecording = "no_recording"
+        }
+        public var verdict: Outcome = .noRecording
+        public var aa: AAReport
+        public var ab: ABReport?
+        public var candidate: Candidate?
+        public var mode: String
+        public var strategyChange: String?
+        /// In `report` mode, or under a declared strategy change: what would have stopped it.
+        public var wouldBlock = false
+        public var reasons: [String] = []
+        public var notes: [String] = []
+        public var from: Instant?
+
+        public var blocks: Bool { verdict == .block }
+
+        public var json: JSONValue {
+            [
+                "ok": .bool(!blocks), "verdict": .string(verdict.rawValue), "mode": .string(mode),
+                "would_block": .bool(wouldBlock), "reasons": .array(reasons.map { .string($0) }),
+                "strategy_change": strategyChange.map { .string($0) } ?? .null,
+                "from": from.map { .string($0.iso8601) } ?? .null, "candidate": candidate?.json ?? .null,
+                "notes": .array(notes.map { .string($0) }), "aa": aa.json, "ab": ab?.json ?? .null,
+            ]
+        }
+
+        /// One line for the release step and the ledger.
+        public var summary: String {
+            var parts = ["decision diff \(verdict.rawValue)"]
+            if let ab {
+                parts.append(
+                    "\(ab.comparison.changed) changed (\(ab.comparison.changedEntries) entries), entries \(ab.current.entries) -> \(ab.candidate.entries)"
+                )
+                if let top = ab.comparison.transitions.first {
+                    parts.append("most: \(top.from) -> \(top.to) x\(top.count)")
+                }
+            }
+            if wouldBlock { parts.append("would block: \(reasons.joined(separator: "; "))") }
+            if verdict == .block { parts.append(reasons.joined(separator: "; ")) }
+            if verdict != .pass && verdict != .block, let note = notes.first { parts.append(note) }
+            parts.append(aa.summary)
+            return parts.joined(separator: "; ")
         }
     }
 
@@ -71,229 +183,163 @@ public struct DecisionsCheck {
         self.config = config
     }
 
-    /// Replays the last `hours` of the live release's recording with the live binary and
-    /// compares. `progress` gets a line per step.
-    public func run(hours: Double, now: Instant, progress: (String) -> Void = { _ in }) -> Report {
-        var report = Report(verdict: .noRecording, hours: hours)
+    /// Replays the last `hours` of the recording with the live binary and, when given, the
+    /// candidate, in parallel and at low priority, and judges. `progress` gets a line per step.
+    public func run(
+        hours: Double, now: Instant, candidate: Candidate? = nil, strategyChange: String? = nil,
+        progress: (String) -> Void = { _ in }
+    ) -> Report {
+        let policy = config.decisionDiff
+        var report = Report(
+            aa: AAReport(verdict: .noRecording, hours: hours, minHours: policy.minAAHours), candidate: candidate,
+            mode: policy.mode, strategyChange: strategyChange)
         let slots = Slots(home: home)
         guard let live = slots.active(), let release = slots.releaseID(live) else {
-            report.notes.append("no live release yet")
+            report.notes.append("no live release yet: nothing was recorded to compare on")
             return report
         }
-        report.release = release
+        report.aa.release = release
         let from = now.adding(seconds: -hours * 3600)
+        report.from = from
         let heads = RecordingSegments.list(home.recordingDir).compactMap(RecordingSegments.head)
         // A segment holds up to an hour: one that started an hour before the window reaches into it.
         let inWindow = heads.filter { ($0.started ?? .init(microseconds: 0)) >= from.adding(seconds: -3600) }
-        guard inWindow.contains(where: { $0.release == release }) else {
-            report.notes.append(
-                inWindow.isEmpty
-                    ? "nothing recorded in the last \(String(format: "%g", hours)) h in \(home.recordingDir)"
-                    : "nothing recorded by the live release \(release) in the last \(String(format: "%g", hours)) h")
-            report.segments = inWindow.map {
+        let window = String(format: "%g", hours)
+        guard !inWindow.isEmpty else {
+            report.notes.append("nothing recorded in the last \(window) h in \(home.recordingDir)")
+            report.aa.notes = report.notes
+            return report
+        }
+        let aaChecks = inWindow.contains { $0.release == release }
+        if !aaChecks {
+            report.aa.notes.append("nothing recorded by the live release \(release) in the last \(window) h")
+            report.aa.segments = inWindow.map {
                 SegmentNote(
                     name: $0.name, release: $0.release, checked: false,
                     note: "not A/A-checked (recorded by \($0.release))")
             }
-            return report
-        }
-        let binary = slots.path(live) + "/" + config.binary
-        let into = NSTemporaryDirectory() + "deployctl-aa-\(UUID().uuidString.prefix(8))"
-        defer { try? FileManager.default.removeItem(atPath: into) }
-        progress("replaying the live release's recording since \(from.iso8601) with \(binary)")
-        let outcome: ProcessRunner.Outcome
-        do {
-            outcome = try ProcessRunner.run(
-                binary,
-                ["replay", "--recorded", "--home", home.root, "--from", from.iso8601, "--into", into, "--json"],
-                timeout: Self.timeoutSeconds, tracking: DeployLock.childrenFile(home))
-        } catch {
-            report.verdict = .incomplete
-            report.notes.append("the replay could not start: \(error)")
-            return report
-        }
-        guard outcome.status == 0, !outcome.timedOut, let replay = Self.json(in: outcome.output) else {
-            if outcome.output.contains("--recorded") && outcome.output.contains("nknown option") {
-                report.notes.append("the live release \(release) predates the flight recorder: it cannot replay")
+            if candidate == nil {
+                report.notes = report.aa.notes
                 return report
             }
-            report.verdict = .incomplete
+        }
+        let liveBinary = slots.path(live) + "/" + config.binary
+        let scratch = NSTemporaryDirectory() + "deployctl-decisions-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let arguments = ["replay", "--recorded", "--home", home.root, "--from", from.iso8601, "--json"]
+        var runs = [(liveBinary, arguments + ["--into", scratch + "/current"])]
+        if let candidate {
+            runs.append((candidate.binary, arguments + ["--into", scratch + "/candidate"] + candidate.arguments))
+            progress("replaying the recording since \(from.iso8601) with the live build and \(candidate.label)")
+        } else {
+            progress("replaying the live release's recording since \(from.iso8601) with \(liveBinary)")
+        }
+        let ended = ParallelRuns.run(
+            runs, timeout: Double(policy.timeoutSeconds), tracking: DeployLock.childrenFile(home),
+            without: config.secretNames)
+        let current = ended[0]
+        let currentReplay = current.finished ? Self.json(in: current.output) : nil
+        if current.failedToStart != nil || currentReplay == nil {
+            report.aa.verdict = aaChecks ? .incomplete : .noRecording
+            let why = Self.why(current, timeout: policy.timeoutSeconds)
+            if why.contains("predates") {
+                report.aa.verdict = .noRecording
+                report.aa.notes.append("the live release \(release) predates the flight recorder: it cannot replay")
+            } else {
+                report.aa.notes.append("the live build's replay \(why)")
+            }
+        } else if let currentReplay, aaChecks {
+            judgeAA(currentReplay, into: scratch + "/current", release: release, report: &report.aa)
+        }
+        guard let candidate else {
+            report.verdict = report.aa.verdict == .noRecording ? .noRecording : .inconclusive
+            report.notes = report.aa.notes
             report.notes.append(
-                outcome.timedOut
-                    ? "the replay passed \(Int(Self.timeoutSeconds)) s and was ended"
-                    : "the replay failed (exit \(outcome.status)): \(ProcessRunner.lastLines(outcome.output, 5))")
+                "no candidate: slot \(slots.inactive()) holds no built release (--slot or --config names one)")
             return report
         }
-        var windows: [(Instant, Instant)] = []
-        var gaps = 0
-        var divergence: String?
-        for s in replay["segments"]?.arrayValue ?? [] {
-            guard let o = s.objectValue else { continue }
-            let name = o["name"]?.stringValue ?? "?"
-            let by = o["release"]?.stringValue ?? "?"
-            let status = o["status"]?.stringValue ?? ""
-            guard by == release else {
-                report.segments.append(
-                    SegmentNote(name: name, release: by, checked: false, note: "not A/A-checked (recorded by \(by))"))
-                continue
-            }
-            // Cycles of the live release are missing before a gap's segment, an hour's segment
-            // that had to be restored, a segment that could not be replayed, and after a damaged line.
-            let reason = o["reason"]?.stringValue ?? ""
-            if reason == "gap" || (reason == "hour" && status.hasPrefix("restored")) || status.hasPrefix("not replayed")
-                || status.contains("cannot be read")
-            {
-                gaps += 1
-            }
-            if divergence == nil, let first = o["first_divergence"]?.stringValue { divergence = "\(name): \(first)" }
-            guard let first = o["first"]?.instantValue, let last = o["last"]?.instantValue,
-                !status.hasPrefix("not replayed")
-            else {
-                report.segments.append(
-                    SegmentNote(
-                        name: name, release: by, checked: false,
-                        note: status.hasPrefix("not replayed") ? status : "no cycles recorded"))
-                continue
-            }
-            windows.append((first, last))
-            report.checkedHours += first.seconds(until: last) / 3600
-            report.segments.append(SegmentNote(name: name, release: by, checked: true, note: status))
+        var ab = ABReport()
+        ab.seconds = (current.seconds, ended[1].seconds)
+        guard let currentReplay else {
+            report.verdict = .inconclusive
+            report.notes.append("the live build's replay \(Self.why(current, timeout: policy.timeoutSeconds)): no A/B")
+            report.ab = ab
+            return report
         }
-        // The live engine's older lines may be rotated away: only what both sides still hold is
-        // compared, and the rest is said.
-        var clipped = false
-        if let oldest = Self.oldestLine(home.signalsLog), windows.contains(where: { $0.0 < oldest }) {
-            windows = windows.compactMap { w in w.1 < oldest ? nil : (max(w.0, oldest), w.1) }
-            clipped = true
+        let other = ended[1]
+        guard other.finished, let candidateReplay = Self.json(in: other.output) else {
+            let why = Self.why(other, timeout: policy.timeoutSeconds)
+            if why.contains("predates") {
+                report.verdict = .inconclusive
+                report.notes.append("the candidate \(why): no A/B")
+            } else {
+                // The live build replayed the same window within the limit: the candidate's hang
+                // or crash is its own, and would be live after a flip.
+                ab.failure = "the candidate's replay \(why) (the live build's took \(Int(current.seconds)) s)"
+            }
+            report.ab = ab
+            return judge(report, ab: ab)
+        }
+        let currentHome = Home(root: scratch + "/current")
+        let candidateHome = Home(root: scratch + "/candidate")
+        let currentLines = DecisionDiff.lines(currentHome.signalsLog)
+        let candidateLines = DecisionDiff.lines(candidateHome.signalsLog)
+        ab.comparison = DecisionDiff.compare(current: currentLines, candidate: candidateLines)
+        ab.current = DecisionDiff.totals(lines: currentLines, home: currentHome, summary: currentReplay)
+        ab.candidate = DecisionDiff.totals(lines: candidateLines, home: candidateHome, summary: candidateReplay)
+        let since = candidateReplay["checkpoint"]?.objectValue?["time"]?.instantValue
+        ab.limits = DecisionDiff.limitBreaks(
+            home: candidateHome, config: candidate.config, universe: try? ConfigFiles.assetUniverse(home.assetUniverse),
+            since: since)
+        ab.thresholds = DecisionDiff.thresholdReasons(
+            ab.comparison, current: ab.current, candidate: ab.candidate, policy: policy)
+        if (currentReplay["cycles"]?.doubleValue ?? 0) == 0 {
+            report.notes.append("the recording's window held no cycle to replay")
+        }
+        if ab.candidate.paperFills > 0 {
             report.notes.append(
-                "the live signal lines before \(oldest.iso8601) are rotated away (logs/signals.jsonl.N): cycles before it were not checked"
+                "\(ab.candidate.paperFills) order(s) or close(s) only the candidate made were filled by the paper broker"
             )
         }
-        let liveLines = Self.signalLines(home.signalsLog, rotated: true, in: windows)
-        let replayLines = Self.signalLines(into + "/logs/signals.jsonl", rotated: true, in: windows)
-        let (compared, mismatch) = Self.compare(live: liveLines, replay: replayLines)
-        report.comparedLines = compared
-        if let mismatch {
-            report.verdict = .mismatch
-            report.firstMismatch = mismatch
-        } else if let divergence {
-            // A call the recording holds no answer for was filled on paper: the replay did not
-            // do what the live engine did, even where the lines still agree.
-            report.verdict = .mismatch
-            report.notes.append("the replay made a call the recording holds no answer for: \(divergence)")
-        } else if gaps > 0 || clipped || (compared == 0 && !windows.isEmpty) {
-            report.verdict = .incomplete
-            if gaps > 0 {
-                report.notes.append("\(gaps) gap(s) in the live release's recording: cycles there were not checked")
-            }
-            if compared == 0 && !windows.isEmpty {
-                report.notes.append("no signal lines to compare in the recorded cycles")
-            }
-        } else if report.checkedHours < Self.minAAHours {
-            report.verdict = .partial
+        return judge(report, ab: ab)
+    }
+
+    /// The policy: a broken limit blocks always; a failed replay or a threshold blocks in
+    /// `block` mode unless the release declares a strategy change; `report` mode only reports.
+    func judge(_ report: Report, ab: ABReport) -> Report {
+        var report = report
+        report.ab = ab
+        report.reasons = ab.limits.map { "limit broken: \($0)" }
+        if !ab.limits.isEmpty {
+            report.verdict = .block
+            report.reasons += ab.thresholds
+            return report
+        }
+        var soft = ab.thresholds
+        if let failure = ab.failure { soft.insert(failure, at: 0) }
+        report.reasons = soft
+        if soft.isEmpty {
+            report.verdict = .pass
+        } else if ab.failure == nil && report.strategyChange != nil {
+            report.verdict = .pass
+            report.wouldBlock = true
+            report.notes.append("a declared strategy change: the differences are reported, not blocked")
+        } else if config.decisionDiff.mode == "report" {
+            report.verdict = .pass
+            report.wouldBlock = true
         } else {
-            report.verdict = .identical
+            report.verdict = .block
         }
         return report
     }
 
-    /// The JSON object a command printed after its progress lines.
-    static func json(in output: String) -> JSONObject? {
-        guard let start = output.range(of: "\n{")?.lowerBound ?? (output.hasPrefix("{") ? output.startIndex : nil)
-        else { return nil }
-        return (try? JSONValue.parse(Array(output[start...].utf8)))?.objectValue
-    }
-
-    /// The time of the oldest signal line still on disk (the oldest rotated file's first line).
-    static func oldestLine(_ path: String) -> Instant? {
-        let files = (1...9).reversed().map { "\(path).\($0)" }.filter(FileIO.exists) + [path]
-        for file in files {
-            if let ts = JSONLTail.firstLine(file)?.objectValue?["ts"]?.instantValue { return ts }
+    /// Why a replay gave no JSON, in words.
+    static func why(_ run: ParallelRuns.Ended, timeout: Int) -> String {
+        if let error = run.failedToStart { return "could not start: \(error)" }
+        if run.timedOut { return "passed the \(timeout) s limit and was ended" }
+        if run.output.contains("--recorded") && run.output.contains("nknown option") {
+            return "predates the flight recorder: it cannot replay a recording"
         }
-        return nil
-    }
-
-    /// The signal lines of `path` (and its rotated files, oldest first) whose time falls in one
-    /// of `windows`, grouped by time in file order.
-    static func signalLines(_ path: String, rotated: Bool, in windows: [(Instant, Instant)]) -> [Int64: [JSONObject]] {
-        var files = [path]
-        if rotated { files = (1...9).reversed().map { "\(path).\($0)" }.filter(FileIO.exists) + files }
-        var out: [Int64: [JSONObject]] = [:]
-        let prefix = Array(#"{"ts":""#.utf8)
-        func inWindow(_ ts: Instant) -> Bool { windows.contains { ts >= $0.0 && ts <= $0.1 } }
-        for file in files {
-            guard let bytes = try? FileIO.read(file) else { continue }
-            var start = 0
-            while start < bytes.count {
-                let end = bytes[start...].firstIndex(of: 0x0A) ?? bytes.count
-                defer { start = end + 1 }
-                guard end > start else { continue }
-                // A line's time is read from its start (the engine writes `ts` first), so lines
-                // outside the windows are never parsed: a day at 400 symbols is 100 MB of them.
-                if end - start > prefix.count + 1, Array(bytes[start..<(start + prefix.count)]) == prefix,
-                    let close = bytes[(start + prefix.count)..<end].firstIndex(of: 0x22),
-                    case .success(let ts) = TimestampParser.parse(
-                        String(decoding: bytes[(start + prefix.count)..<close], as: UTF8.self)),
-                    !inWindow(ts)
-                {
-                    continue
-                }
-                guard let o = (try? JSONValue.parse(Array(bytes[start..<end])))?.objectValue,
-                    let ts = o["ts"]?.instantValue, inWindow(ts)
-                else { continue }
-                out[ts.microseconds, default: []].append(o)
-            }
-        }
-        return out
-    }
-
-    /// What a decision is, in the log's own words: free-text reasons embed the config and are
-    /// not compared, except a close's exit reason.
-    static func key(_ o: JSONObject) -> [String] {
-        func text(_ k: String) -> String { o[k]?.stringValue ?? "" }
-        func centsOf(_ k: String) -> String { o[k]?.doubleValue.map { String(format: "%.2f", $0) } ?? "" }
-        var key = [text("symbol"), text("action"), text("direction"), text("rule"), centsOf("notional")]
-        if text("action") == "closed" {
-            key += [text("reason"), centsOf("net_pnl"), o["price"]?.doubleValue.map { "\($0)" } ?? ""]
-        }
-        return key
-    }
-
-    /// The same decision. A skipped line written before skips named their rule has none: its
-    /// rule is not compared then.
-    static func same(_ l: JSONObject, _ r: JSONObject) -> Bool {
-        var a = key(l)
-        var b = key(r)
-        if l["action"]?.stringValue == "skipped" && (l["rule"] == nil || r["rule"] == nil) {
-            a[3] = ""
-            b[3] = ""
-        }
-        return a == b
-    }
-
-    /// Lines compared, and the first that differs (both sides, the cycle's time and place).
-    static func compare(live: [Int64: [JSONObject]], replay: [Int64: [JSONObject]]) -> (Int, JSONValue?) {
-        var compared = 0
-        for ts in Set(live.keys).union(replay.keys).sorted() {
-            let a = live[ts] ?? []
-            let b = replay[ts] ?? []
-            for index in 0..<max(a.count, b.count) {
-                let l = index < a.count ? a[index] : nil
-                let r = index < b.count ? b[index] : nil
-                if let l, let r, same(l, r) {
-                    compared += 1
-                    continue
-                }
-                return (
-                    compared,
-                    [
-                        "ts": .string(Instant(microseconds: ts).iso8601), "index_in_cycle": .int(index),
-                        "cycle": (l ?? r)?["cycle"] ?? .null, "live": l.map { .object($0) } ?? .null,
-                        "replay": r.map { .object($0) } ?? .null,
-                    ]
-                )
-            }
-        }
-        return (compared, nil)
+        return "failed (exit \(run.status)): \(ProcessRunner.lastLines(run.output, 5))"
     }
 }

@@ -109,7 +109,9 @@ extension Doctor {
     /// Locks free themselves when their holder dies; one held far longer than its work takes
     /// belongs to a process that hangs, and blocks every release or watchdog run after it.
     static func locksCheck(home: Home, config: DeployConfig, now: Instant) -> CheckResult {
-        let releaseTakes = config.build.timeoutSeconds + config.probation.timeoutSeconds + 600
+        // A release builds, replays the recorded day twice (the decision diff), then probes.
+        let releaseTakes =
+            config.build.timeoutSeconds + config.decisionDiff.timeoutSeconds + config.probation.timeoutSeconds + 600
         let locks: [(path: String, limit: Int, what: String)] = [
             (home.deployLock, releaseTakes, "a release"),
             // A watchdog's rollback waits out a probation.

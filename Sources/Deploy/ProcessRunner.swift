@@ -246,10 +246,14 @@ public enum ProcessRunner {
 /// The process group of the child being waited for (0: none), for the signal handler. A plain
 /// word written by one thread and read by a handler: no locking is possible there.
 nonisolated(unsafe) var runningGroup: pid_t = 0
+/// A second child run beside the first (the decision diff's two replays).
+nonisolated(unsafe) var secondRunningGroup: pid_t = 0
 
 private func endRunningGroupAndDie(_ sig: Int32) {
     let group = runningGroup
     if group > 1 { kill(-group, SIGKILL) }
+    let second = secondRunningGroup
+    if second > 1 { kill(-second, SIGKILL) }
     signal(sig, SIG_DFL)
     raise(sig)
 }

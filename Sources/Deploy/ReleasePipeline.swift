@@ -34,6 +34,9 @@ public final class ReleasePipeline {
         public var force = false
         public var detach = false
         public var waitForLock = 0.0
+        /// Why the candidate's decisions are meant to change: the decision diff reports them
+        /// without blocking (a broken limit still blocks).
+        public var strategyChange: String?
         public init() {}
     }
 
@@ -46,6 +49,9 @@ public final class ReleasePipeline {
     let now: () -> Instant
     var steps: [JSONValue] = []
     var checks: [CheckResult] = []
+    /// `Strategy-Change:` trailers of the commits the candidate brings over the live release.
+    var declaredChanges: [String] = []
+    var decisions: DecisionsCheck.Report?
 
     public init(
         home: Home, config: DeployConfig, manager: ServiceManager, progress: StepProgress,
@@ -187,6 +193,7 @@ public final class ReleasePipeline {
         [
             JSONField("slot", .string(slot)), JSONField("steps", .array(steps)),
             JSONField("checks", .array(checks.map(\.json))),
+            JSONField("decisions", decisions?.json ?? .null),
         ]
     }
 
@@ -233,6 +240,11 @@ public final class ReleasePipeline {
             try slots.forgetRelease(slot)
             let removed = try repo.checkoutHard(sha, keep: Self.isBuildFolder)
             let subject = (try? repo.subject(of: sha)) ?? ""
+            let liveSha = slots.active().flatMap { slots.releaseID($0) }.flatMap { live in
+                records.last(where: { $0.id == live })?.sha
+            }
+            declaredChanges = ((try? repo.messages(of: sha, since: liveSha ?? "")) ?? []).flatMap(
+                Self.strategyChangeTrailers)
             try ledger.append(
                 id, "resolved", [JSONField("sha", .string(sha)), JSONField("subject", .string(subject))], at: now())
             return (
@@ -272,7 +284,8 @@ public final class ReleasePipeline {
         if let failed = checks.first(where: { !$0.ok }) {
             throw StepFailure(step: "checks", detail: "\(failed.name): \(failed.detail)")
         }
-        // Only now is the slot a whole release: checkout, binary, checks.
+        try decide(machine, slot: slot, options: options)
+        // Only now is the slot a whole release: checkout, binary, checks, decisions.
         try slots.writeReleaseID(id, slot: slot)
         return sha
     }

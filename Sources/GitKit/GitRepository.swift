@@ -121,6 +121,29 @@ public final class GitRepository {
         return git_commit_summary(commit).map { String(cString: $0) } ?? ""
     }
 
+    /// The messages of the commits `sha` has and `base` has not (newest first, at most `limit`):
+    /// what a release brings over the live one. A `base` this repository does not hold (or
+    /// empty) leaves only `sha`'s own message.
+    public func messages(of sha: String, since base: String, limit: Int = 1000) throws(GitError) -> [String] {
+        var walk: OpaquePointer?
+        try GitError.check(git_revwalk_new(&walk, pointer), "git_revwalk_new")
+        defer { git_revwalk_free(walk) }
+        var tip = git_oid()
+        try GitError.check(git_oid_fromstr(&tip, sha), "git_oid_fromstr(\(sha))")
+        try GitError.check(git_revwalk_push(walk, &tip), "git_revwalk_push(\(sha))")
+        var hidden = git_oid()
+        let baseKnown = !base.isEmpty && git_oid_fromstr(&hidden, base) == 0 && git_revwalk_hide(walk, &hidden) == 0
+        var out: [String] = []
+        var oid = git_oid()
+        while out.count < (baseKnown ? limit : 1), git_revwalk_next(&oid, walk) == 0 {
+            var commit: OpaquePointer?
+            guard git_commit_lookup(&commit, pointer, &oid) == 0 else { continue }
+            out.append(git_commit_message(commit).map { String(cString: $0) } ?? "")
+            git_commit_free(commit)
+        }
+        return out
+    }
+
     /// The commit HEAD points at.
     public func head() throws(GitError) -> String {
         var oid = git_oid()

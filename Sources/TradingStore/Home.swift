@@ -57,6 +57,8 @@ public struct Home: Sendable, Equatable {
     public var stateDir: String { path("state") }
     public var heartbeat: String { path("state", "heartbeat.json") }
     public var releasesLedger: String { path("state", "releases.jsonl") }
+    /// The decision diff's report of each release (`RELEASE.json`).
+    public var decisionsDir: String { path("state", "decisions") }
     public var engineLock: String { path("state", "engine.lock") }
     public var deployLock: String { path("state", "deploy.lock") }
     public var positionsLock: String { path("state", "positions.lock") }

@@ -67,6 +67,8 @@ public struct ReleaseRecord: Sendable {
     public var error: String?
     public var steps: [JSONValue] = []
     public var checks: [JSONValue] = []
+    /// The decision diff's `decisions` event (verdict, counts, transitions), when it ran.
+    public var decisions: JSONObject?
 
     public init(id: String) { self.id = id }
 
@@ -90,6 +92,10 @@ public struct ReleaseRecord: Sendable {
                 error = o["detail"]?.stringValue
             }
         case "check": checks.append(.object(o))
+        case "decisions":
+            var d = o
+            for key in ["ts", "release", "event"] { d[key] = nil }
+            decisions = d
         case "state":
             // A final verdict stays: a `failed` written after `bad` by an older deployctl does not
             // soften it. Other moves are taken as written (the machine checked them).
@@ -116,6 +122,7 @@ public struct ReleaseRecord: Sendable {
         o["error"] = error.map { .string($0) } ?? .null
         o["steps"] = .array(steps)
         o["checks"] = .array(checks)
+        o["decisions"] = decisions.map { .object($0) } ?? .null
         return .object(o)
     }
 }

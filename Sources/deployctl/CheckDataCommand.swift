@@ -99,37 +99,55 @@ struct CheckDataCommand: ParsableCommand {
     }
 }
 
-/// `deployctl check decisions`: the A/A of the flight recorder (report only).
+/// `deployctl check decisions`: the A/A of the flight recorder and the A/B of a candidate.
 struct CheckDecisionsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "decisions",
         abstract:
-            "Replay the live release's recording with the live binary and compare its decisions with the live engine's.",
+            "Replay the recorded window with the live build and a candidate, and compare their decisions.",
         discussion: """
-            The A/A: the live slot's tradingbot replays what the live release recorded in the last --hours \
-            (replay --recorded, at low priority), and its signal lines must be the live engine's own \
-            (logs/signals.jsonl and its rotated files), matched by time, symbol and order in the cycle, \
-            comparing action, direction, rule, notional to the cent, and a close's reason, net P&L and price. \
-            Verdicts: identical, partial (less than 1 h recorded by the live release), mismatch (the first \
-            differing line of each side), incomplete (gaps, or the replay could not finish), no_recording. \
-            Report only: exit 0 whatever the verdict; 2 config; 3 another deploy holds the lock.
+            The live slot's tradingbot and the candidate (--slot: another slot's built release, by default the \
+            inactive one; --config F: the live binary with a proposed bot.json) each replay the recording of the \
+            last --hours (replay --recorded, in parallel, at low priority) from the same checkpoint. \
+            The A/A: the live build's replay must write the live engine's own signal lines (identical, partial, \
+            mismatch, incomplete, no_recording; it never blocks). The A/B: the candidate's lines against the live \
+            build's, per line action (executed, blocked:RULE, skipped:RULE, closed:REASON), direction and notional \
+            to the cent; transitions with counts, the first 20 differing lines, totals side by side, and the \
+            limits the candidate broke with its own entries. deploy.json's decision_diff decides: mode block or \
+            report, the entry and exit ratios, the share of changed entry decisions, timeout_seconds. \
+            Exit 0 when the policy lets it through (would_block in report mode), 1 when it blocks, 2 usage or \
+            configuration, 3 another deploy holds the lock. Builds nothing.
             """
     )
 
     @OptionGroup var options: DeployOptions
 
-    @Option(help: "Hours of recording to check (default 24).")
-    var hours: Double = 24
+    @Option(help: "Hours of recording to replay (default: decision_diff.hours, 24).")
+    var hours: Double?
+
+    @Option(help: "The candidate slot, A or B (default: the inactive slot, when it holds a built release).")
+    var slot: String?
+
+    @Option(help: "A proposed bot.json, tried with the live binary against the live one.")
+    var config: String?
 
     @Option(help: "Seconds to wait for the deploy lock (default 0: exit 3 when held).")
     var wait: Double = 0
 
     func run() throws {
+        let deploy = try options.guardConfig(quietly: options.json)
+        let hours = hours ?? deploy.decisionDiff.hours
         guard hours > 0 && hours <= 24 * 30 else {
             throw CommandFailure.usage("--hours must be above 0 and at most 720")
         }
-        let config = try options.guardConfig(quietly: options.json)
         let home = options.home
+        let check = DecisionsCheck(home: home, config: deploy)
+        let candidate: DecisionsCheck.Candidate?
+        do {
+            candidate = try check.candidate(slot: slot, configFile: config)
+        } catch {
+            throw CommandFailure.usage("\(error)")
+        }
         let lock: FileLock
         switch DeployLock.take(home: home, holder: "check decisions pid \(ProcessIdentity.pid)", wait: wait) {
         case .success(let held): lock = held
@@ -137,23 +155,18 @@ struct CheckDecisionsCommand: ParsableCommand {
         }
         defer { lock.release() }
         ProcessRunner.endChildrenOnSignals()
-        let report = DecisionsCheck(home: home, config: config).run(
-            hours: hours, now: WallClock.now,
+        let report = check.run(
+            hours: hours, now: WallClock.now, candidate: candidate,
             progress: { line in if !options.json { print("  " + line) } })
         if options.json {
             printJSON(report.json)
-            return
+        } else {
+            print(report.text(home: home).joined(separator: "\n"))
         }
-        print(report.summary)
-        for s in report.segments { print("  \(s.name) (\(s.release)): \(s.checked ? "checked" : s.note)") }
-        for note in report.notes { print("  note: \(note)") }
-        if let m = report.firstMismatch?.objectValue {
-            print("  first differing line, cycle at \(m["ts"]?.stringValue ?? "?"):")
-            print("    live   \(m["live"]?.serialized() ?? "none")")
-            print("    replay \(m["replay"]?.serialized() ?? "none")")
-            print(
-                "  reproduce: tradingbot replay --recorded --home \(home.root) --from \(m["ts"]?.stringValue ?? "") --keep"
-            )
+        if report.blocks {
+            throw CommandFailure(
+                code: ExitStatus.failed,
+                "the decision diff blocks this candidate: \(report.reasons.joined(separator: "; "))")
         }
     }
 }

@@ -67,9 +67,20 @@ struct ReleaseCommand: ParsableCommand {
     @Option(help: "Wait up to this many seconds for another release to finish.")
     var wait: Double = 0
 
+    @Option(
+        name: .customLong("strategy-change"),
+        help:
+            "Why this release changes decisions: the decision diff reports them without blocking (limits still block).")
+    var strategyChange: String?
+
     func run() throws {
         let config = try options.config()
+        if let strategyChange, strategyChange.trimmingCharacters(in: .whitespaces).isEmpty {
+            throw CommandFailure.usage(
+                "--strategy-change needs the reason, e.g. --strategy-change \"entry threshold 0.25 -> 0.3\"")
+        }
         var opts = ReleasePipeline.Options()
+        opts.strategyChange = strategyChange
         opts.ref = ref
         opts.force = force
         opts.detach = detach
@@ -154,7 +165,29 @@ struct HistoryCommand: ParsableCommand {
             let error = (r.error ?? "").replacingOccurrences(of: "\n", with: " ")
             let why = r.failedStep.map { " at \($0): \(error.prefix(160))" } ?? ""
             print("\(r.startedAt)  \(r.id)  \(r.ref) \(r.sha.prefix(12))  slot \(r.slot)  \(r.state)\(why)")
+            if let d = r.decisions { print("    " + Self.decisions(d)) }
         }
+    }
+}
+
+extension HistoryCommand {
+    /// The decision diff of a release on one line: verdict, counts, the commonest transitions.
+    static func decisions(_ d: JSONObject) -> String {
+        var line = "decisions: \(d["verdict"]?.stringValue ?? "?")"
+        if d["would_block"] == .bool(true) { line += " (would block)" }
+        if let changed = d["changed"]?.doubleValue {
+            line += ", \(Int(changed)) lines changed (\(Int(d["changed_entries"]?.doubleValue ?? 0)) entries)"
+        }
+        if let e = d["entries"]?.objectValue {
+            line += ", entries \(Int(e["current"]?.doubleValue ?? 0)) -> \(Int(e["candidate"]?.doubleValue ?? 0))"
+        }
+        let top = (d["transitions"]?.arrayValue ?? []).prefix(3).compactMap(\.objectValue).map {
+            "\($0["from"]?.stringValue ?? "") -> \($0["to"]?.stringValue ?? "") x\(Int($0["count"]?.doubleValue ?? 0))"
+        }
+        if !top.isEmpty { line += "; " + top.joined(separator: ", ") }
+        if let why = d["strategy_change"]?.stringValue { line += "; strategy change: \(why)" }
+        if let note = d["note"]?.stringValue, d["changed"] == nil { line += "; \(note)" }
+        return line
     }
 }
 

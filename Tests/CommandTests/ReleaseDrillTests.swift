@@ -18,6 +18,9 @@ struct ReleaseDrill {
         /// An older release: it does not know bot.json's `risk.exposure_basis` and refuses the
         /// file that holds it, as every release refuses a key it does not know.
         case olderConfig
+        /// Decides with an entry threshold of 0.6 whatever bot.json says (its replays read a
+        /// copy of the home's bot.json with the threshold raised): a threshold changed in code.
+        case higherThreshold
     }
 
     let root: String
@@ -61,7 +64,7 @@ struct ReleaseDrill {
     @discardableResult
     func use(_ variant: Variant, _ message: String) throws -> String {
         let real = CommandRunner.path("tradingbot")
-        var app = "#!/bin/sh\n"
+        var app = "#!/bin/sh\nREAL='\(real)'\n"
         switch variant {
         case .selfcheckFails:
             app +=
@@ -121,6 +124,16 @@ struct ReleaseDrill {
                 print("error: " + said, file=sys.stderr)
                 sys.exit(2)
                 PY
+                fi
+
+                """#
+        case .higherThreshold:
+            app += #"""
+                h=""; prev=""; for a in "$@"; do [ "$prev" = --home ] && h=$a; prev=$a; done
+                if [ "$1" = replay ] && [ -n "$h" ]; then
+                t="$h/state/higher-threshold.json"
+                python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); d.setdefault("strategy", {})["entry_threshold"]=0.6; json.dump(d, open(sys.argv[2], "w"))' "$h/config/bot.json" "$t"
+                exec "$REAL" "$@" --config "$t"
                 fi
 
                 """#
@@ -446,7 +459,8 @@ struct ReleaseDrill {
         #expect(
             names == [
                 "config", "libgit2", "service_manager", "slots", "guard", "engine", "heartbeat", "positions",
-                "secrets", "dashboard", "recording", "disk", "units", "watchdog", "boot", "config_compat", "clock", "locks",
+                "secrets", "dashboard", "recording", "disk", "units", "watchdog", "boot", "config_compat", "clock",
+                "locks",
                 "build_tool",
             ])
         // The engine stopped by hand: doctor and status say nothing trades, and how to start it.

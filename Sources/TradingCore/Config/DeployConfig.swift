@@ -31,6 +31,35 @@ public struct DeployConfig: Sendable, Equatable {
     public var probation = Probation()
     public var watchdog = Watchdog()
     public var dashboard = Dashboard()
+    public var decisionDiff = DecisionDiff()
+
+    /// The decision diff's policy: when a candidate's replay of the live engine's recorded day
+    /// decides differently from the live build's, whether the release stops. The defaults let a
+    /// change that moves no decision through (a cosmetic one changes nothing: both replays read
+    /// the same inputs) and always stop a doubling or a halving of entries (ratio 2 or 0.5, and
+    /// then at least half the live entries changed).
+    public struct DecisionDiff: Sendable, Equatable {
+        /// `block`: a difference past a threshold stops the release; `report`: it is reported
+        /// (`would_block`). A limit the candidate breaks stops it in either mode.
+        public var mode = "block"
+        /// The recorded window replayed, ending now.
+        public var hours = 24.0
+        /// The candidate's executed entries divided by the live build's must stay within these
+        /// (none against none is 1; some against none is past any maximum).
+        public var entryRatioMin = 0.67
+        public var entryRatioMax = 1.5
+        /// The same for the exits of each reason.
+        public var exitRatioMin = 0.67
+        public var exitRatioMax = 1.5
+        /// Entry decisions that changed (executed on one side only, or another direction or
+        /// notional), as a share of the live build's entries: not of all lines, since at 400
+        /// symbols nearly every line is a skip.
+        public var maxChangedEntryShare = 0.2
+        /// Hours the live release must have recorded for an `identical` A/A.
+        public var minAAHours = 1.0
+        /// Past this both replays' process groups are ended and the step is inconclusive.
+        public var timeoutSeconds = 1800
+    }
 
     /// How the dashboard runs beside the engine. It never decides anything about trading: a
     /// dashboard that is down is reported, never a reason to restart or roll back the engine.
@@ -105,6 +134,7 @@ public struct DeployConfig: Sendable, Equatable {
         "repo", "default_ref", "binary", "git_token_env", "git_username", "git_ssh_key", "git_known_hosts",
         "allow_token_over_http",
         "secret_env", "service_manager", "build", "checks", "probation", "watchdog", "dashboard",
+        "decision_diff",
     ]
 
     /// Every variable name a child of deployctl must not inherit: the configured ones added to
@@ -194,6 +224,24 @@ public struct DeployConfig: Sendable, Equatable {
             try dashboard.allowOnly(["supervised", "probe"])
             c.dashboard.supervised = try dashboard.bool("supervised", default: c.dashboard.supervised)
             c.dashboard.probe = try dashboard.bool("probe", default: c.dashboard.probe)
+        }
+        if let diff = try root.section("decision_diff") {
+            try diff.allowOnly([
+                "mode", "hours", "entry_ratio_min", "entry_ratio_max", "exit_ratio_min", "exit_ratio_max",
+                "max_changed_entry_share", "min_aa_hours", "timeout_seconds",
+            ])
+            var d = c.decisionDiff
+            d.mode = try diff.choice("mode", ["block", "report"], default: d.mode)
+            d.hours = try diff.number("hours", in: 0.1...720, default: d.hours)
+            d.entryRatioMin = try diff.number("entry_ratio_min", in: 0...1, default: d.entryRatioMin)
+            d.entryRatioMax = try diff.number("entry_ratio_max", in: 1...1000, default: d.entryRatioMax)
+            d.exitRatioMin = try diff.number("exit_ratio_min", in: 0...1, default: d.exitRatioMin)
+            d.exitRatioMax = try diff.number("exit_ratio_max", in: 1...1000, default: d.exitRatioMax)
+            d.maxChangedEntryShare = try diff.number(
+                "max_changed_entry_share", in: 0...1000, default: d.maxChangedEntryShare)
+            d.minAAHours = try diff.number("min_aa_hours", in: 0...720, default: d.minAAHours)
+            d.timeoutSeconds = try diff.int("timeout_seconds", in: 10...86_400, default: d.timeoutSeconds)
+            c.decisionDiff = d
         }
         return c
     }
