@@ -120,6 +120,32 @@ extension Pages {
         return out
     }
 
+    /// A release's decision diff: verdict, counts, the declared change, why it blocked, and its
+    /// commonest transitions (the whole report is in state/decisions/RELEASE.json).
+    static func decisionDiff(_ d: JSONObject) -> String {
+        func int(_ v: JSONValue?) -> String { v?.doubleValue.map { String(Int($0)) } ?? "-" }
+        var out = "<h3>Decision diff: \(HTML.escape(d["verdict"]?.stringValue ?? "?"))"
+        if d["would_block"] == .bool(true) { out += " (would block)" }
+        out += "</h3><p>"
+        if d["changed"] != nil {
+            let entries = d["entries"]?.objectValue
+            out +=
+                "\(int(d["changed"])) lines changed, \(int(d["changed_entries"])) of them entry decisions; entries \(int(entries?["current"])) (live build) against \(int(entries?["candidate"])) (candidate). "
+        }
+        if let why = d["strategy_change"]?.stringValue { out += "Declared strategy change: \(HTML.escape(why)). " }
+        if let note = d["note"]?.stringValue { out += HTML.escape(note) }
+        out += "</p>"
+        let reasons = (d["reasons"]?.arrayValue ?? []).compactMap(\.stringValue)
+        if !reasons.isEmpty {
+            out += "<ul>" + reasons.map { "<li>\(HTML.escape($0))</li>" }.joined() + "</ul>"
+        }
+        let rows: [[String]] = (d["transitions"]?.arrayValue ?? []).compactMap(\.objectValue).map {
+            [int($0["count"]), $0["from"]?.stringValue ?? "", $0["to"]?.stringValue ?? ""]
+        }
+        if !rows.isEmpty { out += HTML.table(["Count", "Live build", "Candidate"], rows, numeric: [0]) }
+        return out
+    }
+
     /// The release history from the ledger, newest first, with each step and the bad shas.
     static func deploys(_ releases: Result<[ReleaseRecord], any Error>, unreadable: [Int], limit: Int = 50) -> String {
         var out = ""
@@ -151,8 +177,10 @@ extension Pages {
             out +=
                 "\(HTML.escape(r.state)) · \(HTML.escape(r.ref)) \(HTML.escape(String(r.sha.prefix(12)))) · \(HTML.escape(r.startedAt))"
             if let step = r.failedStep { out += " · failed at \(HTML.escape(step))" }
+            if let d = r.decisions { out += " · decisions \(HTML.escape(d["verdict"]?.stringValue ?? "?"))" }
             out += "</summary>"
             if !r.subject.isEmpty { out += "<p>\(HTML.escape(r.subject))</p>" }
+            if let d = r.decisions { out += decisionDiff(d) }
             let steps: [[String]] = r.steps.compactMap { $0.objectValue }.map { o in
                 [
                     o["name"]?.stringValue ?? "?", o["ok"] == .bool(false) ? "failed" : "ok",

@@ -92,8 +92,15 @@ public enum ProcessRunner {
     /// Puts SIGCHLD back to its default: started with it ignored (a parent's `trap '' CHLD`,
     /// some process supervisors), the kernel reaps our children itself and waitpid fails, which
     /// must never read as "the build passed". Called once at start by deployctl.
+    /// Also unblocks the signals deployctl acts on: a parent that started it from a thread that
+    /// blocks them (a thread pool, some supervisors) would leave Ctrl-C and a stop pending for
+    /// ever, and a release killed that way would wait on a hung child instead of ending it.
     public static func resetSignals() {
         signal(SIGCHLD, SIG_DFL)
+        var set = sigset_t()
+        sigemptyset(&set)
+        for sig in [SIGINT, SIGTERM, SIGHUP, SIGCHLD] { sigaddset(&set, sig) }
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
     }
 
     public static func run(

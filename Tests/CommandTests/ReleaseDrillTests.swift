@@ -21,6 +21,8 @@ struct ReleaseDrill {
         /// Decides with an entry threshold of 0.6 whatever bot.json says (its replays read a
         /// copy of the home's bot.json with the threshold raised): a threshold changed in code.
         case higherThreshold
+        /// Its replay of the recorded day never ends (the decision diff's candidate hangs).
+        case hangingReplay
     }
 
     let root: String
@@ -84,6 +86,7 @@ struct ReleaseDrill {
         case .neverBeats: app += "if [ \"$1\" = run ]; then exec sleep 3600; fi\n"
         case .hangingSelfcheck: app += "if [ \"$1\" = selfcheck ]; then exec sleep 301; fi\n"
         case .hangingDashboard: app += "if [ \"$1\" = dashboard ]; then exec sleep 302; fi\n"
+        case .hangingReplay: app += "if [ \"$1\" = replay ]; then exec sleep 303; fi\n"
         case .hangsAfterTenCycles:
             // Ten real cycles, then the process stays up but never beats again.
             app += "if [ \"$1\" = run ]; then \(real) \"$@\" --max-cycles 10; exec sleep 3600; fi\n"
@@ -362,7 +365,7 @@ struct ReleaseDrill {
         func steps(_ out: CommandRunner.Output) throws -> [String] {
             (try out.json()["steps"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
         }
-        #expect(try steps(first) == ["git", "build", "flip", "restart", "probation"])
+        #expect(try steps(first) == ["git", "build", "decisions", "flip", "restart", "probation"])
 
         let crashSha = try drill.use(.crashesOnRun, "crash")
         let crash = try drill.release()
@@ -631,6 +634,29 @@ struct ReleaseDrill {
             waitUntil(seconds: 20) { ReleaseDrill.processes("sleep 302").isEmpty },
             "Ctrl-C ends the candidate's dashboard: \(ReleaseDrill.processes("sleep 302"))")
         for pid in ReleaseDrill.processes("sleep 301") + ReleaseDrill.processes("sleep 302") { kill(pid, SIGKILL) }
+        #expect(drill.active == "A", "nothing went live")
+
+        // The decision diff's replays are tracked like the checks: a SIGKILLed release's hung
+        // candidate replay is ended by the watchdog's next run, a Ctrl-C ends it at once.
+        try drill.use(.hangingReplay, "hanging replay")
+        let replaying = try drill.startRelease(["--wait", "30"])
+        #expect(
+            waitUntil(seconds: 120) { !ReleaseDrill.processes("sleep 303").isEmpty }, "the candidate's replay started")
+        kill(replaying.processIdentifier, SIGKILL)
+        replaying.waitUntilExit()
+        #expect(!ReleaseDrill.processes("sleep 303").isEmpty, "SIGKILL cannot end the replay itself")
+        _ = try CommandRunner.execute(drill.home + "/bin/deployctl", ["watchdog", "--once", "--home", drill.home])
+        #expect(
+            waitUntil(seconds: 30) { ReleaseDrill.processes("sleep 303").isEmpty },
+            "the watchdog ends the killed release's replay")
+        let stopped = try drill.startRelease(["--wait", "30"])
+        #expect(
+            waitUntil(seconds: 120) { !ReleaseDrill.processes("sleep 303").isEmpty }, "the replay started again")
+        kill(stopped.processIdentifier, SIGINT)
+        stopped.waitUntilExit()
+        #expect(
+            waitUntil(seconds: 20) { ReleaseDrill.processes("sleep 303").isEmpty }, "Ctrl-C ends the candidate's replay")
+        for pid in ReleaseDrill.processes("sleep 303") { kill(pid, SIGKILL) }
         #expect(drill.active == "A", "nothing went live")
     }
 

@@ -187,6 +187,17 @@ import TradingStore
         try ledger.append("r1", "resolved", [JSONField("sha", .string(String(repeating: "a", count: 40)))], at: at)
         try ledger.append(
             "r1", "step", [JSONField("name", "build"), JSONField("ok", true), JSONField("seconds", 151.2)], at: at)
+        try ledger.append(
+            "r1", "decisions",
+            [
+                JSONField("verdict", "pass"), JSONField("would_block", true), JSONField("changed", 21),
+                JSONField("changed_entries", 17), JSONField("entries", ["current": 18, "candidate": 2]),
+                JSONField("strategy_change", "threshold 0.05 -> 0.6 <b>"),
+                JSONField(
+                    "transitions",
+                    [["from": "executed", "to": "skipped:entry_threshold", "count": 17]]),
+                JSONField("reasons", ["entries 2 against the live build's 18"]),
+            ], at: at)
         try ledger.append("r1", "state", [JSONField("state", "good")], at: at)
         try ledger.append("r2", "started", [JSONField("ref", "v2"), JSONField("slot", "B")], at: at)
         try ledger.append("r2", "resolved", [JSONField("sha", .string(String(repeating: "b", count: 40)))], at: at)
@@ -212,6 +223,13 @@ import TradingStore
         #expect(deploys.text.contains("Unreadable ledger line(s) 9"), "the torn line is named, not fatal")
         #expect(deploys.text.range(of: "<b>r2</b>")!.lowerBound < deploys.text.range(of: "<b>r1</b>")!.lowerBound)
         #expect(deploys.text.contains("<b>r3</b> started"))
+        // Each release's decision diff: its verdict, counts, declared change and transitions.
+        #expect(deploys.text.contains("decisions pass") && deploys.text.contains("Decision diff: pass (would block)"))
+        #expect(deploys.text.contains("entries 18 (live build) against 2 (candidate)"))
+        #expect(deploys.text.contains("threshold 0.05 -&gt; 0.6 &lt;b&gt;"), "escaped")
+        #expect(
+            deploys.text.contains(
+                "<td class=\"num\">17</td><td>executed</td><td>skipped:entry_threshold</td>"), "the transitions")
         let api = try JSONValue.parse(Array(try await dash.request("/api/releases").body)).objectValue
         #expect(api?["releases"]?.arrayValue?.compactMap { $0.objectValue?["id"]?.stringValue } == ["r3", "r2", "r1"])
 
