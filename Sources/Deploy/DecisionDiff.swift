@@ -238,9 +238,12 @@ public enum DecisionDiff {
         for p in mine {
             guard let at = p.openedAt?.instant else { continue }
             let when = "\(p.symbol) \(p.direction ?? "") entered at \(at.iso8601)"
+            // Open at the entry: what was entered by then and not closed before it (a close at
+            // the same time counts only for a position entered then: exits run before entries).
             let open = all.filter { q in
                 guard let from = q.openedAt?.instant, from <= at else { return false }
-                return q.closedAt.map { $0.instant > at } ?? true
+                guard let closed = q.closedAt?.instant else { return true }
+                return closed > at || (closed == at && from == at)
             }
             if open.count > limits.maxPositions {
                 out.append("\(when): \(open.count) positions open (max_positions \(limits.maxPositions))")

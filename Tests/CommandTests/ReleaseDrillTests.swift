@@ -655,7 +655,8 @@ struct ReleaseDrill {
         kill(stopped.processIdentifier, SIGINT)
         stopped.waitUntilExit()
         #expect(
-            waitUntil(seconds: 20) { ReleaseDrill.processes("sleep 303").isEmpty }, "Ctrl-C ends the candidate's replay")
+            waitUntil(seconds: 20) { ReleaseDrill.processes("sleep 303").isEmpty }, "Ctrl-C ends the candidate's replay"
+        )
         for pid in ReleaseDrill.processes("sleep 303") { kill(pid, SIGKILL) }
         #expect(drill.active == "A", "nothing went live")
     }
