@@ -220,7 +220,7 @@ import TradingStore
         #expect(deploys.text.contains("<b>r2</b> bad") && deploys.text.contains("<b>r1</b> good"))
         #expect(deploys.text.contains("<li><code>\(String(repeating: "b", count: 40))</code></li>"), "the bad sha")
         #expect(deploys.text.contains("no heartbeat &lt;script&gt;"), "ledger text is escaped")
-        #expect(deploys.text.contains("Unreadable ledger line(s) 9"), "the torn line is named, not fatal")
+        #expect(deploys.text.contains("Unreadable ledger line(s) 10"), "the torn line is named, not fatal")
         #expect(deploys.text.range(of: "<b>r2</b>")!.lowerBound < deploys.text.range(of: "<b>r1</b>")!.lowerBound)
         #expect(deploys.text.contains("<b>r3</b> started"))
         // Each release's decision diff: its verdict, counts, declared change and transitions.

@@ -44,10 +44,10 @@ func universeJSON(_ u: AssetUniverse) -> JSONValue {
 }
 
 /// An engine on `feed`, recording when `record`; its home.
-func benchEngine(_ universe: AssetUniverse, feed: any MarketFeed, start: Instant, record: Bool) throws -> (
-    TradingEngine, Home
-) {
-    let home = Home(root: NSTemporaryDirectory() + "engine-bench-rec-\(UUID().uuidString.prefix(8))")
+func benchEngine(
+    _ universe: AssetUniverse, feed: any MarketFeed, start: Instant, record: Bool, root: String? = nil
+) throws -> (TradingEngine, Home) {
+    let home = Home(root: root ?? NSTemporaryDirectory() + "engine-bench-rec-\(UUID().uuidString.prefix(8))")
     let (config, json) = benchConfig(universe, start: start)
     var settings = EngineSettings()
     settings.recordCandles = false
@@ -156,4 +156,31 @@ func recordedDayReplay(symbols: Int, cycles: Int) throws {
                 "recorded day replay, %d symbols (BloFin shape), %d cycles, %.0f MB recorded: live cycles %.1f s (baseline), replay %.1f s (%.2fx), %d segments, divergences %d, peak RSS %.0f MiB (%.0f before the replay)",
             symbols, summary.cycles, Double(bytes) / 1e6, live, replay, replay / live, summary.segments.count,
             summary.divergences.count, peakRSSMiB(), rssBefore))
+}
+
+/// `--record-home DIR SYMBOLS`: a home at DIR whose recording holds the last day (1440 one-minute
+/// cycles in BloFin's shape, ending now), with its bot.json, universe and signal lines, for
+/// `bench/decisions_bench.py` to run `deployctl check decisions` on.
+func recordHome(_ root: String, symbols: Int, cycles: Int) throws {
+    let universe = benchUniverse(symbols)
+    let now = Int64(Date().timeIntervalSince1970) / 60 * 60
+    let start = Instant(seconds: now - Int64(cycles) * 60)
+    let feed = BloFinShaped(SimulatedFeed(symbols: universe.symbols, seed: 3, intervalSeconds: 60, start: start))
+    let (engine, home) = try benchEngine(universe, feed: feed, start: start, record: true, root: root)
+    let (_, json) = benchConfig(universe, start: start)
+    try FileManager.default.createDirectory(atPath: root + "/config", withIntermediateDirectories: true)
+    try FileIO.writeAtomically(home.botConfig, Array(json.serialized(indent: 2).utf8))
+    try FileIO.writeAtomically(home.assetUniverse, Array(universeJSON(universe).serialized(indent: 2).utf8))
+    var t = start
+    let a = DispatchTime.now().uptimeNanoseconds
+    for _ in 0..<cycles {
+        _ = try engine.runCycle(now: t)
+        t = t.adding(seconds: 60)
+    }
+    engine.recorder?.flush(engine, at: t)
+    let bytes = RecordingSegments.list(home.recordingDir).reduce(Int64(0)) { $0 + $1.bytes }
+    print(
+        String(
+            format: "recorded %d cycles at %d symbols in %.1f s: %.0f MB", cycles, symbols,
+            Double(DispatchTime.now().uptimeNanoseconds - a) / 1e9, Double(bytes) / 1e6))
 }
