@@ -164,7 +164,7 @@ func recordedDayReplay(symbols: Int, cycles: Int) throws {
 func recordHome(_ root: String, symbols: Int, cycles: Int) throws {
     let universe = benchUniverse(symbols)
     let now = Int64(Date().timeIntervalSince1970) / 60 * 60
-    let start = Instant(seconds: now - Int64(cycles) * 60)
+    let start = Instant(seconds: Double(now - Int64(cycles) * 60))
     let feed = BloFinShaped(SimulatedFeed(symbols: universe.symbols, seed: 3, intervalSeconds: 60, start: start))
     let (engine, home) = try benchEngine(universe, feed: feed, start: start, record: true, root: root)
     let (_, json) = benchConfig(universe, start: start)
