@@ -23,6 +23,14 @@ sys.path.insert(0, HERE)
 from benchlib import release_binaries, sh, ts  # noqa: E402
 
 LIVE_CYCLE = 2
+# Runs argv, passes its output through, and prints its peak RSS (the child's own; the replays it
+# starts are its children, not counted) on stderr.
+PEAK = """
+import os, resource, subprocess, sys
+p = subprocess.run(sys.argv[1:])
+print("peak_rss_mib %.0f" % (resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024), file=sys.stderr)
+sys.exit(p.returncode)
+"""
 
 
 def slot_home(home, tradingbot):
@@ -39,7 +47,7 @@ def slot_home(home, tradingbot):
 
 def live_engine(work, home, tradingbot):
     """A live engine on the recorded home's universe and 2-second cycles, in a home of its own."""
-    live = os.path.join(work, "live")
+    live = os.path.join(work, "live-" + os.path.basename(home))
     os.makedirs(os.path.join(live, "config"))
     shutil.copy(os.path.join(home, "config", "asset_universe.json"), os.path.join(live, "config"))
     with open(os.path.join(home, "config", "bot.json")) as f:
@@ -86,8 +94,9 @@ def run(symbols, cycles, deployctl, tradingbot, bench_bin, work):
         before_start = time.time() - LIVE_CYCLE * 12
         before_end = time.time()
         t0 = time.time()
-        out = subprocess.run([deployctl, "check", "decisions", "--home", home, "--slot", "B", "--json"],
-                             capture_output=True, text=True)
+        # The step's own peak memory (deployctl: the comparison), apart from the replays it runs.
+        out = subprocess.run([sys.executable, "-c", PEAK, deployctl, "check", "decisions", "--home", home,
+                              "--slot", "B", "--json"], capture_output=True, text=True)
         seconds = time.time() - t0
         time.sleep(LIVE_CYCLE * 2)
         starts = cycle_starts(live)
@@ -101,6 +110,9 @@ def run(symbols, cycles, deployctl, tradingbot, bench_bin, work):
               seconds, out.returncode, report.get("verdict"), (report.get("aa") or {}).get("verdict"),
               ab.get("changed"), ab.get("compared_lines"), (ab.get("seconds") or {}).get("current"),
               (ab.get("seconds") or {}).get("candidate")))
+    peak = [l for l in out.stderr.splitlines() if l.startswith("peak_rss_mib")]
+    print("  peak RSS of the largest process of the step (deployctl or a replay): %s MiB" % (
+        peak[0].split()[1] if peak else "?"))
     print("  live engine (%d symbols, %d s cycles) before the step (baseline): %s" % (
         symbols, LIVE_CYCLE, lateness(starts, before_start, before_end)))
     print("  live engine during the step: %s" % lateness(starts, t0, t0 + seconds))

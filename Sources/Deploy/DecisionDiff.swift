@@ -7,18 +7,34 @@ import TradingStore
 /// (`executed`, `blocked:RULE`, `skipped:RULE`, `closed:REASON`), the direction and the notional
 /// to the cent. Both saw the same inputs, so every difference is the candidate's own.
 public enum DecisionDiff {
-    /// One decision line, reduced to what is compared; `raw` is the line itself, for the report.
+    /// One signal line, reduced to what is compared; the line itself stays in its file (`file`,
+    /// bytes `start..<end`) and is read again only for the report. A day at 400 symbols is
+    /// 576,000 lines a side: kept whole they took over a gigabyte beside the live engine.
     struct Line {
         var ts: Int64
+        var cycle: JSONValue
         var symbol: String
         var close: Bool
         var outcome: String
         var direction: String
         var notional: String
-        var raw: ArraySlice<UInt8>
+        /// What only the A/A compares: an entry's `rule` (the cap that sized it), a close's net
+        /// P&L to the cent and exit price.
+        var detail: String
+        var file: String
+        var start: Int
+        var end: Int
 
         var executed: Bool { outcome == "executed" || outcome == "ordered" }
-        var json: JSONValue { (try? JSONValue.parse(Array(raw))) ?? .null }
+
+        /// The line as written.
+        var json: JSONValue {
+            guard let handle = FileHandle(forReadingAtPath: file) else { return .null }
+            defer { try? handle.close() }
+            try? handle.seek(toOffset: UInt64(start))
+            guard let data = try? handle.read(upToCount: end - start) else { return .null }
+            return (try? JSONValue.parse(Array(data))) ?? .null
+        }
     }
 
     /// A line's outcome: its action, with the rule that decided it or the exit's reason.
@@ -33,26 +49,52 @@ public enum DecisionDiff {
         }
     }
 
-    /// The decision lines of `path` and its rotated files, oldest first.
-    static func lines(_ path: String) -> [Line] {
-        let files = (1...9).reversed().map { "\(path).\($0)" }.filter(FileIO.exists) + [path]
+    /// The signal lines of `path` and, when `rotated`, its rotated files (oldest first) whose
+    /// time falls in one of `windows` (all when nil), in file order.
+    static func lines(_ path: String, rotated: Bool = true, in windows: [(Instant, Instant)]? = nil) -> [Line] {
+        var files = [path]
+        if rotated { files = (1...9).reversed().map { "\(path).\($0)" }.filter(FileIO.exists) + files }
         var out: [Line] = []
+        // Outcomes and rules repeat on every line: one copy of each text is shared by all.
+        var shared = Set<String>()
+        func share(_ text: String) -> String { shared.insert(text).memberAfterInsert }
+        let prefix = Array(#"{"ts":""#.utf8)
+        func inWindow(_ ts: Instant) -> Bool { windows.map { $0.contains { ts >= $0.0 && ts <= $0.1 } } ?? true }
+        func cents(_ v: JSONValue?) -> String { v?.doubleValue.map { String(format: "%.2f", $0) } ?? "" }
         for file in files {
             guard let bytes = try? FileIO.read(file) else { continue }
             var start = 0
             while start < bytes.count {
                 let end = bytes[start...].firstIndex(of: 0x0A) ?? bytes.count
                 defer { start = end + 1 }
-                guard end > start, let o = (try? JSONValue.parse(Array(bytes[start..<end])))?.objectValue,
-                    let ts = o["ts"]?.instantValue
+                guard end > start else { continue }
+                // A line's time is read from its start (the engine writes `ts` first), so lines
+                // outside the windows are never parsed.
+                if windows != nil, end - start > prefix.count + 1,
+                    Array(bytes[start..<(start + prefix.count)]) == prefix,
+                    let close = bytes[(start + prefix.count)..<end].firstIndex(of: 0x22),
+                    case .success(let ts) = TimestampParser.parse(
+                        String(decoding: bytes[(start + prefix.count)..<close], as: UTF8.self)),
+                    !inWindow(ts)
+                {
+                    continue
+                }
+                guard let o = (try? JSONValue.parse(Array(bytes[start..<end])))?.objectValue,
+                    let ts = o["ts"]?.instantValue, inWindow(ts)
                 else { continue }
                 let action = o["action"]?.stringValue ?? ""
+                var detail = ""
+                if action == "closed" {
+                    detail = cents(o["net_pnl"]) + "|" + (o["price"]?.doubleValue.map { "\($0)" } ?? "")
+                } else if action == "executed" || action == "ordered" {
+                    detail = share(o["rule"]?.stringValue ?? "")
+                }
                 out.append(
                     Line(
-                        ts: ts.microseconds, symbol: o["symbol"]?.stringValue ?? "", close: action == "closed",
-                        outcome: outcome(o), direction: o["direction"]?.stringValue ?? "",
-                        notional: o["notional"]?.doubleValue.map { String(format: "%.2f", $0) } ?? "",
-                        raw: bytes[start..<end]))
+                        ts: ts.microseconds, cycle: o["cycle"] ?? .null, symbol: share(o["symbol"]?.stringValue ?? ""),
+                        close: action == "closed", outcome: share(outcome(o)),
+                        direction: share(o["direction"]?.stringValue ?? ""), notional: cents(o["notional"]),
+                        detail: detail, file: file, start: start, end: end))
             }
         }
         return out
@@ -116,6 +158,8 @@ public enum DecisionDiff {
                 let l = mapA[key]
                 let r = mapB[key]
                 if let l, let r, l.outcome == r.outcome, l.direction == r.direction, l.notional == r.notional {
+                    // (An entry's sizing rule and a close's P&L are the A/A's business: here the
+                    // outcome, direction and notional are the decision.)
                     result.compared += 1
                     continue
                 }

@@ -96,64 +96,26 @@ extension DecisionsCheck {
 
     /// The signal lines of `path` (and its rotated files, oldest first) whose time falls in one
     /// of `windows`, grouped by time in file order.
-    static func signalLines(_ path: String, rotated: Bool, in windows: [(Instant, Instant)]) -> [Int64: [JSONObject]] {
-        var files = [path]
-        if rotated { files = (1...9).reversed().map { "\(path).\($0)" }.filter(FileIO.exists) + files }
-        var out: [Int64: [JSONObject]] = [:]
-        let prefix = Array(#"{"ts":""#.utf8)
-        func inWindow(_ ts: Instant) -> Bool { windows.contains { ts >= $0.0 && ts <= $0.1 } }
-        for file in files {
-            guard let bytes = try? FileIO.read(file) else { continue }
-            var start = 0
-            while start < bytes.count {
-                let end = bytes[start...].firstIndex(of: 0x0A) ?? bytes.count
-                defer { start = end + 1 }
-                guard end > start else { continue }
-                // A line's time is read from its start (the engine writes `ts` first), so lines
-                // outside the windows are never parsed: a day at 400 symbols is 100 MB of them.
-                if end - start > prefix.count + 1, Array(bytes[start..<(start + prefix.count)]) == prefix,
-                    let close = bytes[(start + prefix.count)..<end].firstIndex(of: 0x22),
-                    case .success(let ts) = TimestampParser.parse(
-                        String(decoding: bytes[(start + prefix.count)..<close], as: UTF8.self)),
-                    !inWindow(ts)
-                {
-                    continue
-                }
-                guard let o = (try? JSONValue.parse(Array(bytes[start..<end])))?.objectValue,
-                    let ts = o["ts"]?.instantValue, inWindow(ts)
-                else { continue }
-                out[ts.microseconds, default: []].append(o)
-            }
-        }
-        return out
+    static func signalLines(_ path: String, rotated: Bool, in windows: [(Instant, Instant)]) -> [Int64: [DecisionDiff
+        .Line]]
+    {
+        Dictionary(grouping: DecisionDiff.lines(path, rotated: rotated, in: windows), by: \.ts)
     }
 
-    /// What a decision is, in the log's own words: free-text reasons embed the config and are
-    /// not compared, except a close's exit reason.
-    static func key(_ o: JSONObject) -> [String] {
-        func text(_ k: String) -> String { o[k]?.stringValue ?? "" }
-        func centsOf(_ k: String) -> String { o[k]?.doubleValue.map { String(format: "%.2f", $0) } ?? "" }
-        var key = [text("symbol"), text("action"), text("direction"), text("rule"), centsOf("notional")]
-        if text("action") == "closed" {
-            key += [text("reason"), centsOf("net_pnl"), o["price"]?.doubleValue.map { "\($0)" } ?? ""]
-        }
-        return key
-    }
-
-    /// The same decision. A skipped line written before skips named their rule has none: its
-    /// rule is not compared then.
-    static func same(_ l: JSONObject, _ r: JSONObject) -> Bool {
-        var a = key(l)
-        var b = key(r)
-        if l["action"]?.stringValue == "skipped" && (l["rule"] == nil || r["rule"] == nil) {
-            a[3] = ""
-            b[3] = ""
-        }
-        return a == b
+    /// The same decision, in the log's own words: outcome (action with its rule, a close's
+    /// reason), direction, notional to the cent, an entry's sizing rule, a close's net P&L and
+    /// price. Free-text reasons embed the config and are not compared. A skipped line written
+    /// before skips named their rule has none: its rule is not compared then.
+    static func same(_ l: DecisionDiff.Line, _ r: DecisionDiff.Line) -> Bool {
+        guard l.symbol == r.symbol, l.direction == r.direction, l.notional == r.notional, l.detail == r.detail
+        else { return false }
+        if l.outcome == r.outcome { return true }
+        func ruleless(_ a: String, _ b: String) -> Bool { a == "skipped" && b.hasPrefix("skipped:") }
+        return ruleless(l.outcome, r.outcome) || ruleless(r.outcome, l.outcome)
     }
 
     /// Lines compared, and the first that differs (both sides, the cycle's time and place).
-    static func compare(live: [Int64: [JSONObject]], replay: [Int64: [JSONObject]]) -> (Int, JSONValue?) {
+    static func compare(live: [Int64: [DecisionDiff.Line]], replay: [Int64: [DecisionDiff.Line]]) -> (Int, JSONValue?) {
         var compared = 0
         for ts in Set(live.keys).union(replay.keys).sorted() {
             let a = live[ts] ?? []
@@ -169,8 +131,7 @@ extension DecisionsCheck {
                     compared,
                     [
                         "ts": .string(Instant(microseconds: ts).iso8601), "index_in_cycle": .int(index),
-                        "cycle": (l ?? r)?["cycle"] ?? .null, "live": l.map { .object($0) } ?? .null,
-                        "replay": r.map { .object($0) } ?? .null,
+                        "cycle": (l ?? r)?.cycle ?? .null, "live": l?.json ?? .null, "replay": r?.json ?? .null,
                     ]
                 )
             }

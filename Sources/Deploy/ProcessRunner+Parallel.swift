@@ -68,12 +68,21 @@ enum ParallelRuns {
         while done.contains(false) {
             for index in pids.indices where !done[index] {
                 let pid = pids[index]!
-                let ended = (try? ProcessRunner.reap(pid, &raw[index], commands[index].0)) ?? true
+                // An end that cannot be learned (waitpid failed) is a failure, never a success.
+                var unknown = false
+                let ended: Bool
+                do {
+                    ended = try ProcessRunner.reap(pid, &raw[index], commands[index].0)
+                } catch {
+                    ended = true
+                    unknown = true
+                }
                 if ended {
                     done[index] = true
                     results[index].seconds = Date().timeIntervalSince(started)
                     let status = raw[index]
-                    results[index].status = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+                    results[index].status =
+                        unknown ? -1 : (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
                     // Whatever it started ends with it.
                     ProcessRunner.signalGroup(pid, SIGKILL)
                 }

@@ -142,18 +142,19 @@ struct CheckDecisionsCommand: ParsableCommand {
         }
         let home = options.home
         let check = DecisionsCheck(home: home, config: deploy)
-        let candidate: DecisionsCheck.Candidate?
-        do {
-            candidate = try check.candidate(slot: slot, configFile: config)
-        } catch {
-            throw CommandFailure.usage("\(error)")
-        }
         let lock: FileLock
         switch DeployLock.take(home: home, holder: "check decisions pid \(ProcessIdentity.pid)", wait: wait) {
         case .success(let held): lock = held
         case .failure(let refusal): throw CommandFailure(code: refusal.exitCode, refusal.message)
         }
         defer { lock.release() }
+        // Under the lock: a release that finished while we waited may have flipped the slots.
+        let candidate: DecisionsCheck.Candidate?
+        do {
+            candidate = try check.candidate(slot: slot, configFile: config)
+        } catch {
+            throw CommandFailure.usage("\(error)")
+        }
         ProcessRunner.endChildrenOnSignals()
         let report = check.run(
             hours: hours, now: WallClock.now, candidate: candidate,

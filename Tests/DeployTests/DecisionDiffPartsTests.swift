@@ -13,33 +13,36 @@ import Testing
     func line(
         _ ts: String, _ symbol: String, _ action: String, rule: String? = nil, direction: String = "LONG",
         notional: Double? = nil, reason: String? = nil
-    ) -> DecisionDiff.Line {
+    ) -> String {
         var o: JSONObject = ["ts": .string(ts), "symbol": .string(symbol), "action": .string(action)]
         o["direction"] = .string(direction)
         if let rule { o["rule"] = .string(rule) }
         if let notional { o["notional"] = .double(notional) }
         if let reason { o["reason"] = .string(reason) }
-        let bytes = Array(JSONValue.object(o).serialized().utf8)
-        return DecisionDiff.Line(
-            ts: o["ts"]!.instantValue!.microseconds, symbol: symbol, close: action == "closed",
-            outcome: DecisionDiff.outcome(o), direction: direction,
-            notional: notional.map { String(format: "%.2f", $0) } ?? "", raw: bytes[...])
+        return JSONValue.object(o).serialized()
     }
 
-    @Test func transitionsUseTheLogsOwnWords() {
+    /// The lines as `DecisionDiff` reads them back from a signals file.
+    func read(_ lines: [String]) throws -> [DecisionDiff.Line] {
+        let path = try Fixtures.temporaryDirectory("diff-parts") + "/signals.jsonl"
+        try Fixtures.write(lines.joined(separator: "\n") + "\n", to: path)
+        return DecisionDiff.lines(path)
+    }
+
+    @Test func transitionsUseTheLogsOwnWords() throws {
         let t1 = "2026-12-07T10:00:00Z"
         let t2 = "2026-12-07T10:01:00Z"
-        let current = [
+        let current = try read([
             line(t1, "A", "executed", rule: "conviction", notional: 500),
             line(t1, "B", "skipped", rule: "entry_threshold"),
             line(t1, "C", "executed", rule: "conviction", notional: 400),
             line(t2, "A", "closed", reason: "max_hold"), line(t2, "B", "executed", rule: "conviction", notional: 300),
-        ]
-        let candidate = [
+        ])
+        let candidate = try read([
             line(t1, "A", "skipped", rule: "entry_threshold"), line(t1, "B", "skipped", rule: "entry_threshold"),
             line(t1, "C", "executed", rule: "conviction", notional: 399.99),
             line(t2, "B", "executed", rule: "conviction", notional: 300.001),
-        ]
+        ])
         let c = DecisionDiff.compare(current: current, candidate: candidate)
         #expect(c.compared == 5)
         #expect(c.changed == 3, "notional to the cent: 300.001 is 300.00")

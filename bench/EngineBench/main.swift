@@ -21,7 +21,8 @@ func peakRSSMiB() -> Double {
 
 let args = CommandLine.arguments
 if let i = args.firstIndex(of: "--record-home"), i + 2 < args.count, let symbols = Int(args[i + 2]) {
-    try recordHome(args[i + 1], symbols: symbols, cycles: args.firstIndex(of: "--cycles").flatMap { Int(args[$0 + 1]) } ?? 1440)
+    try recordHome(
+        args[i + 1], symbols: symbols, cycles: args.firstIndex(of: "--cycles").flatMap { Int(args[$0 + 1]) } ?? 1440)
     exit(0)
 }
 let fixtures = args.count > 1 && !args[1].hasPrefix("--") ? args[1] : "Tests/Fixtures"
