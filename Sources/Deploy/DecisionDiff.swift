@@ -202,6 +202,10 @@ public enum DecisionDiff {
         public var openAtEnd = 0
         /// Orders and closes the recording held no answer for, filled by the paper broker.
         public var paperFills = 0
+        /// Closes the exchange made (a stop, a take-profit, a liquidation; demo and live), applied
+        /// as recorded: exact for the live build, approximate for a candidate that holds other
+        /// positions.
+        public var exchangeCloses = 0
 
         public var json: JSONValue {
             func c(_ v: Double) -> JSONValue { .double((v * 100).rounded() / 100) }
@@ -212,6 +216,7 @@ public enum DecisionDiff {
                 "fees": c(fees), "net_pnl": c(netPnl),
                 "max_drawdown": .double((maxDrawdown * 10_000).rounded() / 10_000),
                 "exposure_peak": c(exposurePeak), "open_at_end": .int(openAtEnd), "paper_fills": .int(paperFills),
+                "exchange_closes": .int(exchangeCloses),
             ]
         }
     }
@@ -235,6 +240,10 @@ public enum DecisionDiff {
             unrealized = equity - balance
         }
         t.netPnl = (summary["net_pnl"]?.doubleValue ?? 0) + unrealized
+        t.exchangeCloses =
+            ((try? JSONLAppender.readAll(home.botLog)) ?? []).filter {
+                $0.objectValue?["event"]?.stringValue == "closed_on_exchange"
+            }.count
         if let file = try? PositionsStore(home: home).load() {
             t.openAtEnd = file.open.count
             let all = file.open + file.closed

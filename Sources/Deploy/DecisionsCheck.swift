@@ -289,12 +289,18 @@ public struct DecisionsCheck {
         ab.candidate = DecisionDiff.totals(lines: candidateLines, home: candidateHome, summary: candidateReplay)
         let since = candidateReplay["checkpoint"]?.objectValue?["time"]?.instantValue
         ab.limits = DecisionDiff.limitBreaks(
-            home: candidateHome, config: candidate.config, universe: try? ConfigFiles.assetUniverse(home.assetUniverse),
+            home: candidateHome, config: candidate.config,
+            universe: recordedUniverse(candidateReplay) ?? (try? ConfigFiles.assetUniverse(home.assetUniverse)),
             since: since)
         ab.thresholds = DecisionDiff.thresholdReasons(
             ab.comparison, current: ab.current, candidate: ab.candidate, policy: policy)
         if (currentReplay["cycles"]?.doubleValue ?? 0) == 0 {
             report.notes.append("the recording's window held no cycle to replay")
+        }
+        if ab.candidate.exchangeCloses > 0 {
+            report.notes.append(
+                "\(ab.candidate.exchangeCloses) close(s) the exchange made were applied as recorded: approximate for the candidate's own positions"
+            )
         }
         if ab.candidate.paperFills > 0 {
             report.notes.append(
@@ -331,6 +337,16 @@ public struct DecisionsCheck {
             report.verdict = .block
         }
         return report
+    }
+
+    /// The universe the replay traded with (the checkpoint's segment header holds it): its
+    /// sectors are the ones the candidate's entries met, whatever asset_universe.json says now.
+    func recordedUniverse(_ replay: JSONObject) -> AssetUniverse? {
+        guard let segment = replay["checkpoint"]?.objectValue?["segment"]?.stringValue,
+            let header = JSONLTail.firstLine(home.recordingDir + "/" + segment)?.objectValue,
+            let universe = header["universe"]
+        else { return nil }
+        return try? AssetUniverse.parse(universe, file: segment)
     }
 
     /// Why a replay gave no JSON, in words.

@@ -155,6 +155,28 @@ import Testing
         #expect(sector.contains { $0.hasPrefix("PEPEUSDT") && $0.contains("max_per_sector 2") }, "\(sector)")
     }
 
+    @Test func totalsCountEntriesExitsAndTheExchangesOwnCloses() throws {
+        let home = Home(root: try Fixtures.temporaryDirectory("totals"))
+        try home.createDirectories()
+        try Fixtures.write(
+            [
+                #"{"ts": "2026-12-07T10:00:00Z", "level": "info", "event": "engine_started"}"#,
+                #"{"ts": "2026-12-07T10:05:00Z", "level": "warning", "event": "closed_on_exchange", "symbol": "BTCUSDT"}"#,
+            ].joined(separator: "\n") + "\n", to: home.botLog)
+        try Fixtures.write(
+            #"{"ts": "2026-12-07T10:05:00Z", "cycle": 5, "balance": 10010, "equity": 10025.5}"# + "\n",
+            to: home.decisionsLog)
+        let lines = try read([
+            line("2026-12-07T10:00:00Z", "A", "executed", rule: "conviction", notional: 500),
+            line("2026-12-07T10:04:00Z", "A", "closed", reason: "take_profit"),
+        ])
+        let t = DecisionDiff.totals(
+            lines: lines, home: home, summary: ["net_pnl": 10, "total_fees": 0.6, "max_drawdown": 0.01])
+        #expect(t.entries == 1 && t.exits == ["take_profit": 1])
+        #expect(t.exchangeCloses == 1)
+        #expect(abs(t.netPnl - 25.5) < 1e-9, "realized 10 and 15.5 open at the last prices")
+    }
+
     @Test func aStrategyChangeIsATrailer() {
         #expect(
             ReleasePipeline.strategyChangeTrailers(
