@@ -119,12 +119,14 @@ public enum DecisionDiff {
         public var first: [JSONValue] = []
     }
 
-    /// What a line was, for a transition: a change of direction or notional alone is named.
-    static func label(_ line: Line?, against other: Line?) -> String {
+    /// What a line was, for a transition: a change of direction alone names both directions; a
+    /// change of notional alone is one transition, `executed -> executed (another notional)`,
+    /// whatever the amounts (they are in `first`).
+    static func label(_ line: Line?, against other: Line?, candidate: Bool) -> String {
         guard let line else { return "none" }
         guard let other, other.outcome == line.outcome else { return line.outcome }
         if other.direction != line.direction { return "\(line.outcome) \(line.direction)" }
-        if other.notional != line.notional { return "\(line.outcome) notional \(line.notional)" }
+        if other.notional != line.notional && candidate { return "\(line.outcome) (another notional)" }
         return line.outcome
     }
 
@@ -167,8 +169,8 @@ public enum DecisionDiff {
                 result.changed += 1
                 let isDecision = !(l ?? r)!.close
                 if isDecision && ((l?.executed ?? false) || (r?.executed ?? false)) { result.changedEntries += 1 }
-                let from = label(l, against: r)
-                let to = label(r, against: l)
+                let from = label(l, against: r, candidate: false)
+                let to = label(r, against: l, candidate: true)
                 let name = "\(from) -> \(to)"
                 if counts[name] == nil { order.append(name) }
                 counts[name, default: (from, to, 0)].2 += 1

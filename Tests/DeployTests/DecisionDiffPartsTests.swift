@@ -49,7 +49,7 @@ import Testing
         #expect(c.changedEntries == 2)
         let names = c.transitions.map { "\($0.from) -> \($0.to) x\($0.count)" }
         #expect(names.contains("executed -> skipped:entry_threshold x1"))
-        #expect(names.contains("executed notional 400.00 -> executed notional 399.99 x1"))
+        #expect(names.contains("executed -> executed (another notional) x1"))
         #expect(names.contains("closed:max_hold -> none x1"), "\(names)")
         #expect(c.first.count == 3)
         #expect(c.first[0].objectValue?["current"]?.objectValue?["notional"]?.doubleValue == 500)
