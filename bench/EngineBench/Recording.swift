@@ -135,14 +135,7 @@ func recordedDayReplay(symbols: Int, cycles: Int) throws {
     let feed = BloFinShaped(SimulatedFeed(symbols: universe.symbols, seed: 3, intervalSeconds: 60, start: start))
     let (engine, home) = try benchEngine(universe, feed: feed, start: start, record: true)
     defer { try? FileManager.default.removeItem(atPath: home.root) }
-    var t = start
-    let a = DispatchTime.now().uptimeNanoseconds
-    for _ in 0..<cycles {
-        _ = try engine.runCycle(now: t)
-        t = t.adding(seconds: 60)
-    }
-    engine.recorder?.flush(engine, at: t)
-    let live = Double(DispatchTime.now().uptimeNanoseconds - a) / 1e9
+    let live = try runDay(engine, from: start, cycles: cycles)
     let bytes = RecordingSegments.list(home.recordingDir).reduce(Int64(0)) { $0 + $1.bytes }
     let into = Home(root: NSTemporaryDirectory() + "engine-bench-aa-\(UUID().uuidString.prefix(8))")
     defer { try? FileManager.default.removeItem(atPath: into.root) }
@@ -171,6 +164,16 @@ func recordHome(_ root: String, symbols: Int, cycles: Int) throws {
     try FileManager.default.createDirectory(atPath: root + "/config", withIntermediateDirectories: true)
     try FileIO.writeAtomically(home.botConfig, Array(json.serialized(indent: 2).utf8))
     try FileIO.writeAtomically(home.assetUniverse, Array(universeJSON(universe).serialized(indent: 2).utf8))
+    let seconds = try runDay(engine, from: start, cycles: cycles)
+    let bytes = RecordingSegments.list(home.recordingDir).reduce(Int64(0)) { $0 + $1.bytes }
+    print(
+        String(
+            format: "recorded %d cycles at %d symbols in %.1f s: %.0f MB", cycles, symbols,
+            seconds, Double(bytes) / 1e6))
+}
+
+/// Runs `cycles` one-minute cycles from `start` and flushes the recorder; the seconds they took.
+func runDay(_ engine: TradingEngine, from start: Instant, cycles: Int) throws -> Double {
     var t = start
     let a = DispatchTime.now().uptimeNanoseconds
     for _ in 0..<cycles {
@@ -178,9 +181,5 @@ func recordHome(_ root: String, symbols: Int, cycles: Int) throws {
         t = t.adding(seconds: 60)
     }
     engine.recorder?.flush(engine, at: t)
-    let bytes = RecordingSegments.list(home.recordingDir).reduce(Int64(0)) { $0 + $1.bytes }
-    print(
-        String(
-            format: "recorded %d cycles at %d symbols in %.1f s: %.0f MB", cycles, symbols,
-            Double(DispatchTime.now().uptimeNanoseconds - a) / 1e9, Double(bytes) / 1e6))
+    return Double(DispatchTime.now().uptimeNanoseconds - a) / 1e9
 }
