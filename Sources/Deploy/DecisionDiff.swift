@@ -274,7 +274,29 @@ public enum DecisionDiff {
     static func limitBreaks(home: Home, config: BotConfig, universe: AssetUniverse?, since: Instant?) -> [String] {
         guard let file = try? PositionsStore(home: home).load() else { return [] }
         let limits = config.risk
-        let all = file.open + file.closed
+        // A close the exchange filled for part of a position leaves two records with the same
+        // entry (the closed part, the open rest): one position. A closed record without its
+        // close time is not counted as open.
+        var merged: [String: Position] = [:]
+        var order: [String] = []
+        for p in file.open + file.closed.filter({ $0.closedAt != nil }) {
+            let key = "\(p.symbol)|\(p.openedAt?.instant.microseconds ?? 0)"
+            guard var kept = merged[key] else {
+                merged[key] = p
+                order.append(key)
+                continue
+            }
+            kept.size = (kept.size ?? 0) + (p.size ?? 0)
+            kept.marginCollateral = (kept.marginCollateral ?? 0) + (p.marginCollateral ?? 0)
+            if p.closedAt == nil || kept.closedAt == nil {
+                kept.closedAt = nil
+            } else if let a = kept.closedAt?.instant, let b = p.closedAt?.instant, b > a {
+                kept.closedAt = p.closedAt
+                kept.extra = p.extra
+            }
+            merged[key] = kept
+        }
+        let all = order.compactMap { merged[$0] }
         var equityAt: [Int64: Double] = [:]
         for value in (try? JSONLAppender.readAll(home.decisionsLog)) ?? [] {
             if let o = value.objectValue, let ts = o["ts"]?.instantValue, let equity = o["equity"]?.doubleValue {
@@ -282,8 +304,13 @@ public enum DecisionDiff {
             }
         }
         func sector(_ symbol: String) -> String { universe?.sectors[symbol]?.rawValue ?? "other" }
+        // As the engine measures: a position without its margin counts none on the margin basis.
         func measure(_ p: Position) -> Double {
-            limits.exposureBasis == "margin" ? (p.marginCollateral ?? notional(p) / (p.leverage ?? 1)) : notional(p)
+            limits.exposureBasis == "margin" ? (p.marginCollateral ?? 0) : notional(p)
+        }
+        func byExchange(_ p: Position) -> Bool {
+            let reason = p.extra["exit_reason"]?.stringValue ?? ""
+            return reason.hasPrefix("exchange_") || reason == "closed_on_exchange"
         }
         var out: [String] = []
         let mine = all.filter { p in
@@ -293,12 +320,13 @@ public enum DecisionDiff {
         for p in mine {
             guard let at = p.openedAt?.instant else { continue }
             let when = "\(p.symbol) \(p.direction ?? "") entered at \(at.iso8601)"
-            // Open at the entry: what was entered by then and not closed before it (a close at
-            // the same time counts only for a position entered then: exits run before entries).
+            // Open at the entry: what was entered by then and not closed before it. A cycle
+            // reconciles with the exchange, then enters, then exits: a close at the entry's own
+            // time was still open then, unless the exchange made it.
             let open = all.filter { q in
                 guard let from = q.openedAt?.instant, from <= at else { return false }
                 guard let closed = q.closedAt?.instant else { return true }
-                return closed > at || (closed == at && from == at)
+                return closed > at || (closed == at && !byExchange(q))
             }
             if open.count > limits.maxPositions {
                 out.append("\(when): \(open.count) positions open (max_positions \(limits.maxPositions))")
@@ -319,14 +347,17 @@ public enum DecisionDiff {
                 out.append(
                     "\(when): \(today.count) opened that day (max_positions_per_day \(limits.maxPositionsPerDay))")
             }
-            if notional(p) > limits.maxNotional + 0.01 {
+            // The size is rounded and the fill may slip: half a percent of allowance.
+            if notional(p) > limits.maxNotional * 1.005 + 0.01 {
                 out.append("\(when): notional \(money(notional(p))) (max_notional \(money(limits.maxNotional)))")
             }
-            // The entry was sized on the equity before its fee: a cent's and a fee's allowance.
+            // The entry was sized on the equity before its fee (a cent's and a fee's allowance),
+            // and the engine values the other open positions at their last prices, not at their
+            // entries as here: 5 % more for prices that fell since.
             if let equity = equityAt[at.microseconds], equity > 0 {
                 let room = equity * 1.01 + 0.01
                 let total = open.reduce(0) { $0 + measure($1) }
-                if total > limits.maxExposureFraction * room {
+                if total > limits.maxExposureFraction * (equity * 1.05 + 0.01) {
                     out.append(
                         "\(when): \(limits.exposureBasis) \(money(total)) open against equity \(money(equity)) (max_exposure_fraction \(limits.maxExposureFraction))"
                     )

@@ -288,10 +288,35 @@ public struct DecisionsCheck {
         ab.current = DecisionDiff.totals(lines: currentLines, home: currentHome, summary: currentReplay)
         ab.candidate = DecisionDiff.totals(lines: candidateLines, home: candidateHome, summary: candidateReplay)
         let since = candidateReplay["checkpoint"]?.objectValue?["time"]?.instantValue
-        ab.limits = DecisionDiff.limitBreaks(
-            home: candidateHome, config: candidate.config,
-            universe: recordedUniverse(candidateReplay) ?? (try? ConfigFiles.assetUniverse(home.assetUniverse)),
-            since: since)
+        // Judged on both replays with the same rules: what the live build's replay breaks as
+        // well (positions a restart's checkpoint brought back from the live engine, or the live
+        // build's own doing) is not the candidate's.
+        let universe = recordedUniverse(candidateReplay) ?? (try? ConfigFiles.assetUniverse(home.assetUniverse))
+        let both = Set(
+            DecisionDiff.limitBreaks(home: currentHome, config: candidate.config, universe: universe, since: since))
+        let candidateBreaks = DecisionDiff.limitBreaks(
+            home: candidateHome, config: candidate.config, universe: universe, since: since)
+        ab.limits = candidateBreaks.filter { !both.contains($0) }
+        if candidateBreaks.count > ab.limits.count {
+            report.notes.append(
+                "\(candidateBreaks.count - ab.limits.count) limit break(s) the live build's replay makes too: not the candidate's (e.g. \(candidateBreaks.first { both.contains($0) } ?? ""))"
+            )
+        }
+        // Cycles the candidate could not run, or segments it could not replay, where the live
+        // build could: it would fail so live.
+        func count(_ replay: JSONObject, _ key: String) -> Int { Int(replay[key]?.doubleValue ?? 0) }
+        func notReplayed(_ replay: JSONObject) -> Int {
+            (replay["segments"]?.arrayValue ?? []).filter {
+                $0.objectValue?["status"]?.stringValue?.hasPrefix("not replayed") == true
+            }.count
+        }
+        if count(candidateReplay, "failed_cycles") > count(currentReplay, "failed_cycles") {
+            ab.failure =
+                "the candidate failed \(count(candidateReplay, "failed_cycles")) recorded cycle(s), the live build \(count(currentReplay, "failed_cycles"))"
+        } else if notReplayed(candidateReplay) > notReplayed(currentReplay) {
+            ab.failure =
+                "the candidate could not replay \(notReplayed(candidateReplay)) segment(s) the live build replayed"
+        }
         ab.thresholds = DecisionDiff.thresholdReasons(
             ab.comparison, current: ab.current, candidate: ab.candidate, policy: policy)
         if (currentReplay["cycles"]?.doubleValue ?? 0) == 0 {
@@ -353,7 +378,7 @@ public struct DecisionsCheck {
     static func why(_ run: ParallelRuns.Ended, timeout: Int) -> String {
         if let error = run.failedToStart { return "could not start: \(error)" }
         if run.timedOut { return "passed the \(timeout) s limit and was ended" }
-        if run.output.contains("--recorded") && run.output.contains("nknown option") {
+        if run.output.contains("nknown option '--recorded'") {
             return "predates the flight recorder: it cannot replay a recording"
         }
         return "failed (exit \(run.status)): \(ProcessRunner.lastLines(run.output, 5))"

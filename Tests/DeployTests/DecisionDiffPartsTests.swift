@@ -149,6 +149,30 @@ import Testing
         let big = DecisionDiff.limitBreaks(home: home, config: config, universe: universe, since: checkpoint)
         #expect(big.contains { $0.contains("max_notional") }, "\(big)")
 
+        // A cycle enters before it exits: a position its exits closed at the entry's time was
+        // still open then; one the exchange closed (reconciled first) was not.
+        let earlier = "2026-12-07T09:10:00Z"
+        let at = "2026-12-07T10:05:00Z"
+        try write(
+            open: held + [position("BTCUSDT", opened: at)],
+            closed: [position("SOLUSDT", opened: earlier, closed: at, reason: "max_hold")])
+        let exited = DecisionDiff.limitBreaks(home: home, config: config, universe: universe, since: checkpoint)
+        #expect(exited.contains { $0.hasPrefix("BTCUSDT") && $0.contains("4 positions open") }, "\(exited)")
+        try write(
+            open: held + [position("BTCUSDT", opened: at)],
+            closed: [position("SOLUSDT", opened: earlier, closed: at, reason: "exchange_stop_loss")])
+        #expect(DecisionDiff.limitBreaks(home: home, config: config, universe: universe, since: checkpoint).isEmpty)
+
+        // A partial close on the exchange leaves two records of one position: not a second one.
+        try write(
+            open: [position("ETHUSDT", opened: "2026-12-07T10:06:00Z", notional: 250)],
+            closed: [
+                position(
+                    "ETHUSDT", opened: "2026-12-07T10:06:00Z", closed: "2026-12-07T10:30:00Z", notional: 250,
+                    reason: "closed_on_exchange")
+            ])
+        #expect(DecisionDiff.limitBreaks(home: home, config: config, universe: universe, since: checkpoint).isEmpty)
+
         // A third meme position beside the two the checkpoint held: its entry adds to the breach.
         try write(open: held + [position("PEPEUSDT", opened: "2026-12-07T10:05:00Z")], closed: [])
         let sector = DecisionDiff.limitBreaks(home: home, config: config, universe: universe, since: checkpoint)
@@ -175,6 +199,32 @@ import Testing
         #expect(t.entries == 1 && t.exits == ["take_profit": 1])
         #expect(t.exchangeCloses == 1)
         #expect(abs(t.netPnl - 25.5) < 1e-9, "realized 10 and 15.5 open at the last prices")
+    }
+
+    /// The policy on each kind of finding, in each mode.
+    @Test func thePolicyBlocksByKind() throws {
+        let home = Home(root: try Fixtures.temporaryDirectory("policy"))
+        func verdict(_ mode: String, strategy: String? = nil, _ change: (inout DecisionsCheck.ABReport) -> Void)
+            -> (String, Bool)
+        {
+            var config = DeployConfig()
+            config.decisionDiff.mode = mode
+            var ab = DecisionsCheck.ABReport()
+            change(&ab)
+            let start = DecisionsCheck.Report(
+                aa: .init(verdict: .partial, hours: 24, minHours: 1), mode: mode, strategyChange: strategy)
+            let r = DecisionsCheck(home: home, config: config).judge(start, ab: ab)
+            return (r.verdict.rawValue, r.wouldBlock)
+        }
+        #expect(verdict("block") { _ in } == ("pass", false))
+        #expect(verdict("block") { $0.thresholds = ["entries"] } == ("block", false))
+        #expect(verdict("report") { $0.thresholds = ["entries"] } == ("pass", true))
+        #expect(verdict("block", strategy: "why") { $0.thresholds = ["entries"] } == ("pass", true))
+        #expect(verdict("report") { $0.limits = ["max_positions"] }.0 == "block")
+        #expect(verdict("block", strategy: "why") { $0.limits = ["max_positions"] }.0 == "block")
+        #expect(verdict("block") { $0.failure = "hung" } == ("block", false))
+        #expect(verdict("report") { $0.failure = "hung" } == ("pass", true), "the hang's flip by the policy")
+        #expect(verdict("block", strategy: "why") { $0.failure = "hung" }.0 == "block", "no excuse for a hang")
     }
 
     @Test func aStrategyChangeIsATrailer() {
