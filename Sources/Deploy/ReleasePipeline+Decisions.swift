@@ -29,7 +29,8 @@ extension ReleasePipeline {
             decisions = report
             let file = home.decisionsDir + "/\(id).json"
             try? FileIO.makePrivateDirectory(home.decisionsDir)
-            try? FileIO.writeAtomically(file, Array((report.json.serialized(indent: 2) + "\n").utf8))
+            try? FileIO.writeAtomically(file, Array((report.json.serialized(indent: 2) + "\n").utf8), mode: 0o600)
+            Self.pruneReports(home.decisionsDir)
             var fields = [
                 JSONField("verdict", .string(report.verdict.rawValue)), JSONField("mode", .string(report.mode)),
                 JSONField("would_block", .bool(report.wouldBlock)),
@@ -53,6 +54,14 @@ extension ReleasePipeline {
             }
             return ((), "\(report.summary); report \(file)")
         }
+    }
+
+    /// The reports of the newest 100 releases are kept (release ids sort by time); the ledger
+    /// keeps every release's summary.
+    static func pruneReports(_ dir: String, keep: Int = 100) {
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [])
+            .filter { $0.hasPrefix("r") && $0.hasSuffix(".json") }.sorted()
+        for name in names.dropLast(keep) { try? FileManager.default.removeItem(atPath: dir + "/" + name) }
     }
 
     /// The reasons a commit message's trailer block gives as `Strategy-Change: why`.

@@ -51,7 +51,9 @@ import Testing
         let failed = try #require(try drill.releases().last)
         #expect(failed.state == "failed" && failed.failedStep == "decisions")
         #expect(failed.decisions?["verdict"]?.stringValue == "block")
-        #expect(FileIO.exists(drill.home + "/state/decisions/\(failed.id).json"), "the whole report is kept")
+        var info = stat()
+        #expect(stat(drill.home + "/state/decisions/\(failed.id).json", &info) == 0, "the whole report is kept")
+        #expect(info.st_mode & 0o777 == 0o600, "it quotes the engine's lines: the operator's to read")
         #expect(!FileIO.exists(drill.home + "/slots/B/.release"), "a blocked build is not a release")
 
         // The same change, declared in a trailer: released, the differences in the ledger.

@@ -227,6 +227,18 @@ import Testing
         #expect(verdict("block", strategy: "why") { $0.failure = "hung" }.0 == "block", "no excuse for a hang")
     }
 
+    @Test func theNewestReportsAreKept() throws {
+        let dir = try Fixtures.temporaryDirectory("reports")
+        for day in 10...14 { try Fixtures.write("{}", to: dir + "/r202612\(day)-090000-ab12.json") }
+        try Fixtures.write("x", to: dir + "/notes.txt")
+        ReleasePipeline.pruneReports(dir, keep: 3)
+        let left = try FileManager.default.contentsOfDirectory(atPath: dir).sorted()
+        #expect(
+            left == [
+                "notes.txt", "r20261212-090000-ab12.json", "r20261213-090000-ab12.json", "r20261214-090000-ab12.json",
+            ])
+    }
+
     @Test func aStrategyChangeIsATrailer() {
         #expect(
             ReleasePipeline.strategyChangeTrailers(
