@@ -224,7 +224,11 @@ public struct DecisionsCheck {
             }
         }
         let liveBinary = slots.path(live) + "/" + config.binary
-        let scratch = NSTemporaryDirectory() + "deployctl-decisions-\(UUID().uuidString.prefix(8))"
+        // In the home, not /tmp (a tmpfs would hold a 400-symbol day's replays in memory). The
+        // caller holds the deploy lock: what is there was left by a killed run.
+        let scratch = home.decisionsScratch
+        try? FileManager.default.removeItem(atPath: scratch)
+        try? FileIO.makePrivateDirectory(scratch)
         defer { try? FileManager.default.removeItem(atPath: scratch) }
         let arguments = ["replay", "--recorded", "--home", home.root, "--from", from.iso8601, "--json"]
         var runs = [(liveBinary, arguments + ["--into", scratch + "/current"])]

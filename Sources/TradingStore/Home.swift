@@ -59,6 +59,8 @@ public struct Home: Sendable, Equatable {
     public var releasesLedger: String { path("state", "releases.jsonl") }
     /// The decision diff's report of each release (`RELEASE.json`).
     public var decisionsDir: String { path("state", "decisions") }
+    /// Where the decision diff's two replays write while they run (under the deploy lock).
+    public var decisionsScratch: String { path("state", "decisions-replays") }
     public var engineLock: String { path("state", "engine.lock") }
     public var deployLock: String { path("state", "deploy.lock") }
     public var positionsLock: String { path("state", "positions.lock") }

@@ -162,7 +162,12 @@ import Testing
         #expect(livesSlot.status == 2 && livesSlot.stderr.contains("live slot"), "\(livesSlot.stderr)")
 
         try Fixtures.write(try botJSON(home, strategy: #""entry_threshold": 0.01"#), to: home + "/lower.json")
+        // A killed run's replay homes (in the home, not /tmp) are cleared by the next run.
+        try FileManager.default.createDirectory(
+            atPath: home + "/state/decisions-replays/current/logs", withIntermediateDirectories: true)
+        try Fixtures.write("left by a killed run", to: home + "/state/decisions-replays/current/logs/signals.jsonl")
         let (lower, lowerJSON) = try check(home, ["--config", home + "/lower.json"])
+        #expect(!FileIO.exists(home + "/state/decisions-replays"), "nothing of the replays is left")
         #expect([0, 1].contains(lower.status), "\(lower.stderr)")
         #expect(
             transitions(lowerJSON).contains { $0.0 == "skipped:entry_threshold" && $0.1 != "skipped:entry_threshold" },
