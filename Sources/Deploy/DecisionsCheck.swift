@@ -143,6 +143,8 @@ public struct DecisionsCheck {
         public var reasons: [String] = []
         public var notes: [String] = []
         public var from: Instant?
+        /// The live binary's refusal of a `--config` file (a usage error of the preview).
+        public var refusal: String?
 
         public var blocks: Bool { verdict == .block }
 
@@ -276,6 +278,14 @@ public struct DecisionsCheck {
             if why.contains("predates") {
                 report.verdict = .inconclusive
                 report.notes.append("the candidate \(why): no A/B")
+            } else if candidate.configFile != nil && other.status == 2 {
+                // The live binary refused the proposed file (nothing a recording can show
+                // changed): a usage error of the preview, not a candidate that failed.
+                report.verdict = .inconclusive
+                report.refusal = ProcessRunner.lastLines(
+                    other.output.trimmingCharacters(in: .whitespacesAndNewlines), 1)
+                report.notes.append("the proposed bot.json was refused: \(report.refusal ?? "")")
+                return report
             } else {
                 // The live build replayed the same window within the limit: the candidate's hang
                 // or crash is its own, and would be live after a flip.

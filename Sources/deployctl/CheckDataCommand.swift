@@ -159,6 +159,9 @@ struct CheckDecisionsCommand: ParsableCommand {
         let report = check.run(
             hours: hours, now: WallClock.now, candidate: candidate,
             progress: { line in if !options.json { print("  " + line) } })
+        if let refusal = report.refusal {
+            throw CommandFailure.usage("--config \(config ?? ""): \(refusal)")
+        }
         if options.json {
             printJSON(report.json)
         } else {

@@ -181,6 +181,13 @@ import Testing
             "entries appear under that rule: \(tighter.stdout)")
         #expect((ab(tighterJSON)["limits"] as? [String])?.isEmpty == true, "tighter is no broken limit")
 
+        // A file that changes only what a recording cannot show is the preview's usage error.
+        let faster = try botJSON(home).replacingOccurrences(of: #""cycle_seconds": 1"#, with: #""cycle_seconds": 5"#)
+        try Fixtures.write(faster, to: home + "/faster.json")
+        let cannot = try CommandRunner.run(
+            "deployctl", ["check", "decisions", "--home", home, "--config", home + "/faster.json"])
+        #expect(cannot.status == 2 && cannot.stderr.contains("cycle_seconds"), "\(cannot.stdout)\(cannot.stderr)")
+
         let same = try CommandRunner.run(
             "deployctl", ["check", "decisions", "--home", home, "--config", home + "/config/bot.json"])
         #expect(same.status == 2 && same.stderr.contains("nothing to try"), "\(same.stderr)")
