@@ -40,7 +40,7 @@ extension ProcessRunner {
             }
             guard let status else { return nil }
             if status == -1 { return -1 }
-            return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+            return ProcessRunner.exitCode(status)
         }
 
         /// SIGTERM to its group, SIGKILL after `grace` seconds; returns its output. Safe to call twice.
@@ -72,12 +72,9 @@ extension ProcessRunner {
         without secrets: [String] = SecretNames.standard, tracking: String? = nil
     ) throws -> Background {
         let outputFile = NSTemporaryDirectory() + "deployctl-\(UUID().uuidString).out"
-        let fd = open(outputFile, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw StoreError(path: outputFile, message: "cannot open the output log") }
+        let fd = try openOutput(outputFile)
         defer { close(fd) }
-        var env = ProcessInfo.processInfo.environment
-        for name in secrets + [runMark] { env.removeValue(forKey: name) }
-        for (k, v) in environment { env[k] = v }
+        var env = childEnvironment(without: secrets, adding: environment)
         let mark = UUID().uuidString
         if tracking != nil { env[runMark] = mark }
         if let tracking { try? FileIO.writeAtomically(tracking, Array("run \(mark) \(executable)\n".utf8)) }

@@ -25,8 +25,7 @@ enum ParallelRuns {
         _ commands: [(String, [String])], timeout: Double, tracking: String?, without secrets: [String]
     ) -> [Ended] {
         let started = Date()
-        var env = ProcessInfo.processInfo.environment
-        for name in secrets + [ProcessRunner.runMark] { env.removeValue(forKey: name) }
+        let env = ProcessRunner.childEnvironment(without: secrets)
         let marks = commands.map { _ in UUID().uuidString }
         if let tracking {
             let lines = zip(marks, commands).map { "run \($0) \($1.0) pid=\(getpid())\n" }.joined()
@@ -39,8 +38,7 @@ enum ParallelRuns {
         for (index, command) in commands.enumerated() {
             let file = NSTemporaryDirectory() + "deployctl-\(UUID().uuidString).out"
             files.append(file)
-            let fd = open(file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
-            guard fd >= 0 else {
+            guard let fd = try? ProcessRunner.openOutput(file) else {
                 results[index].failedToStart = "cannot open \(file)"
                 pids.append(nil)
                 continue
@@ -81,8 +79,7 @@ enum ParallelRuns {
                     done[index] = true
                     results[index].seconds = Date().timeIntervalSince(started)
                     let status = raw[index]
-                    results[index].status =
-                        unknown ? -1 : (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+                    results[index].status = unknown ? -1 : ProcessRunner.exitCode(status)
                     // Whatever it started ends with it.
                     ProcessRunner.signalGroup(pid, SIGKILL)
                 }

@@ -110,13 +110,9 @@ public enum ProcessRunner {
     ) throws -> Outcome {
         let started = Date()
         let outputFile = log ?? (NSTemporaryDirectory() + "deployctl-\(UUID().uuidString).out")
-        // Build logs can quote configuration and paths: readable by the operator only.
-        let fd = open(outputFile, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw StoreError(path: outputFile, message: "cannot open the output log") }
+        let fd = try openOutput(outputFile)
         defer { close(fd) }
-        var env = ProcessInfo.processInfo.environment
-        for name in secrets + [runMark] { env.removeValue(forKey: name) }
-        for (k, v) in environment { env[k] = v }
+        var env = childEnvironment(without: secrets, adding: environment)
         // Only a tracked run carries a mark: an inherited one would make the next lock holder
         // end supervisord or the engine as a leftover.
         let mark = tracking == nil ? nil : UUID().uuidString
@@ -153,7 +149,7 @@ public enum ProcessRunner {
             }
             usleep(5_000)
         }
-        let exitCode: Int32 = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        let exitCode = Self.exitCode(status)
         if exitCode != 0 || timedOut {
             // A failed or timed-out command leaves nothing of its own behind (a compiler writing
             // into a slot after the lock is free). A daemon we start moves to its own session.
@@ -164,6 +160,28 @@ public enum ProcessRunner {
         return Outcome(
             status: timedOut ? -1 : exitCode, timedOut: timedOut, output: log == nil ? text : lastLines(text, 20),
             seconds: Date().timeIntervalSince(started))
+    }
+
+    /// The output file of a child, appended to. Readable by the operator only: build logs and
+    /// replays can quote configuration and paths.
+    static func openOutput(_ path: String) throws -> Int32 {
+        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw StoreError(path: path, message: "cannot open the output log") }
+        return fd
+    }
+
+    /// deployctl's environment for a child: without the secrets it does not need nor an
+    /// inherited run mark, with `extra` added.
+    static func childEnvironment(without secrets: [String], adding extra: [String: String] = [:]) -> [String: String] {
+        var env = ProcessInfo.processInfo.environment
+        for name in secrets + [runMark] { env.removeValue(forKey: name) }
+        for (k, v) in extra { env[k] = v }
+        return env
+    }
+
+    /// The exit code a wait status stands for: 128 + the signal for a killed child.
+    static func exitCode(_ status: Int32) -> Int32 {
+        (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
     }
 
     /// Signals the process group `pid` leads. Never for pid 0 or 1: kill(-1) would signal
