@@ -52,8 +52,7 @@ public enum DecisionDiff {
     /// The signal lines of `path` and, when `rotated`, its rotated files (oldest first) whose
     /// time falls in one of `windows` (all when nil), in file order.
     static func lines(_ path: String, rotated: Bool = true, in windows: [(Instant, Instant)]? = nil) -> [Line] {
-        var files = [path]
-        if rotated { files = (1...9).reversed().map { "\(path).\($0)" }.filter(FileIO.exists) + files }
+        let files = rotated ? JSONLAppender.Rotation.oldestFirst(path) : [path]
         var out: [Line] = []
         // Outcomes and rules repeat on every line: one copy of each text is shared by all.
         var shared = Set<String>()
@@ -253,14 +252,24 @@ public enum DecisionDiff {
             // Exposure only rises at an entry: the peak is at one of them.
             for p in all {
                 guard let at = p.openedAt?.instant, since.map({ at >= $0 }) ?? true else { continue }
-                let open = all.filter { q in
-                    guard let from = q.openedAt?.instant, from <= at else { return false }
-                    return q.closedAt.map { $0.instant > at } ?? true
-                }
+                let open = openAt(at, all)
                 t.exposurePeak = max(t.exposurePeak, open.reduce(0) { $0 + notional($1) })
             }
         }
         return t
+    }
+
+    /// The positions open when a cycle at `at` made its entries: entered by then and not
+    /// closed before. A cycle reconciles with the exchange, then enters, then exits: a close at
+    /// that very time was still open then, unless the exchange made it.
+    static func openAt(_ at: Instant, _ all: [Position]) -> [Position] {
+        all.filter { q in
+            guard let from = q.openedAt?.instant, from <= at else { return false }
+            guard let closed = q.closedAt?.instant else { return true }
+            let reason = q.extra["exit_reason"]?.stringValue ?? ""
+            let byExchange = reason.hasPrefix("exchange_") || reason == "closed_on_exchange"
+            return closed > at || (closed == at && !byExchange)
+        }
     }
 
     static func notional(_ p: Position) -> Double { abs((p.size ?? 0) * (p.entryPrice ?? 0)) }
@@ -308,10 +317,6 @@ public enum DecisionDiff {
         func measure(_ p: Position) -> Double {
             limits.exposureBasis == "margin" ? (p.marginCollateral ?? 0) : notional(p)
         }
-        func byExchange(_ p: Position) -> Bool {
-            let reason = p.extra["exit_reason"]?.stringValue ?? ""
-            return reason.hasPrefix("exchange_") || reason == "closed_on_exchange"
-        }
         var out: [String] = []
         let mine = all.filter { p in
             guard let at = p.openedAt?.instant else { return false }
@@ -320,14 +325,7 @@ public enum DecisionDiff {
         for p in mine {
             guard let at = p.openedAt?.instant else { continue }
             let when = "\(p.symbol) \(p.direction ?? "") entered at \(at.iso8601)"
-            // Open at the entry: what was entered by then and not closed before it. A cycle
-            // reconciles with the exchange, then enters, then exits: a close at the entry's own
-            // time was still open then, unless the exchange made it.
-            let open = all.filter { q in
-                guard let from = q.openedAt?.instant, from <= at else { return false }
-                guard let closed = q.closedAt?.instant else { return true }
-                return closed > at || (closed == at && !byExchange(q))
-            }
+            let open = openAt(at, all)
             if open.count > limits.maxPositions {
                 out.append("\(when): \(open.count) positions open (max_positions \(limits.maxPositions))")
             }
@@ -378,8 +376,6 @@ public enum DecisionDiff {
         }
         return out
     }
-
-    static func money(_ v: Double) -> String { String(format: "%.2f", v) }
 
     /// The policy's reasons to stop the candidate (thresholds), from the comparison and totals.
     static func thresholdReasons(

@@ -87,8 +87,7 @@ extension DecisionsCheck {
 
     /// The time of the oldest signal line still on disk (the oldest rotated file's first line).
     static func oldestLine(_ path: String) -> Instant? {
-        let files = (1...9).reversed().map { "\(path).\($0)" }.filter(FileIO.exists) + [path]
-        for file in files {
+        for file in JSONLAppender.Rotation.oldestFirst(path) {
             if let ts = JSONLTail.firstLine(file)?.objectValue?["ts"]?.instantValue { return ts }
         }
         return nil

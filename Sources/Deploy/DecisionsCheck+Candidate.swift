@@ -37,7 +37,7 @@ extension DecisionsCheck {
                     description: "no live release yet: --config needs the live binary to replay with")
             }
             return Candidate(
-                binary: slots.path(live) + "/" + config.binary, arguments: ["--config", path], configFile: path,
+                binary: slots.path(live) + "/" + config.binary, configFile: path,
                 config: proposed)
         }
         let name = slot ?? slots.inactive()

@@ -56,7 +56,7 @@ extension DecisionsCheck.Report {
         }
         out.append("  " + aa.summary)
         for s in aa.segments where !s.checked { out.append("    \(s.name) (\(s.release)): \(s.note)") }
-        for note in Array(Set(notes + aa.notes)).sorted() { out.append("  note: \(note)") }
+        for note in notes + aa.notes { out.append("  note: \(note)") }
         if let m = aa.firstMismatch?.objectValue {
             out.append("  first differing line, cycle at \(m["ts"]?.stringValue ?? "?"):")
             out.append("    live   \(m["live"]?.serialized() ?? "none")")

@@ -66,23 +66,24 @@ public struct DecisionsCheck {
     /// bot.json. `config` is the bot.json it would trade with: its limits are the ones judged.
     public struct Candidate: Sendable {
         public var binary: String
-        public var arguments: [String] = []
         public var slot: String?
         public var release: String?
         public var configFile: String?
         public var config: BotConfig
 
         public init(
-            binary: String, arguments: [String] = [], slot: String? = nil, release: String? = nil,
+            binary: String, slot: String? = nil, release: String? = nil,
             configFile: String? = nil, config: BotConfig
         ) {
             self.binary = binary
-            self.arguments = arguments
             self.slot = slot
             self.release = release
             self.configFile = configFile
             self.config = config
         }
+
+        /// What the replay is given besides the window: the proposed bot.json.
+        var arguments: [String] { configFile.map { ["--config", $0] } ?? [] }
 
         var label: String {
             if let configFile { return "the live binary with \(configFile)" }
@@ -171,7 +172,7 @@ public struct DecisionsCheck {
             }
             if wouldBlock { parts.append("would block: \(reasons.joined(separator: "; "))") }
             if verdict == .block { parts.append(reasons.joined(separator: "; ")) }
-            if verdict != .pass && verdict != .block, let note = notes.first { parts.append(note) }
+            if verdict != .pass && verdict != .block, let note = (notes + aa.notes).first { parts.append(note) }
             parts.append(aa.summary)
             return parts.joined(separator: "; ")
         }
@@ -209,7 +210,6 @@ public struct DecisionsCheck {
         let window = String(format: "%g", hours)
         guard !inWindow.isEmpty else {
             report.notes.append("nothing recorded in the last \(window) h in \(home.recordingDir)")
-            report.aa.notes = report.notes
             return report
         }
         let aaChecks = inWindow.contains { $0.release == release }
@@ -220,10 +220,7 @@ public struct DecisionsCheck {
                     name: $0.name, release: $0.release, checked: false,
                     note: "not A/A-checked (recorded by \($0.release))")
             }
-            if candidate == nil {
-                report.notes = report.aa.notes
-                return report
-            }
+            if candidate == nil { return report }
         }
         let liveBinary = slots.path(live) + "/" + config.binary
         // In the home, not /tmp (a tmpfs would hold a 400-symbol day's replays in memory). The
@@ -247,19 +244,17 @@ public struct DecisionsCheck {
         let currentReplay = current.finished ? Self.json(in: current.output) : nil
         if current.failedToStart != nil || currentReplay == nil {
             report.aa.verdict = aaChecks ? .incomplete : .noRecording
-            let why = Self.why(current, timeout: policy.timeoutSeconds)
-            if why.contains("predates") {
+            if Self.predatesRecorder(current) {
                 report.aa.verdict = .noRecording
                 report.aa.notes.append("the live release \(release) predates the flight recorder: it cannot replay")
             } else {
-                report.aa.notes.append("the live build's replay \(why)")
+                report.aa.notes.append("the live build's replay \(Self.why(current, timeout: policy.timeoutSeconds))")
             }
         } else if let currentReplay, aaChecks {
             judgeAA(currentReplay, into: scratch + "/current", release: release, report: &report.aa)
         }
         guard let candidate else {
             report.verdict = report.aa.verdict == .noRecording ? .noRecording : .inconclusive
-            report.notes = report.aa.notes
             report.notes.append(
                 "no candidate: slot \(slots.inactive()) holds no built release (--slot or --config names one)")
             return report
@@ -275,7 +270,7 @@ public struct DecisionsCheck {
         let other = ended[1]
         guard other.finished, let candidateReplay = Self.json(in: other.output) else {
             let why = Self.why(other, timeout: policy.timeoutSeconds)
-            if why.contains("predates") {
+            if Self.predatesRecorder(other) {
                 report.verdict = .inconclusive
                 report.notes.append("the candidate \(why): no A/B")
             } else if candidate.configFile != nil && other.status == 2 {
@@ -388,11 +383,16 @@ public struct DecisionsCheck {
         return try? AssetUniverse.parse(universe, file: segment)
     }
 
+    /// A binary older than the flight recorder refuses `replay --recorded` itself.
+    static func predatesRecorder(_ run: ParallelRuns.Ended) -> Bool {
+        run.output.contains("nknown option '--recorded'")
+    }
+
     /// Why a replay gave no JSON, in words.
     static func why(_ run: ParallelRuns.Ended, timeout: Int) -> String {
         if let error = run.failedToStart { return "could not start: \(error)" }
         if run.timedOut { return "passed the \(timeout) s limit and was ended" }
-        if run.output.contains("nknown option '--recorded'") {
+        if predatesRecorder(run) {
             return "predates the flight recorder: it cannot replay a recording"
         }
         return "failed (exit \(run.status)): \(ProcessRunner.lastLines(run.output, 5))"

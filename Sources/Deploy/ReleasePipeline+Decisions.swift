@@ -47,7 +47,7 @@ extension ReleasePipeline {
                         "entries", ["current": .int(ab.current.entries), "candidate": .int(ab.candidate.entries)]),
                 ]
             }
-            if let note = report.notes.first { fields.append(JSONField("note", .string(note))) }
+            if let note = (report.notes + report.aa.notes).first { fields.append(JSONField("note", .string(note))) }
             try ledger.append(id, "decisions", fields, at: now())
             if report.blocks {
                 throw StepFailure(step: "decisions", detail: "\(report.summary); report \(file)")

@@ -27,6 +27,12 @@ public final class JSONLAppender {
         }
         /// The engine's logs and the watchdog's: 50 MB and five old files, at most 300 MB each.
         public static let standard = Rotation(maxBytes: 50 << 20, keep: 5)
+
+        /// `path`'s rotated files that exist and then `path`, oldest first: a log read whole.
+        /// Up to `.9`, so a file rotated with a larger `keep` is read too.
+        public static func oldestFirst(_ path: String) -> [String] {
+            (1...9).reversed().map { "\(path).\($0)" }.filter(FileIO.exists) + [path]
+        }
     }
     /// The file ended in a torn line (a writer died mid-line): the first append starts a new line,
     /// so one torn write never glues itself to the next record.

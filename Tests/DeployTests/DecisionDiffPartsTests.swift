@@ -199,6 +199,17 @@ import Testing
         #expect(t.entries == 1 && t.exits == ["take_profit": 1])
         #expect(t.exchangeCloses == 1)
         #expect(abs(t.netPnl - 25.5) < 1e-9, "realized 10 and 15.5 open at the last prices")
+
+        // The exposure peak counts as the limits do: a position the cycle's exits closed at an
+        // entry's time was open beside it.
+        let at = "2026-12-07T10:05:00Z"
+        try Fixtures.write(
+            JSONValue.object([
+                "open_positions": [position("BTCUSDT", opened: at, notional: 500)],
+                "closed_positions": [position("SOLUSDT", opened: "2026-12-07T09:10:00Z", closed: at, notional: 300)],
+            ]).serialized(), to: home.positions)
+        let peak = DecisionDiff.totals(lines: lines, home: home, summary: [:])
+        #expect(abs(peak.exposurePeak - 800) < 1e-9, "\(peak.exposurePeak)")
     }
 
     /// The policy on each kind of finding, in each mode.
