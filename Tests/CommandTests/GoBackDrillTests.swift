@@ -207,7 +207,7 @@ import Testing
         func rollbackAlerts() -> Int { server.requests().filter { $0.json["by"] as? String == "rollback" }.count }
         let refusedOnce = rollbackAlerts()
         #expect(refusedOnce == 1, "the hook saw it once and refused it")
-        _ = try CommandRunner.execute(drill.home + "/bin/deployctl", ["watchdog", "--once", "--home", drill.home])
+        try drill.watchdogOnce()
         #expect(rollbackAlerts() == 2, "the watchdog sent it again, and the hook took it")
         #expect(!FileIO.exists(spool) && !FileIO.exists(spool + ".taken"))
 

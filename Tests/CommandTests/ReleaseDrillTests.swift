@@ -226,6 +226,21 @@ struct ReleaseDrill {
         return process
     }
 
+    /// Starts a release, waits for a hung child of it (`marker`, its command line) and sends
+    /// deployctl `sig`; returns once deployctl has ended. False when the child never started.
+    func interruptRelease(at marker: String, with sig: Int32, _ extra: [String] = []) throws -> Bool {
+        let process = try startRelease(extra)
+        let started = waitUntil(seconds: 120) { !Self.processes(marker).isEmpty }
+        kill(process.processIdentifier, sig)
+        process.waitUntilExit()
+        return started
+    }
+
+    /// One run of the guard copy's watchdog.
+    func watchdogOnce() throws {
+        _ = try CommandRunner.execute(home + "/bin/deployctl", ["watchdog", "--once", "--home", home])
+    }
+
     func release(_ extra: [String] = []) throws -> CommandRunner.Output {
         try CommandRunner.run("deployctl", ["release", "--home", home, "--json"] + extra)
     }
@@ -603,23 +618,17 @@ struct ReleaseDrill {
         #expect(!built.isEmpty && built.allSatisfy { mode(logs + "/" + $0) == 0o600 }, "\(built)")
         #expect(mode(drill.home + "/state/releases.jsonl") == 0o600)
         try drill.use(.hangingSelfcheck, "hanging selfcheck")
-        let killed = try drill.startRelease()
-        #expect(waitUntil(seconds: 120) { !ReleaseDrill.processes("sleep 301").isEmpty }, "the selfcheck started")
-        kill(killed.processIdentifier, SIGKILL)
-        killed.waitUntilExit()
+        #expect(try drill.interruptRelease(at: "sleep 301", with: SIGKILL), "the selfcheck started")
         #expect(!ReleaseDrill.processes("sleep 301").isEmpty, "SIGKILL cannot end the check itself")
         // The watchdog's next run ends it, without waiting for another release to take the lock.
-        _ = try CommandRunner.execute(drill.home + "/bin/deployctl", ["watchdog", "--once", "--home", drill.home])
+        try drill.watchdogOnce()
         #expect(
             waitUntil(seconds: 30) { ReleaseDrill.processes("sleep 301").isEmpty },
             "the watchdog ends what a killed deployctl left running")
         let said = (try? String(contentsOfFile: drill.home + "/logs/watchdog.jsonl", encoding: .utf8)) ?? ""
         #expect(said.contains("ended what a killed deployctl left running"), "\(said)")
         #expect(!FileIO.exists(drill.home + "/state/deploy.children"))
-        let again = try drill.startRelease()
-        #expect(waitUntil(seconds: 120) { !ReleaseDrill.processes("sleep 301").isEmpty }, "the selfcheck started again")
-        kill(again.processIdentifier, SIGKILL)
-        again.waitUntilExit()
+        #expect(try drill.interruptRelease(at: "sleep 301", with: SIGKILL), "the selfcheck started again")
 
         try drill.use(.hangingDashboard, "hanging dashboard")
         let interrupted = try drill.startRelease(["--wait", "30"])
@@ -639,21 +648,16 @@ struct ReleaseDrill {
         // The decision diff's replays are tracked like the checks: a SIGKILLed release's hung
         // candidate replay is ended by the watchdog's next run, a Ctrl-C ends it at once.
         try drill.use(.hangingReplay, "hanging replay")
-        let replaying = try drill.startRelease(["--wait", "30"])
         #expect(
-            waitUntil(seconds: 120) { !ReleaseDrill.processes("sleep 303").isEmpty }, "the candidate's replay started")
-        kill(replaying.processIdentifier, SIGKILL)
-        replaying.waitUntilExit()
+            try drill.interruptRelease(at: "sleep 303", with: SIGKILL, ["--wait", "30"]),
+            "the candidate's replay started")
         #expect(!ReleaseDrill.processes("sleep 303").isEmpty, "SIGKILL cannot end the replay itself")
-        _ = try CommandRunner.execute(drill.home + "/bin/deployctl", ["watchdog", "--once", "--home", drill.home])
+        try drill.watchdogOnce()
         #expect(
             waitUntil(seconds: 30) { ReleaseDrill.processes("sleep 303").isEmpty },
             "the watchdog ends the killed release's replay")
-        let stopped = try drill.startRelease(["--wait", "30"])
         #expect(
-            waitUntil(seconds: 120) { !ReleaseDrill.processes("sleep 303").isEmpty }, "the replay started again")
-        kill(stopped.processIdentifier, SIGINT)
-        stopped.waitUntilExit()
+            try drill.interruptRelease(at: "sleep 303", with: SIGINT, ["--wait", "30"]), "the replay started again")
         #expect(
             waitUntil(seconds: 20) { ReleaseDrill.processes("sleep 303").isEmpty }, "Ctrl-C ends the candidate's replay"
         )
