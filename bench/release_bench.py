@@ -5,7 +5,11 @@ supervisord and the real engine (1-second cycles). Measures, in the same run:
     time (the baseline: the same build command run by hand in the slot);
   - rollback time;
   - the flip gap: the old engine's last heartbeat to the new engine's first, and missed cycles.
-usage: bench/release_bench.py [--runs 5] [--bin DIR]"""
+With --real-build, instead: this repository released with its real `swift build -c release`
+(about 15 minutes here): the first release, a README-only commit and a one-line TradingCore
+change, each into a slot never built (cold) and one built before (warm), each beside the same
+change built by hand in a plain checkout of its own (the baseline: an incremental build).
+usage: bench/release_bench.py [--runs 5] [--bin DIR] [--real-build] [--json]"""
 import argparse
 import json
 import os
@@ -23,13 +27,104 @@ sys.path.insert(0, HERE)
 from benchlib import HeartbeatWatcher, fixture_repo, release_binaries, sh, ts  # noqa: E402
 
 
+def real_build(deployctl, as_json):
+    """The build step of real releases of this repository against a plain incremental build of
+    the same change (medians would need hours: each case runs once, both sides in this run)."""
+    work = tempfile.mkdtemp(prefix="release-bench-real-")
+    repo, plain, home = (os.path.join(work, n) for n in ("repo", "plain", "home"))
+    git = ["git", "-c", "user.email=bench@example.invalid", "-c", "user.name=bench"]
+    sh(["git", "clone", "-q", "--no-local", ROOT, repo])
+    sh(["git", "clone", "-q", "--no-local", ROOT, plain])
+    sh([deployctl, "init", "--home", home, "--repo", repo])
+    with open(os.path.join(home, "config", "bot.json")) as f:
+        bot = json.load(f)
+    bot["cycle_seconds"] = 1
+    bot.setdefault("dashboard", {})["port"] = free_port()
+    with open(os.path.join(home, "config", "bot.json"), "w") as f:
+        json.dump(bot, f)
+    with open(os.path.join(home, "config", "deploy.json")) as f:
+        cfg = json.load(f)
+    cfg["probation"] = {"healthy_cycles": 3, "timeout_seconds": 120}
+    with open(os.path.join(home, "config", "deploy.json"), "w") as f:
+        json.dump(cfg, f)
+    shutil.copy(os.path.join(FIXTURES, "positions", "positions_futures.json"), os.path.join(home, "logs"))
+    progress = sys.stderr
+
+    def plain_build():
+        t = time.perf_counter()
+        sh(["swift", "build", "-c", "release"], cwd=plain)
+        return time.perf_counter() - t
+
+    def change(kind, n):
+        """The same change in the release repository (a commit) and in the plain checkout."""
+        if kind == "readme":
+            name, text = "README.md", f"\n<!-- release bench {n} -->\n"
+        else:
+            name, text = "Sources/TradingCore/Strategy/Gates.swift", f"\nlet releaseBenchLine{n} = {n}\n"
+        for root in (repo, plain):
+            with open(os.path.join(root, name), "a") as f:
+                f.write(text)
+        sh(git + ["commit", "-q", "-am", f"bench {kind} {n}"], cwd=repo)
+
+    def release():
+        t = time.perf_counter()
+        out = subprocess.run([deployctl, "release", "--home", home, "--json"], capture_output=True, text=True)
+        wall = time.perf_counter() - t
+        result = json.loads(out.stdout)
+        if out.returncode != 0:
+            sys.exit(f"release failed: {result.get('message')}")
+        build = next(s for s in result["steps"] if s["name"] == "build")
+        return result["slot"], build["seconds"], wall
+
+    rows = []
+    try:
+        print("plain checkout: a build from scratch (baseline)", file=progress)
+        base = plain_build()
+        print("the first release (a new workspace)", file=progress)
+        slot, build, wall = release()
+        rows.append(("first release", slot, "new", build, base, wall))
+        cases = [("readme", "cold"), ("source", "warm"), ("readme", "warm"), ("source", "cold")]
+        for n, (kind, slot_state) in enumerate(cases, start=1):
+            live = os.path.realpath(os.path.join(home, "slots", "current"))
+            other = os.path.join(home, "slots", "B" if live.endswith("/A") else "A")
+            if slot_state == "cold" and os.path.exists(other):
+                shutil.rmtree(other)  # the slot was never built: its first release clones it
+            change(kind, n)
+            print(f"{kind} change into a {slot_state} slot", file=progress)
+            slot, build, wall = release()
+            rows.append((f"{kind} change", slot, slot_state, build, plain_build(), wall))
+    finally:
+        subprocess.run(["supervisorctl", "-c", os.path.join(home, "deploy", "supervisord.conf"), "shutdown"],
+                       capture_output=True)
+    if as_json:
+        print(json.dumps([{"case": c, "slot": s, "slot_state": st, "build_step_seconds": round(b, 1),
+                           "plain_build_seconds": round(p, 1), "release_seconds": round(w, 1)}
+                          for c, s, st, b, p, w in rows], indent=2))
+    else:
+        print("real release builds of this repository (swift build -c release), one run each")
+        print(f"  {'case':<16}{'slot':<11}{'build step':>11}{'plain build':>13}{'ratio':>7}{'release':>10}")
+        for c, s, st, b, p, w in rows:
+            print(f"  {c:<16}{s + ' (' + st + ')':<11}{b:10.1f}s{p:12.1f}s{b / p:7.2f}{w:9.1f}s")
+    shutil.rmtree(work, ignore_errors=True)
+
+
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--bin", default=None)
+    ap.add_argument("--real-build", action="store_true")
+    ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     deployctl, tradingbot = release_binaries(ROOT, args.bin)
+    if args.real_build:
+        return real_build(deployctl, args.json)
     work = tempfile.mkdtemp(prefix="release-bench-")
     repo, home = os.path.join(work, "repo"), os.path.join(work, "home")
     fixture_repo(ROOT, repo)
@@ -71,9 +166,9 @@ def main():
             warm.append(wall)
             for k, v in steps.items():
                 per_step.setdefault(k, []).append(v)
-            slot_dir = os.path.join(home, "slots", result["slot"])
+            # Every release builds in the home's build workspace: the by-hand no-op runs there.
             t = time.perf_counter()
-            sh(["sh", "-c", cfg["build"]["command"]], cwd=slot_dir)
+            sh(["sh", "-c", cfg["build"]["command"]], cwd=os.path.join(home, "workspace"))
             noop.append(time.perf_counter() - t)
             old = [b for b in watcher.beats if b["release"] == old_release]
             new = [b for b in watcher.beats if b["release"] == result["release"]]

@@ -95,12 +95,33 @@ if [ -n "$(git -C "$repo" status --porcelain --untracked-files=no)" ]; then
 fi
 head_sha=$(git -C "$repo" rev-parse HEAD)
 
-say "building deployctl (release)"
-(cd "$repo" && swift build -c release --product deployctl 2>&1 | tail -n 1)
-deployctl="$(cd "$repo" && swift build -c release --show-bin-path)/deployctl"
-
 mkdir -p "$home"
 home=$(cd "$home" && pwd)
+# The deployctl that makes the home and releases: the package is built once. On a new home it is
+# built in the home's build workspace, where every release builds (for either slot), so the first
+# release's build finds it done; when this checkout's HEAD is already live, the live release's own.
+current="$home/slots/current"
+workspace="$home/workspace"
+if [ -f "$current/.release" ] && [ -x "$current/.build/release/deployctl" ] &&
+    [ "$(git -C "$current" rev-parse HEAD 2>/dev/null || true)" = "$head_sha" ]; then
+    deployctl="$current/.build/release/deployctl"
+elif [ ! -e "$current" ]; then
+    say "building the package (release) in $workspace, where every release is built"
+    if [ ! -f "$workspace/Package.swift" ]; then
+        mkdir -p "$workspace"
+        git -C "$repo" archive HEAD | tar -x -C "$workspace"
+    fi
+    (cd "$workspace" && swift build -c release 2>&1 | tail -n 1)
+    # A copy: the release rebuilds the workspace while this deployctl runs.
+    bin=$(mktemp -d)
+    trap 'rm -rf "$bin"' EXIT
+    cp "$workspace/.build/release/deployctl" "$bin/deployctl"
+    deployctl="$bin/deployctl"
+else
+    say "building deployctl (release)"
+    (cd "$repo" && swift build -c release --product deployctl 2>&1 | tail -n 1)
+    deployctl="$(cd "$repo" && swift build -c release --show-bin-path)/deployctl"
+fi
 conf="$home/deploy/supervisord.conf"
 if [ ! -f "$home/config/deploy.json" ]; then
     say "making the home $home"

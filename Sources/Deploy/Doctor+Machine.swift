@@ -170,3 +170,24 @@ extension Doctor {
         return "build.command `\(command)` finds \(found)"
     }
 }
+
+extension Doctor {
+    /// What the builds hold: the workspace (its build folder, about 600 MB for this package) and
+    /// any build folder a slot still keeps from a deployctl that built in the slot (the next
+    /// release into that slot removes it).
+    static func buildSpace(home: Home) -> String {
+        func mb(_ bytes: Int64) -> String { "\((bytes + 500_000) / 1_000_000) MB" }
+        var parts = ["the build workspace holds \(mb(BuildWorkspace.diskUse(home.buildWorkspace)))"]
+        for slot in Slots.names {
+            let path = home.slot(slot)
+            let folders = ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).filter(
+                ReleasePipeline.isBuildFolder)
+            let bytes = folders.reduce(Int64(0)) { $0 + BuildWorkspace.diskUse(path + "/" + $1) }
+            // Products alone are a few tens of MB; more is a former build's intermediates.
+            if bytes > 200_000_000 {
+                parts.append("slot \(slot) keeps \(mb(bytes)) of an older build (the next release into it removes them)")
+            }
+        }
+        return parts.joined(separator: "; ")
+    }
+}

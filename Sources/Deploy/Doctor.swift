@@ -209,7 +209,7 @@ public enum Doctor {
                 throw StoreError(
                     path: home.root, message: "only \(free / 1_000_000) MB free; builds and logs need at least 2 GB")
             }
-            return "\(free / 1_000_000_000) GB free"
+            return "\(free / 1_000_000_000) GB free; " + buildSpace(home: home)
         }
         // The file as written, even when the config check failed for an empty repo.
         let config = deploy ?? (try? ConfigFiles.deploy(home.deployConfig)) ?? DeployConfig()

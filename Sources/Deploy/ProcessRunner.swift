@@ -23,11 +23,38 @@ public enum ProcessRunner {
     /// returned only as its last lines; otherwise it is captured whole.
     public static func shell(
         _ command: String, in directory: String, environment: [String: String] = [:], timeout: Double,
-        log: String? = nil, without secrets: [String] = SecretNames.standard, tracking: String? = nil
+        log: String? = nil, without secrets: [String] = SecretNames.standard, tracking: String? = nil,
+        tick: Tick? = nil
     ) throws -> Outcome {
         try run(
             "/bin/sh", ["-c", command], in: directory, environment: environment, timeout: timeout, log: log,
-            without: secrets, tracking: tracking)
+            without: secrets, tracking: tracking, tick: tick)
+    }
+
+    /// Called every `every` seconds while a child runs, with the seconds since it started: a
+    /// build of minutes says what it is doing.
+    public struct Tick {
+        public var every: Double
+        public var body: (Double) -> Void
+        public init(every: Double, _ body: @escaping (Double) -> Void) {
+            self.every = every
+            self.body = body
+        }
+    }
+
+    /// The last non-empty line of a log (its last 4 KB are read), for a progress line.
+    static func lastLine(of path: String) -> String {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return "" }
+        defer { close(fd) }
+        let end = lseek(fd, 0, SEEK_END)
+        lseek(fd, max(0, end - 4096), SEEK_SET)
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        guard n > 0 else { return "" }
+        let text = String(decoding: buffer[0..<n], as: UTF8.self)
+        let line = text.split(whereSeparator: { $0 == "\n" || $0 == "\r" }).last { !$0.allSatisfy(\.isWhitespace) }
+        return line.map { String($0.trimmingCharacters(in: .whitespaces).prefix(120)) } ?? ""
     }
 
     /// Ends what a killed deployctl's build or check left running (listed in `file`), so it
@@ -106,7 +133,7 @@ public enum ProcessRunner {
     public static func run(
         _ executable: String, _ arguments: [String], in directory: String? = nil, environment: [String: String] = [:],
         timeout: Double, log: String? = nil, without secrets: [String] = SecretNames.standard,
-        tracking: String? = nil
+        tracking: String? = nil, tick: Tick? = nil
     ) throws -> Outcome {
         let started = Date()
         let outputFile = log ?? (NSTemporaryDirectory() + "deployctl-\(UUID().uuidString).out")
@@ -132,7 +159,12 @@ public enum ProcessRunner {
         var status: Int32 = 0
         var timedOut = false
         let deadline = Date().addingTimeInterval(timeout)
+        var nextTick = tick.map { started.addingTimeInterval($0.every) }
         while try reap(pid, &status, executable) == false {
+            if let tick, let due = nextTick, Date() >= due {
+                tick.body(Date().timeIntervalSince(started))
+                nextTick = Date().addingTimeInterval(tick.every)
+            }
             if Date() >= deadline {
                 timedOut = true
                 signalGroup(pid, SIGTERM)

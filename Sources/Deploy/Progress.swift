@@ -8,6 +8,15 @@ import Foundation
 public protocol StepProgress {
     func begin(_ step: String, _ what: String)
     func end(_ step: String, ok: Bool, seconds: Double, detail: String)
+    /// What a long step is doing now (a build's current step); nil: this progress says nothing
+    /// between begin and end.
+    var workingEvery: Double? { get }
+    func working(_ step: String, seconds: Double, _ what: String)
+}
+
+extension StepProgress {
+    public var workingEvery: Double? { nil }
+    public func working(_ step: String, seconds: Double, _ what: String) {}
 }
 
 /// Prints to standard error (stdout stays clean for --json).
@@ -22,6 +31,16 @@ public struct TerminalProgress: StepProgress {
     /// must not stop a release that is past its flip.
     static func say(_ text: String) {
         _ = Array(text.utf8).withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+    }
+
+    /// Every 5 s on a terminal; every 30 s into a log or a pipe, which keeps it short but
+    /// still shows the build is alive.
+    public var workingEvery: Double? { isatty(2) == 1 ? 5 : 30 }
+
+    public func working(_ step: String, seconds: Double, _ what: String) {
+        let total = Int(seconds)
+        let elapsed = total >= 60 ? "\(total / 60)m\(total % 60 < 10 ? "0" : "")\(total % 60)s" : "\(total)s"
+        Self.say("[\(step)] \(elapsed)\(what.isEmpty ? "" : ": " + what)\n")
     }
 
     public func end(_ step: String, ok: Bool, seconds: Double, detail: String) {

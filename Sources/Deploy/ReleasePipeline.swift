@@ -254,21 +254,9 @@ public final class ReleasePipeline {
             )
         }
         try machine.move(to: .building)
-        try step(id, "build", "\(config.build.command) in slot \(slot)") {
-            try FileIO.makePrivateDirectory(home.deployLogsDir)
-            let log = home.deployLogsDir + "/\(id).log"
-            let outcome = try ProcessRunner.shell(
-                config.build.command, in: path, environment: ["TRADINGBOT_HOME": home.root],
-                timeout: Double(config.build.timeoutSeconds), log: log, without: config.secretNames,
-                tracking: DeployLock.childrenFile(home))
-            if outcome.timedOut {
-                throw StepFailure(step: "build", detail: "timed out after \(config.build.timeoutSeconds) s; log \(log)")
-            }
-            guard outcome.status == 0 else {
-                throw StepFailure(
-                    step: "build", detail: "exit \(outcome.status); log \(log); last lines:\n\(outcome.output)")
-            }
-            return ((), "built in \(String(format: "%.1f", outcome.seconds)) s; log \(log)")
+        let workspace = BuildWorkspace(home: home)
+        try step(id, "build", "\(config.build.command) in the build workspace, products into slot \(slot)") {
+            try build(id, workspace: workspace, slotPath: path)
         }
         try machine.move(to: .checking)
         let preflight = Preflight(home: home, config: config)
@@ -285,7 +273,13 @@ public final class ReleasePipeline {
             throw StepFailure(step: "checks", detail: "\(failed.name): \(failed.detail)")
         }
         try decide(machine, slot: slot, options: options)
-        // Only now is the slot a whole release: checkout, binary, checks, decisions.
+        // Each product is still what the build produced (nothing wrote into the slot since).
+        do {
+            try workspace.verify(workspace.products(binary: config.binary), in: path)
+        } catch {
+            throw StepFailure(step: "products", detail: "\(error)")
+        }
+        // Only now is the slot a whole release: checkout, products, checks, decisions.
         try slots.writeReleaseID(id, slot: slot)
         return sha
     }

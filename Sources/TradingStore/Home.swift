@@ -69,6 +69,9 @@ public struct Home: Sendable, Equatable {
     public var signalWeights: String { path("feature_store", "signal_weights.json") }
     public var reportsDir: String { path("reports") }
     public var slotsDir: String { path("slots") }
+    /// Where every release is built, for either slot (one build folder that stays incremental);
+    /// only its products are copied into the slot. Used under the deploy lock.
+    public var buildWorkspace: String { path("workspace") }
     public var currentSlot: String { path("slots", "current") }
     public func slot(_ name: String) -> String { path("slots", name) }
 

@@ -145,8 +145,11 @@ struct ReleaseDrill {
         app += "exec \(real) \"$@\"\n"
         try repo.write("app.sh", app, executable: true)
         // The build writes down its environment, so a test can see which secrets reached it.
+        // It also leaves an intermediate and a line per build in its build folder, as a compiler
+        // would: a test can see where each release was built.
         var build =
-            "set -e\nenv > \"$TRADINGBOT_HOME/state/build-env.txt\"\nmkdir -p bin\ncp app.sh bin/tradingbot\nchmod +x bin/tradingbot\n"
+            "set -e\nenv > \"$TRADINGBOT_HOME/state/build-env.txt\"\nmkdir -p bin .build\ncp app.sh bin/tradingbot\nchmod +x bin/tradingbot\n"
+            + "echo \"$TRADINGBOT_SLOT\" >> .build/builds\necho object > .build/app.o\n"
         if variant == .doesNotBuild { build = "echo 'error: expected expression' >&2\nexit 1\n" }
         if variant == .slowBuild { build = "sleep 1\n" + build }
         if variant == .hangingBuild { build = "sleep 300\n" + build }
@@ -279,9 +282,12 @@ struct ReleaseDrill {
         chmod(path, 0o755)
     }
 
-    /// Processes whose working directory is inside the slots (a build or check still running).
+    /// Processes whose working directory is inside the slots or the build workspace (a build or
+    /// check still running).
     func processesInSlots() -> [String] {
-        Self.running().filter { $0.cwd?.hasPrefix(home + "/slots/") == true }.map { "\($0.pid): \($0.command)" }
+        Self.running().filter {
+            $0.cwd?.hasPrefix(home + "/slots/") == true || $0.cwd?.hasPrefix(home + "/workspace") == true
+        }.map { "\($0.pid): \($0.command)" }
     }
 
     /// Processes whose command line is exactly `command` (a marker no other test runs).
@@ -778,6 +784,65 @@ struct ReleaseDrill {
 }
 
 @Suite struct DeploySetupCommandTests {
+    /// Both slots are built in the one workspace, so the first release into a slot never built
+    /// is as incremental as any; a slot keeps its checkout and its products only; each product is
+    /// checked against the build's before the flip; a long build says what it is doing.
+    @Test(.timeLimit(.minutes(20))) func releasesIntoEitherSlotBuildInOneWorkspace() throws {
+        let drill = try ReleaseDrill()
+        defer { drill.shutdown() }
+        let workspace = drill.home + "/workspace"
+        #expect(try drill.release().status == 0)
+        let env = try String(contentsOfFile: drill.home + "/state/build-env.txt", encoding: .utf8)
+        #expect(env.contains("PWD=\(workspace)\n"), "the build ran in the workspace")
+        // What an older deployctl left: the slot's own build folder, as large as a build's.
+        try FileManager.default.createDirectory(
+            atPath: drill.home + "/slots/A/.build/release/Core.build", withIntermediateDirectories: true)
+        try Fixtures.write("old object", to: drill.home + "/slots/A/.build/release/Core.build/A.o")
+
+        try drill.use(.good, "v2")
+        let second = try drill.release()
+        #expect(second.status == 0 && drill.active == "B", "\(second.stdout)")
+        try drill.use(.good, "v3")
+        let third = try drill.release()
+        #expect(third.status == 0 && drill.active == "A", "\(third.stdout)")
+        let builds = try String(contentsOfFile: workspace + "/.build/builds", encoding: .utf8)
+        #expect(
+            builds == ["A", "B", "A"].map { drill.home + "/slots/\($0)\n" }.joined(),
+            "slot B's first build found slot A's build folder: \(builds)")
+        for slot in ["A", "B"] {
+            let path = drill.home + "/slots/\(slot)"
+            #expect(!FileIO.exists(path + "/.build"), "slot \(slot) keeps no build folder")
+            #expect(FileManager.default.isExecutableFile(atPath: path + "/bin/tradingbot"))
+            #expect(FileIO.exists(path + "/.git") && FileIO.exists(path + "/build.sh"), "its own checkout")
+        }
+        let detail = try #require(
+            (try third.json()["steps"] as? [[String: Any]])?.first { $0["name"] as? String == "build" }?["detail"]
+                as? String)
+        #expect(detail.contains("copied and checked: bin/tradingbot") && detail.contains("changed"), "\(detail)")
+        let doctor = try CommandRunner.run("deployctl", ["doctor", "--home", drill.home])
+        #expect(doctor.stdout.contains("the build workspace holds"), "\(doctor.stdout)")
+
+        // A product that changes between the build and the flip stops the release.
+        try drill.setDeploy("checks", ["smoke_commands": ["echo '# changed after the build' >> bin/tradingbot"]])
+        try drill.use(.good, "v4")
+        let changed = try drill.release()
+        #expect(changed.status == 1 && drill.active == "A", "\(changed.stdout)")
+        #expect((try changed.json()["message"] as? String ?? "").contains("step products failed"))
+        try drill.setDeploy("checks", ["smoke_commands": []])
+
+        // At a terminal, a build of several seconds says every 5 s what it is doing; --json never.
+        try drill.setDeploy(
+            "build", ["command": "sh build.sh && echo '[3/9] Compiling Fixture main.swift' && sleep 8"])
+        try drill.use(.good, "v5")
+        let command = "'\(CommandRunner.path("deployctl"))' release --home '\(drill.home)'"
+        let atTerminal = try CommandRunner.execute("/usr/bin/script", ["-qec", command, "/dev/null"])
+        #expect(atTerminal.status == 0, "\(atTerminal.stdout)")
+        #expect(atTerminal.stdout.contains("[build] 5s: [3/9] Compiling Fixture main.swift"), "\(atTerminal.stdout)")
+        try drill.use(.good, "v6")
+        let quiet = try drill.release()
+        #expect(quiet.status == 0 && !quiet.stderr.contains("[build]"), "\(quiet.stderr)")
+    }
+
     @Test func initKeepsDeployFieldsAndInstallUnitsWritesBothKinds() throws {
         let root = try Fixtures.temporaryDirectory("setup")
         let repo = try GitFixture(root + "/repo")

@@ -1,0 +1,214 @@
+import Foundation
+import TradingStore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The one place a release is built, for both slots. A build folder holds absolute paths, so it
+/// stays incremental only where it was made: a slot's own folder made the first release into the
+/// other slot a build from scratch (minutes, during a hotfix). Here every release's build runs at
+/// one fixed path, on a copy of the slot's checkout, and only its products go into the slot.
+/// Used only under the deploy lock.
+public struct BuildWorkspace: Sendable {
+    public let home: Home
+    public var path: String { home.buildWorkspace }
+
+    public init(home: Home) { self.home = home }
+
+    /// What a mirror changed in the workspace.
+    struct Mirrored: Equatable {
+        var written = 0
+        var removed = 0
+        /// The workspace had never been built in: the build starts from scratch (once).
+        var fresh = false
+    }
+
+    /// Top-level names of a slot that are not source: its git data, its release id and its
+    /// build folders. The workspace keeps its own build folders.
+    static func isSourceName(_ name: String) -> Bool {
+        name != ".git" && name != ".release" && !ReleasePipeline.isBuildFolder(name)
+    }
+
+    /// Makes the workspace's files the slot's checkout. A file is written only when its bytes,
+    /// its kind or its mode differ, so the build tool sees what the commit changed and nothing
+    /// else; what the slot lacks is removed (build folders aside).
+    func mirror(from slotPath: String) throws -> Mirrored {
+        var done = Mirrored()
+        done.fresh = !Self.hasBuildFolder(path)
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        try sync(from: slotPath, to: path, top: true, &done)
+        return done
+    }
+
+    static func hasBuildFolder(_ directory: String) -> Bool {
+        ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).contains(where: ReleasePipeline.isBuildFolder)
+    }
+
+    private func sync(from source: String, to target: String, top: Bool, _ done: inout Mirrored) throws {
+        let names = Set(try Self.names(in: source).filter { !top || Self.isSourceName($0) })
+        for name in try Self.names(in: target) where !names.contains(name) {
+            if top && !Self.isSourceName(name) { continue }
+            try Self.remove(target + "/" + name)
+            done.removed += 1
+        }
+        for name in names.sorted() {
+            let from = source + "/" + name
+            let to = target + "/" + name
+            let kind = Self.kind(from)
+            switch kind {
+            case .directory:
+                if Self.kind(to) != .directory {
+                    try Self.remove(to)
+                    try FileManager.default.createDirectory(atPath: to, withIntermediateDirectories: false)
+                }
+                try sync(from: from, to: to, top: false, &done)
+            case .symlink:
+                let link = try FileManager.default.destinationOfSymbolicLink(atPath: from)
+                if Self.kind(to) != .symlink || (try? FileManager.default.destinationOfSymbolicLink(atPath: to)) != link {
+                    try Self.remove(to)
+                    try FileManager.default.createSymbolicLink(atPath: to, withDestinationPath: link)
+                    done.written += 1
+                }
+            case .file(let mode):
+                if try !Self.sameBytes(from, to) {
+                    try Self.remove(to)
+                    try FileIO.copy(from, to: to, mode: mode)
+                    done.written += 1
+                } else if case .file(let had) = Self.kind(to), had != mode {
+                    chmod(to, mode)
+                    done.written += 1
+                }
+            case .other, .missing: continue
+            }
+        }
+    }
+
+    /// The files a release runs from its slot: the binary, and the deployctl the build made
+    /// beside it (the guard copy is installed from there).
+    func products(binary: String) -> [String] {
+        let deployctl = (binary as NSString).deletingLastPathComponent + "/deployctl"
+        let nearby = deployctl.hasPrefix("/") ? String(deployctl.dropFirst()) : deployctl
+        guard nearby != binary, case .file = Self.kind(path + "/" + nearby, follow: true) else { return [binary] }
+        return [binary, nearby]
+    }
+
+    /// Puts the products into the slot: its build folders (a former build's intermediates,
+    /// hundreds of MB) are removed first, then each product is copied (temp file, fsync, rename,
+    /// its mode), then checked against the workspace's. A build killed on the way leaves a slot
+    /// with no release id and no half-written product.
+    /// - Returns: the products and their sizes.
+    func install(binary: String, into slotPath: String) throws -> [(path: String, bytes: Int)] {
+        let products = products(binary: binary)
+        guard case .file = Self.kind(path + "/" + binary, follow: true) else {
+            throw StoreError(
+                path: path + "/" + binary,
+                message:
+                    "the build made no such file; check deploy.json's \"binary\" against what build.command produces")
+        }
+        for name in try Self.names(in: slotPath) where ReleasePipeline.isBuildFolder(name) {
+            try Self.remove(slotPath + "/" + name)
+        }
+        var installed: [(path: String, bytes: Int)] = []
+        for product in products {
+            let from = path + "/" + product
+            let to = slotPath + "/" + product
+            guard case .file(let mode) = Self.kind(from, follow: true) else { continue }
+            try FileManager.default.createDirectory(
+                atPath: (to as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try Self.remove(to)
+            try FileIO.copy(from, to: to, mode: mode)
+            chmod(to, mode)
+            installed.append((product, Self.size(to)))
+        }
+        try verify(products.filter { FileIO.exists(slotPath + "/" + $0) }, in: slotPath)
+        return installed
+    }
+
+    /// Each product in the slot is byte for byte what the build produced.
+    func verify(_ products: [String], in slotPath: String) throws {
+        for product in products where try !Self.sameBytes(path + "/" + product, slotPath + "/" + product) {
+            throw StoreError(
+                path: slotPath + "/" + product,
+                message: "differs from the build's \(path)/\(product); the release stops before its flip")
+        }
+    }
+
+    /// Bytes in the workspace (its build folder mostly), for doctor and the docs.
+    static func diskUse(_ directory: String) -> Int64 {
+        guard let walker = FileManager.default.enumerator(atPath: directory) else { return 0 }
+        var total: Int64 = 0
+        while let name = walker.nextObject() as? String {
+            var info = stat()
+            if lstat(directory + "/" + name, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG {
+                total += Int64(info.st_blocks) * 512
+            }
+        }
+        return total
+    }
+
+    enum Kind: Equatable {
+        case missing, directory, symlink, other
+        case file(mode_t)
+    }
+
+    static func kind(_ path: String, follow: Bool = false) -> Kind {
+        var info = stat()
+        guard (follow ? stat(path, &info) : lstat(path, &info)) == 0 else { return .missing }
+        switch info.st_mode & S_IFMT {
+        case S_IFDIR: return .directory
+        case S_IFLNK: return .symlink
+        case S_IFREG: return .file(info.st_mode & 0o7777)
+        default: return .other
+        }
+    }
+
+    static func size(_ path: String) -> Int {
+        var info = stat()
+        return stat(path, &info) == 0 ? Int(info.st_size) : 0
+    }
+
+    static func names(in directory: String) throws -> [String] {
+        guard case .directory = kind(directory) else { return [] }
+        return try FileManager.default.contentsOfDirectory(atPath: directory)
+    }
+
+    static func remove(_ path: String) throws {
+        guard kind(path) != .missing else { return }
+        try FileManager.default.removeItem(atPath: path)
+    }
+
+    /// Both are regular files (after symlinks) with the same bytes.
+    static func sameBytes(_ a: String, _ b: String) throws -> Bool {
+        guard case .file = kind(a, follow: true), case .file = kind(b, follow: true), size(a) == size(b) else {
+            return false
+        }
+        let one = open(a, O_RDONLY | O_CLOEXEC)
+        let two = open(b, O_RDONLY | O_CLOEXEC)
+        defer {
+            if one >= 0 { close(one) }
+            if two >= 0 { close(two) }
+        }
+        guard one >= 0, two >= 0 else { return false }
+        var left = [UInt8](repeating: 0, count: 1 << 20)
+        var right = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let n = try readFully(one, &left, path: a)
+            let m = try readFully(two, &right, path: b)
+            if n != m || left[0..<n] != right[0..<m] { return false }
+            if n == 0 { return true }
+        }
+    }
+
+    private static func readFully(_ fd: Int32, _ buffer: inout [UInt8], path: String) throws -> Int {
+        var total = 0
+        while total < buffer.count {
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress! + total, $0.count - total) }
+            if n < 0 && errno == EINTR { continue }
+            guard n >= 0 else { throw StoreError(path: path, message: "cannot read: \(String(cString: strerror(errno)))") }
+            if n == 0 { break }
+            total += n
+        }
+        return total
+    }
+}
