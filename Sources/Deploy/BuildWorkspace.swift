@@ -30,9 +30,15 @@ public struct BuildWorkspace: Sendable {
         name != ".git" && name != ".release" && !ReleasePipeline.isBuildFolder(name)
     }
 
+    /// The dependency versions the last build resolved. Kept when the commit has none (the
+    /// commit's own replaces it), so a build of an unchanged package resolves nothing: resolving
+    /// again cost about 10 s of every release, and both slots now build on the same versions.
+    /// SwiftPM resolves again itself when Package.swift's requirements change.
+    static let resolvedPins = "Package.resolved"
+
     /// Makes the workspace's files the slot's checkout. A file is written only when its bytes,
     /// its kind or its mode differ, so the build tool sees what the commit changed and nothing
-    /// else; what the slot lacks is removed (build folders aside).
+    /// else; what the slot lacks is removed (build folders and resolved versions aside).
     func mirror(from slotPath: String) throws -> Mirrored {
         var done = Mirrored()
         done.fresh = !Self.hasBuildFolder(path)
@@ -42,13 +48,14 @@ public struct BuildWorkspace: Sendable {
     }
 
     static func hasBuildFolder(_ directory: String) -> Bool {
-        ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).contains(where: ReleasePipeline.isBuildFolder)
+        ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).contains(
+            where: ReleasePipeline.isBuildFolder)
     }
 
     private func sync(from source: String, to target: String, top: Bool, _ done: inout Mirrored) throws {
         let names = Set(try Self.names(in: source).filter { !top || Self.isSourceName($0) })
         for name in try Self.names(in: target) where !names.contains(name) {
-            if top && !Self.isSourceName(name) { continue }
+            if top && (!Self.isSourceName(name) || name == Self.resolvedPins) { continue }
             try Self.remove(target + "/" + name)
             done.removed += 1
         }
@@ -65,7 +72,8 @@ public struct BuildWorkspace: Sendable {
                 try sync(from: from, to: to, top: false, &done)
             case .symlink:
                 let link = try FileManager.default.destinationOfSymbolicLink(atPath: from)
-                if Self.kind(to) != .symlink || (try? FileManager.default.destinationOfSymbolicLink(atPath: to)) != link {
+                if Self.kind(to) != .symlink || (try? FileManager.default.destinationOfSymbolicLink(atPath: to)) != link
+                {
                     try Self.remove(to)
                     try FileManager.default.createSymbolicLink(atPath: to, withDestinationPath: link)
                     done.written += 1
@@ -114,8 +122,7 @@ public struct BuildWorkspace: Sendable {
             let from = path + "/" + product
             let to = slotPath + "/" + product
             guard case .file(let mode) = Self.kind(from, follow: true) else { continue }
-            try FileManager.default.createDirectory(
-                atPath: (to as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try placeFolders(of: product, in: slotPath)
             try Self.remove(to)
             try FileIO.copy(from, to: to, mode: mode)
             chmod(to, mode)
@@ -123,6 +130,38 @@ public struct BuildWorkspace: Sendable {
         }
         try verify(products.filter { FileIO.exists(slotPath + "/" + $0) }, in: slotPath)
         return installed
+    }
+
+    /// Makes the folders above a product in the slot as the build made them in the workspace:
+    /// a relative link inside the build folder (SwiftPM's `.build/release ->
+    /// x86_64-unknown-linux-gnu/release`) is made again, so a slot looks like a build folder with
+    /// its intermediates removed, and an older deployctl that builds in the slot finds what
+    /// its build tool expects.
+    private func placeFolders(of product: String, in slotPath: String) throws {
+        var above = ""
+        for part in (product as NSString).deletingLastPathComponent.split(separator: "/") {
+            let relative = above.isEmpty ? String(part) : above + "/" + part
+            let target = slotPath + "/" + relative
+            let built = path + "/" + relative
+            if Self.kind(built) == .symlink,
+                let link = try? FileManager.default.destinationOfSymbolicLink(atPath: built),
+                !link.hasPrefix("/"), !link.split(separator: "/").contains("..")
+            {
+                try FileManager.default.createDirectory(
+                    atPath: slotPath + "/" + (above.isEmpty ? link : above + "/" + link),
+                    withIntermediateDirectories: true)
+                if Self.kind(target) != .symlink
+                    || (try? FileManager.default.destinationOfSymbolicLink(atPath: target)) != link
+                {
+                    try Self.remove(target)
+                    try FileManager.default.createSymbolicLink(atPath: target, withDestinationPath: link)
+                }
+            } else if Self.kind(target, follow: true) != .directory {
+                try Self.remove(target)
+                try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: false)
+            }
+            above = relative
+        }
     }
 
     /// Each product in the slot is byte for byte what the build produced.
@@ -205,7 +244,9 @@ public struct BuildWorkspace: Sendable {
         while total < buffer.count {
             let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress! + total, $0.count - total) }
             if n < 0 && errno == EINTR { continue }
-            guard n >= 0 else { throw StoreError(path: path, message: "cannot read: \(String(cString: strerror(errno)))") }
+            guard n >= 0 else {
+                throw StoreError(path: path, message: "cannot read: \(String(cString: strerror(errno)))")
+            }
             if n == 0 { break }
             total += n
         }

@@ -185,7 +185,8 @@ extension Doctor {
             let bytes = folders.reduce(Int64(0)) { $0 + BuildWorkspace.diskUse(path + "/" + $1) }
             // Products alone are a few tens of MB; more is a former build's intermediates.
             if bytes > 200_000_000 {
-                parts.append("slot \(slot) keeps \(mb(bytes)) of an older build (the next release into it removes them)")
+                parts.append(
+                    "slot \(slot) keeps \(mb(bytes)) of an older build (the next release into it removes them)")
             }
         }
         return parts.joined(separator: "; ")

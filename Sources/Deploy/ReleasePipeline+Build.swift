@@ -25,7 +25,8 @@ extension ReleasePipeline {
             throw StepFailure(step: "build", detail: "timed out after \(config.build.timeoutSeconds) s; log \(log)")
         }
         guard outcome.status == 0 else {
-            throw StepFailure(step: "build", detail: "exit \(outcome.status); log \(log); last lines:\n\(outcome.output)")
+            throw StepFailure(
+                step: "build", detail: "exit \(outcome.status); log \(log); last lines:\n\(outcome.output)")
         }
         let products = try workspace.install(binary: config.binary, into: slotPath)
         let changed =
