@@ -2,13 +2,13 @@
 """Release benchmark with real components: a git repository, deployctl (release build), a real
 supervisord and the real engine (1-second cycles). Measures, in the same run:
   - release of an unchanged ref on a warm slot, per step, against the build tool's own no-op
-    time (the baseline: the same build command run by hand in the slot);
+    time (the baseline: the same build command run by hand in the build workspace);
   - rollback time;
   - the flip gap: the old engine's last heartbeat to the new engine's first, and missed cycles.
 With --real-build, instead: this repository released with its real `swift build -c release`
 (about 15 minutes here): the first release, a README-only commit and a one-line TradingCore
-change, each into a slot never built (cold) and one built before (warm), each beside the same
-change built by hand in a plain checkout of its own (the baseline: an incremental build).
+change, each into a slot never built (cold) and one built before (warm); then the same changes
+built by hand in a plain checkout of its own, in the same order (the baseline: incremental builds).
 usage: bench/release_bench.py [--runs 5] [--bin DIR] [--real-build] [--json]"""
 import argparse
 import json
@@ -55,16 +55,16 @@ def real_build(deployctl, as_json):
         sh(["swift", "build", "-c", "release"], cwd=plain)
         return time.perf_counter() - t
 
-    def change(kind, n):
-        """The same change in the release repository (a commit) and in the plain checkout."""
+    def change(kind, n, root):
+        """One change: in the release repository a commit, in the plain checkout a file edit."""
         if kind == "readme":
             name, text = "README.md", f"\n<!-- release bench {n} -->\n"
         else:
             name, text = "Sources/TradingCore/Strategy/Gates.swift", f"\nlet releaseBenchLine{n} = {n}\n"
-        for root in (repo, plain):
-            with open(os.path.join(root, name), "a") as f:
-                f.write(text)
-        sh(git + ["commit", "-q", "-am", f"bench {kind} {n}"], cwd=repo)
+        with open(os.path.join(root, name), "a") as f:
+            f.write(text)
+        if root == repo:
+            sh(git + ["commit", "-q", "-am", f"bench {kind} {n}"], cwd=repo)
 
     def release():
         t = time.perf_counter()
@@ -76,26 +76,32 @@ def real_build(deployctl, as_json):
         build = next(s for s in result["steps"] if s["name"] == "build")
         return result["slot"], build["seconds"], wall
 
+    # The releases first, then the same changes in the same order built by hand: SwiftPM loads
+    # every package manifest again (about 9 s) when the build before it ran in another folder, so
+    # interleaving the two sides would charge each with the other's switch.
+    cases = [("readme", "cold"), ("source", "warm"), ("readme", "warm"), ("source", "cold")]
     rows = []
     try:
-        print("plain checkout: a build from scratch (baseline)", file=progress)
-        base = plain_build()
         print("the first release (a new workspace)", file=progress)
         slot, build, wall = release()
-        rows.append(("first release", slot, "new", build, base, wall))
-        cases = [("readme", "cold"), ("source", "warm"), ("readme", "warm"), ("source", "cold")]
+        rows.append(["first release", slot, "new", build, 0.0, wall])
         for n, (kind, slot_state) in enumerate(cases, start=1):
             live = os.path.realpath(os.path.join(home, "slots", "current"))
             other = os.path.join(home, "slots", "B" if live.endswith("/A") else "A")
             if slot_state == "cold" and os.path.exists(other):
                 shutil.rmtree(other)  # the slot was never built: its first release clones it
-            change(kind, n)
+            change(kind, n, repo)
             print(f"{kind} change into a {slot_state} slot", file=progress)
             slot, build, wall = release()
-            rows.append((f"{kind} change", slot, slot_state, build, plain_build(), wall))
+            rows.append([f"{kind} change", slot, slot_state, build, 0.0, wall])
     finally:
         subprocess.run(["supervisorctl", "-c", os.path.join(home, "deploy", "supervisord.conf"), "shutdown"],
                        capture_output=True)
+    print("plain checkout: a build from scratch, then the same changes (baseline)", file=progress)
+    rows[0][4] = plain_build()
+    for n, (kind, _) in enumerate(cases, start=1):
+        change(kind, n, plain)
+        rows[n][4] = plain_build()
     if as_json:
         print(json.dumps([{"case": c, "slot": s, "slot_state": st, "build_step_seconds": round(b, 1),
                            "plain_build_seconds": round(p, 1), "release_seconds": round(w, 1)}

@@ -20,7 +20,7 @@ public struct BuildWorkspace: Sendable {
     struct Mirrored: Equatable {
         var written = 0
         var removed = 0
-        /// The workspace had never been built in: the build starts from scratch (once).
+        /// The workspace was new (or emptied): the build starts from scratch (once).
         var fresh = false
     }
 
@@ -41,15 +41,10 @@ public struct BuildWorkspace: Sendable {
     /// else; what the slot lacks is removed (build folders and resolved versions aside).
     func mirror(from slotPath: String) throws -> Mirrored {
         var done = Mirrored()
-        done.fresh = !Self.hasBuildFolder(path)
+        done.fresh = (try? Self.names(in: path).isEmpty) ?? true
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         try sync(from: slotPath, to: path, top: true, &done)
         return done
-    }
-
-    static func hasBuildFolder(_ directory: String) -> Bool {
-        ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).contains(
-            where: ReleasePipeline.isBuildFolder)
     }
 
     private func sync(from source: String, to target: String, top: Bool, _ done: inout Mirrored) throws {

@@ -32,7 +32,7 @@ extension ReleasePipeline {
         let changed =
             mirrored.fresh
             ? "a new workspace: a full build, once"
-            : "\(mirrored.written) files changed, \(mirrored.removed) removed since its last build"
+            : "\(mirrored.written) files changed, \(mirrored.removed) removed since the last release built there"
         let copied = products.map { "\($0.path) (\(($0.bytes + 500_000) / 1_000_000) MB)" }.joined(separator: ", ")
         return (
             (),
