@@ -31,9 +31,9 @@ public struct BuildWorkspace: Sendable {
     }
 
     /// The dependency versions the last build resolved. Kept when the commit has none (the
-    /// commit's own replaces it), so a build of an unchanged package resolves nothing: resolving
-    /// again cost about 10 s of every release, and both slots now build on the same versions.
-    /// SwiftPM resolves again itself when Package.swift's requirements change.
+    /// commit's own replaces it): a build of an unchanged package then asks no package server
+    /// anything (over the network, a fetch of every dependency), and both slots build on the same
+    /// versions. SwiftPM resolves again itself when Package.swift's requirements change.
     static let resolvedPins = "Package.resolved"
 
     /// Makes the workspace's files the slot's checkout. A file is written only when its bytes,
