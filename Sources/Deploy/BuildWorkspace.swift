@@ -16,6 +16,16 @@ public struct BuildWorkspace: Sendable {
 
     public init(home: Home) { self.home = home }
 
+    /// The run mark of every build in this workspace: the same each time, because SwiftPM plans a
+    /// build again (about 9 s) whenever its environment changed, and a fresh mark per release
+    /// (or the slot's name) made every release pay it. It still tells a leftover build of this
+    /// home from anything else. No spaces: `deploy.children` is split on them.
+    var buildMark: String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in path.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        return "build-" + String(hash, radix: 16)
+    }
+
     /// What a mirror changed in the workspace.
     struct Mirrored: Equatable {
         var written = 0

@@ -24,11 +24,11 @@ public enum ProcessRunner {
     public static func shell(
         _ command: String, in directory: String, environment: [String: String] = [:], timeout: Double,
         log: String? = nil, without secrets: [String] = SecretNames.standard, tracking: String? = nil,
-        tick: Tick? = nil
+        tick: Tick? = nil, stableEnvironment: String? = nil
     ) throws -> Outcome {
         try run(
             "/bin/sh", ["-c", command], in: directory, environment: environment, timeout: timeout, log: log,
-            without: secrets, tracking: tracking, tick: tick)
+            without: secrets, tracking: tracking, tick: tick, stableEnvironment: stableEnvironment)
     }
 
     /// Called every `every` seconds while a child runs, with the seconds since it started: a
@@ -41,6 +41,13 @@ public enum ProcessRunner {
             self.body = body
         }
     }
+
+    /// Variables that differ from one login to the next. SwiftPM plans a build again (about 9 s
+    /// here) whenever its environment changed, so a build is started without them.
+    static let volatileNames = [
+        "SSH_CLIENT", "SSH_CONNECTION", "SSH_TTY", "OLDPWD", "SHLVL", "_", "XDG_SESSION_ID", "TERM_SESSION_ID",
+        "WINDOWID",
+    ]
 
     /// The last non-empty line of a log (its last 4 KB are read), for a progress line.
     static func lastLine(of path: String) -> String {
@@ -133,16 +140,20 @@ public enum ProcessRunner {
     public static func run(
         _ executable: String, _ arguments: [String], in directory: String? = nil, environment: [String: String] = [:],
         timeout: Double, log: String? = nil, without secrets: [String] = SecretNames.standard,
-        tracking: String? = nil, tick: Tick? = nil
+        tracking: String? = nil, tick: Tick? = nil, stableEnvironment: String? = nil
     ) throws -> Outcome {
         let started = Date()
         let outputFile = log ?? (NSTemporaryDirectory() + "deployctl-\(UUID().uuidString).out")
         let fd = try openOutput(outputFile)
         defer { close(fd) }
         var env = childEnvironment(without: secrets, adding: environment)
+        if stableEnvironment != nil {
+            for name in volatileNames { env.removeValue(forKey: name) }
+        }
         // Only a tracked run carries a mark: an inherited one would make the next lock holder
-        // end supervisord or the engine as a leftover.
-        let mark = tracking == nil ? nil : UUID().uuidString
+        // end supervisord or the engine as a leftover. A run that wants the same environment
+        // every time (a build) gets the same mark every time.
+        let mark = tracking == nil ? nil : (stableEnvironment ?? UUID().uuidString)
         if let mark { env[runMark] = mark }
         // The run is written down before it starts: if deployctl is killed, the next one ends it.
         if let tracking, let mark {

@@ -18,9 +18,9 @@ extension ReleasePipeline {
         }
         let outcome = try ProcessRunner.shell(
             config.build.command, in: workspace.path,
-            environment: ["TRADINGBOT_HOME": home.root, "TRADINGBOT_SLOT": slotPath],
+            environment: ["TRADINGBOT_HOME": home.root],
             timeout: Double(config.build.timeoutSeconds), log: log, without: config.secretNames,
-            tracking: DeployLock.childrenFile(home), tick: tick)
+            tracking: DeployLock.childrenFile(home), tick: tick, stableEnvironment: workspace.buildMark)
         if outcome.timedOut {
             throw StepFailure(step: "build", detail: "timed out after \(config.build.timeoutSeconds) s; log \(log)")
         }
