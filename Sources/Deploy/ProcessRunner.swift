@@ -137,6 +137,10 @@ public enum ProcessRunner {
         pthread_sigmask(SIG_UNBLOCK, &set, nil)
     }
 
+    /// Runs a child in its own process group, its output in `log`, ended after `timeout`.
+    /// `tracking`: written down in that file so a killed deployctl's child is ended later, found
+    /// by a mark in its environment. `stableEnvironment`: that mark, the same for every run
+    /// (a build), with session variables left out, so the child sees the same environment each time.
     public static func run(
         _ executable: String, _ arguments: [String], in directory: String? = nil, environment: [String: String] = [:],
         timeout: Double, log: String? = nil, without secrets: [String] = SecretNames.standard,
