@@ -100,8 +100,7 @@ public struct BuildWorkspace: Sendable {
     /// The files a release runs from its slot: the binary, and the deployctl the build made
     /// beside it (the guard copy is installed from there).
     func products(binary: String) -> [String] {
-        let deployctl = (binary as NSString).deletingLastPathComponent + "/deployctl"
-        let nearby = deployctl.hasPrefix("/") ? String(deployctl.dropFirst()) : deployctl
+        let nearby = GuardCopy.deployctlBeside(binary)
         guard nearby != binary, case .file = Self.kind(path + "/" + nearby, follow: true) else { return [binary] }
         return [binary, nearby]
     }
@@ -133,7 +132,7 @@ public struct BuildWorkspace: Sendable {
             chmod(to, mode)
             installed.append((product, Self.size(to)))
         }
-        try verify(products.filter { FileIO.exists(slotPath + "/" + $0) }, in: slotPath)
+        try verify(products, in: slotPath)
         return installed
     }
 

@@ -536,7 +536,13 @@ public enum GuardCopy {
 
     /// The deployctl a release built beside its `binary` in `slot`.
     static func slotDeployctl(home: Home, slot: String, binary: String) -> String {
-        Slots(home: home).path(slot) + "/" + (binary as NSString).deletingLastPathComponent + "/deployctl"
+        Slots(home: home).path(slot) + "/" + deployctlBeside(binary)
+    }
+
+    /// The deployctl a build makes beside `binary`, relative like it (a release's product).
+    static func deployctlBeside(_ binary: String) -> String {
+        let folder = (binary as NSString).deletingLastPathComponent
+        return folder.isEmpty ? "deployctl" : folder + "/deployctl"
     }
 
     static func install(from source: String, home: Home) throws {
