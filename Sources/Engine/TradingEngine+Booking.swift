@@ -57,6 +57,7 @@ extension TradingEngine {
             dayPnl += p.netPnl ?? 0
         }
         if let setup = p.extra["setup"]?.stringValue { expectancy.record(setup: setup, netPnl: net, at: now) }
+        autonomy.tradeClosed(strategy: p.strategy ?? "unknown", netPnl: net, at: now)
         if let ctx = p.extra["signal_ctx"]?.objectValue {
             var scores: [String: Double] = [:]
             for f in ctx.fields { scores[f.key] = f.value.doubleValue }
@@ -81,10 +82,12 @@ extension TradingEngine {
         file.open.map {
             Exposure(
                 symbol: $0.symbol, sector: sector($0.symbol), margin: $0.marginCollateral ?? 0,
-                notional: ($0.entryPrice ?? 0) * ($0.size ?? 0))
+                notional: ($0.entryPrice ?? 0) * ($0.size ?? 0), strategy: $0.strategy)
         }
             + pending.map {
-                Exposure(symbol: $0.symbol, sector: sector($0.symbol), margin: $0.margin, notional: $0.notional)
+                Exposure(
+                    symbol: $0.symbol, sector: sector($0.symbol), margin: $0.margin, notional: $0.notional,
+                    strategy: $0.strategy)
             }
     }
 

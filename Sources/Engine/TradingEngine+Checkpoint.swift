@@ -29,7 +29,7 @@ extension TradingEngine {
             drawdownReducing: drawdownReducing, writeProblem: writeProblem, writeFailureSaidAt: writeFailureSaidAt,
             writeFailureAnnounced: writeFailureAnnounced, exchangeUnknown: exchangeUnknown,
             reconcileProblem: reconcileProblem, unvalued: unvalued, pending: pending, dirty: dirty,
-            weightsDirty: weightsDirty, hash: hash.hex, otherSectorSymbols: otherSectorSymbols)
+            weightsDirty: weightsDirty, hash: hash.hex, otherSectorSymbols: otherSectorSymbols, autonomy: autonomy)
     }
 
     /// The checkpoint as the recording keeps it.
@@ -131,6 +131,8 @@ extension TradingEngine {
         }
         hash = DecisionsHash(value: value)
         otherSectorSymbols = Set(try texts("other_sector_symbols"))
+        // A checkpoint of a release before the autonomy controller has none.
+        autonomy = Autonomy.parse(o["autonomy"])
     }
 
     static func positionsJSON(_ file: PositionsFile) -> JSONValue {
@@ -183,6 +185,7 @@ struct EngineCheckpoint: Sendable {
     var weightsDirty: Bool
     var hash: String
     var otherSectorSymbols: Set<String>
+    var autonomy: Autonomy
 
     var json: JSONValue {
         var o = JSONObject()
@@ -244,6 +247,7 @@ struct EngineCheckpoint: Sendable {
         o["weights_dirty"] = .bool(weightsDirty)
         o["hash"] = .string(hash)
         o["other_sector_symbols"] = .array(otherSectorSymbols.sorted().map { .string($0) })
+        o["autonomy"] = autonomy.json
         return .object(o)
     }
 }

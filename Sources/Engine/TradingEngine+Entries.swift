@@ -21,6 +21,7 @@ extension TradingEngine {
                     JSONField("rule", .string(order.bound)), JSONField("notional", .double(cents(order.notional))),
                 ])
                 if let price { o["price"] = .double(price) }
+                if let sizing = order.extra["sizing"] { o["sizing"] = sizing }
                 try world.write(.signals) { try stores.signals.append(.object(o)) }
             }
             let why = !breaker.allowsEntries ? breakerDescription : reducingReason
@@ -44,7 +45,9 @@ extension TradingEngine {
         result.signalsEvaluated += readings.count
         let decision = EnsembleDecision(readings: readings, weights: weights)
         let symbol = snapshot.symbol
-        func record(_ action: String, _ reason: String, rule: String? = nil, notional: Double? = nil) throws {
+        func record(
+            _ action: String, _ reason: String, rule: String? = nil, notional: Double? = nil, sizing: JSONValue? = nil
+        ) throws {
             let direction = decision.direction?.rawValue ?? "NONE"
             // A skip's rule is for the log (and the A/A); the hash keeps its older form, so the
             // decisions hash of a replay stays comparable across releases.
@@ -68,6 +71,7 @@ extension TradingEngine {
                     })
             }
             if let notional { line["notional"] = .double(cents(notional)) }
+            if let sizing { line["sizing"] = sizing }
             try world.write(.signals) { try stores.signals.append(.object(line)) }
         }
         guard let direction = decision.direction, abs(decision.score) >= config.strategy.entryThreshold else {
@@ -102,13 +106,14 @@ extension TradingEngine {
         if let setup = decision.setup, let why = expectancy.blockReason(setup: setup, now: now) {
             return try block("expectancy", why)
         }
-        // Predictive sizing: conviction above the threshold scales the notional up to the maximum.
-        let conviction = min(
-            1, (abs(decision.score) - config.strategy.entryThreshold) / max(0.01, 1 - config.strategy.entryThreshold))
-        let desired = config.risk.minNotional + (config.risk.maxNotional - config.risk.minNotional) * conviction
+        // Predictive sizing: conviction above the threshold, times the setup's health, scales the
+        // notional up to the maximum; capital scaling and the strategy's allocation cap it.
+        let strategy = "Ensemble-\(decision.dominant ?? "mixed")"
+        let plan = sizing(decision, strategy: strategy, now: now)
         let verdict = risk.evaluate(
-            symbol: symbol, sector: sector(symbol), desiredNotional: desired, leverage: config.strategy.leverage,
-            equity: balance + unrealized(), open: exposures(), openedToday: openedToday)
+            symbol: symbol, sector: sector(symbol), desiredNotional: plan.desired,
+            leverage: config.strategy.leverage, equity: balance + unrealized(), open: exposures(),
+            openedToday: openedToday, exposureScale: plan.scaling, allocation: plan.allocation)
         switch verdict {
         case .block(let rule, let detail):
             return try block(rule, detail)
@@ -116,9 +121,10 @@ extension TradingEngine {
             var extra = JSONObject()
             extra["signal_ctx"] = scoresJSON(decision)
             extra["setup"] = decision.setup.map { .string($0) } ?? .null
+            if autonomyOn { extra["sizing"] = plan.json }
             let order = EntryOrder(
                 symbol: symbol, direction: direction, notional: notional, margin: margin, bound: bound, extra: extra,
-                strategy: "Ensemble-\(decision.dominant ?? "mixed")")
+                strategy: strategy)
             // Counted once placed: a fill that throws counts nothing.
             let fill: Fill?
             do {
@@ -132,11 +138,12 @@ extension TradingEngine {
             result.executed += 1
             if let fill {
                 try record(
-                    "executed", "\(direction.rawValue) \(symbol) at \(fill.price)", rule: bound, notional: notional)
+                    "executed", "\(direction.rawValue) \(symbol) at \(fill.price)", rule: bound, notional: notional,
+                    sizing: extra["sizing"])
             } else {
                 try record(
                     "ordered", "\(direction.rawValue) \(symbol) at the next candle's open", rule: bound,
-                    notional: notional)
+                    notional: notional, sizing: extra["sizing"])
             }
         }
     }
@@ -145,6 +152,9 @@ extension TradingEngine {
     func openPosition(_ order: EntryOrder, at market: MarketSnapshot, now: Instant) throws -> Fill {
         let fill = try world.order(
             symbol: order.symbol, buy: order.direction == .long, notional: order.notional, market: market)
+        if let expected = market.lastPrice, expected > 0 {
+            autonomy.filled(slippage: (fill.price - expected) / expected * (order.direction == .long ? 1 : -1))
+        }
         var extra = order.extra
         extra["entry_fee"] = .double(round6(fill.fee))
         extra["best_move"] = .double(0)

@@ -13,6 +13,11 @@ extension TradingEngine {
         do {
             if writeProblem != nil { dirty = true }
             try saveDay()
+            if autonomy.scalingDirty, let state = autonomy.scaling {
+                let path = stores.home.scalingState
+                try world.write(.day) { try ScalingFile.save(state, to: path) }
+                autonomy.scalingDirty = false
+            }
             if dirty {
                 try world.write(.positions) { try stores.positions.save(file) }
                 dirty = false

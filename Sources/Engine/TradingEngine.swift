@@ -38,6 +38,8 @@ public final class TradingEngine {
     public internal(set) var breaker: CircuitBreaker
     public internal(set) var weights: SignalWeights
     var expectancy = ExpectancyGate()
+    /// Capital scaling's state and the evidence the health scores and the allocation read.
+    var autonomy = Autonomy()
     var day: Instant?
     var dayStartBalance = 0.0
     var dayPnl = 0.0
@@ -161,10 +163,14 @@ public final class TradingEngine {
             throw OtherModePositions(
                 mode: mode, positions: foreign.map { "\($0.symbol) (\($0.extra["mode"]?.stringValue ?? "?"))" })
         }
-        for p in file.closed {
-            if let setup = p.extra["setup"]?.stringValue, let net = p.effectiveNetPnl, let at = p.closedAt?.instant {
-                expectancy.record(setup: setup, netPnl: net, at: at)
-            }
+        let byClose = file.closed.compactMap { p -> (Position, Instant)? in
+            guard let at = p.closedAt?.instant else { return nil }
+            return (p, at)
+        }.sorted { $0.1 < $1.1 }
+        for (p, at) in byClose {
+            guard let net = p.effectiveNetPnl else { continue }
+            if let setup = p.extra["setup"]?.stringValue { expectancy.record(setup: setup, netPnl: net, at: at) }
+            autonomy.tradeClosed(strategy: p.strategy ?? "unknown", netPnl: net, at: at)
         }
     }
 
@@ -235,6 +241,7 @@ public final class TradingEngine {
     public func runCycle(now wallNow: Instant, useFeedTime: Bool = false) throws -> CycleResult? {
         guard let snapshots = try world.market(at: wallNow) else { return nil }
         cycle += 1
+        autonomy.beginCycle()
         let now = useFeedTime ? (snapshots.map(\.time).max() ?? wallNow) : wallNow
         // What the world said in this cycle is kept however the cycle ends (a cycle that fails
         // halfway changed the engine's state halfway: its replay must fail the same way).
@@ -250,6 +257,7 @@ public final class TradingEngine {
         try reconcileWithExchange(now: now, result: &result)
         bookFunding(now: now)
         updateDrawdown(now: now)
+        updateScaling(now: now)
         if let change = breaker.update(
             now: now, dayStartBalance: dayStartBalance, dayPnl: dayPnl + unrealized(), killSwitch: world.killSwitchOn())
         {
@@ -297,6 +305,9 @@ public final class TradingEngine {
         }
         if cycle % settings.persistEvery == 0 { try persist(now: now) }
         if settings.recordCandles { recordCandles(snapshots, now: now) }
+        autonomy.endCycle(
+            failed: !exitFailures.isEmpty || !entryFailures.isEmpty,
+            problem: reconcileProblem != nil || !exchangeUnknown.isEmpty)
         if let first = exitFailures.first {
             throw ExitFailures(count: exitFailures.count, first: first)
         }

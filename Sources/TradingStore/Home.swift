@@ -56,6 +56,10 @@ public struct Home: Sendable, Equatable {
     public var recordingConfig: String { path("config", "recording.json") }
     public var stateDir: String { path("state") }
     public var heartbeat: String { path("state", "heartbeat.json") }
+    /// Capital scaling's state (the step and its evidence), and the engine's last view of its
+    /// health and allocation (for the dashboard and /metrics).
+    public var scalingState: String { path("state", "scaling.json") }
+    public var healthView: String { path("state", "health.json") }
     public var releasesLedger: String { path("state", "releases.jsonl") }
     /// The decision diff's report of each release (`RELEASE.json`).
     public var decisionsDir: String { path("state", "decisions") }

@@ -43,6 +43,8 @@ public struct BotConfig: Sendable, Equatable {
         /// What the per-symbol and total exposure limits measure against equity: `notional`
         /// (price x size, the usual futures meaning) or `margin` (for an operator who meant that).
         public var exposureBasis = "notional"
+        /// Capital scaling of `max_exposure_fraction` (docs/autonomy.md).
+        public var scaling = ScalingSettings()
     }
 
     public init(walletReset: WalletReset) { self.walletReset = walletReset }
@@ -78,7 +80,7 @@ public struct BotConfig: Sendable, Equatable {
         if let risk = try root.section("risk") {
             try risk.allowOnly([
                 "max_positions", "max_symbol_fraction", "max_exposure_fraction", "max_per_sector", "min_notional",
-                "max_notional", "max_positions_per_day", "daily_loss_limit_fraction", "exposure_basis",
+                "max_notional", "max_positions_per_day", "daily_loss_limit_fraction", "exposure_basis", "scaling",
             ])
             var r = c.risk
             r.maxPositions = try risk.int("max_positions", in: 1...100, default: r.maxPositions)
@@ -112,6 +114,10 @@ public struct BotConfig: Sendable, Equatable {
                 "emergency_position_loss", in: 0.001...1, default: e.emergencyPositionLoss)
             e.emergencyDrawdown = try exits.number("emergency_drawdown", in: 0.001...1, default: e.emergencyDrawdown)
             c.exits = e
+        }
+        // After the exits: the step-down drawdown must stay below their emergency drawdown.
+        if let scaling = try root.section("risk")?.section("scaling") {
+            c.risk.scaling = try ScalingSettings.parse(scaling, emergencyDrawdown: c.exits.emergencyDrawdown)
         }
         if let strategy = try root.section("strategy") {
             try strategy.allowOnly(["leverage", "entry_threshold", "min_agreeing"])

@@ -28,6 +28,12 @@ public struct ExpectancyGate: Sendable, Equatable {
         outcomes[setup] = list
     }
 
+    /// Net P&L of the setup's outcomes still inside the horizon at `now`, oldest first.
+    public func recent(setup: String, now: Instant) -> [Double] {
+        let since = now.adding(seconds: -horizonSeconds)
+        return (outcomes[setup] ?? []).filter { $0.at >= since }.map(\.netPnl)
+    }
+
     /// Why the setup is blocked at `now`, or nil when allowed.
     public func blockReason(setup: String, now: Instant) -> String? {
         let since = now.adding(seconds: -horizonSeconds)

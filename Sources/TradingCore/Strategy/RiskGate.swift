@@ -5,12 +5,15 @@ public struct Exposure: Sendable, Equatable {
     public var margin: Double
     /// Price x size at the last known price.
     public var notional: Double
+    /// The position's strategy (`Ensemble-<dominant>`), for the allocation cap.
+    public var strategy: String?
 
-    public init(symbol: String, sector: String, margin: Double, notional: Double) {
+    public init(symbol: String, sector: String, margin: Double, notional: Double, strategy: String? = nil) {
         self.symbol = symbol
         self.sector = sector
         self.margin = margin
         self.notional = notional
+        self.strategy = strategy
     }
 }
 
@@ -30,9 +33,24 @@ public struct RiskGate: Sendable {
 
     public init(limits: BotConfig.RiskLimits) { self.limits = limits }
 
+    /// A strategy's allocation: its share of the scaled total exposure.
+    public struct StrategyShare: Sendable, Equatable {
+        public var strategy: String
+        public var share: Double
+        public init(strategy: String, share: Double) {
+            self.strategy = strategy
+            self.share = share
+        }
+    }
+
+    /// - Parameters:
+    ///   - exposureScale: capital scaling's multiplier of `max_exposure_fraction` (at most 1: it
+    ///     never raises the limit); the cap it sets is named `capital_scaling`.
+    ///   - allocation: the entering strategy's share of that scaled exposure, a cap on the
+    ///     exposure of its open positions named `allocation`; nil: no cap.
     public func evaluate(
         symbol: String, sector: String, desiredNotional: Double, leverage: Double, equity: Double,
-        open: [Exposure], openedToday: Int
+        open: [Exposure], openedToday: Int, exposureScale: Double = 1, allocation: StrategyShare? = nil
     ) -> RiskVerdict {
         if open.count >= limits.maxPositions {
             return .block(rule: "max_positions", detail: "\(open.count) positions open (limit \(limits.maxPositions))")
@@ -66,11 +84,17 @@ public struct RiskGate: Sendable {
         cap(limits.maxSymbolFraction * equity * scale, "max_symbol_fraction")
         let used = open.reduce(0) { $0 + measure($1) }
         cap((limits.maxExposureFraction * equity - used) * scale, "max_exposure_fraction")
+        let scaled = limits.maxExposureFraction * min(1, max(0, exposureScale))
+        if exposureScale < 1 { cap((scaled * equity - used) * scale, "capital_scaling") }
+        if let allocation {
+            let own = open.filter { $0.strategy == allocation.strategy }.reduce(0) { $0 + measure($1) }
+            cap((allocation.share * scaled * equity - own) * scale, "allocation")
+        }
         if notional < limits.minNotional {
             return .block(
                 rule: bound,
                 detail:
-                    "room for \(money(max(0, notional))) notional is below the minimum \(money(limits.minNotional)) (\(limits.exposureBasis) in use \(money(used)) against equity \(money(equity)))"
+                    "room for \(money(max(0, notional))) notional is below the minimum \(money(limits.minNotional)) (\(limits.exposureBasis) in use \(money(used)) against equity \(money(equity))\(exposureScale < 1 ? "; capital scaling allows \(percent(exposureScale)) of max_exposure_fraction" : "")\(allocation.map { "; \($0.strategy)'s allocation is \(percent($0.share)) of it" } ?? ""))"
             )
         }
         return .allow(notional: notional, margin: notional / leverage, bound: bound)

@@ -1,0 +1,174 @@
+import TradingCore
+import TradingStore
+
+/// What the autonomy controller keeps between cycles: capital scaling's state and the evidence
+/// the health scores and the allocation read. One value, so the flight recorder's checkpoint
+/// carries it whole and a recorded replay sizes exactly as the engine did.
+struct Autonomy: Equatable, Sendable {
+    /// Nil until the first cycle loads it from state/scaling.json or computes it from the record.
+    var scaling: CapitalScaling?
+    /// The state changed since it was last written.
+    var scalingDirty = false
+    /// Closed trades by strategy (the allocation's attributed net P&L, the strategies' health).
+    var strategies = Autonomy.strategyBook()
+    /// Net P&L of the bot's newest closed trades, oldest first.
+    var botTrades: [Double] = []
+    /// The newest cycles: bit 0 failed, bit 1 had a reconciliation or execution problem.
+    var cycles: [UInt8] = []
+    /// Adverse slippage of the newest fills, as fractions of the price the decision saw.
+    var slippages: [Double] = []
+    /// A cycle began and has not ended (it failed, or the engine died in it).
+    var inCycle = false
+
+    static let botTradesKept = 20
+    static let cyclesKept = 60
+    static let slippagesKept = 20
+    /// The allocation's window: a strategy's newest 50 closed trades of the last 7 days.
+    static func strategyBook() -> ExpectancyGate {
+        var book = ExpectancyGate()
+        book.window = 50
+        book.horizonSeconds = 7 * 86_400
+        return book
+    }
+
+    mutating func tradeClosed(strategy: String, netPnl: Double, at: Instant) {
+        strategies.record(setup: strategy, netPnl: netPnl, at: at)
+        botTrades.append(netPnl)
+        if botTrades.count > Self.botTradesKept { botTrades.removeFirst(botTrades.count - Self.botTradesKept) }
+        if scaling != nil {
+            scaling?.tradeClosed(netPnl: netPnl)
+            scalingDirty = true
+        }
+    }
+
+    mutating func filled(slippage: Double) {
+        guard slippage.isFinite else { return }
+        slippages.append(slippage)
+        if slippages.count > Self.slippagesKept { slippages.removeFirst(slippages.count - Self.slippagesKept) }
+    }
+
+    /// Starts a cycle; one that began before and never ended counts as failed.
+    mutating func beginCycle() {
+        if inCycle { note(cycle: 1) }
+        inCycle = true
+    }
+
+    mutating func endCycle(failed: Bool, problem: Bool) {
+        inCycle = false
+        note(cycle: (failed ? 1 : 0) | (problem ? 2 : 0))
+    }
+
+    mutating func note(cycle flags: UInt8) {
+        cycles.append(flags)
+        if cycles.count > Self.cyclesKept { cycles.removeFirst(cycles.count - Self.cyclesKept) }
+    }
+
+    /// The bot's health from its record, the day's drawdown, its cycles and its fills.
+    func botHealth(drawdown: Double, emergencyDrawdown: Double) -> HealthScore {
+        var inputs = HealthScore.BotInputs()
+        inputs.trades = botTrades
+        inputs.drawdown = drawdown
+        inputs.emergencyDrawdown = emergencyDrawdown
+        inputs.cycles = cycles.count
+        inputs.failedCycles = cycles.filter { $0 & 1 != 0 }.count
+        inputs.problemCycles = cycles.filter { $0 & 2 != 0 }.count
+        inputs.slippages = slippages
+        return HealthScore.bot(inputs)
+    }
+
+    /// Each strategy's attributed net P&L in the window at `now`, and the trades it holds.
+    func attributed(now: Instant) -> (pnl: [String: Double], trades: Int) {
+        var pnl: [String: Double] = [:]
+        var trades = 0
+        for name in strategies.outcomes.keys {
+            let recent = strategies.recent(setup: name, now: now)
+            guard !recent.isEmpty else { continue }
+            pnl[name] = recent.reduce(0, +)
+            trades += recent.count
+        }
+        return (pnl, trades)
+    }
+
+    // MARK: the checkpoint
+
+    var json: JSONValue {
+        .object(
+            JSONObject([
+                JSONField("scaling", scaling?.json ?? .null),
+                JSONField("scaling_dirty", .bool(scalingDirty)),
+                JSONField("strategies", Self.outcomesJSON(strategies.outcomes)),
+                JSONField("bot_trades", .array(botTrades.map { .double($0) })),
+                JSONField("cycles", .array(cycles.map { .int(Int($0)) })),
+                JSONField("slippages", .array(slippages.map { .double($0) })),
+                JSONField("in_cycle", .bool(inCycle)),
+            ]))
+    }
+
+    /// From a checkpoint; a checkpoint of a release before the controller has none (then it
+    /// starts as a fresh home's would).
+    static func parse(_ value: JSONValue?) -> Autonomy {
+        var a = Autonomy()
+        guard let o = value?.objectValue else { return a }
+        a.scaling = o["scaling"].flatMap(CapitalScaling.parse)
+        a.scalingDirty = o["scaling_dirty"]?.boolValue ?? false
+        var book = ExpectancyGate(outcomes: parseOutcomes(o["strategies"]))
+        book.window = strategyBook().window
+        book.horizonSeconds = strategyBook().horizonSeconds
+        a.strategies = book
+        a.botTrades = (o["bot_trades"]?.arrayValue ?? []).compactMap(\.doubleValue)
+        a.cycles = (o["cycles"]?.arrayValue ?? []).compactMap { $0.doubleValue.map { UInt8(max(0, min(3, $0))) } }
+        a.slippages = (o["slippages"]?.arrayValue ?? []).compactMap(\.doubleValue)
+        a.inCycle = o["in_cycle"]?.boolValue ?? false
+        return a
+    }
+
+    static func outcomesJSON(_ outcomes: [String: [ExpectancyGate.Outcome]]) -> JSONValue {
+        .object(
+            JSONObject(
+                outcomes.keys.sorted().map { key in
+                    JSONField(
+                        key,
+                        .array(
+                            (outcomes[key] ?? []).map {
+                                .array([SnapshotCodec.instantJSON($0.at), .double($0.netPnl)])
+                            }))
+                }))
+    }
+
+    static func parseOutcomes(_ value: JSONValue?) -> [String: [ExpectancyGate.Outcome]] {
+        var outcomes: [String: [ExpectancyGate.Outcome]] = [:]
+        for field in value?.objectValue?.fields ?? [] {
+            outcomes[field.key] = (field.value.arrayValue ?? []).compactMap { pair in
+                guard let a = pair.arrayValue, a.count == 2, let at = SnapshotCodec.instant(a[0]),
+                    let net = a[1].doubleValue
+                else { return nil }
+                return ExpectancyGate.Outcome(at: at, netPnl: net)
+            }
+        }
+        return outcomes
+    }
+}
+
+/// state/scaling.json: capital scaling's state, written atomically when it changes. Fields this
+/// release does not know (a newer one's) are kept on a rewrite.
+enum ScalingFile {
+    /// The state, or nil when there is none; `problem` when the file is there but unreadable.
+    static func load(_ path: String) -> (state: CapitalScaling?, problem: String?) {
+        guard FileIO.exists(path) else { return (nil, nil) }
+        do {
+            let value = try ConfigFiles.json(path)
+            guard let state = CapitalScaling.parse(value) else {
+                return (nil, "\(path): not a scaling state (no level or peak_equity)")
+            }
+            return (state, nil)
+        } catch {
+            return (nil, "\(error)")
+        }
+    }
+
+    static func save(_ state: CapitalScaling, to path: String) throws {
+        var merged = (try? ConfigFiles.json(path))?.objectValue ?? JSONObject()
+        for field in state.json.objectValue?.fields ?? [] { merged[field.key] = field.value }
+        try FileIO.writeJSON(path, .object(merged))
+    }
+}
