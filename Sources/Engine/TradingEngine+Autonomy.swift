@@ -105,7 +105,8 @@ extension TradingEngine {
         let threshold = config.strategy.entryThreshold
         let conviction = min(1, (abs(decision.score) - threshold) / max(0.01, 1 - threshold))
         let health = autonomyOn ? setupHealth(decision.setup, now: now).score : 100
-        let desired = config.risk.minNotional + (config.risk.maxNotional - config.risk.minNotional) * conviction
+        let desired =
+            config.risk.minNotional + (config.risk.maxNotional - config.risk.minNotional) * conviction
             * health / 100
         var allocation: RiskGate.StrategyShare?
         if autonomyOn {

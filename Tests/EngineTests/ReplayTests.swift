@@ -54,6 +54,8 @@ import Testing
         bot.risk.maxPositions = 6
         bot.risk.maxExposureFraction = 0.3
         bot.risk.maxPositionsPerDay = 10_000
+        // The configured limits themselves: capital scaling would cap the exposure first.
+        bot.risk.scaling.enabled = false
         let universe = try ConfigFiles.assetUniverse(Fixtures.data + "/universe/spot-2018.json")
         let (summary, violations) = try replay("spot-5m-2018-01", config: bot, universe: universe)
         #expect(violations.isEmpty, "\(violations.prefix(5))")
@@ -93,6 +95,12 @@ import Testing
         #expect(executed == first.trades + file.open.count)
         let blocked = signals.filter { $0.objectValue?["action"] == "blocked" }
         #expect(blocked.allSatisfy { $0.objectValue?["rule"]?.stringValue?.isEmpty == false })
+        // The sizing factors travel on every entry: its signal line and the position's record.
+        for line in signals.compactMap(\.objectValue) where line["action"] == "executed" {
+            let keys = Set(line["sizing"]?.objectValue?.keys ?? [])
+            #expect(keys == ["conviction", "health", "allocation", "scaling"], "\(line)")
+        }
+        #expect((file.open + file.closed).allSatisfy { $0.extra["sizing"]?.objectValue?["scaling"] != nil })
     }
 
     @Test func perpetualWithFundingReplays() throws {
@@ -226,7 +234,9 @@ import Testing
         #expect(executed > 0, "entries resume once the switch is off")
         let changes = try JSONLAppender.readAll(home.botLog).compactMap { $0.objectValue?["change"]?.stringValue }
         #expect(changes == ["circuit breaker tripped: kill switch on", "circuit breaker re-armed"])
-        let levels = try JSONLAppender.readAll(home.botLog).compactMap { $0.objectValue?["level"]?.stringValue }
+        let levels = try JSONLAppender.readAll(home.botLog).compactMap { $0.objectValue }.filter {
+            $0["event"] == "circuit_breaker"
+        }.compactMap { $0["level"]?.stringValue }
         #expect(levels == ["critical", "warning"], "a trip is critical, so the watchdog alerts it")
     }
 

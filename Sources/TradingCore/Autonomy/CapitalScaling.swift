@@ -72,7 +72,8 @@ public struct CapitalScaling: Sendable, Equatable {
         if abs(bounded - level) > 1e-9 {
             return move(
                 to: bounded, inputs, reason: "settings",
-                detail: "risk.scaling's floor and ceiling are now \(percent(settings.floor)) and \(percent(settings.ceiling))"
+                detail:
+                    "risk.scaling's floor and ceiling are now \(percent(settings.floor)) and \(percent(settings.ceiling))"
             )
         }
         peakEquity = max(peakEquity, inputs.equity)
