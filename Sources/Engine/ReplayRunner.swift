@@ -24,6 +24,20 @@ public enum ReplayRunner {
         /// Equity at each UTC day's last cycle.
         public var equityAtDayEnds: [Double] = []
         public var startingCapital = 0.0
+        /// The engine's health, capital scaling and allocation at the end (`autonomyView`).
+        public var autonomy: JSONValue = .null
+
+        /// The largest fall of equity from one UTC day's end to the next (the first day from the
+        /// starting capital), or 0 when no day lost.
+        public var worstDay: Double {
+            var previous = startingCapital
+            var worst = 0.0
+            for end in equityAtDayEnds {
+                worst = min(worst, end - previous)
+                previous = end
+            }
+            return worst
+        }
 
         public var json: JSONValue {
             var o =
@@ -39,6 +53,8 @@ public enum ReplayRunner {
             for field in statistics.json(start: startingCapital, dayEnds: equityAtDayEnds, maxDrawdown: maxDrawdown) {
                 o[field.key] = field.value
             }
+            o["worst_day"] = .double(cents(worstDay))
+            o["autonomy"] = autonomy
             return .object(o)
         }
     }
@@ -102,7 +118,8 @@ public enum ReplayRunner {
             balance: engine.balance,
             decisionsHash: engine.hash.hex, otherSectorSymbols: engine.otherSectorSymbols.sorted(),
             notes: loaded.notes, seconds: Date().timeIntervalSince(started), statistics: statistics,
-            equityAtDayEnds: dayEnds, startingCapital: config.walletReset.startingCapital)
+            equityAtDayEnds: dayEnds, startingCapital: config.walletReset.startingCapital,
+            autonomy: engine.autonomyView(at: engine.lastCycleAt ?? first))
     }
 
     /// The replay home's bot.json and asset universe, so `report` and `check data` work on it.

@@ -124,6 +124,7 @@ struct ReplayCommand: ParsableCommand {
                 "Exits: "
                     + stats.exitReasons.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(
                         separator: ", "))
+            print(ReplayCommand.autonomyLine(summary.autonomy))
             print("Decisions hash \(summary.decisionsHash)")
             if !summary.otherSectorSymbols.isEmpty {
                 print(
@@ -147,5 +148,24 @@ struct ReplayCommand: ParsableCommand {
                 "--into \(into) is not an empty folder (it holds \(entries.prefix(3).joined(separator: ", "))\(entries.count > 3 ? ", …" : "")): a replay never writes into a home that holds anything; name a new or empty folder, or leave --into out for a temporary one"
             )
         }
+    }
+}
+
+extension ReplayCommand {
+    /// One line of the controller's state at the end: scaling step and changes, the bot's health.
+    static func autonomyLine(_ view: JSONValue) -> String {
+        let o = view.objectValue
+        let scaling = o?["scaling"]?.objectValue
+        guard scaling?["enabled"] == .bool(true) else { return "Capital scaling: off (risk.scaling.enabled is false)" }
+        let level = scaling?["level"]?.doubleValue ?? 1
+        let changes = (scaling?["history"]?.arrayValue ?? []).filter {
+            $0.objectValue?["reason"]?.stringValue != "history"
+        }
+        let downs = changes.filter {
+            ($0.objectValue?["to"]?.doubleValue ?? 0) < ($0.objectValue?["from"]?.doubleValue ?? 0)
+        }.count
+        let health = o?["bot"]?.objectValue?["score"]?.doubleValue.map { "\($0)" } ?? "n/a"
+        return
+            "Capital scaling: ends at \(Int((level * 100).rounded())) % of max_exposure_fraction after \(changes.count) change(s) (\(downs) down); bot health \(health)"
     }
 }

@@ -101,6 +101,35 @@ import Testing
             #expect(keys == ["conviction", "health", "allocation", "scaling"], "\(line)")
         }
         #expect((file.open + file.closed).allSatisfy { $0.extra["sizing"]?.objectValue?["scaling"] != nil })
+        try setupsShrinkBeforeTheExpectancyGateBlocks(signals.compactMap(\.objectValue), config: config)
+    }
+
+    /// Each setup the expectancy gate blocks on real data was already sized down by its health
+    /// before the block: its last entry before the first block had a health under 100 and, where
+    /// conviction set the size, a notional below what conviction alone gives.
+    func setupsShrinkBeforeTheExpectancyGateBlocks(_ lines: [JSONObject], config: BotConfig) throws {
+        var firstBlock: [String: Int] = [:]
+        for line in lines where line["action"] == "blocked" && line["rule"] == "expectancy" {
+            guard let setup = line["setup"]?.stringValue, let cycle = line["cycle"]?.doubleValue else { continue }
+            if firstBlock[setup] == nil { firstBlock[setup] = Int(cycle) }
+        }
+        #expect(firstBlock.count >= 3, "setups turn from winning to losing in January 2018: \(firstBlock)")
+        for (setup, blockedAt) in firstBlock.sorted(by: { $0.key < $1.key }) {
+            let entries = lines.filter {
+                ($0["action"] == "ordered" || $0["action"] == "executed") && $0["setup"]?.stringValue == setup
+                    && Int($0["cycle"]?.doubleValue ?? .infinity) < blockedAt
+            }
+            let last = try #require(entries.last, "\(setup) entered before it was blocked")
+            let sizing = try #require(last["sizing"]?.objectValue)
+            let health = try #require(sizing["health"]?.doubleValue)
+            #expect(health < 100, "\(setup): its last entry before the block (cycle \(blockedAt)) was sized at full health")
+            if last["rule"] == "conviction", let conviction = sizing["conviction"]?.doubleValue,
+                let notional = last["notional"]?.doubleValue
+            {
+                let alone = config.risk.minNotional + (config.risk.maxNotional - config.risk.minNotional) * conviction
+                #expect(notional < alone - 0.01, "\(setup): \(notional) is not below conviction's \(alone)")
+            }
+        }
     }
 
     @Test func perpetualWithFundingReplays() throws {
