@@ -29,29 +29,34 @@ struct ConfigCompat {
     /// Asks `binary` (a slot's tradingbot) whether it reads the home's config. Only what the
     /// engine reads counts: an older selfcheck also refuses a deploy.json key it does not know,
     /// but its engine never reads deploy.json (the guard copy does).
-    func ask(binary: String) -> Answer {
-        guard FileManager.default.isExecutableFile(atPath: binary) else { return .noAnswer("no binary at \(binary)") }
+    func ask(binary: String) -> Answer { askNamingChecks(binary: binary).answer }
+
+    /// `ask`, with the names of the checks the selfcheck ran (nil when it gave none): what the
+    /// release can do (a release before capital scaling has no `scaling` check).
+    func askNamingChecks(binary: String) -> (answer: Answer, checks: [String]?) {
+        guard FileManager.default.isExecutableFile(atPath: binary) else { return (.noAnswer("no binary at \(binary)"), nil) }
         let outcome: ProcessRunner.Outcome
         do {
             outcome = try ProcessRunner.run(
                 binary, ["selfcheck", "--json", "--home", home.root], timeout: 120, without: config.secretNames,
                 tracking: tracking)
         } catch {
-            return .noAnswer("\(error)")
+            return (.noAnswer("\(error)"), nil)
         }
         let text = outcome.output
         guard let brace = text.firstIndex(of: "{"),
             let checks = (try? JSONValue.parse(Array(text[brace...].utf8)))?.objectValue?["checks"]?.arrayValue,
             let check = checks.compactMap(\.objectValue).first(where: { $0["name"]?.stringValue == "config" })
         else {
-            return .noAnswer(
+            return (.noAnswer(
                 outcome.timedOut
                     ? "its selfcheck did not answer within 120 s"
                     : "its selfcheck gave no config check (exit \(outcome.status)): \(ProcessRunner.lastLines(text, 3))"
-            )
+            ), nil)
         }
-        if check["ok"] == .bool(true) { return .accepts }
-        return Self.reading(check["detail"]?.stringValue ?? "", home: home)
+        let names = checks.compactMap { $0.objectValue?["name"]?.stringValue }
+        if check["ok"] == .bool(true) { return (.accepts, names) }
+        return (Self.reading(check["detail"]?.stringValue ?? "", home: home), names)
     }
 
     /// Reads a config check's detail: `FILE: field "a.b": is not a known key ...`.
@@ -84,6 +89,8 @@ struct ConfigCompat {
         var setAside: [String] = []
         var kept: [(file: String, copy: String)] = []
         var refusal: String?
+        /// The checks the target's selfcheck ran when it accepted the config (nil: no answer).
+        var targetChecks: [String]?
 
         /// Puts the kept files back (the way back did not happen: the live release keeps the
         /// operator's config as it was). Returns what could not be put back.
@@ -107,7 +114,9 @@ struct ConfigCompat {
     func prepare(binary: String, leavingBinary: String?, release: String, now: Instant) -> Preparation {
         var done = Preparation()
         for _ in 0..<20 {
-            switch ask(binary: binary) {
+            let (answer, checks) = askNamingChecks(binary: binary)
+            done.targetChecks = checks
+            switch answer {
             case .accepts, .noAnswer:
                 // No answer is not a refusal: the switch itself proves whether it runs.
                 return done

@@ -67,6 +67,8 @@ struct GoBack {
         case .none(let why):
             outcome = .nowhere(why)
         case .slot(let slot, let release, let why):
+            // Read before any key is set aside: whether capital scaling was on for the live release.
+            let scaled = ScalingOff.wasOn(home)
             let compat = ConfigCompat(home: home, config: config, tracking: DeployLock.childrenFile(home))
             let leavingBinary = leaving.slot.map { slots.path($0) + "/" + config.binary }
             let prepared = compat.prepare(
@@ -90,6 +92,9 @@ struct GoBack {
                     outcome = .failed(slot: slot, release: release, problem: problem + Self.undone(prepared))
                 } else {
                     outcome = .went(slot: slot, release: release, seconds: seconds, setAside: prepared.setAside)
+                    if scaled, let checks = prepared.targetChecks, !checks.contains("scaling") {
+                        ScalingOff.log(home, release: release, by: by, at: now())
+                    }
                 }
             }
         }
@@ -216,5 +221,31 @@ enum AlertSpool {
 
     static func log(_ alert: Alert, home: Home, sent: Bool, result: String) {
         Watchdog.logLine(home: home, alert.logFields(sent: sent, result: result), at: alert.at)
+    }
+}
+
+/// A way back to a release from before capital scaling: it trades at the full configured limits,
+/// and cannot say so itself, so the one who went back logs `capital_scaling_off` (critical: the
+/// watchdog alerts it) in the engine's log.
+enum ScalingOff {
+    /// Whether the live release scaled: the config has it on and a release kept its state.
+    static func wasOn(_ home: Home) -> Bool {
+        guard FileIO.exists(home.scalingState), let bot = try? ConfigFiles.bot(home.botConfig) else { return false }
+        return bot.risk.scaling.enabled
+    }
+
+    static func log(_ home: Home, release: String, by: String, at now: Instant) {
+        let line = JSONObject([
+            JSONField("ts", .string(now.iso8601)), JSONField("level", .string("critical")),
+            JSONField("event", .string("capital_scaling_off")), JSONField("cycle", .int(0)),
+            JSONField("pid", .int(ProcessIdentity.pid)), JSONField("release", .string(release)),
+            JSONField("by", .string(by)),
+            JSONField(
+                "effect",
+                .string(
+                    "\(release) has no capital scaling: it trades at the full configured risk.max_exposure_fraction, sizes by conviction alone and caps no strategy; the scaling state in state/scaling.json is kept for the next release that has it"
+                )),
+        ])
+        try? JSONLAppender(path: home.botLog, rotation: .standard).append(.object(line), sync: true)
     }
 }

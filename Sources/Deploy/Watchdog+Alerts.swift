@@ -89,7 +89,8 @@ extension Watchdog {
                 "the engine logged \(name) at \(event["ts"]?.stringValue ?? "?")" + (said.isEmpty ? "" : ": \(said)"),
                 Self.nextStep(afterEvent: name, home: home))
             alert.action = "nothing: the engine acted on it itself"
-            out.append(alert)
+            // Scaling may step down on each fall: the operator hears of it once per cooldown.
+            if Self.cooledEvents.contains(name) { once(alert) } else { out.append(alert) }
         }
         if critical.count > 5 {
             out.append(
@@ -100,10 +101,19 @@ extension Watchdog {
         return out
     }
 
+    /// Critical events alerted once per cooldown rather than each time.
+    static let cooledEvents: Set<String> = ["capital_scaled"]
+
     /// The command that helps most after the engine logged `event` as critical.
     static func nextStep(afterEvent event: String, home: Home) -> String {
         let h = home.root
         switch event {
+        case "capital_scaled":
+            return
+                "tradingbot report --home \(h) (its capital scaling lines say why; RUNBOOK 'Why is it trading smaller?')"
+        case "capital_scaling_off":
+            return
+                "the release running trades at the full configured limits: release one with capital scaling, or set risk.max_exposure_fraction lower (RUNBOOK 'Capital scaling is off after a rollback')"
         case "positions_unreadable":
             return
                 "deployctl check data --positions \(h)/logs/positions_futures.json (it names each record and field to fix; see RUNBOOK 'A value cannot be used')"

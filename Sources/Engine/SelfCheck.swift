@@ -123,6 +123,23 @@ public enum SelfCheck {
             return
                 "risk gate allows \(money(notional)) on an empty book (bound by \(bound)); limits \(bot.risk.maxPositions) positions, \(bot.risk.maxPerSector) per sector"
         }
+        // Its name says the release has capital scaling: a way back to a release without the
+        // check is told that scaling is off (deployctl logs `capital_scaling_off`).
+        checks.run("scaling") {
+            guard let bot else { throw BrokerError("no config") }
+            let s = bot.risk.scaling
+            guard s.enabled else {
+                return "capital scaling off (risk.scaling.enabled false): the full max_exposure_fraction"
+            }
+            let (state, problem) = ScalingFile.load(home.scalingState)
+            if let problem {
+                throw CheckList.Warning(
+                    "\(problem): the engine computes the step from the closed trades again (trading goes on)")
+            }
+            let level = state.map { min(max($0.level, s.floor), s.ceiling) } ?? s.start
+            return
+                "capital scaling on: \(Int((level * 100).rounded())) % of max_exposure_fraction \(bot.risk.maxExposureFraction)\(state == nil ? " (no state yet: computed from the closed trades at the first start)" : ""), steps \(s.levels.map { "\(Int(($0 * 100).rounded())) %" }.joined(separator: ", "))"
+        }
         checks.run("broker") {
             guard let bot, let snapshot else { throw BrokerError("no config or market") }
             let fill = try PaperBroker(model: FillModel(fees: bot.fees)).marketOrder(

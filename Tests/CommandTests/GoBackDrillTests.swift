@@ -150,6 +150,48 @@ import Testing
         #expect(forced.status == 0 && drill.active == "A", "\(forced.stdout)")
     }
 
+    /// A way back to a release from before capital scaling, with `risk.scaling` set: the key is
+    /// set aside, the older release trades, and the log and the alert say scaling is off.
+    @Test(.timeLimit(.minutes(20))) func aRollbackToAReleaseBeforeScalingTradesAndSaysScalingIsOff() throws {
+        let drill = try ReleaseDrill(probationTimeout: 30)
+        defer { drill.shutdown() }
+        let server = try drill.webhook()
+        try drill.use(.beforeScaling, "v1 has no capital scaling")
+        let first = try drill.release()
+        let v1 = try #require(try first.json()["release"] as? String)
+        #expect(first.status == 0, "\(first.stdout)")
+        try drill.use(.good, "v2 scales")
+        let second = try drill.release()
+        let v2 = try #require(try second.json()["release"] as? String)
+        #expect(second.status == 0 && drill.active == "B", "\(second.stdout)")
+        let home = Home(root: drill.home)
+        #expect(waitUntil(seconds: 60) { FileIO.exists(home.scalingState) }, "v2 keeps its scaling state")
+        // The operator sets a key only v2 reads.
+        var config = try JSONValue.parse(try FileIO.read(home.botConfig)).objectValue ?? JSONObject()
+        config["risk"] = ["scaling": ["ceiling": 0.75]]
+        try Fixtures.write(JSONValue.object(config).serialized(indent: 2), to: home.botConfig)
+
+        try drill.watchdogOnce()  // its timer has looked at the log before
+        let back = try CommandRunner.run("deployctl", ["rollback", "--home", drill.home, "--json"])
+        let said = try back.json()["message"] as? String ?? ""
+        #expect(back.status == 0, "\(back.stdout) \(back.stderr)")
+        #expect(said.contains("Rolled back to \(v1) in slot A") && said.contains("bot.json risk.scaling"), "\(said)")
+        #expect(drill.waitForBeat(of: v1), "the older release trades")
+        let off = try JSONLAppender.readAll(home.botLog).compactMap { $0.objectValue }.filter {
+            $0["event"] == "capital_scaling_off"
+        }
+        #expect(off.count == 1 && off.first?["level"] == "critical" && off.first?["release"] == .string(v1), "\(off)")
+        #expect(off.first?["effect"]?.stringValue?.contains("full configured risk.max_exposure_fraction") == true)
+        try drill.watchdogOnce()
+        let alerts = server.requests().map(\.json).filter {
+            ($0["headline"] as? String ?? "").contains("CAPITAL SCALING OFF")
+        }
+        #expect(alerts.count == 1, "\(server.requests().map { $0.json["headline"] ?? "" })")
+        #expect((alerts.first?["next"] as? String ?? "").contains("Capital scaling is off after a rollback"))
+        _ = v2
+        #expect(try drill.invariantProblems() == [])
+    }
+
     @Test(.timeLimit(.minutes(20))) func aRollbackToAReleaseOlderThanASetKeyTradesAndNamesTheKey() throws {
         let drill = try ReleaseDrill(probationTimeout: 30)
         defer { drill.shutdown() }

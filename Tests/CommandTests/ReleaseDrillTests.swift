@@ -23,6 +23,9 @@ struct ReleaseDrill {
         case higherThreshold
         /// Its replay of the recorded day never ends (the decision diff's candidate hangs).
         case hangingReplay
+        /// A release from before capital scaling: it refuses bot.json's `risk.scaling` as an unknown
+        /// key, and its selfcheck has no `scaling` check.
+        case beforeScaling
     }
 
     let root: String
@@ -137,6 +140,29 @@ struct ReleaseDrill {
                 t="$h/state/higher-threshold.json"
                 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); d.setdefault("strategy", {})["entry_threshold"]=0.6; json.dump(d, open(sys.argv[2], "w"))' "$h/config/bot.json" "$t"
                 exec "$REAL" "$@" --config "$t"
+                fi
+
+                """#
+        case .beforeScaling:
+            app += #"""
+                h=""; prev=""; for a in "$@"; do [ "$prev" = --home ] && h=$a; prev=$a; done
+                if [ -n "$h" ] && [ "$1" != roundtrip ]; then python3 - "$h/config/bot.json" "$1" <<'PY' || exit $?
+                import json, sys
+                path, command = sys.argv[1:3]
+                if "scaling" not in (json.load(open(path)).get("risk") or {}):
+                    sys.exit(0)
+                said = path + ': field "risk.scaling": is not a known key; allowed keys: max_positions, max_symbol_fraction'
+                if command == "selfcheck":
+                    print(json.dumps({"ok": False, "checks": [{"name": "config", "ok": False, "detail": said}]}))
+                    sys.exit(1)
+                print("error: " + said, file=sys.stderr)
+                sys.exit(2)
+                PY
+                fi
+                if [ "$1" = selfcheck ]; then
+                out=$("$REAL" "$@"); rc=$?
+                printf '%s' "$out" | python3 -c 'import json,sys; t=sys.stdin.read(); d=json.loads(t[t.index("{"):]); d["checks"]=[c for c in d["checks"] if c.get("name")!="scaling"]; print(json.dumps(d))'
+                exit $rc
                 fi
 
                 """#
