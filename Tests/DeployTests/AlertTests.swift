@@ -253,6 +253,28 @@ import Testing
         #expect(hooks(server).last?["headline"] as? String == "TRADING STALL, NEEDS YOU")
     }
 
+    /// Capital scaling may step down on each fall: its critical events are alerted once per
+    /// cooldown, while another event is alerted each time.
+    @Test func scalingStepsDownAreAlertedOncePerCooldown() throws {
+        let server = try WebhookServer()
+        let home = try home()
+        try beat(home)
+        let watchdog = watchdog(home, server, running: true)
+        let log = try JSONLAppender(path: home.botLog)
+        #expect(watchdog.runOnce(dryRun: false).verdict == "healthy")
+        for (from, to) in [(1.0, 0.75), (0.75, 0.5)] {
+            try log.append([
+                "ts": .string(WallClock.now.iso8601), "level": "critical", "event": "capital_scaled",
+                "from": .double(from), "to": .double(to), "reason": "drawdown",
+            ])
+            #expect(watchdog.runOnce(dryRun: false).verdict == "healthy")
+        }
+        let scaled = hooks(server).filter { $0["headline"] as? String == "ENGINE: CAPITAL SCALED" }
+        #expect(scaled.count == 1, "once per cooldown: \(scaled)")
+        #expect((scaled.first?["what"] as? String)?.contains("to: 0.75") == true)
+        #expect((scaled.first?["next"] as? String)?.contains("Why is it trading smaller?") == true)
+    }
+
     /// A dashboard that stops answering is alerted once and its return once; the engine's
     /// verdict, exit code and actions do not change: the dashboard does not trade.
     @Test func aDeadDashboardIsAlertedWithoutTouchingTrading() throws {
