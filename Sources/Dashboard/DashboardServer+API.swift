@@ -94,9 +94,40 @@ extension DashboardServer {
         }
         registry.makeGauge(name: "tradingbot_kill_switch", help: "1 when the kill switch is on").set(
             data.killSwitchOn ? 1.0 : 0.0)
+        if case .success(let view?) = data.autonomy() { autonomyMetrics(view, registry) }
         return Response(
             status: .ok,
             headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8", .cacheControl: "no-store"],
             body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
+    }
+
+    /// The controller's gauges from the engine's last view (state/health.json).
+    func autonomyMetrics(_ view: JSONObject, _ registry: PrometheusCollectorRegistry) {
+        let help = "Health score, 0 to 100, of the bot, a strategy or a setup"
+        if let score = view["bot"]?.objectValue?["score"]?.doubleValue {
+            registry.makeGauge(name: "tradingbot_health_score", labels: [("scope", "bot"), ("name", "bot")], help: help)
+                .set(score)
+        }
+        for (scope, key) in [("strategy", "strategies"), ("setup", "setups")] {
+            for field in view[key]?.objectValue?.fields ?? [] {
+                guard let score = field.value.objectValue?["score"]?.doubleValue else { continue }
+                registry.makeGauge(
+                    name: "tradingbot_health_score", labels: [("scope", scope), ("name", field.key)], help: help
+                ).set(score)
+            }
+        }
+        if let level = view["scaling"]?.objectValue?["level"]?.doubleValue {
+            registry.makeGauge(
+                name: "tradingbot_capital_scaling_step",
+                help: "Share of max_exposure_fraction capital scaling allows (1 when off)"
+            ).set(level)
+        }
+        for field in view["strategies"]?.objectValue?.fields ?? [] {
+            guard let share = field.value.objectValue?["allocation"]?.doubleValue else { continue }
+            registry.makeGauge(
+                name: "tradingbot_allocation_share", labels: [("strategy", field.key)],
+                help: "A strategy's share of the scaled exposure"
+            ).set(share)
+        }
     }
 }

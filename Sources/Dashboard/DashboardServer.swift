@@ -118,7 +118,7 @@ public struct DashboardServer: Sendable {
                     title: "Executive Summary", path: "/executive",
                     body: Pages.executive(
                         positions, weights: data.weights(),
-                        missed: MissedOpportunities.read(data.home, now: data.now)),
+                        missed: MissedOpportunities.read(data.home, now: data.now), autonomy: data.autonomy()),
                     session: session, positions: positions)
             }
         }

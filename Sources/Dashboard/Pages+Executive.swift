@@ -6,10 +6,15 @@ extension Pages {
     /// engine learned. All from the report's code; the per-signal view is over the newest
     /// closed trades the snapshot keeps.
     static func executive(
-        _ s: PositionsSnapshot, weights: Result<SignalWeights?, any Error>, missed: MissedOpportunities
+        _ s: PositionsSnapshot, weights: Result<SignalWeights?, any Error>, missed: MissedOpportunities,
+        autonomy view: Result<JSONObject?, any Error> = .success(nil)
     ) -> String {
+        // The controller's state matters most when the record is thin or unreadable: it comes last
+        // on every path.
+        let autonomySection = autonomy(view)
         guard let report = s.report else {
             return "<div class=\"error\"><b>The positions cannot be shown.</b> \(HTML.escape(s.problem ?? ""))</div>"
+                + autonomySection
         }
         guard report.totals.trades > 0 else {
             let why =
@@ -18,7 +23,7 @@ extension Pages {
                 : report.closedTradesTotal > 0
                     ? "The wallet reset at \(report.reset.at.iso8601) excludes all \(grouped(report.closedTradesTotal)) closed trades: nothing to summarise."
                     : "No closed trades yet: nothing to summarise."
-            return HTML.empty(why)
+            return HTML.empty(why) + autonomySection
         }
         let st = report.statistics
         var out = "<div class=\"cards\">"
@@ -90,7 +95,7 @@ extension Pages {
                     ]
                 }, numeric: [1, 2])
         }
-        return out + missedSection(missed)
+        return out + missedSection(missed) + autonomySection
     }
 
     static func percent(_ v: Double) -> String { (v >= 0 ? "+" : "") + "\((v * 10_000).rounded() / 100) %" }

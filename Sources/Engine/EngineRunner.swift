@@ -26,6 +26,7 @@ public final class EngineRunner {
     var lastError: String?
     var startedAt: Instant?
     var lastSignalsAt: Instant?
+    var healthViewFailedAt: Instant?
 
     public init(
         engine: TradingEngine, stores: EngineStores, stop: StopSignal, notifier: SystemdNotifier, cycleSeconds: Int,
@@ -67,6 +68,21 @@ public final class EngineRunner {
         }
     }
 
+    /// state/health.json for the dashboard and /metrics: a view, not state (nothing reads it
+    /// back), so a failed write is logged once an hour and trading goes on.
+    func writeHealthView(at time: Instant) {
+        do {
+            try FileIO.writeJSON(stores.home.healthView, engine.autonomyView(at: time))
+        } catch {
+            if healthViewFailedAt.map({ $0.seconds(until: now()) >= 3600 }) ?? true {
+                healthViewFailedAt = now()
+                stores.log(
+                    "error", "health_view_write_failed", cycle: engine.cycle, at: now(),
+                    [JSONField("error", .string("\(error)"))])
+            }
+        }
+    }
+
     /// Runs until stopped or `maxCycles` cycles have run. Returns the number of cycles run.
     @discardableResult
     public func run(maxCycles: Int?) -> Int {
@@ -105,6 +121,7 @@ public final class EngineRunner {
                 lastError = nil
                 if (result?.signalsEvaluated ?? 0) > 0 { lastSignalsAt = now() }
                 beat(phase: "idle", cycle: engine.cycle, started: cycleStart, finished: now(), result: result)
+                writeHealthView(at: result?.time ?? now())
                 if result == nil { break }
             } catch {
                 consecutiveErrors += 1

@@ -68,7 +68,7 @@ extension TradingEngine {
         }
         let computed = CapitalScaling.fromHistory(
             trades, startingEquity: config.walletReset.startingCapital, settings: scalingSettings,
-            emergencyDrawdown: config.exits.emergencyDrawdown)
+            emergencyDrawdown: config.exits.emergencyDrawdown, now: now)
         autonomy.scalingDirty = true
         var fields = [
             JSONField("from", .double(scalingSettings.start)), JSONField("to", .double(computed.level)),

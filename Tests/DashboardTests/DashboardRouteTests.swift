@@ -239,6 +239,21 @@ import TradingStore
             #expect(executive.text.contains(part), "\(part)")
         }
         #expect(executive.text.contains("No learned weights yet"))
+        #expect(executive.text.contains("The engine has not written its health yet"), "an empty state that says why")
+
+        // The engine's view after a replay of January 2018 (Tests/Fixtures/health.json, written by
+        // the engine): health, the scaling step with its history, each strategy's allocation.
+        try FileManager.default.copyItem(atPath: Fixtures.data + "/health.json", toPath: home.healthView)
+        let scaled = try await dash.request("/executive").text
+        for part in [
+            "Bot health", "55.8", "Capital scaling", "25.0 %", "0.15 of 0.6", "71 / 20",
+            "Ensemble-trend_strength", "60.0 %", "Scaling history", "the bot&#39;s health 36.3 is below min_health",
+            "volatility_breakout:SHORT",
+        ] {
+            #expect(scaled.contains(part), "\(part)")
+        }
+        try Fixtures.write("{torn", to: home.healthView)
+        #expect(try await dash.request("/executive").text.contains("state/health.json cannot be read"))
 
         let empty = try await DashboardHarness(home: try DashboardHarness.home(positions: nil))
         _ = try await empty.logIn()
@@ -308,8 +323,19 @@ import TradingStore
     }
 
     @Test func metricsFromThisMachine() async throws {
-        let dash = try await DashboardHarness(home: try DashboardHarness.home())
+        let home = try DashboardHarness.home()
+        try FileManager.default.copyItem(atPath: Fixtures.data + "/health.json", toPath: home.healthView)
+        let dash = try await DashboardHarness(home: home)
         let metrics = try await dash.request("/metrics")
+        for line in [
+            #"tradingbot_health_score{scope="bot",name="bot"} 55.79"#,
+            #"tradingbot_health_score{scope="strategy",name="Ensemble-momentum"} 81.95"#,
+            #"tradingbot_health_score{scope="setup",name="volatility_breakout:SHORT"}"#,
+            "tradingbot_capital_scaling_step 0.25",
+            #"tradingbot_allocation_share{strategy="Ensemble-trend_strength"} 0.6"#,
+        ] {
+            #expect(metrics.text.contains(line), "\(line) in \(metrics.text)")
+        }
         #expect(metrics.status == 200, "loopback may scrape without a session")
         #expect(metrics.text.contains("tradingbot_balance_usd 10036.6"), "\(metrics.text)")
         #expect(metrics.text.contains("# TYPE tradingbot_open_positions gauge"))

@@ -199,15 +199,15 @@ import Testing
     @Test func theHistoryJustifiesAStepAtTheFirstStart() {
         let winners = (0..<60).map { (at: at(hours: Double($0) * 2), netPnl: 10.0) }
         let grown = CapitalScaling.fromHistory(
-            winners, startingEquity: 10_000, settings: settings, emergencyDrawdown: emergency)
+            winners, startingEquity: 10_000, settings: settings, emergencyDrawdown: emergency, now: t0)
         #expect(grown.level == 1.0, "60 winners over 5 days: two steps up")
         #expect(grown.history.count == 1 && grown.history[0].reason == "history")
         let losers = (0..<30).map { (at: at(hours: Double($0)), netPnl: -10.0) }
         #expect(
-            CapitalScaling.fromHistory(losers, startingEquity: 10_000, settings: settings, emergencyDrawdown: emergency)
+            CapitalScaling.fromHistory(losers, startingEquity: 10_000, settings: settings, emergencyDrawdown: emergency, now: t0)
                 .level == settings.floor)
         #expect(
-            CapitalScaling.fromHistory([], startingEquity: 10_000, settings: settings, emergencyDrawdown: emergency)
+            CapitalScaling.fromHistory([], startingEquity: 10_000, settings: settings, emergencyDrawdown: emergency, now: t0)
                 .level == settings.start)
         let json = grown.json
         #expect(CapitalScaling.parse(json) == grown, "the state round-trips")

@@ -124,7 +124,7 @@ public struct CapitalScaling: Sendable, Equatable {
     /// the equity curve they draw steps it down on drawdown. Health is not known for the past.
     public static func fromHistory(
         _ trades: [(at: Instant, netPnl: Double)], startingEquity: Double, settings: ScalingSettings,
-        emergencyDrawdown: Double
+        emergencyDrawdown: Double, now: Instant
     ) -> CapitalScaling {
         var state = CapitalScaling(level: settings.start, peakEquity: startingEquity)
         guard settings.enabled else { return state }
@@ -137,10 +137,9 @@ public struct CapitalScaling: Sendable, Equatable {
                 emergencyDrawdown: emergencyDrawdown)
         }
         // The past's moves are one computed start, not changes the operator must hear about.
-        let last = trades.map(\.at).max()
         state.history = [
             Change(
-                at: last ?? Instant(microseconds: 0), from: settings.start, to: state.level, reason: "history",
+                at: now, from: settings.start, to: state.level, reason: "history",
                 detail:
                     "computed at the first start from \(trades.count) closed trade(s): \(trades.isEmpty ? "no record, the start step" : "the step their record justifies")"
             )
