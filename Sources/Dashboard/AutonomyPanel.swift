@@ -22,7 +22,8 @@ extension Pages {
         case .failure(let error):
             return out + "<div class=\"error\">state/health.json cannot be read: \(HTML.escape("\(error)"))</div>"
         case .success(nil):
-            return out + HTML.empty("The engine has not written its health yet (state/health.json comes after a cycle).")
+            return out
+                + HTML.empty("The engine has not written its health yet (state/health.json comes after a cycle).")
         case .success(let o?): v = o
         }
         func number(_ value: JSONValue?, _ places: Double = 10) -> String {
@@ -50,7 +51,8 @@ extension Pages {
         }
         out += "</div>"
         if let penalties = bot?["penalties"]?.objectValue {
-            out += "<p>Points the bot's health lost, by input (docs/autonomy.md lists the weights): "
+            out +=
+                "<p>Points the bot's health lost, by input (docs/autonomy.md lists the weights): "
                 + HTML.escape(penalties.fields.map { "\($0.key) \(number($0.value))" }.joined(separator: ", "))
                 + " · as of cycle \(count(v["cycle"])) at \(HTML.escape(v["ts"]?.stringValue ?? "?"))</p>"
         }
@@ -75,11 +77,14 @@ extension Pages {
             ? HTML.empty("No setup has a recent record: each sizes by conviction alone.")
             : HTML.table(
                 ["Setup", "Health", "Trades", "Net P&L"],
-                setups.sorted { ($0.value.objectValue?["score"]?.doubleValue ?? 0) < ($1.value.objectValue?["score"]?.doubleValue ?? 0) }
-                    .map { f in
-                        let o = f.value.objectValue
-                        return [f.key, number(o?["score"]), count(o?["trades"]), number(o?["net"], 100)]
-                    }, numeric: [1, 2, 3])
+                setups.sorted {
+                    ($0.value.objectValue?["score"]?.doubleValue ?? 0)
+                        < ($1.value.objectValue?["score"]?.doubleValue ?? 0)
+                }
+                .map { f in
+                    let o = f.value.objectValue
+                    return [f.key, number(o?["score"]), count(o?["trades"]), number(o?["net"], 100)]
+                }, numeric: [1, 2, 3])
         let history = (scaling["history"]?.arrayValue ?? []).compactMap(\.objectValue)
         if !history.isEmpty {
             out += "<h3>Scaling history (newest first)</h3>"
@@ -87,7 +92,8 @@ extension Pages {
                 ["At", "From", "To", "Why", "Detail"],
                 history.reversed().prefix(20).map {
                     [
-                        $0["at"]?.stringValue ?? "", share($0["from"]), share($0["to"]), $0["reason"]?.stringValue ?? "",
+                        $0["at"]?.stringValue ?? "", share($0["from"]), share($0["to"]),
+                        $0["reason"]?.stringValue ?? "",
                         $0["detail"]?.stringValue ?? "",
                     ]
                 }, numeric: [1, 2])

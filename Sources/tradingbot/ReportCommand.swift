@@ -32,22 +32,31 @@ struct ReportCommand: ParsableCommand {
         let path = positions ?? home.positions
         let store = PositionsStore(path: path, lockPath: home.positionsLock)
         let report: PerformanceReport
+        let recent: PositionsStore.Recent
         do {
-            report = try store.report(reset: bot.walletReset)
+            // One pass: the report, and the newest trades the record health reads.
+            (report, recent) = try store.reportAndRecent(
+                reset: bot.walletReset, limit: RecordHealth.tradesRead, mapped: false)
         } catch {
             throw CommandFailure.failed("\(error)")
         }
         let engine = EngineState(store: HeartbeatStore(home: home))
+        let health = RecordHealth(closed: recent.closed.filter { bot.walletReset.counts($0) })
+        let scaling = ScalingReport(home: home, settings: bot.risk.scaling, maxExposure: bot.risk.maxExposureFraction)
         if json {
             var object = report.json.objectValue ?? JSONObject()
             object.fields.insert(JSONField("positions", .string(path)), at: 0)
             object.fields.insert(JSONField("ok", .bool(true)), at: 0)
             object["engine"] = engine.json
+            object["record_health"] = health.json
+            object["scaling"] = scaling.json
             printJSON(.object(object))
         } else {
             print("Positions       \(path)")
             print(report.text)
             print("Engine          \(engine.text)")
+            print("Record health   \(health.text)")
+            print("Capital scaling \(scaling.text)")
         }
     }
 }
@@ -78,5 +87,61 @@ struct EngineState {
             "heartbeat_at": .string(h.writtenAt.iso8601), "release": .string(h.release), "cycle": .int(h.cycle),
             "phase": .string(h.phase), "reducing": h.reducing.map { .string($0) } ?? .null,
         ]
+    }
+}
+
+/// Capital scaling as state/scaling.json and bot.json say: the step, when and why it last moved.
+struct ScalingReport {
+    var settings: ScalingSettings
+    var maxExposure: Double
+    var state: CapitalScaling?
+    var problem: String?
+    let path: String
+
+    init(home: Home, settings: ScalingSettings, maxExposure: Double) {
+        self.settings = settings
+        self.maxExposure = maxExposure
+        path = home.scalingState
+        if FileIO.exists(path) {
+            do {
+                state = CapitalScaling.parse(try ConfigFiles.json(path))
+                if state == nil { problem = "\(path) holds no scaling state" }
+            } catch {
+                problem = "\(error)"
+            }
+        }
+    }
+
+    var level: Double {
+        settings.enabled ? min(max(state?.level ?? settings.start, settings.floor), settings.ceiling) : 1
+    }
+
+    var text: String {
+        guard settings.enabled else {
+            return "off (risk.scaling.enabled is false): the full max_exposure_fraction \(maxExposure)"
+        }
+        var out =
+            "\(Int((level * 100).rounded())) % of max_exposure_fraction \(maxExposure) (\((maxExposure * level * 10_000).rounded() / 10_000))"
+        if let problem { return out + "; the state cannot be read (\(problem)): the engine computes it again" }
+        guard let state else { return out + "; no state yet (the engine computes it at its first cycle)" }
+        if let last = state.history.last {
+            out +=
+                "; last change \(last.at.iso8601) \(Int((last.from * 100).rounded())) % -> \(Int((last.to * 100).rounded())) % (\(last.reason): \(last.detail))"
+        }
+        return out
+            + "; \(state.tradesSince) of \(settings.minTrades) closed trades toward the next step up, net \(money(state.netSince))"
+    }
+
+    var json: JSONValue {
+        var o = JSONObject([
+            JSONField("enabled", .bool(settings.enabled)), JSONField("level", .double(level)),
+            JSONField("max_exposure_fraction", .double((maxExposure * level * 1_000_000).rounded() / 1_000_000)),
+            JSONField("configured_max_exposure_fraction", .double(maxExposure)),
+        ])
+        if let problem { o["problem"] = .string(problem) }
+        if let state {
+            o["state"] = state.json
+        }
+        return .object(o)
     }
 }

@@ -43,6 +43,35 @@ import Testing
         #expect(error.contains("heartbeat.json"), "\(error)")
     }
 
+    /// The trade-based part of the health and capital scaling's state, in words and in JSON.
+    @Test func reportSaysTheRecordHealthAndTheScalingStep() throws {
+        let home = try CommandRunner.makeHome()
+        let before = try CommandRunner.run("tradingbot", ["report", "--home", home])
+        #expect(
+            before.stdout.contains("Capital scaling 50 % of max_exposure_fraction 0.6 (0.3); no state yet"),
+            "\(before.stdout)")
+        #expect(before.stdout.contains("Record health   ") && before.stdout.contains("over the newest 20 trades"))
+        let state =
+            #"{"level": 0.25, "peak_equity": 10100, "changed_at": "2025-12-19T10:00:00Z", "trades_since": 3, "net_since": -4.5, "#
+            + #""history": [{"at": "2025-12-19T10:00:00Z", "from": 0.5, "to": 0.25, "reason": "drawdown", "detail": "equity fell"}]}"#
+        try Fixtures.write(state, to: home + "/state/scaling.json")
+        let text = try CommandRunner.run("tradingbot", ["report", "--home", home])
+        #expect(
+            text.stdout.contains(
+                "Capital scaling 25 % of max_exposure_fraction 0.6 (0.15); last change 2025-12-19T10:00:00Z 50 % -> 25 % (drawdown: equity fell); 3 of 20 closed trades"
+            ), "\(text.stdout)")
+        let json = try CommandRunner.run("tradingbot", ["report", "--home", home, "--json"]).json()
+        let scaling = try #require(json["scaling"] as? [String: Any])
+        #expect(scaling["level"] as? Double == 0.25 && scaling["max_exposure_fraction"] as? Double == 0.15)
+        let health = try #require(json["record_health"] as? [String: Any])
+        let bot = try #require(health["bot"] as? [String: Any])
+        #expect(bot["trades"] as? Int == 20 && (bot["score"] as? Double ?? -1) >= 0)
+        #expect((health["strategies"] as? [String: Any])?.isEmpty == false, "the sample's trades name their strategy")
+        try Fixtures.write("{torn", to: home + "/state/scaling.json")
+        let torn = try CommandRunner.run("tradingbot", ["report", "--home", home])
+        #expect(torn.status == 0 && torn.stdout.contains("the state cannot be read"), "\(torn.stdout)")
+    }
+
     @Test func homeFromTheEnvironmentAndTextOutput() throws {
         let home = try CommandRunner.makeHome()
         let out = try CommandRunner.run("tradingbot", ["report"], environment: ["TRADINGBOT_HOME": home])
