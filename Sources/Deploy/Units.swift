@@ -286,9 +286,3 @@ public enum Units {
         )
     }
 }
-
-/// A word for a POSIX shell (and for supervisord's shlex): as is when plain, else single-quoted.
-public func shellWord(_ text: String) -> String {
-    let plain = !text.isEmpty && text.allSatisfy { $0.isLetter || $0.isNumber || "/._-+=:,@".contains($0) }
-    return plain ? text : "'" + text.replacingOccurrences(of: "'", with: "'\"'\"'") + "'"
-}

@@ -172,3 +172,31 @@ enum ScalingFile {
         try FileIO.writeJSON(path, .object(merged))
     }
 }
+
+/// state/scaling-reset.json: the operator's request to put capital scaling at a step, written by
+/// `tradingbot scaling reset` and applied (then removed) when the engine next starts, as every
+/// change of bot.json is: a running engine's replays must decide what it decided.
+public enum ScalingReset {
+    public static func path(_ home: Home) -> String { home.stateDir + "/scaling-reset.json" }
+
+    /// The waiting request: the step (nil: `start`), when it was asked, and the words for the log.
+    static func pending(_ home: Home) -> (level: Double?, at: Instant?, detail: String, path: String)? {
+        let file = path(home)
+        guard FileIO.exists(file) else { return nil }
+        let o = (try? ConfigFiles.json(file))?.objectValue
+        let level = o?["level"]?.doubleValue
+        let at = o?["at"]?.instantValue
+        return (
+            level, at,
+            "reset by the operator (tradingbot scaling reset\(at.map { " at \($0.iso8601)" } ?? "")): the evidence and the drawdown reference start again",
+            file
+        )
+    }
+
+    /// Writes the request; the engine applies it at its next start.
+    public static func request(_ home: Home, level: Double?, at now: Instant) throws {
+        var o = JSONObject([JSONField("at", .string(now.iso8601))])
+        o["level"] = level.map { .double($0) } ?? .null
+        try FileIO.writeJSON(path(home), .object(o))
+    }
+}

@@ -29,11 +29,20 @@ extension TradingEngine {
         HealthScore.record(setup.map { expectancy.recent(setup: $0, now: now) } ?? [])
     }
 
-    /// Once a cycle, before the entries: loads or computes the scaling state, then lets the
-    /// rules move it, logging each change (`critical` when it steps down, so the watchdog alerts).
+    /// Once a cycle, before the entries: lets the rules move the step, logging each change
+    /// (`critical` when it steps down, so the watchdog alerts). What the start decided (loaded,
+    /// computed, reset) is logged at the first cycle, with its time.
     func updateScaling(now: Instant) {
         guard autonomyOn else { return }
-        if autonomy.scaling == nil { autonomy.scaling = startingScaling(now: now) }
+        if autonomy.scaling == nil {
+            // A checkpoint of a release before the controller: what its positions justify.
+            autonomy.scaling = computedScaling(at: now, problem: nil)
+        }
+        for fields in scalingNotices {
+            let level = fields.first { $0.key == "level" }?.value.stringValue ?? "info"
+            stores.log(level, "capital_scaled", cycle: cycle, at: now, fields.filter { $0.key != "level" })
+        }
+        scalingNotices.removeAll()
         guard var state = autonomy.scaling else { return }
         let health = botHealth
         let equity = balance + unrealized()
@@ -55,11 +64,39 @@ extension TradingEngine {
             ])
     }
 
-    /// The state at the first cycle: state/scaling.json, or (a first start, or a file that cannot
-    /// be read) the step the closed trades justify.
-    func startingScaling(now: Instant) -> CapitalScaling {
+    /// At the engine's start from its home: state/scaling.json, or (a first start, or a file
+    /// that cannot be read) the step the closed trades justify; then the operator's reset, if one
+    /// waits (`tradingbot scaling reset`). Loaded here, not at the first cycle, so the flight
+    /// recorder's first checkpoint holds it and a replay of it sizes as the engine did.
+    func loadScaling(now: Instant) {
+        guard autonomyOn else { return }
         let (saved, problem) = ScalingFile.load(stores.home.scalingState)
-        if let saved { return saved }
+        var state = saved ?? computedScaling(at: now, problem: problem)
+        if let reset = ScalingReset.pending(stores.home) {
+            let equity = balance + unrealized()
+            let change = state.reset(
+                to: reset.level ?? scalingSettings.start, equity: equity, settings: scalingSettings,
+                at: reset.at ?? now,
+                detail: reset.detail)
+            autonomy.scalingDirty = true
+            scalingNotices.append([
+                JSONField("level", .string("warning")), JSONField("from", .double(change.from)),
+                JSONField("to", .double(change.to)), JSONField("reason", .string("operator")),
+                JSONField("detail", .string(change.detail)),
+            ])
+            do {
+                try ScalingFile.save(state, to: stores.home.scalingState)
+                autonomy.scalingDirty = false
+                try FileIO.remove(reset.path)
+            } catch {
+                // Written at the next persist; a reset applied twice lands on the same step.
+            }
+        }
+        autonomy.scaling = state
+    }
+
+    /// The step the closed trades justify, noted for the log.
+    func computedScaling(at now: Instant, problem: String?) -> CapitalScaling {
         let trades = file.closed.compactMap { p -> (at: Instant, netPnl: Double)? in
             guard config.walletReset.counts(p), let at = p.closedAt?.instant, let net = p.effectiveNetPnl else {
                 return nil
@@ -71,12 +108,13 @@ extension TradingEngine {
             emergencyDrawdown: config.exits.emergencyDrawdown, now: now)
         autonomy.scalingDirty = true
         var fields = [
+            JSONField("level", .string(problem == nil ? "info" : "error")),
             JSONField("from", .double(scalingSettings.start)), JSONField("to", .double(computed.level)),
             JSONField("reason", .string("history")),
             JSONField("detail", .string(computed.history.last?.detail ?? "")),
         ]
         if let problem { fields.append(JSONField("unreadable", .string(problem))) }
-        stores.log(problem == nil ? "info" : "error", "capital_scaled", cycle: cycle, at: now, fields)
+        scalingNotices.append(fields)
         return computed
     }
 

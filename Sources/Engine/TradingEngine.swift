@@ -40,6 +40,9 @@ public final class TradingEngine {
     var expectancy = ExpectancyGate()
     /// Capital scaling's state and the evidence the health scores and the allocation read.
     var autonomy = Autonomy()
+    /// What the start decided about scaling (fields of `capital_scaled`, `level` first), logged at
+    /// the first cycle.
+    var scalingNotices: [[JSONField]] = []
     var day: Instant?
     var dayStartBalance = 0.0
     var dayPnl = 0.0
@@ -172,6 +175,7 @@ public final class TradingEngine {
             if let setup = p.extra["setup"]?.stringValue { expectancy.record(setup: setup, netPnl: net, at: at) }
             autonomy.tradeClosed(strategy: p.strategy ?? "unknown", netPnl: net, at: at)
         }
+        loadScaling(now: byClose.last?.1 ?? config.walletReset.at)
     }
 
     /// Why the engine opens nothing new while exits go on, or nil when it may enter.
@@ -298,6 +302,8 @@ public final class TradingEngine {
             "balance": .double(cents(balance)), "equity": .double(cents(result.equity)),
             "breaker": .string(breaker.allowsEntries ? "armed" : "tripped"),
             "reducing": reducingReason.map { .string($0) } ?? .null,
+            // Why an entry was smaller than conviction alone: the step and the bot's health.
+            "scaling": .double(exposureScale), "health": .double(cents(botHealth.score)),
         ]
         try world.write(.decisions) { try stores.decisions.append(decisionsLine) }
         if let why = reducingReason, cycle == 1 || cycle % 60 == 0 {

@@ -55,11 +55,7 @@ struct SecretSetCommand: ParsableCommand {
     /// What reads the secret, and so what must start again to use it.
     func nextStep(home: Home) -> String {
         let config = (try? ConfigFiles.deploy(home.deployConfig)) ?? DeployConfig()
-        let systemd = config.serviceManager == "systemd"
-        let conf = shellWord(home.root + "/deploy/supervisord.conf")
-        func restart(_ program: String) -> String {
-            systemd ? "sudo systemctl restart \(program).service" : "supervisorctl -c \(conf) restart \(program)"
-        }
+        func restart(_ program: String) -> String { home.restartCommand(program) }
         let h = shellWord(home.root)
         switch name {
         case _ where name.hasPrefix("BLOFIN_"):

@@ -9,7 +9,8 @@ struct TradingBot: ParsableCommand {
         subcommands: [
             RunCommand.self, SelfCheckCommand.self, ReportCommand.self, ReplayCommand.self, ReconcileCommand.self,
             RoundTripCommand.self, ImportCommand.self, RestoreCommand.self,
-            KillSwitchCommand.self, DashboardCommand.self, HashPasswordCommand.self, ExchangeCommand.self,
+            KillSwitchCommand.self, ScalingCommand.self, DashboardCommand.self, HashPasswordCommand.self,
+            ExchangeCommand.self,
         ]
     )
 }

@@ -2,6 +2,9 @@ import Foundation
 import TestSupport
 import Testing
 
+@testable import TradingCore
+@testable import TradingStore
+
 @Suite struct ReportCommandTests {
     @Test func reportOnTheSampleThroughTheHome() throws {
         let home = try CommandRunner.makeHome()
@@ -70,6 +73,30 @@ import Testing
         try Fixtures.write("{torn", to: home + "/state/scaling.json")
         let torn = try CommandRunner.run("tradingbot", ["report", "--home", home])
         #expect(torn.status == 0 && torn.stdout.contains("the state cannot be read"), "\(torn.stdout)")
+    }
+
+    /// `scaling reset` writes the request the engine applies at its next start, and names the restart.
+    @Test func scalingResetAsksTheNextStartAndNamesTheRestart() throws {
+        let home = try CommandRunner.makeHome()
+        let wrong = try CommandRunner.run("tradingbot", ["scaling", "reset", "--level", "1.5", "--home", home])
+        #expect(
+            wrong.status == 2 && wrong.stderr.contains("outside risk.scaling's floor 0.25 and ceiling 1"),
+            "\(wrong.stderr)")
+        #expect(!FileIO.exists(home + "/state/scaling-reset.json"))
+        let out = try CommandRunner.run("tradingbot", ["scaling", "reset", "--level", "0.25", "--home", home])
+        #expect(out.status == 0, "\(out.stderr)")
+        #expect(
+            out.stdout.contains("Capital scaling goes to 25 % of max_exposure_fraction when the engine next starts"))
+        #expect(out.stdout.contains("Next: restart the engine: supervisorctl -c"), "\(out.stdout)")
+        let request = try ConfigFiles.json(home + "/state/scaling-reset.json").objectValue
+        #expect(request?["level"] == .double(0.25) && request?["at"]?.instantValue != nil)
+        // Off in bot.json: nothing to reset, and it says where.
+        let bot = home + "/config/bot.json"
+        var config = try ConfigFiles.json(bot).objectValue ?? JSONObject()
+        config["risk"] = ["scaling": ["enabled": false]]
+        try FileIO.writeJSON(bot, .object(config))
+        let off = try CommandRunner.run("tradingbot", ["scaling", "reset", "--home", home])
+        #expect(off.status == 1 && off.stderr.contains("capital scaling is off in \(bot)"), "\(off.stderr)")
     }
 
     @Test func homeFromTheEnvironmentAndTextOutput() throws {

@@ -106,7 +106,11 @@ import Testing
                 // A restart: the process stops as EngineRunner stops it, a new one starts from the files.
                 engine.recorder?.flush(engine, at: t)
                 try engine.persist(now: t)
+                // The operator's reset of capital scaling, applied at the start: the segment's first
+                // checkpoint must hold the step the engine starts with, or its replay sizes otherwise.
+                try ScalingReset.request(home, level: 0.75, at: t)
                 engine = try process(home, bot: bot, universe: universe, start: t, seed: 6)
+                #expect(engine.exposureScale == 0.75 && !FileIO.exists(ScalingReset.path(home)))
             default: break
             }
             do {
@@ -121,6 +125,11 @@ import Testing
         #expect(said.contains("circuit_breaker"), "the kill switch was seen")
         #expect(said.contains("writes_failing"), "the failed positions write was seen")
         #expect(said.contains("drawdown_reducing"), "a drawdown-reducing episode: \(Set(said).sorted())")
+        let scaled = try JSONLAppender.readAll(home.botLog).compactMap { $0.objectValue }.filter {
+            $0["event"] == "capital_scaled"
+        }
+        #expect(scaled.contains { $0["reason"] == "operator" && $0["to"] == .double(0.75) }, "\(scaled)")
+        #expect(scaled.contains { $0["level"] == "critical" }, "scaling stepped down on the way: \(scaled)")
         let live = try lines(home.signalsLog)
         #expect(live.contains { $0.contains("\"closed:") || $0.contains("\"action\":\"closed") })
 

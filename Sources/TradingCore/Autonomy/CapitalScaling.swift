@@ -105,6 +105,20 @@ public struct CapitalScaling: Sendable, Equatable {
         )
     }
 
+    /// The operator's reset: the step `level` (within the bounds), the evidence and the drawdown
+    /// reference start again from now.
+    public mutating func reset(
+        to level: Double, equity: Double, settings: ScalingSettings, at now: Instant, detail: String
+    )
+        -> Change
+    {
+        let change = move(
+            to: min(max(level, settings.floor), settings.ceiling), Inputs(now: now, equity: equity, health: 100),
+            reason: "operator", detail: detail)
+        healthStepAt = nil
+        return change
+    }
+
     mutating func move(to new: Double, _ inputs: Inputs, reason: String, detail: String) -> Change {
         let change = Change(
             at: inputs.now, from: level, to: ScalingSettings.tidy(new), reason: reason, detail: detail)
