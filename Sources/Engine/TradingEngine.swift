@@ -166,10 +166,12 @@ public final class TradingEngine {
             throw OtherModePositions(
                 mode: mode, positions: foreign.map { "\($0.symbol) (\($0.extra["mode"]?.stringValue ?? "?"))" })
         }
-        let byClose = file.closed.compactMap { p -> (Position, Instant)? in
+        var byClose = file.closed.compactMap { p -> (Position, Instant)? in
             guard let at = p.closedAt?.instant else { return nil }
             return (p, at)
-        }.sorted { $0.1 < $1.1 }
+        }
+        // The records learn in the order the trades closed; a file is nearly always in that order.
+        if zip(byClose, byClose.dropFirst()).contains(where: { $0.1 > $1.1 }) { byClose.sort { $0.1 < $1.1 } }
         for (p, at) in byClose {
             guard let net = p.effectiveNetPnl else { continue }
             if let setup = p.extra["setup"]?.stringValue { expectancy.record(setup: setup, netPnl: net, at: at) }

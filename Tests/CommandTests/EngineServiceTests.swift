@@ -100,7 +100,8 @@ import Testing
         let names = (try out.json()["checks"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
         #expect(
             names == [
-                "config", "exchange", "home", "positions", "database", "weights", "feed", "signals", "risk", "broker",
+                "config", "exchange", "home", "positions", "database", "weights", "feed", "signals", "risk", "scaling",
+                "broker",
             ])
         try Fixtures.write("{\"open_positions\": [", to: home + "/logs/positions_futures.json")
         let broken = try CommandRunner.run("tradingbot", ["selfcheck", "--home", home])

@@ -79,6 +79,20 @@ import Testing
         #expect(s.level == settings.floor)
     }
 
+    @Test func aHealthHoveringAtTheMinimumStepsDownOnceNotOnEveryDip() {
+        var s = CapitalScaling(level: 1.0, peakEquity: 10_000)
+        func health(_ h: Double, at hour: Double) -> CapitalScaling.Change? {
+            s.update(
+                .init(now: at(hours: hour), equity: 10_000, health: h), settings: settings, emergencyDrawdown: emergency
+            )
+        }
+        #expect(health(45, at: 1)?.to == 0.75)
+        #expect(health(55, at: 2) == nil && health(45, at: 3) == nil, "back just above the minimum: no second step")
+        #expect(health(65, at: 4) == nil, "recovered by 10 points")
+        #expect(health(45, at: 5)?.to == 0.5, "a new dip after a recovery steps down at once")
+        #expect(health(45, at: 5 + settings.dwellHours)?.to == 0.25, "still low a dwell later: one more step")
+    }
+
     @Test func aWinningStreakStepsUpOneStepPerDwell() {
         var s = CapitalScaling(level: settings.start, peakEquity: 10_000)
         var equity = 10_000.0
@@ -204,11 +218,15 @@ import Testing
         #expect(grown.history.count == 1 && grown.history[0].reason == "history")
         let losers = (0..<30).map { (at: at(hours: Double($0)), netPnl: -10.0) }
         #expect(
-            CapitalScaling.fromHistory(losers, startingEquity: 10_000, settings: settings, emergencyDrawdown: emergency, now: t0)
-                .level == settings.floor)
+            CapitalScaling.fromHistory(
+                losers, startingEquity: 10_000, settings: settings, emergencyDrawdown: emergency, now: t0
+            )
+            .level == settings.floor)
         #expect(
-            CapitalScaling.fromHistory([], startingEquity: 10_000, settings: settings, emergencyDrawdown: emergency, now: t0)
-                .level == settings.start)
+            CapitalScaling.fromHistory(
+                [], startingEquity: 10_000, settings: settings, emergencyDrawdown: emergency, now: t0
+            )
+            .level == settings.start)
         let json = grown.json
         #expect(CapitalScaling.parse(json) == grown, "the state round-trips")
     }

@@ -20,6 +20,9 @@ public struct CapitalScaling: Sendable, Equatable {
     public var history: [Change] = []
 
     public static let historyKept = 50
+    /// Points above `min_health` the health must reach before a new dip steps down at once again
+    /// (until then, one step per dwell).
+    public static let healthRecovery = 10.0
 
     public struct Change: Sendable, Equatable {
         public var at: Instant
@@ -95,7 +98,8 @@ public struct CapitalScaling: Sendable, Equatable {
                 to: max(settings.floor, level - settings.step), inputs, reason: "health",
                 detail: "the bot's health \(round1(inputs.health)) is below min_health \(round1(settings.minHealth))")
         }
-        healthStepAt = nil
+        // Hysteresis: a health that hovers at min_health steps down once, not on every dip.
+        if inputs.health >= settings.minHealth + Self.healthRecovery { healthStepAt = nil }
         guard level < settings.ceiling - 1e-9, tradesSince >= settings.minTrades, netSince > 0 else { return nil }
         if let changedAt, changedAt.seconds(until: inputs.now) < dwell { return nil }
         return move(
