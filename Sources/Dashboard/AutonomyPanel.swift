@@ -45,7 +45,8 @@ extension Pages {
                 id: "scaling-step")
             out += card(
                 "Toward the next step", "\(count(scaling["trades_since"])) / \(count(scaling["min_trades"]))",
-                "closed trades since the last change, net \(number(scaling["net_since"], 100))", id: "scaling-evidence")
+                "closed trades since the last change, net \(number(scaling["net_since"], 100)); a step up needs a positive net",
+                id: "scaling-evidence")
         } else {
             out += card("Capital scaling", "off", "risk.scaling.enabled is false: the full limits", id: "scaling-step")
         }

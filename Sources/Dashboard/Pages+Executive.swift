@@ -9,8 +9,7 @@ extension Pages {
         _ s: PositionsSnapshot, weights: Result<SignalWeights?, any Error>, missed: MissedOpportunities,
         autonomy view: Result<JSONObject?, any Error> = .success(nil)
     ) -> String {
-        // The controller's state matters most when the record is thin or unreadable: it comes last
-        // on every path.
+        // Shown on every path: it matters most when the record is thin or unreadable.
         let autonomySection = autonomy(view)
         guard let report = s.report else {
             return "<div class=\"error\"><b>The positions cannot be shown.</b> \(HTML.escape(s.problem ?? ""))</div>"
@@ -34,6 +33,8 @@ extension Pages {
         out += card("Fees paid", money(st.totalFees), "funding \(signedMoney(st.funding))", id: "fees")
         out += card("Average hold", st.averageHoldSeconds.map { duration($0) } ?? "n/a", "", id: "avg-hold")
         out += "</div>"
+        // Near the top: what the controller allows now is the first question when it trades smaller.
+        out += autonomySection
         func groups(_ title: String, _ column: String, _ g: [String: TradeTotals]) -> String {
             let rows = PerformanceReport.sorted(g, byKey: false).map { e in
                 [
@@ -95,7 +96,7 @@ extension Pages {
                     ]
                 }, numeric: [1, 2])
         }
-        return out + missedSection(missed) + autonomySection
+        return out + missedSection(missed)
     }
 
     static func percent(_ v: Double) -> String { (v >= 0 ? "+" : "") + "\((v * 10_000).rounded() / 100) %" }

@@ -126,7 +126,7 @@ public enum SelfCheck {
         // Its name says the release has capital scaling: a way back to a release without the
         // check is told that scaling is off (deployctl logs `capital_scaling_off`).
         checks.run("scaling") {
-            guard let bot else { throw BrokerError("no config") }
+            guard let bot else { throw CheckList.Warning("not checked: bot.json did not load") }
             let s = bot.risk.scaling
             guard s.enabled else {
                 return "capital scaling off (risk.scaling.enabled false): the full max_exposure_fraction"

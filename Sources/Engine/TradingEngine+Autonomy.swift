@@ -38,6 +38,15 @@ extension TradingEngine {
             // A checkpoint of a release before the controller: what its positions justify.
             autonomy.scaling = computedScaling(at: now, problem: nil)
         }
+        // The start knew no clock: what it computed is dated by the first cycle's time.
+        if scalingDatedAtStart, var state = autonomy.scaling,
+            let index = state.history.lastIndex(where: { $0.reason == "history" })
+        {
+            state.history[index].at = now
+            autonomy.scaling = state
+            autonomy.scalingDirty = true
+        }
+        scalingDatedAtStart = false
         for fields in scalingNotices {
             let level = fields.first { $0.key == "level" }?.value.stringValue ?? "info"
             stores.log(level, "capital_scaled", cycle: cycle, at: now, fields.filter { $0.key != "level" })
@@ -103,6 +112,7 @@ extension TradingEngine {
             }
             return (at, net)
         }
+        scalingDatedAtStart = true
         let computed = CapitalScaling.fromHistory(
             trades, startingEquity: config.walletReset.startingCapital, settings: scalingSettings,
             emergencyDrawdown: config.exits.emergencyDrawdown, now: now)

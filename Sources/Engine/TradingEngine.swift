@@ -43,6 +43,8 @@ public final class TradingEngine {
     /// What the start decided about scaling (fields of `capital_scaled`, `level` first), logged at
     /// the first cycle.
     var scalingNotices: [[JSONField]] = []
+    /// The step was computed at the start, dated before any cycle's time was known.
+    var scalingDatedAtStart = false
     var day: Instant?
     var dayStartBalance = 0.0
     var dayPnl = 0.0

@@ -23,6 +23,8 @@ import TradingStore
             "TRADINGBOT_DASHBOARD_PASSWORD_HASH=\(hashed.stdout.trimmingCharacters(in: .whitespacesAndNewlines))\n",
             to: home + "/config/secrets.env")
         chmod(home + "/config/secrets.env", 0o600)
+        // The engine's view of its health and scaling, as a replay of January 2018 left it.
+        try FileIO.copy(Fixtures.data + "/health.json", to: home + "/state/health.json")
 
         let dashboard = try DashboardProcess(home: home)
         let port = dashboard.port
@@ -42,6 +44,7 @@ import TradingStore
         #expect(seen["closed_trades"] as? String == "\(report["closed_trades"] as? Int ?? -1)")
         #expect(seen["open_count"] as? String == "\(report["open_positions"] as? Int ?? -1)")
         #expect((seen["health"] as? String)?.contains("System health") == true)
+        #expect(seen["bot_health"] as? String == "55.8" && seen["scaling_step"] as? String == "25.0 %", "\(seen)")
         let tabs = try #require(seen["tabs"] as? [String: [String: Any]])
         #expect(Set(tabs.keys) == ["daily", "executive", "deploys", "kill-switch"])
         for (name, tab) in tabs {

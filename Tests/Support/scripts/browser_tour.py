@@ -107,6 +107,9 @@ def main():
                 result["closed_trades"] = driver.text("#closed-trades .value")
                 result["open_count"] = driver.text("#open-count .value")
                 result["health"] = driver.text("#health")
+            if name == "executive":
+                result["bot_health"] = driver.text("#health-score .value")
+                result["scaling_step"] = driver.text("#scaling-step .value")
         print(json.dumps(result))
     finally:
         if driver.session:
