@@ -45,6 +45,26 @@ import Testing
         try JSONLAppender.readAll(home.botLog).compactMap { $0.objectValue }.filter { $0["event"]?.stringValue == name }
     }
 
+    /// An engine run for five cycles on a home whose record is 30 losing trades; the time after.
+    func fiveCyclesAfterThirtyLosers(_ config: BotConfig, _ universe: AssetUniverse, _ label: String) throws -> (
+        TradingEngine, Home, Instant
+    ) {
+        let home = Home(root: try Fixtures.temporaryDirectory(label))
+        try home.createDirectories()
+        try PositionsStore(home: home).save(PositionsFile(closed: closed(30, net: -10)))
+        let engine = try engine(config, universe, home: home, at: start)
+        var t = start
+        for _ in 0..<5 {
+            _ = try engine.runCycle(now: t)
+            t = t.adding(seconds: 60)
+        }
+        return (engine, home, t)
+    }
+
+    func executed(_ home: Home) throws -> [JSONObject] {
+        try JSONLAppender.readAll(home.signalsLog).compactMap { $0.objectValue }.filter { $0["action"] == "executed" }
+    }
+
     @Test func aScaledDownStateSurvivesARestartAndIsNotComputedAgain() throws {
         let (config, universe) = try config()
         let home = Home(root: try Fixtures.temporaryDirectory("scaling-restart"))
@@ -94,19 +114,9 @@ import Testing
 
     @Test func aLosingRecordStartsAtTheFloorAndEntriesCarryTheirFactors() throws {
         let (config, universe) = try config()
-        let home = Home(root: try Fixtures.temporaryDirectory("scaling-floor"))
-        try home.createDirectories()
-        try PositionsStore(home: home).save(PositionsFile(closed: closed(30, net: -10)))
-        let engine = try engine(config, universe, home: home, at: start)
-        var t = start
-        for _ in 0..<5 {
-            _ = try engine.runCycle(now: t)
-            t = t.adding(seconds: 60)
-        }
+        let (engine, home, t) = try fiveCyclesAfterThirtyLosers(config, universe, "scaling-floor")
         #expect(engine.exposureScale == 0.25)
-        let entries = try JSONLAppender.readAll(home.signalsLog).compactMap { $0.objectValue }.filter {
-            $0["action"] == "executed"
-        }
+        let entries = try executed(home)
         #expect(!entries.isEmpty)
         for line in entries {
             let sizing = try #require(line["sizing"]?.objectValue)
@@ -120,20 +130,10 @@ import Testing
     @Test func offTradesAsBeforeTheController() throws {
         var (config, universe) = try config()
         config.risk.scaling.enabled = false
-        let home = Home(root: try Fixtures.temporaryDirectory("scaling-off"))
-        try home.createDirectories()
-        try PositionsStore(home: home).save(PositionsFile(closed: closed(30, net: -10)))
-        let engine = try engine(config, universe, home: home, at: start)
-        var t = start
-        for _ in 0..<5 {
-            _ = try engine.runCycle(now: t)
-            t = t.adding(seconds: 60)
-        }
+        let (engine, home, _) = try fiveCyclesAfterThirtyLosers(config, universe, "scaling-off")
         #expect(engine.exposureScale == 1)
         #expect(!FileIO.exists(home.scalingState))
-        let entries = try JSONLAppender.readAll(home.signalsLog).compactMap { $0.objectValue }.filter {
-            $0["action"] == "executed"
-        }
+        let entries = try executed(home)
         #expect(!entries.isEmpty && entries.allSatisfy { $0["sizing"] == nil })
         #expect(try events(home, "capital_scaled").isEmpty)
     }

@@ -137,7 +137,7 @@ import Testing
     /// Random histories: whatever the path, the level stays within its bounds and moves one step,
     /// and the risk gate never sizes past the scaled exposure or a strategy's allocation.
     @Test func noPathExceedsACap() {
-        var rng = SplitMix(seed: 7)
+        var rng = SeededRandom(seed: 7)
         var limits = BotConfig.RiskLimits()
         limits.maxExposureFraction = 0.6
         let gate = RiskGate(limits: limits)
@@ -145,21 +145,22 @@ import Testing
             var s = CapitalScaling(level: settings.start, peakEquity: 10_000)
             var equity = 10_000.0
             for hour in 0..<200 {
-                let net = (rng.unit() - 0.45) * 40
+                let net = (rng.uniform() - 0.45) * 40
                 equity += net
                 s.tradeClosed(netPnl: net)
                 let before = s.level
                 _ = s.update(
-                    .init(now: at(hours: Double(hour)), equity: equity, health: rng.unit() * 100), settings: settings,
+                    .init(now: at(hours: Double(hour)), equity: equity, health: rng.uniform() * 100),
+                    settings: settings,
                     emergencyDrawdown: emergency)
                 #expect(s.level >= settings.floor - 1e-9 && s.level <= settings.ceiling + 1e-9)
                 #expect(abs(s.level - before) <= settings.step + 1e-9)
-                let open = (0..<Int(rng.unit() * 5)).map { i in
+                let open = (0..<Int(rng.uniform() * 5)).map { i in
                     Exposure(
-                        symbol: "S\(i)", sector: "s\(i)", margin: 100, notional: 300 + rng.unit() * 900,
+                        symbol: "S\(i)", sector: "s\(i)", margin: 100, notional: 300 + rng.uniform() * 900,
                         strategy: i % 2 == 0 ? "Ensemble-momentum" : "Ensemble-mean_reversion")
                 }
-                let share = RiskGate.StrategyShare(strategy: "Ensemble-momentum", share: 0.1 + rng.unit() * 0.9)
+                let share = RiskGate.StrategyShare(strategy: "Ensemble-momentum", share: 0.1 + rng.uniform() * 0.9)
                 let verdict = gate.evaluate(
                     symbol: "NEW", sector: "new", desiredNotional: 2000, leverage: 5, equity: equity, open: open,
                     openedToday: 0, exposureScale: s.level, allocation: share)
@@ -263,18 +264,4 @@ import Testing
         }
         #expect(ScalingSettings().levels == [0.25, 0.5, 0.75, 1.0])
     }
-}
-
-/// A small deterministic generator for the random paths.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
 }
