@@ -7,20 +7,23 @@ public enum DataCheckRunner {
         configName: String = "config/bot.json", limits: BotConfig.RiskLimits? = nil,
         universe: AssetUniverse = AssetUniverse(sectors: [:])
     ) -> DataCheckReport {
-        let bytes: [UInt8]
-        do {
-            bytes = try FileIO.read(positionsPath)
-        } catch {
-            return .unreadable("\(error)")
-        }
         var check = DataCheck(reset: reset, now: now, skewSeconds: skewSeconds, configName: configName)
         check.limits = limits
         check.universe = universe
+        let scanned: Result<Void, any Error>
         do {
-            try PositionsCodec.scan(bytes) { list, index, position, issues in
-                check.add(position, list: list, index: index, issues: issues)
+            // A copy, not a mapping: the file checked may be one another program rewrites in place.
+            scanned = try MappedFile.withCopy(positionsPath) { bytes in
+                Result {
+                    try PositionsCodec.scan(buffer: bytes) { list, index, position, issues in
+                        check.add(position, list: list, index: index, issues: issues)
+                    }
+                }
             }
         } catch {
+            return .unreadable("\(error)")
+        }
+        if case .failure(let error) = scanned {
             return .unreadable(
                 "\(positionsPath) cannot be read: \(error). Fix the file there, or put a good copy back (`tradingbot restore --list` shows them)."
             )

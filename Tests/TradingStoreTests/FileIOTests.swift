@@ -5,6 +5,21 @@ import Testing
 @testable import TradingStore
 
 @Suite struct FileIOTests {
+    /// The copy a one-pass reader scans is the file, byte for byte, whether it is small (read
+    /// plainly) or large (read into huge pages), and an unreadable path is named.
+    @Test func aCopyForOnePassIsTheFileByteForByte() throws {
+        let dir = try Fixtures.temporaryDirectory("copy")
+        var rng = SystemRandomNumberGenerator()
+        for size in [0, 10, (1 << 20) - 1, 1 << 20, 3 * (1 << 20) + 17] {
+            let bytes = (0..<size).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            let path = dir + "/file-\(size)"
+            try FileIO.writeAtomically(path, bytes)
+            let copied = try MappedFile.withCopy(path) { Array($0) }
+            #expect(copied == bytes, "size \(size)")
+        }
+        #expect(throws: StoreError.self) { try MappedFile.withCopy(dir + "/missing") { $0.count } }
+    }
+
     @Test func aReplacedFileKeepsItsModeAndOwner() throws {
         let path = try Fixtures.temporaryDirectory("modes") + "/deploy.json"
         try FileIO.writeAtomically(path, Array("{}".utf8))

@@ -202,23 +202,45 @@ public struct JSONReader {
         key.decoded ?? String(decoding: UnsafeBufferPointer(rebasing: bytes[key.start..<key.end]), as: UTF8.self)
     }
 
-    /// The index in `table` of the name equal to `key`, if any.
-    public func match(_ key: Key, in table: [[UInt8]]) -> Int? {
-        if let decoded = key.decoded { return table.firstIndex { $0 == Array(decoded.utf8) } }
-        let length = key.end - key.start
-        for (index, name) in table.enumerated() where name.count == length {
-            var equal = true
-            var j = 0
-            while j < length {
-                if name[j] != bytes[key.start + j] {
-                    equal = false
-                    break
-                }
-                j += 1
+    /// Names to match keys against, laid out flat: a key is compared only with the names of its
+    /// length, byte by byte, with no array per name to retain (it runs for every key of a file).
+    public struct KeyTable: Sendable {
+        let bytes: [UInt8]
+        let starts: [Int]
+        let lengths: [Int]
+
+        public init(_ names: [String]) {
+            var bytes: [UInt8] = []
+            var starts: [Int] = []
+            for name in names {
+                starts.append(bytes.count)
+                bytes.append(contentsOf: name.utf8)
             }
-            if equal { return index }
+            self.bytes = bytes
+            self.starts = starts
+            lengths = names.map(\.utf8.count)
         }
-        return nil
+    }
+
+    /// The index in `table` of the name equal to `key`, if any.
+    public func match(_ key: Key, in table: KeyTable) -> Int? {
+        let length = key.end - key.start
+        return table.bytes.withUnsafeBufferPointer { names -> Int? in
+            if let decoded = key.decoded {
+                let wanted = Array(decoded.utf8)
+                return table.lengths.indices.first {
+                    table.lengths[$0] == wanted.count
+                        && names[table.starts[$0]..<table.starts[$0] + wanted.count].elementsEqual(wanted)
+                }
+            }
+            for index in 0..<table.lengths.count where table.lengths[index] == length {
+                let start = table.starts[index]
+                var j = 0
+                while j < length, names[start + j] == bytes[key.start + j] { j += 1 }
+                if j == length { return index }
+            }
+            return nil
+        }
     }
 
     // MARK: - Scalars

@@ -64,8 +64,9 @@ extension PositionsCodec {
         put("margin_collateral", number("margin_collateral", p.marginCollateral))
         put("pnl", number("pnl", p.pnl))
         put("net_pnl", number("net_pnl", p.netPnl))
-        put("opened_at", p.openedAt?.original)
-        put("closed_at", p.closedAt?.original)
+        // A record read without its spelling (`original` null) is written in the canonical one.
+        put("opened_at", p.openedAt.map { $0.original.isNull ? .string($0.instant.iso8601) : $0.original })
+        put("closed_at", p.closedAt.map { $0.original.isNull ? .string($0.instant.iso8601) : $0.original })
         put("strategy", string("strategy", p.strategy))
         put("bot_type", string("bot_type", p.botType))
         let written = Set(fields.map(\.key))

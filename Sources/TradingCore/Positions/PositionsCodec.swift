@@ -8,7 +8,7 @@ public enum PositionsCodec {
         "symbol", "direction", "entry_price", "exit_price", "size", "leverage", "margin_collateral",
         "pnl", "net_pnl", "opened_at", "closed_at", "strategy", "bot_type",
     ]
-    private static let fieldTable: [[UInt8]] = fieldNames.map { Array($0.utf8) }
+    private static let fieldTable = JSONReader.KeyTable(fieldNames)
 
     /// The result of reading a file: every record, plus the fields that could not be used.
     public struct Decoded: Sendable {
@@ -166,7 +166,9 @@ public enum PositionsCodec {
                 switch field {
                 case 0:
                     p.symbol = text
-                    sawSymbol = !text.trimmingSpaces.isEmpty
+                    // An ASCII byte that is not a space settles it without walking Characters.
+                    sawSymbol =
+                        text.utf8.contains { $0 > 0x20 && $0 < 0x80 } || !text.trimmingSpaces.isEmpty
                 case 1:
                     p.direction = text
                     if p.side == nil { issue(name, "\"\(text)\" is not LONG or SHORT; \(fix(name))") }
@@ -178,13 +180,15 @@ public enum PositionsCodec {
                 switch kind {
                 case .string:
                     let token = try r.readStringToken()
-                    let text = r.string(of: token)
+                    let raw = r.rawBytes(of: token)
                     let parsed =
-                        if let raw = r.rawBytes(of: token) { TimestampParser.parse(bytes: raw) } else {
-                            TimestampParser.parse(text)
-                        }
+                        raw.map { TimestampParser.parse(bytes: $0) } ?? TimestampParser.parse(r.string(of: token))
+                    let text: String
+                    if case .success = parsed, !keepSpelling { text = "" } else { text = r.string(of: token) }
                     switch parsed {
-                    case .success(let instant): stamp = Timestamp(instant: instant, original: .string(text))
+                    // The spelling matters only to a rewrite; a reader that keeps none skips the copy.
+                    case .success(let instant):
+                        stamp = Timestamp(instant: instant, original: keepSpelling ? .string(text) : .null)
                     case .failure(let failure):
                         issue(name, "\(failure.message); \(fix(name))")
                         keepUnusable(name, .string(text))
@@ -254,7 +258,8 @@ public enum PositionsCodec {
                 }
             }
         }
-        let reported = Set(issues.map(\.field))
+        // Most records have no issue: no set to build for them.
+        let reported = issues.isEmpty ? [] : Set(issues.map(\.field))
         func require(_ present: Bool, _ field: String, _ why: String) {
             if !present && !reported.contains(field) { issue(field, "missing or null; \(why); \(fix(field))") }
         }
