@@ -26,19 +26,18 @@ public enum MappedFile {
     }
 
     /// The file's bytes copied into memory of our own (a file another program may truncate in
-    /// place cannot be mapped safely), for one pass. The copy goes into huge pages faulted in at
-    /// once: page by page, the faults cost a reader of a large history a quarter of its time.
+    /// place cannot be mapped safely), for one pass. The copy's memory is faulted in at once
+    /// (MAP_POPULATE): page by page, inside read(), the faults cost a reader of a large history a
+    /// fifth of its time (huge pages cost more in zeroing than they saved, measured).
     public static func withCopy<T>(_ path: String, _ body: (UnsafeBufferPointer<UInt8>) throws -> T) throws -> T {
         let (fd, size) = try FileIO.openForReading(path)
         defer { close(fd) }
         let capacity = size + 1  // one more byte: a read that fills it means the file grew
         guard size >= 1 << 20,
-            let base = mmap(nil, capacity, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
+            let base = mmap(nil, capacity, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0),
             base != MAP_FAILED
         else { return try FileIO.read(path).withUnsafeBufferPointer(body) }
         defer { munmap(base, capacity) }
-        _ = madvise(base, capacity, MADV_HUGEPAGE)
-        _ = madvise(base, capacity, MADV_WILLNEED)
         let start = base.assumingMemoryBound(to: UInt8.self)
         var filled = 0
         while filled < capacity {
