@@ -49,9 +49,10 @@ public struct PositionsStore: Sendable {
     ///   the history). Only for the engine's own file, which is always replaced by rename: a
     ///   file truncated in place while mapped would end the process (SIGBUS). `report` may be
     ///   pointed at any file (an old bot's, being rewritten), so it copies.
-    public func reportAndRecent(reset: WalletReset, limit: Int, mapped: Bool = true) throws -> (
-        report: PerformanceReport, recent: Recent
-    ) {
+    /// - Parameter also: sees every record too (a reader that needs more from the same pass).
+    public func reportAndRecent(
+        reset: WalletReset, limit: Int, mapped: Bool = true, also: ((PositionList, Position) -> Void)? = nil
+    ) throws -> (report: PerformanceReport, recent: Recent) {
         var accumulator = PerformanceReport.Accumulator(reset: reset)
         var recent = RecentCollector(since: reset.at, limit: limit)
         do {
@@ -63,6 +64,7 @@ public struct PositionsStore: Sendable {
                         accumulator.addClosed(position, issues: issues)
                     }
                     if limit > 0 { recent.add(list, position, issues) }
+                    also?(list, position)
                 }
             }
         } catch let error as StoreError {

@@ -32,16 +32,18 @@ struct ReportCommand: ParsableCommand {
         let path = positions ?? home.positions
         let store = PositionsStore(path: path, lockPath: home.positionsLock)
         let report: PerformanceReport
-        let recent: PositionsStore.Recent
+        var record = RecordHealth.Accumulator()
         do {
-            // One pass: the report, and the newest trades the record health reads.
-            (report, recent) = try store.reportAndRecent(
-                reset: bot.walletReset, limit: RecordHealth.tradesRead, mapped: false)
+            // One pass: the report, and each key's newest trades for the record health.
+            let reset = bot.walletReset
+            (report, _) = try store.reportAndRecent(reset: reset, limit: 0, mapped: false) { list, position in
+                if list == .closed, reset.counts(position) { record.add(position) }
+            }
         } catch {
             throw CommandFailure.failed("\(error)")
         }
         let engine = EngineState(store: HeartbeatStore(home: home))
-        let health = RecordHealth(closed: recent.closed.filter { bot.walletReset.counts($0) })
+        let health = record.result
         let scaling = ScalingReport(home: home, settings: bot.risk.scaling, maxExposure: bot.risk.maxExposureFraction)
         if json {
             var object = report.json.objectValue ?? JSONObject()

@@ -232,6 +232,29 @@ import Testing
         #expect(CapitalScaling.parse(json) == grown, "the state round-trips")
     }
 
+    /// The report's record health, built in one pass over trades in any order, is that of each
+    /// key's newest 20 trades.
+    @Test func theRecordHealthKeepsEachKeysNewestTradesWhateverTheOrder() {
+        var rng = SeededRandom(seed: 3)
+        let trades = (0..<500).map { i -> Position in
+            let at = t0.adding(seconds: Double(i) * 60)
+            return Position(
+                symbol: "BTCUSDT", netPnl: i >= 480 ? -5 : 5, closedAt: Timestamp(at),
+                strategy: i % 2 == 0 ? "Ensemble-momentum" : "Ensemble-mean_reversion",
+                extra: JSONObject([JSONField("setup", .string("momentum:LONG"))]))
+        }
+        var shuffled = trades
+        for i in shuffled.indices.reversed() {
+            shuffled.swapAt(i, Int(rng.uniform() * Double(i + 1)))
+        }
+        let health = RecordHealth(closed: shuffled)
+        #expect(health.bot.trades == 20 && health.bot.net == -100, "the newest 20 are the 20 losers")
+        #expect(health.bot.health.score == HealthScore.record(Array(repeating: -5, count: 20)).score)
+        #expect(health.strategies.map(\.name) == ["Ensemble-mean_reversion", "Ensemble-momentum"])
+        #expect(health.strategies.allSatisfy { $0.trades == 20 && $0.net == 0 }, "10 winners, then 10 losers each")
+        #expect(health.setups.map(\.name) == ["momentum:LONG"])
+    }
+
     @Test func settingsParseWithDefaultsAndRefuseAStepDownPastTheEmergency() throws {
         let plain = try BotConfig.parse(
             try JSONValue.parse(#"{"wallet_reset": {"at": "2025-12-18T00:00:00Z", "starting_capital": 10000}}"#),

@@ -13,30 +13,69 @@ public struct RecordHealth: Sendable {
     public var strategies: [Entry]
     public var setups: [Entry]
     public static let window = 20
-    /// How many of the newest closed trades `report` reads for it (one pass, bounded memory).
-    public static let tradesRead = 2000
 
     /// `closed`: the counted closed trades (after the wallet reset).
     public init(closed: [Position]) {
-        let ordered = closed.compactMap { p -> (Position, Instant, Double)? in
-            guard let at = p.closedAt?.instant, let net = p.effectiveNetPnl else { return nil }
-            return (p, at, net)
-        }.sorted { $0.1 < $1.1 }
-        func entry(_ name: String, _ nets: [Double]) -> Entry {
-            let recent = Array(nets.suffix(Self.window))
-            return Entry(
-                name: name, trades: recent.count, net: recent.reduce(0, +), health: HealthScore.record(recent))
+        var accumulator = Accumulator()
+        for p in closed { accumulator.add(p) }
+        self = accumulator.result
+    }
+
+    init(bot: Entry, strategies: [Entry], setups: [Entry]) {
+        self.bot = bot
+        self.strategies = strategies
+        self.setups = setups
+    }
+
+    /// Built record by record in a reader's one pass, keeping only each key's newest trades
+    /// (time and net P&L), so a history of any length costs what the window holds.
+    public struct Accumulator: Sendable {
+        var bot = Newest()
+        var strategies: [String: Newest] = [:]
+        var setups: [String: Newest] = [:]
+
+        public init() {}
+
+        /// A counted closed trade.
+        public mutating func add(_ p: Position) {
+            guard let at = p.closedAt?.instant, let net = p.effectiveNetPnl else { return }
+            bot.add(at, net)
+            if let strategy = p.strategy { strategies[strategy, default: Newest()].add(at, net) }
+            if let setup = p.extra["setup"]?.stringValue { setups[setup, default: Newest()].add(at, net) }
         }
-        bot = entry("bot", ordered.map(\.2))
-        func grouped(_ key: (Position) -> String?) -> [Entry] {
-            var lists: [String: [Double]] = [:]
-            for (p, _, net) in ordered {
-                if let k = key(p) { lists[k, default: []].append(net) }
+
+        public var result: RecordHealth {
+            func entry(_ name: String, _ newest: Newest) -> Entry {
+                let nets = newest.ordered
+                return Entry(
+                    name: name, trades: nets.count, net: nets.reduce(0, +), health: HealthScore.record(nets))
             }
-            return lists.keys.sorted().map { entry($0, lists[$0] ?? []) }
+            return RecordHealth(
+                bot: entry("bot", bot), strategies: strategies.keys.sorted().map { entry($0, strategies[$0]!) },
+                setups: setups.keys.sorted().map { entry($0, setups[$0]!) })
         }
-        strategies = grouped { $0.strategy }
-        setups = grouped { $0.extra["setup"]?.stringValue }
+    }
+
+    /// A key's newest `window` trades, whatever order they come in.
+    struct Newest: Sendable {
+        var items: [(at: Instant, net: Double)] = []
+
+        mutating func add(_ at: Instant, _ net: Double) {
+            items.append((at, net))
+            if items.count >= 4 * RecordHealth.window { prune() }
+        }
+
+        mutating func prune() {
+            items.sort { $0.at < $1.at }
+            if items.count > RecordHealth.window { items.removeFirst(items.count - RecordHealth.window) }
+        }
+
+        /// Net P&L, oldest first.
+        var ordered: [Double] {
+            var copy = self
+            copy.prune()
+            return copy.items.map(\.net)
+        }
     }
 
     public var json: JSONValue {
