@@ -229,7 +229,11 @@ public struct DecisionsCheck {
         try? FileManager.default.removeItem(atPath: scratch)
         try? FileIO.makePrivateDirectory(scratch)
         defer { try? FileManager.default.removeItem(atPath: scratch) }
-        let arguments = ["replay", "--recorded", "--home", home.root, "--from", from.iso8601, "--json"]
+        // Both replays end at the same cycle: the live engine records on while they run, and a
+        // replay that started later would read cycles the other never saw (a race CI lost once).
+        let arguments = [
+            "replay", "--recorded", "--home", home.root, "--from", from.iso8601, "--to", now.iso8601, "--json",
+        ]
         var runs = [(liveBinary, arguments + ["--into", scratch + "/current"])]
         if let candidate {
             runs.append((candidate.binary, arguments + ["--into", scratch + "/candidate"] + candidate.arguments))

@@ -81,6 +81,28 @@ import Testing
         #expect(held.status == 3, "\(held.stderr)")
     }
 
+    /// The live engine records on while the two replays run: a candidate that starts later (here
+    /// 3 s, as on a loaded machine) must still replay the same cycles as the live build, or cycles
+    /// only one of them saw count as changed decisions and block a release that changed nothing.
+    @Test(.timeLimit(.minutes(10))) func bothReplaysEndAtTheSameCycleWhileTheEngineRecordsOn() throws {
+        let home = try liveHome()
+        let slot = home + "/slots/B"
+        try FileManager.default.createDirectory(atPath: slot + "/bin", withIntermediateDirectories: true)
+        try Fixtures.write(
+            "#!/bin/sh\nsleep 3\nexec '\(CommandRunner.path("tradingbot"))' \"$@\"\n", to: slot + "/bin/tradingbot")
+        chmod(slot + "/bin/tradingbot", 0o755)
+        try Fixtures.write("r-late\n", to: slot + "/.release")
+        let engine = try CommandRunner.startEngine(home: home)
+        defer { if engine.isRunning { kill(engine.processIdentifier, SIGKILL) } }
+        #expect(waitUntil(seconds: 90) { ((try? HeartbeatStore(home: Home(root: home)).read())?.cycle ?? 0) >= 8 })
+        let out = try CommandRunner.run("deployctl", ["check", "decisions", "--slot", "B", "--home", home, "--json"])
+        let ab = (try? out.json())?["ab"] as? [String: Any] ?? [:]
+        #expect((ab["compared_lines"] as? Int ?? 0) > 50, "\(out.stdout)")
+        #expect(ab["changed"] as? Int == 0, "the same build, the same window: \(out.stdout)")
+        kill(engine.processIdentifier, SIGTERM)
+        engine.waitUntilExit()
+    }
+
     /// The recording's disk runs short under the running engine (a real tmpfs under
     /// data/recording, filled below the floor of min_free_disk_mb + 1000 MB): trading goes on,
     /// the recording leaves a gap and comes back, and the A/A says `incomplete`, having compared
