@@ -5,7 +5,8 @@ import TradingStore
 /// the health scores and the allocation read. One value, so the flight recorder's checkpoint
 /// carries it whole and a recorded replay sizes exactly as the engine did.
 struct Autonomy: Equatable, Sendable {
-    /// Nil until the first cycle loads it from state/scaling.json or computes it from the record.
+    /// Loaded from state/scaling.json (or computed from the record) when the engine starts; nil
+    /// with the controller off, or restored from a checkpoint of a release before it.
     var scaling: CapitalScaling?
     /// The state changed since it was last written.
     var scalingDirty = false
@@ -24,17 +25,13 @@ struct Autonomy: Equatable, Sendable {
     static let cyclesKept = 60
     static let slippagesKept = 20
     /// The allocation's window: a strategy's newest 50 closed trades of the last 7 days.
-    static func strategyBook() -> ExpectancyGate {
-        var book = ExpectancyGate()
-        book.window = 50
-        book.horizonSeconds = 7 * 86_400
-        return book
+    static func strategyBook(outcomes: [String: [ExpectancyGate.Outcome]] = [:]) -> ExpectancyGate {
+        ExpectancyGate(window: 50, horizonSeconds: 7 * 86_400, outcomes: outcomes)
     }
 
     mutating func tradeClosed(strategy: String, netPnl: Double, at: Instant) {
         strategies.record(setup: strategy, netPnl: netPnl, at: at)
-        botTrades.append(netPnl)
-        if botTrades.count > Self.botTradesKept { botTrades.removeFirst(botTrades.count - Self.botTradesKept) }
+        botTrades.appendKeepingNewest(netPnl, Self.botTradesKept)
         if scaling != nil {
             scaling?.tradeClosed(netPnl: netPnl)
             scalingDirty = true
@@ -43,8 +40,7 @@ struct Autonomy: Equatable, Sendable {
 
     mutating func filled(slippage: Double) {
         guard slippage.isFinite else { return }
-        slippages.append(slippage)
-        if slippages.count > Self.slippagesKept { slippages.removeFirst(slippages.count - Self.slippagesKept) }
+        slippages.appendKeepingNewest(slippage, Self.slippagesKept)
     }
 
     /// Starts a cycle; one that began before and never ended counts as failed.
@@ -59,8 +55,7 @@ struct Autonomy: Equatable, Sendable {
     }
 
     mutating func note(cycle flags: UInt8) {
-        cycles.append(flags)
-        if cycles.count > Self.cyclesKept { cycles.removeFirst(cycles.count - Self.cyclesKept) }
+        cycles.appendKeepingNewest(flags, Self.cyclesKept)
     }
 
     /// The bot's health from its record, the day's drawdown, its cycles and its fills.
@@ -96,7 +91,7 @@ struct Autonomy: Equatable, Sendable {
             JSONObject([
                 JSONField("scaling", scaling?.json ?? .null),
                 JSONField("scaling_dirty", .bool(scalingDirty)),
-                JSONField("strategies", Self.outcomesJSON(strategies.outcomes)),
+                JSONField("strategies", strategies.outcomesJSON),
                 JSONField("bot_trades", .array(botTrades.map { .double($0) })),
                 JSONField("cycles", .array(cycles.map { .int(Int($0)) })),
                 JSONField("slippages", .array(slippages.map { .double($0) })),
@@ -111,49 +106,20 @@ struct Autonomy: Equatable, Sendable {
         guard let o = value?.objectValue else { return a }
         a.scaling = o["scaling"].flatMap(CapitalScaling.parse)
         a.scalingDirty = o["scaling_dirty"]?.boolValue ?? false
-        var book = ExpectancyGate(outcomes: parseOutcomes(o["strategies"]))
-        book.window = strategyBook().window
-        book.horizonSeconds = strategyBook().horizonSeconds
-        a.strategies = book
+        a.strategies = strategyBook(outcomes: ExpectancyGate.outcomes(from: o["strategies"]))
         a.botTrades = (o["bot_trades"]?.arrayValue ?? []).compactMap(\.doubleValue)
         a.cycles = (o["cycles"]?.arrayValue ?? []).compactMap { $0.doubleValue.map { UInt8(max(0, min(3, $0))) } }
         a.slippages = (o["slippages"]?.arrayValue ?? []).compactMap(\.doubleValue)
         a.inCycle = o["in_cycle"]?.boolValue ?? false
         return a
     }
-
-    static func outcomesJSON(_ outcomes: [String: [ExpectancyGate.Outcome]]) -> JSONValue {
-        .object(
-            JSONObject(
-                outcomes.keys.sorted().map { key in
-                    JSONField(
-                        key,
-                        .array(
-                            (outcomes[key] ?? []).map {
-                                .array([SnapshotCodec.instantJSON($0.at), .double($0.netPnl)])
-                            }))
-                }))
-    }
-
-    static func parseOutcomes(_ value: JSONValue?) -> [String: [ExpectancyGate.Outcome]] {
-        var outcomes: [String: [ExpectancyGate.Outcome]] = [:]
-        for field in value?.objectValue?.fields ?? [] {
-            outcomes[field.key] = (field.value.arrayValue ?? []).compactMap { pair in
-                guard let a = pair.arrayValue, a.count == 2, let at = SnapshotCodec.instant(a[0]),
-                    let net = a[1].doubleValue
-                else { return nil }
-                return ExpectancyGate.Outcome(at: at, netPnl: net)
-            }
-        }
-        return outcomes
-    }
 }
 
 /// state/scaling.json: capital scaling's state, written atomically when it changes. Fields this
 /// release does not know (a newer one's) are kept on a rewrite.
-enum ScalingFile {
+public enum ScalingFile {
     /// The state, or nil when there is none; `problem` when the file is there but unreadable.
-    static func load(_ path: String) -> (state: CapitalScaling?, problem: String?) {
+    public static func load(_ path: String) -> (state: CapitalScaling?, problem: String?) {
         guard FileIO.exists(path) else { return (nil, nil) }
         do {
             let value = try ConfigFiles.json(path)

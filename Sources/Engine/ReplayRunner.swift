@@ -27,17 +27,7 @@ public enum ReplayRunner {
         /// The engine's health, capital scaling and allocation at the end (`autonomyView`).
         public var autonomy: JSONValue = .null
 
-        /// The largest fall of equity from one UTC day's end to the next (the first day from the
-        /// starting capital), or 0 when no day lost.
-        public var worstDay: Double {
-            var previous = startingCapital
-            var worst = 0.0
-            for end in equityAtDayEnds {
-                worst = min(worst, end - previous)
-                previous = end
-            }
-            return worst
-        }
+        public var worstDay: Double { TradeStatistics.worstDay(start: startingCapital, dayEnds: equityAtDayEnds) }
 
         public var json: JSONValue {
             var o =

@@ -136,9 +136,9 @@ public enum SelfCheck {
                 throw CheckList.Warning(
                     "\(problem): the engine computes the step from the closed trades again (trading goes on)")
             }
-            let level = state.map { min(max($0.level, s.floor), s.ceiling) } ?? s.start
+            let level = s.level(of: state)
             return
-                "capital scaling on: \(Int((level * 100).rounded())) % of max_exposure_fraction \(bot.risk.maxExposureFraction)\(state == nil ? " (no state yet: computed from the closed trades at the first start)" : ""), steps \(s.levels.map { "\(Int(($0 * 100).rounded())) %" }.joined(separator: ", "))"
+                "capital scaling on: \(Int((level * 100).rounded())) % of max_exposure_fraction \(bot.risk.maxExposureFraction)\(state == nil ? " (no state yet: computed from the closed trades at the engine's start)" : ""), steps \(s.levels.map { "\(Int(($0 * 100).rounded())) %" }.joined(separator: ", "))"
         }
         checks.run("broker") {
             guard let bot, let snapshot else { throw BrokerError("no config or market") }

@@ -10,18 +10,19 @@ extension TradingEngine {
     var autonomyOn: Bool { scalingSettings.enabled }
 
     /// The multiplier of `max_exposure_fraction` in force.
-    public var exposureScale: Double { autonomyOn ? (autonomy.scaling?.level ?? scalingSettings.start) : 1 }
+    public var exposureScale: Double { scalingSettings.level(of: autonomy.scaling) }
 
-    /// The day's fall from its equity peak now, as a fraction.
-    var dayDrawdown: Double {
-        let equity = balance + unrealized()
+    /// The day's fall from its equity peak to `equity`, as a fraction (the emergency drawdown's
+    /// measure, and the health's).
+    func dayDrawdown(at equity: Double) -> Double {
         let peak = max(peakEquity, equity)
         return peak > 0 ? max(0, (peak - equity) / peak) : 0
     }
 
     /// The bot's health now.
     public var botHealth: HealthScore {
-        autonomy.botHealth(drawdown: dayDrawdown, emergencyDrawdown: config.exits.emergencyDrawdown)
+        autonomy.botHealth(
+            drawdown: dayDrawdown(at: balance + unrealized()), emergencyDrawdown: config.exits.emergencyDrawdown)
     }
 
     /// A setup's health from its record in the expectancy gate's window.

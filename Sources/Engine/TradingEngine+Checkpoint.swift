@@ -22,7 +22,7 @@ extension TradingEngine {
         EngineCheckpoint(
             time: time, cycle: cycle, balance: balance,
             positions: PositionsFile(open: file.open, closed: closedForCheckpoint(at: time)),
-            pendingClosed: pendingClosed, weights: weights, expectancy: expectancy.outcomes, day: day,
+            pendingClosed: pendingClosed, weights: weights, expectancy: expectancy, day: day,
             dayStartBalance: dayStartBalance, dayPnl: dayPnl, peakEquity: peakEquity, openedToday: openedToday,
             savedDay: day == nil ? savedDay : nil, lastMarket: lastMarket, lastPriceChangeAt: lastPriceChangeAt,
             missingSymbols: missingSymbols, lastCycleAt: lastCycleAt, breaker: breaker.state,
@@ -69,16 +69,7 @@ extension TradingEngine {
         } catch {
             throw RecordingError("checkpoint weights: \(error)")
         }
-        var outcomes: [String: [ExpectancyGate.Outcome]] = [:]
-        for field in try need("expectancy").objectValue?.fields ?? [] {
-            outcomes[field.key] = (field.value.arrayValue ?? []).compactMap { pair in
-                guard let a = pair.arrayValue, a.count == 2, let at = SnapshotCodec.instant(a[0]),
-                    let net = a[1].doubleValue
-                else { return nil }
-                return ExpectancyGate.Outcome(at: at, netPnl: net)
-            }
-        }
-        expectancy = ExpectancyGate(outcomes: outcomes)
+        expectancy = ExpectancyGate(outcomes: ExpectancyGate.outcomes(from: try need("expectancy")))
         day = try time("day")
         dayStartBalance = try number("day_start_balance")
         dayPnl = try number("day_pnl")
@@ -161,7 +152,7 @@ struct EngineCheckpoint: Sendable {
     var positions: PositionsFile
     var pendingClosed: [Position]
     var weights: SignalWeights
-    var expectancy: [String: [ExpectancyGate.Outcome]]
+    var expectancy: ExpectancyGate
     var day: Instant?
     var dayStartBalance: Double
     var dayPnl: Double
@@ -195,16 +186,7 @@ struct EngineCheckpoint: Sendable {
         o["positions"] = TradingEngine.positionsJSON(positions)
         o["pending_closed"] = TradingEngine.positionsJSON(PositionsFile(closed: pendingClosed))
         o["weights"] = weights.json
-        o["expectancy"] = .object(
-            JSONObject(
-                expectancy.keys.sorted().map { setup in
-                    JSONField(
-                        setup,
-                        .array(
-                            (expectancy[setup] ?? []).map {
-                                .array([SnapshotCodec.instantJSON($0.at), .double($0.netPnl)])
-                            }))
-                }))
+        o["expectancy"] = expectancy.outcomesJSON
         o["day"] = day.map(SnapshotCodec.instantJSON) ?? .null
         o["day_start_balance"] = .double(dayStartBalance)
         o["day_pnl"] = .double(dayPnl)

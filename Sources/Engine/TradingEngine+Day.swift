@@ -7,8 +7,7 @@ extension TradingEngine {
     /// Enters or leaves the drawdown's reducing state, from the day's peak equity.
     func updateDrawdown(now: Instant) {
         let equity = balance + unrealized()
-        let peak = max(peakEquity, equity)
-        let drawdown = peak > 0 ? max(0, (peak - equity) / peak) : 0
+        let drawdown = dayDrawdown(at: equity)
         let threshold = config.exits.emergencyDrawdown
         func percent(_ v: Double) -> String { "\((v * 10_000).rounded() / 100) %" }
         if drawdownReducing == nil, drawdown > threshold {

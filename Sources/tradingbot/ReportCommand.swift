@@ -1,5 +1,6 @@
 import ArgumentParser
 import CLISupport
+import Engine
 import TradingCore
 import TradingStore
 
@@ -104,19 +105,10 @@ struct ScalingReport {
         self.settings = settings
         self.maxExposure = maxExposure
         path = home.scalingState
-        if FileIO.exists(path) {
-            do {
-                state = CapitalScaling.parse(try ConfigFiles.json(path))
-                if state == nil { problem = "\(path) holds no scaling state" }
-            } catch {
-                problem = "\(error)"
-            }
-        }
+        (state, problem) = ScalingFile.load(path)
     }
 
-    var level: Double {
-        settings.enabled ? min(max(state?.level ?? settings.start, settings.floor), settings.ceiling) : 1
-    }
+    var level: Double { settings.level(of: state) }
 
     var text: String {
         guard settings.enabled else {
@@ -125,7 +117,7 @@ struct ScalingReport {
         var out =
             "\(Int((level * 100).rounded())) % of max_exposure_fraction \(maxExposure) (\((maxExposure * level * 10_000).rounded() / 10_000))"
         if let problem { return out + "; the state cannot be read (\(problem)): the engine computes it again" }
-        guard let state else { return out + "; no state yet (the engine computes it at its first cycle)" }
+        guard let state else { return out + "; no state yet (the engine computes it when it starts)" }
         if let last = state.history.last {
             out +=
                 "; last change \(last.at.iso8601) \(Int((last.from * 100).rounded())) % -> \(Int((last.to * 100).rounded())) % (\(last.reason): \(last.detail))"

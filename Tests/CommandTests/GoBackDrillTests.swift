@@ -162,7 +162,6 @@ import Testing
         #expect(first.status == 0, "\(first.stdout)")
         try drill.use(.good, "v2 scales")
         let second = try drill.release()
-        let v2 = try #require(try second.json()["release"] as? String)
         #expect(second.status == 0 && drill.active == "B", "\(second.stdout)")
         let home = Home(root: drill.home)
         #expect(waitUntil(seconds: 60) { FileIO.exists(home.scalingState) }, "v2 keeps its scaling state")
@@ -188,7 +187,6 @@ import Testing
         }
         #expect(alerts.count == 1, "\(server.requests().map { $0.json["headline"] ?? "" })")
         #expect((alerts.first?["next"] as? String ?? "").contains("Capital scaling is off after a rollback"))
-        _ = v2
         #expect(try drill.invariantProblems() == [])
     }
 

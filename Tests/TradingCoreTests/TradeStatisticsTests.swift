@@ -47,6 +47,13 @@ import Testing
         #expect(TradeStatistics.maxDrawdown([100, 110, 99, 120, 108]) == 0.1)
     }
 
+    @Test func theWorstDayIsTheLargestFallFromOneDaysEndToTheNext() {
+        #expect(TradeStatistics.worstDay(start: 100, dayEnds: [102, 97, 99, 96.5]) == -5)
+        #expect(TradeStatistics.worstDay(start: 100, dayEnds: [90, 95]) == -10, "the first day from the start")
+        #expect(TradeStatistics.worstDay(start: 100, dayEnds: [101, 103]) == 0, "no day lost")
+        #expect(TradeStatistics.worstDay(start: 100, dayEnds: []) == 0)
+    }
+
     @Test func theReportCarriesThemAndCountsQuietDays() throws {
         let reset = WalletReset(at: Instant(microseconds: 0), startingCapital: 1000)
         let day = 86_400.0

@@ -31,6 +31,12 @@ public struct ScalingSettings: Sendable, Equatable {
         stepDownDrawdown ?? emergencyDrawdown * 2 / 3
     }
 
+    /// The multiplier in force for a saved `state`: 1 when off, `start` before any state, and a
+    /// saved step moved within the bounds (the operator may have moved them since).
+    public func level(of state: CapitalScaling?) -> Double {
+        enabled ? min(max(state?.level ?? start, floor), ceiling) : 1
+    }
+
     /// The multipliers it moves between: floor, floor + step, ..., ceiling.
     public var levels: [Double] {
         var out: [Double] = []

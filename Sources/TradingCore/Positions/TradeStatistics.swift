@@ -46,6 +46,18 @@ public struct TradeStatistics: Sendable, Equatable {
         return out
     }
 
+    /// The largest fall of equity from one UTC day's end to the next (the first day from
+    /// `start`), in money; 0 when no day lost.
+    public static func worstDay(start: Double, dayEnds: [Double]) -> Double {
+        var previous = start
+        var worst = 0.0
+        for equity in dayEnds {
+            worst = min(worst, equity - previous)
+            previous = equity
+        }
+        return worst
+    }
+
     /// Sharpe and Sortino of daily returns, annualised by sqrt(365); nil with fewer than two
     /// days, or no variation (no downside for Sortino).
     public static func ratios(_ returns: [Double]) -> (sharpe: Double?, sortino: Double?) {

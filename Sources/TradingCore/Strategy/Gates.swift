@@ -21,11 +21,43 @@ public struct ExpectancyGate: Sendable, Equatable {
     /// The gate with the outcomes a checkpoint kept, unrounded.
     public init(outcomes: [String: [Outcome]]) { self.outcomes = outcomes }
 
+    /// A book of outcomes kept by another key and window (the allocation's, by strategy).
+    public init(window: Int, horizonSeconds: Double, outcomes: [String: [Outcome]] = [:]) {
+        self.window = window
+        self.horizonSeconds = horizonSeconds
+        self.outcomes = outcomes
+    }
+
+    /// The outcomes as a checkpoint keeps them: by key, `[[TIME, net_pnl], ...]`, unrounded.
+    public var outcomesJSON: JSONValue {
+        .object(
+            JSONObject(
+                outcomes.keys.sorted().map { key in
+                    JSONField(
+                        key,
+                        .array(
+                            (outcomes[key] ?? []).map {
+                                .array([SnapshotCodec.instantJSON($0.at), .double($0.netPnl)])
+                            }))
+                }))
+    }
+
+    /// The outcomes `outcomesJSON` wrote; a pair it cannot read is left out.
+    public static func outcomes(from value: JSONValue?) -> [String: [Outcome]] {
+        var outcomes: [String: [Outcome]] = [:]
+        for field in value?.objectValue?.fields ?? [] {
+            outcomes[field.key] = (field.value.arrayValue ?? []).compactMap { pair in
+                guard let a = pair.arrayValue, a.count == 2, let at = SnapshotCodec.instant(a[0]),
+                    let net = a[1].doubleValue
+                else { return nil }
+                return Outcome(at: at, netPnl: net)
+            }
+        }
+        return outcomes
+    }
+
     public mutating func record(setup: String, netPnl: Double, at: Instant) {
-        var list = outcomes[setup, default: []]
-        list.append(Outcome(at: at, netPnl: netPnl))
-        if list.count > window { list.removeFirst(list.count - window) }
-        outcomes[setup] = list
+        outcomes[setup, default: []].appendKeepingNewest(Outcome(at: at, netPnl: netPnl), window)
     }
 
     /// Net P&L of the setup's outcomes still inside the horizon at `now`, oldest first.
@@ -55,5 +87,13 @@ public enum RegimeGate {
             return "\(dominant) in a mean-reverting regime"
         }
         return nil
+    }
+}
+
+extension Array {
+    /// Appends `element`, dropping the oldest so at most `kept` remain (a window of the newest).
+    public mutating func appendKeepingNewest(_ element: Element, _ kept: Int) {
+        append(element)
+        if count > kept { removeFirst(count - kept) }
     }
 }
