@@ -12,10 +12,10 @@ public enum DataCheckRunner {
         check.universe = universe
         let scanned: Result<Void, any Error>
         do {
-            // A copy, not a mapping: the file checked may be one another program rewrites in place.
-            scanned = try MappedFile.withCopy(positionsPath) { bytes in
+            // Read, not mapped: the file checked may be one another program rewrites in place.
+            scanned = try MappedFile.withStream(positionsPath) { stream in
                 Result {
-                    try PositionsCodec.scan(buffer: bytes) { list, index, position, issues in
+                    try PositionsCodec.scan(stream) { list, index, position, issues in
                         check.add(position, list: list, index: index, issues: issues)
                     }
                 }

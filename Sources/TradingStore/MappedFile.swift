@@ -9,9 +9,8 @@ import TradingCore
 /// files replaced by rename (the positions file always is): the mapping keeps the old file.
 public enum MappedFile {
     public static func withBytes<T>(
-        _ path: String, mapped: Bool = true, _ body: (UnsafeBufferPointer<UInt8>) throws -> T
+        _ path: String, _ body: (UnsafeBufferPointer<UInt8>) throws -> T
     ) throws -> T {
-        guard mapped else { return try withCopy(path, body) }
         let (fd, size) = try FileIO.openForReading(path)
         defer { close(fd) }
         guard size > 0 else { return try body(UnsafeBufferPointer(start: nil, count: 0)) }
@@ -25,30 +24,40 @@ public enum MappedFile {
         return try body(UnsafeBufferPointer(start: base.assumingMemoryBound(to: UInt8.self), count: size))
     }
 
-    /// The file's bytes copied into memory of our own (a file another program may truncate in
-    /// place cannot be mapped safely), for one pass. The copy's memory is faulted in at once
-    /// (MAP_POPULATE): page by page, inside read(), the faults cost a reader of a large history a
-    /// fifth of its time (huge pages cost more in zeroing than they saved, measured).
-    public static func withCopy<T>(_ path: String, _ body: (UnsafeBufferPointer<UInt8>) throws -> T) throws -> T {
-        let (fd, size) = try FileIO.openForReading(path)
+    /// The file read through a sliding window (`JSONStream`), for one pass: memory stays about
+    /// a megabyte however long the history, nothing is faulted in but the window, and a file
+    /// another program truncates or rewrites in place while it is read gives an error, not a
+    /// crash (a mapping would end the process with SIGBUS).
+    public static func withStream<T>(
+        _ path: String, window: Int = 1 << 20, _ body: (JSONStream) throws -> T
+    ) throws -> T {
+        let (fd, _) = try FileIO.openForReading(path)
         defer { close(fd) }
-        let capacity = size + 1  // one more byte: a read that fills it means the file grew
-        guard size >= 1 << 20,
-            let base = mmap(nil, capacity, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0),
-            base != MAP_FAILED
-        else { return try FileIO.read(path).withUnsafeBufferPointer(body) }
-        defer { munmap(base, capacity) }
-        let start = base.assumingMemoryBound(to: UInt8.self)
-        var filled = 0
-        while filled < capacity {
-            let n = read(fd, start + filled, capacity - filled)
+        let stream = try JSONStream(
+            window: window,
+            read: { buffer in
+                while true {
+                    let n = read(fd, buffer.baseAddress, buffer.count)
+                    if n >= 0 { return n }
+                    if errno != EINTR { throw StoreError(path: path, message: "read failed: \(FileIO.errnoText())") }
+                }
+            },
+            locate: { offset in try locate(offset, fd: fd, path: path) })
+        return try body(stream)
+    }
+
+    /// The line and column of `offset`, read again from the same open file (an error's place).
+    private static func locate(_ offset: Int, fd: Int32, path: String) throws -> (line: Int, column: Int) {
+        var locator = TextLocator()
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while locator.offset < offset {
+            let wanted = min(chunk.count, offset - locator.offset)
+            let n = chunk.withUnsafeMutableBytes { pread(fd, $0.baseAddress, wanted, off_t(locator.offset)) }
             if n < 0 && errno == EINTR { continue }
             if n < 0 { throw StoreError(path: path, message: "read failed: \(FileIO.errnoText())") }
             if n == 0 { break }
-            filled += n
+            chunk.withUnsafeBufferPointer { locator.advance(through: UnsafeBufferPointer(rebasing: $0[0..<n])) }
         }
-        // It grew while being read: read it whole the plain way.
-        if filled == capacity { return try FileIO.read(path).withUnsafeBufferPointer(body) }
-        return try body(UnsafeBufferPointer(start: start, count: filled))
+        return (locator.line, locator.column)
     }
 }

@@ -45,10 +45,11 @@ public struct PositionsStore: Sendable {
 
     /// The report and what the dashboard holds (open positions, the newest `limit` trades
     /// closed since the reset) from one pass over the file: the file is read once.
-    /// - Parameter mapped: map the file instead of copying it (memory stays flat however long
-    ///   the history). Only for the engine's own file, which is always replaced by rename: a
-    ///   file truncated in place while mapped would end the process (SIGBUS). `report` may be
-    ///   pointed at any file (an old bot's, being rewritten), so it copies.
+    /// - Parameter mapped: map the file instead of reading it through a window (its pages are
+    ///   then the kernel's to drop, and a recompute reads nothing twice). Only for the engine's
+    ///   own file, which is always replaced by rename: a file truncated in place while mapped
+    ///   would end the process (SIGBUS). `report` may be pointed at any file (an old bot's,
+    ///   being rewritten), so it reads.
     /// - Parameter also: sees every record too (a reader that needs more from the same pass).
     public func reportAndRecent(
         reset: WalletReset, limit: Int, mapped: Bool = true, also: ((PositionList, Position) -> Void)? = nil
@@ -56,16 +57,19 @@ public struct PositionsStore: Sendable {
         var accumulator = PerformanceReport.Accumulator(reset: reset)
         var recent = RecentCollector(since: reset.at, limit: limit)
         do {
-            try MappedFile.withBytes(path, mapped: mapped) { bytes in
-                try PositionsCodec.scan(buffer: bytes) { list, _, position, issues in
-                    if list == .open {
-                        accumulator.addOpen(position, issues: issues)
-                    } else {
-                        accumulator.addClosed(position, issues: issues)
-                    }
-                    if limit > 0 { recent.add(list, position, issues) }
-                    also?(list, position)
+            let add = { (list: PositionList, _: Int, position: Position, issues: [RecordIssue]) in
+                if list == .open {
+                    accumulator.addOpen(position, issues: issues)
+                } else {
+                    accumulator.addClosed(position, issues: issues)
                 }
+                if limit > 0 { recent.add(list, position, issues) }
+                also?(list, position)
+            }
+            if mapped {
+                try MappedFile.withBytes(path) { try PositionsCodec.scan(buffer: $0, record: add) }
+            } else {
+                try MappedFile.withStream(path) { try PositionsCodec.scan($0, record: add) }
             }
         } catch let error as StoreError {
             throw error

@@ -5,19 +5,23 @@ import Testing
 @testable import TradingStore
 
 @Suite struct FileIOTests {
-    /// The copy a one-pass reader scans is the file, byte for byte, whether it is small (read
-    /// plainly) or large (read into huge pages), and an unreadable path is named.
-    @Test func aCopyForOnePassIsTheFileByteForByte() throws {
-        let dir = try Fixtures.temporaryDirectory("copy")
+    /// What a one-pass reader streams is the file, byte for byte, whatever its size against the
+    /// window (none, less, exactly, more), and an unreadable path is named.
+    @Test func aStreamedFileIsTheFileByteForByte() throws {
+        let dir = try Fixtures.temporaryDirectory("stream")
         var rng = SystemRandomNumberGenerator()
-        for size in [0, 10, (1 << 20) - 1, 1 << 20, 3 * (1 << 20) + 17] {
-            let bytes = (0..<size).map { _ in UInt8.random(in: 0...255, using: &rng) }
+        for size in [0, 10, 4095, 4096, 3 * 4096 + 17] {
+            // A JSON string of random letters, so the reader reads it as one value.
+            let text = (0..<size).map { _ in UInt8.random(in: 0x61...0x7A, using: &rng) }
+            let bytes = Array("\"".utf8) + text + Array("\"".utf8)
             let path = dir + "/file-\(size)"
             try FileIO.writeAtomically(path, bytes)
-            let copied = try MappedFile.withCopy(path) { Array($0) }
-            #expect(copied == bytes, "size \(size)")
+            let read = try MappedFile.withStream(path, window: 4096) { stream in
+                try stream.unit { try $0.readString() }
+            }
+            #expect(Array(read.utf8) == text, "size \(size)")
         }
-        #expect(throws: StoreError.self) { try MappedFile.withCopy(dir + "/missing") { $0.count } }
+        #expect(throws: StoreError.self) { try MappedFile.withStream(dir + "/missing") { _ in 0 } }
     }
 
     @Test func aReplacedFileKeepsItsModeAndOwner() throws {

@@ -10,15 +10,30 @@
 ///   that produced the buffer.
 public struct JSONReader {
     public let bytes: UnsafeBufferPointer<UInt8>
-    public private(set) var position: Int = 0
-    private var depth = 0
+    public internal(set) var position: Int = 0
+    var depth = 0
     private static let maxDepth = 512
     /// True when the last string read had a lone surrogate escape that it decoded as U+FFFD.
     public private(set) var lastStringWasLossy = false
+    /// False when `bytes` is a window that more of the text follows (`JSONStream`): a number that
+    /// reaches the window's end may go on, so it is not read as ended there.
+    let isFinal: Bool
+    /// Set when a read needed bytes past the end of `bytes`: the error it threw may be only the
+    /// window's end, not the text's (`JSONStream` then reads on and tries again).
+    var ranOut = false
 
     public init(_ bytes: UnsafeBufferPointer<UInt8>) {
         self.bytes = bytes
+        isFinal = true
         if bytes.count >= 3, bytes[0] == 0xEF, bytes[1] == 0xBB, bytes[2] == 0xBF { position = 3 }
+    }
+
+    /// A reader over a window of a longer text, resuming at `position` with `depth` levels open.
+    init(window bytes: UnsafeBufferPointer<UInt8>, position: Int, depth: Int, isFinal: Bool) {
+        self.bytes = bytes
+        self.position = position
+        self.depth = depth
+        self.isFinal = isFinal
     }
 
     /// The kinds of value that can start at the current position.
@@ -36,23 +51,9 @@ public struct JSONReader {
     /// An error at `offset` (default: the current position) with its line and column.
     public func error(_ message: String, at offset: Int? = nil) -> JSONSyntaxError {
         let end = min(offset ?? position, bytes.count)
-        var line = 1
-        var lineStart = 0
-        var i = 0
-        while i < end {
-            if bytes[i] == 0x0A {
-                line += 1
-                lineStart = i + 1
-            }
-            i += 1
-        }
-        // Columns count characters, as Python and editors do: a UTF-8 continuation byte is not
-        // one, and neither is the byte order mark before line 1.
-        if lineStart == 0 && bytes.count >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF {
-            lineStart = min(3, end)
-        }
-        var column = 1
-        for j in lineStart..<end where bytes[j] & 0xC0 != 0x80 { column += 1 }
+        // A window's errors are mostly its end, not the text's: `JSONStream` places the real ones.
+        guard isFinal else { return JSONSyntaxError(offset: end, line: 0, column: 0, message: message) }
+        let (line, column) = TextLocator.place(end, in: bytes)
         return JSONSyntaxError(offset: end, line: line, column: column, message: message)
     }
 
@@ -261,7 +262,10 @@ public struct JSONReader {
             if b < 0x20 { throw error("control character inside a string (escape it)", at: i) }
             i += 1
         }
-        guard i < bytes.count else { throw error("unterminated string", at: start - 1) }
+        guard i < bytes.count else {
+            ranOut = true
+            throw error("unterminated string", at: start - 1)
+        }
         var out = Array(UnsafeBufferPointer(rebasing: bytes[start..<i]))
         position = i
         while position < bytes.count {
@@ -277,7 +281,7 @@ public struct JSONReader {
                 continue
             }
             position += 1
-            guard position < bytes.count else { break }
+            guard position < bytes.count else { break }  // a backslash at the end
             let e = bytes[position]
             position += 1
             switch e {
@@ -313,11 +317,15 @@ public struct JSONReader {
                 throw error("invalid escape '\\\(Character(Unicode.Scalar(e)))' in a string", at: position - 2)
             }
         }
+        ranOut = true
         throw error("unterminated string", at: start - 1)
     }
 
     private mutating func readHex4() throws(JSONSyntaxError) -> UInt32 {
-        guard position + 4 <= bytes.count else { throw error("truncated \\u escape") }
+        guard position + 4 <= bytes.count else {
+            ranOut = true
+            throw error("truncated \\u escape")
+        }
         var value: UInt32 = 0
         for _ in 0..<4 {
             let b = bytes[position]
@@ -364,6 +372,10 @@ public struct JSONReader {
             guard i < n, isDigit(bytes[i]) else { throw error("expected a digit in the exponent", at: i) }
             while i < n, isDigit(bytes[i]) { i += 1 }
         }
+        if i == n && !isFinal {
+            ranOut = true  // the digits may go on in the text past the window
+            throw error("a number at the end of the window", at: i)
+        }
         position = i
         return start..<i
     }
@@ -394,7 +406,10 @@ public struct JSONReader {
 
     private mutating func matchLiteral(_ literal: StaticString) -> Bool {
         let count = literal.utf8CodeUnitCount
-        guard position + count <= bytes.count else { return false }
+        guard position + count <= bytes.count else {
+            ranOut = true
+            return false
+        }
         let p = literal.utf8Start
         for j in 0..<count where bytes[position + j] != p[j] { return false }
         position += count

@@ -58,58 +58,84 @@ public enum PositionsCodec {
         buffer: UnsafeBufferPointer<UInt8>, keepSpelling: Bool = false,
         record: (PositionList, Int, Position, [RecordIssue]) -> Void
     ) throws -> JSONObject {
-        do {
-            var reader = JSONReader(buffer)
-            guard try reader.peekKind() == .object else {
+        try scan(JSONStream(buffer), keepSpelling: keepSpelling, record: record)
+    }
+
+    /// `scan` over a stream (a file read through a window: memory stays flat however long the
+    /// history, and a file truncated while it is read gives an error, not a crash).
+    @discardableResult
+    public static func scan(
+        _ stream: JSONStream, keepSpelling: Bool = false,
+        record: (PositionList, Int, Position, [RecordIssue]) -> Void
+    ) throws -> JSONObject {
+        try stream.unit { r in
+            guard try r.peekKind() == .object else {
                 throw PositionsFormatError(
                     message: "the top level must be an object with \"open_positions\" and \"closed_positions\" lists")
             }
-            try reader.beginObject()
-            var extra = JSONObject()
-            var first = true
-            while let key = try reader.nextKey(first: &first) {
-                let name = reader.string(of: key)
-                guard let list = PositionList(rawValue: name) else {
-                    extra.fields.append(JSONField(name, try reader.readValue()))
-                    continue
-                }
-                if try reader.peekKind() == .null {
-                    try reader.readNull()
-                    continue
-                }
-                guard try reader.peekKind() == .array else {
-                    throw PositionsFormatError(message: "\"\(name)\" must be a list of position objects")
-                }
-                try reader.beginArray()
-                var firstElement = true
-                var index = 0
-                var previousSymbol = ""
-                while try within(
-                    list, index - 1, previousSymbol, after: true, { try reader.nextElement(first: &firstElement) })
-                {
-                    guard try reader.peekKind() == .object else {
-                        throw PositionsFormatError(
-                            message: "\(name)[\(index)] is \(try reader.readValue().typeName), not a position object")
-                    }
-                    var found: [RecordIssue] = []
-                    var position = Position(symbol: "")
-                    try within(list, index, position.symbol, after: false) {
-                        try readPosition(
-                            &reader, into: &position, list: list, index: index, keepSpelling: keepSpelling,
-                            issues: &found)
-                    }
-                    if !found.isEmpty {
-                        let symbol = position.symbol.isEmpty ? nil : position.symbol
-                        for i in found.indices { found[i].symbol = symbol }
-                    }
-                    record(list, index, position, found)
-                    previousSymbol = position.symbol
-                    index += 1
-                }
-            }
-            try reader.finish()
-            return extra
+            try r.beginObject()
         }
+        var extra = JSONObject()
+        var first = true
+        while let name = try stream.unit({ r -> String? in
+            var isFirst = first
+            guard let key = try r.nextKey(first: &isFirst) else { return nil }
+            first = false
+            return r.string(of: key)
+        }) {
+            guard let list = PositionList(rawValue: name) else {
+                extra.fields.append(JSONField(name, try stream.unit { try $0.readValue() }))
+                continue
+            }
+            let kind = try stream.unit { try $0.peekKind() }
+            if kind == .null {
+                try stream.unit { try $0.readNull() }
+                continue
+            }
+            guard kind == .array else {
+                throw PositionsFormatError(message: "\"\(name)\" must be a list of position objects")
+            }
+            try stream.unit { try $0.beginArray() }
+            var firstElement = true
+            var index = 0
+            var previousSymbol = ""
+            while try within(
+                list, index - 1, previousSymbol, after: true,
+                {
+                    try stream.unit { r in
+                        var isFirst = firstElement
+                        let more = try r.nextElement(first: &isFirst)
+                        firstElement = false
+                        return more
+                    }
+                })
+            {
+                guard try stream.unit({ try $0.peekKind() }) == .object else {
+                    throw PositionsFormatError(
+                        message:
+                            "\(name)[\(index)] is \(try stream.unit { try $0.readValue() }.typeName), not a position object")
+                }
+                var found: [RecordIssue] = []
+                var position = Position(symbol: "")
+                try within(list, index, position.symbol, after: false) {
+                    try stream.unit { r in
+                        found = []
+                        position = Position(symbol: "")
+                        try readPosition(
+                            &r, into: &position, list: list, index: index, keepSpelling: keepSpelling, issues: &found)
+                    }
+                }
+                if !found.isEmpty {
+                    let symbol = position.symbol.isEmpty ? nil : position.symbol
+                    for i in found.indices { found[i].symbol = symbol }
+                }
+                record(list, index, position, found)
+                previousSymbol = position.symbol
+                index += 1
+            }
+        }
+        try stream.unit { try $0.finish() }
+        return extra
     }
 
     /// Runs `body`, naming the record a syntax error is in (or after): a line and column alone

@@ -1,0 +1,94 @@
+import Foundation
+import TestSupport
+import Testing
+
+@testable import TradingCore
+
+/// A positions file read through a sliding window gives what the whole file in memory gives:
+/// the same records, fields and issues, or the same error at the same line and column. Windows
+/// and reads down to one byte put the window's end at every place a value, key or record can
+/// be cut, and every JSONTestSuite case and real-shaped file goes through them.
+@Suite struct JSONStreamTests {
+    /// A stream over `bytes` through a window of `window` bytes, `chunk` bytes a read at most.
+    static func stream(_ bytes: [UInt8], window: Int, chunk: Int) throws -> JSONStream {
+        var offset = 0
+        return try JSONStream(
+            window: window,
+            read: { buffer in
+                let n = min(buffer.count, chunk, bytes.count - offset)
+                for i in 0..<n { buffer[i] = bytes[offset + i] }
+                offset += n
+                return n
+            },
+            locate: { at in
+                var locator = TextLocator()
+                bytes.withUnsafeBufferPointer { locator.advance(through: UnsafeBufferPointer(rebasing: $0[0..<at])) }
+                return (locator.line, locator.column)
+            })
+    }
+
+    /// Everything a scan gives, as text to compare.
+    static func outcome(_ scan: ((PositionList, Int, Position, [RecordIssue]) -> Void) throws -> JSONObject) -> [String]
+    {
+        var seen: [String] = []
+        do {
+            let extra = try scan { list, index, position, issues in
+                seen.append("\(list) \(index) \(position) \(issues)")
+            }
+            seen.append("extra \(extra)")
+        } catch {
+            seen.append("error \(type(of: error)): \(error)")
+        }
+        return seen
+    }
+
+    static func expectSameThroughWindows(_ bytes: [UInt8], _ name: String, windows: [(Int, Int)]) throws {
+        let whole = outcome { try PositionsCodec.scan(bytes, record: $0) }
+        for (window, chunk) in windows {
+            let streamed = outcome { try PositionsCodec.scan(try stream(bytes, window: window, chunk: chunk), record: $0) }
+            guard streamed != whole else { continue }
+            let at = zip(streamed, whole).enumerated().first { $0.element.0 != $0.element.1 }?.offset
+                ?? min(streamed.count, whole.count)
+            let message =
+                "\(name) through a \(window)-byte window read \(chunk) at a time differs at item \(at) of \(whole.count):\n"
+                + "streamed: \(at < streamed.count ? streamed[at] : "nothing")\n"
+                + "whole:    \(at < whole.count ? whole[at] : "nothing")"
+            Issue.record(Comment(rawValue: message))
+            return
+        }
+    }
+
+    @Test func everyJSONTestSuiteCaseReadsAlikeThroughAnyWindow() throws {
+        let names = try JSONTestSuiteTests.cases("y_") + JSONTestSuiteTests.cases("n_")
+        #expect(names.count == 95 + 188)
+        for name in names {
+            try Self.expectSameThroughWindows(
+                try JSONTestSuiteTests.wrapped(name), name, windows: [(1, 1), (2, 1), (3, 2), (7, 3), (16, 16), (64, 5)])
+        }
+    }
+
+    @Test func realShapedFilesReadAlikeThroughAnyWindow() throws {
+        let sample = try Fixtures.sampleBytes()
+        let text = String(decoding: sample, as: UTF8.self)
+        let variants: [(String, [UInt8])] = [
+            ("the sample", sample),
+            ("with a byte order mark", [0xEF, 0xBB, 0xBF] + sample),
+            ("with CRLF line ends", Array(text.replacingOccurrences(of: "\n", with: "\r\n").utf8)),
+            ("cut off", Array(sample.prefix(sample.count * 2 / 3))),
+            ("one byte torn", { var b = sample; b[b.count / 2] = UInt8(ascii: "}"); return b }()),
+            ("one record unusable", Array(text.replacingOccurrences(of: "\"leverage\": 5", with: "\"leverage\": \"x\"").utf8)),
+        ]
+        for (name, bytes) in variants {
+            try Self.expectSameThroughWindows(bytes, name, windows: [(1, 1), (13, 7), (100, 100), (4096, 4096), (1 << 20, 1 << 20)])
+        }
+    }
+
+    /// A number cut by the window's end is not read as ended there (`12|3` is 123, not 12).
+    @Test func aNumberAtTheWindowsEndIsReadWhole() throws {
+        let text = Array(#"{"open_positions": [], "closed_positions": [], "n": 12345}"#.utf8)
+        for window in 1...text.count {
+            let extra = try PositionsCodec.scan(try Self.stream(text, window: window, chunk: window)) { _, _, _, _ in }
+            #expect(extra["n"] == .number("12345"), "window \(window)")
+        }
+    }
+}
