@@ -45,9 +45,12 @@ import Testing
     static func expectSameThroughWindows(_ bytes: [UInt8], _ name: String, windows: [(Int, Int)]) throws {
         let whole = outcome { try PositionsCodec.scan(bytes, record: $0) }
         for (window, chunk) in windows {
-            let streamed = outcome { try PositionsCodec.scan(try stream(bytes, window: window, chunk: chunk), record: $0) }
+            let streamed = outcome {
+                try PositionsCodec.scan(try stream(bytes, window: window, chunk: chunk), record: $0)
+            }
             guard streamed != whole else { continue }
-            let at = zip(streamed, whole).enumerated().first { $0.element.0 != $0.element.1 }?.offset
+            let at =
+                zip(streamed, whole).enumerated().first { $0.element.0 != $0.element.1 }?.offset
                 ?? min(streamed.count, whole.count)
             let message =
                 "\(name) through a \(window)-byte window read \(chunk) at a time differs at item \(at) of \(whole.count):\n"
@@ -63,7 +66,8 @@ import Testing
         #expect(names.count == 95 + 188)
         for name in names {
             try Self.expectSameThroughWindows(
-                try JSONTestSuiteTests.wrapped(name), name, windows: [(1, 1), (2, 1), (3, 2), (7, 3), (16, 16), (64, 5)])
+                try JSONTestSuiteTests.wrapped(name), name,
+                windows: [(1, 1), (2, 1), (3, 2), (7, 3), (16, 16), (64, 5)])
         }
     }
 
@@ -75,11 +79,20 @@ import Testing
             ("with a byte order mark", [0xEF, 0xBB, 0xBF] + sample),
             ("with CRLF line ends", Array(text.replacingOccurrences(of: "\n", with: "\r\n").utf8)),
             ("cut off", Array(sample.prefix(sample.count * 2 / 3))),
-            ("one byte torn", { var b = sample; b[b.count / 2] = UInt8(ascii: "}"); return b }()),
-            ("one record unusable", Array(text.replacingOccurrences(of: "\"leverage\": 5", with: "\"leverage\": \"x\"").utf8)),
+            (
+                "one byte torn",
+                {
+                    var b = sample; b[b.count / 2] = UInt8(ascii: "}"); return b
+                }()
+            ),
+            (
+                "one record unusable",
+                Array(text.replacingOccurrences(of: "\"leverage\": 5", with: "\"leverage\": \"x\"").utf8)
+            ),
         ]
         for (name, bytes) in variants {
-            try Self.expectSameThroughWindows(bytes, name, windows: [(1, 1), (13, 7), (100, 100), (4096, 4096), (1 << 20, 1 << 20)])
+            try Self.expectSameThroughWindows(
+                bytes, name, windows: [(1, 1), (13, 7), (100, 100), (4096, 4096), (1 << 20, 1 << 20)])
         }
     }
 

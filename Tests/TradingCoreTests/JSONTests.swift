@@ -78,6 +78,23 @@ import Testing
             var copy = literal
             let parsed = copy.withUTF8 { NumberParsing.parseDouble($0) }
             #expect(parsed == Double(literal), "\(literal)")
+            // The record reader's one-pass read: the same value, sign of zero included, and range.
+            for text in [literal, "-" + literal, literal + "]"] where !text.hasPrefix("--") {
+                var bytes = text
+                bytes.withUTF8 { buffer in
+                    var reader = JSONReader(buffer)
+                    let read = try? reader.readNumber()
+                    var general = JSONReader(buffer)
+                    let range = try? general.readNumberRange()
+                    #expect(read?.range == range, "\(text)")
+                    #expect(
+                        read?.value.bitPattern
+                            == range.map {
+                                NumberParsing.parseDouble(UnsafeBufferPointer(rebasing: buffer[$0])).bitPattern
+                            },
+                        "\(text)")
+                }
+            }
         }
     }
 }

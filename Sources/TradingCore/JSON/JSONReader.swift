@@ -115,12 +115,56 @@ public struct JSONReader {
     /// The next key of the object begun last, positioned at its value; nil at the closing brace.
     /// `first` must start true for each object.
     public mutating func nextKey(first: inout Bool) throws(JSONSyntaxError) -> Key? {
+        guard try atKey(first: &first) else { return nil }
+        let key = try readKeyToken()
+        try expect(UInt8(ascii: ":"), "':' after a key")
+        return key
+    }
+
+    /// `nextKey` matched against `table`, for objects whose keys are mostly its names in a usual
+    /// order (every record of a positions file): the key is first compared in place with the
+    /// name `guess`, which settles most keys without scanning them twice.
+    /// - Returns: the key and the index of its name in `table` (nil when it is none of them).
+    public mutating func nextKey(
+        first: inout Bool, in table: KeyTable, guess: Int
+    ) throws(JSONSyntaxError) -> MatchedKey? {
+        guard try atKey(first: &first) else { return nil }
+        if guess >= 0 && guess < table.lengths.count {
+            let length = table.lengths[guess]
+            let start = position + 1
+            if start + length < bytes.count && bytes[start + length] == UInt8(ascii: "\"") {
+                let name = table.starts[guess]
+                let same = table.bytes.withUnsafeBufferPointer { names in
+                    var j = 0
+                    while j < length && names[name + j] == bytes[start + j] { j += 1 }
+                    return j == length
+                }
+                if same {
+                    position = start + length + 1
+                    try expect(UInt8(ascii: ":"), "':' after a key")
+                    return MatchedKey(key: Key(start: start, end: start + length, decoded: nil), field: guess)
+                }
+            }
+        }
+        let key = try readKeyToken()
+        try expect(UInt8(ascii: ":"), "':' after a key")
+        return MatchedKey(key: key, field: match(key, in: table))
+    }
+
+    /// A key and the index of its name in the table it was matched against (nil: none).
+    public struct MatchedKey {
+        public let key: Key
+        public let field: Int?
+    }
+
+    /// Moves to the next key's opening quote; false (past the brace) at the end of the object.
+    private mutating func atKey(first: inout Bool) throws(JSONSyntaxError) -> Bool {
         skipWhitespace()
         guard position < bytes.count else { throw error("unterminated object: expected '}' or a key") }
         if bytes[position] == UInt8(ascii: "}") {
             position += 1
             depth -= 1
-            return nil
+            return false
         }
         if first {
             first = false
@@ -134,9 +178,7 @@ public struct JSONReader {
         guard position < bytes.count, bytes[position] == UInt8(ascii: "\"") else {
             throw error("expected a quoted key, found \(describeByte(at: position))")
         }
-        let key = try readKeyToken()
-        try expect(UInt8(ascii: ":"), "':' after a key")
-        return key
+        return true
     }
 
     /// True when another element of the array begun last follows; false at the closing bracket.
@@ -378,6 +420,57 @@ public struct JSONReader {
         }
         position = i
         return start..<i
+    }
+
+    /// Reads a number: its value (correctly rounded) and its literal's range, in one pass over
+    /// the digits for the usual literal (up to 15 significant digits, a small exponent). Anything
+    /// else takes `readNumberRange` and `NumberParsing`, so values and errors are theirs.
+    public mutating func readNumber() throws(JSONSyntaxError) -> (value: Double, range: Range<Int>) {
+        skipWhitespace()
+        let start = position
+        let n = bytes.count
+        var i = start
+        var negative = false
+        if i < n && bytes[i] == UInt8(ascii: "-") {
+            negative = true
+            i += 1
+        }
+        var mantissa: UInt64 = 0
+        var significant = 0
+        var exponent = 0
+        var regular = i < n && isDigit(bytes[i])
+        if regular && bytes[i] == UInt8(ascii: "0") {
+            i += 1
+        } else {
+            while i < n, case let d = bytes[i] &- UInt8(ascii: "0"), d < 10 {
+                mantissa = mantissa &* 10 &+ UInt64(d)
+                significant += 1
+                i += 1
+            }
+        }
+        if regular && i < n && bytes[i] == UInt8(ascii: ".") {
+            i += 1
+            regular = i < n && isDigit(bytes[i])
+            while i < n, case let d = bytes[i] &- UInt8(ascii: "0"), d < 10 {
+                if mantissa != 0 || d != 0 {
+                    mantissa = mantissa &* 10 &+ UInt64(d)
+                    significant += 1
+                }
+                exponent -= 1
+                i += 1
+            }
+        }
+        // An exponent, the end of a window, or too many digits for the fast path: the general way.
+        guard regular, i < n, significant <= 15, exponent >= -22,
+            bytes[i] != UInt8(ascii: "e") && bytes[i] != UInt8(ascii: "E")
+        else {
+            position = start
+            let range = try readNumberRange()
+            return (NumberParsing.parseDouble(UnsafeBufferPointer(rebasing: bytes[range])), range)
+        }
+        position = i
+        let value = Double(mantissa) / NumberParsing.powerOfTen(-exponent)
+        return (negative ? -value : value, Range(uncheckedBounds: (start, i)))
     }
 
     /// Reads a number as a double (correctly rounded).

@@ -1,10 +1,31 @@
 /// Decimal text to Double without going through String: the positions file holds millions of
 /// numbers, and this is the hot path of every data check.
 public enum NumberParsing {
-    private static let powersOfTen: [Double] = [
-        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
-        1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
-    ]
+    /// 10^k for k in 0...22, each exact in a Double; no table to reach through a lazy global.
+    @inline(__always)
+    static func powerOfTen(_ k: Int) -> Double {
+        var value = 1.0
+        var remaining = k
+        if remaining >= 16 {
+            value = 1e16
+            remaining -= 16
+        }
+        if remaining >= 8 {
+            value *= 1e8
+            remaining -= 8
+        }
+        if remaining >= 4 {
+            value *= 1e4
+            remaining -= 4
+        }
+        switch remaining {
+        case 1: value *= 10
+        case 2: value *= 100
+        case 3: value *= 1000
+        default: break
+        }
+        return value
+    }
 
     /// Parses a JSON number literal (already validated). Exact for up to 15 significant digits
     /// and decimal exponents within ±22 (Clinger's fast path); otherwise defers to the standard
@@ -57,7 +78,7 @@ public enum NumberParsing {
         if mantissa == 0 && significant == 0 { return negative ? -0.0 : 0.0 }
         if significant <= 15, exponent >= -22, exponent <= 22, i == n {
             var value = Double(mantissa)
-            if exponent < 0 { value /= powersOfTen[-exponent] } else { value *= powersOfTen[exponent] }
+            if exponent < 0 { value /= powerOfTen(-exponent) } else { value *= powerOfTen(exponent) }
             return negative ? -value : value
         }
         return Double(String(decoding: text, as: UTF8.self)) ?? .nan

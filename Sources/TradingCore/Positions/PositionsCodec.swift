@@ -10,6 +10,23 @@ public enum PositionsCodec {
     ]
     private static let fieldTable = JSONReader.KeyTable(fieldNames)
 
+    /// The order the file's records give their fields in, learned as they are read: each key is
+    /// first compared with the name that followed the previous one last time.
+    struct FieldOrder {
+        /// After field i (the start of a record: `fieldNames.count`), the field that came next.
+        private var next = [Int](repeating: -1, count: fieldNames.count + 1)
+        private(set) var previous = fieldNames.count
+
+        var guess: Int { next[previous] }
+
+        mutating func startRecord() { previous = fieldNames.count }
+
+        mutating func saw(_ field: Int) {
+            next[previous] = field
+            previous = field
+        }
+    }
+
     /// The result of reading a file: every record, plus the fields that could not be used.
     public struct Decoded: Sendable {
         public var file: PositionsFile
@@ -77,6 +94,7 @@ public enum PositionsCodec {
         }
         var extra = JSONObject()
         var first = true
+        var order = FieldOrder()
         while let name = try stream.unit({ r -> String? in
             var isFirst = first
             guard let key = try r.nextKey(first: &isFirst) else { return nil }
@@ -113,16 +131,18 @@ public enum PositionsCodec {
                 guard try stream.unit({ try $0.peekKind() }) == .object else {
                     throw PositionsFormatError(
                         message:
-                            "\(name)[\(index)] is \(try stream.unit { try $0.readValue() }.typeName), not a position object")
+                            "\(name)[\(index)] is \(try stream.unit { try $0.readValue() }.typeName), not a position object"
+                    )
                 }
                 var found: [RecordIssue] = []
                 var position = Position(symbol: "")
                 try within(list, index, position.symbol, after: false) {
                     try stream.unit { r in
-                        found = []
+                        if !found.isEmpty { found = [] }
                         position = Position(symbol: "")
                         try readPosition(
-                            &r, into: &position, list: list, index: index, keepSpelling: keepSpelling, issues: &found)
+                            &r, into: &position, list: list, index: index, keepSpelling: keepSpelling, order: &order,
+                            issues: &found)
                     }
                 }
                 if !found.isEmpty {
@@ -156,7 +176,7 @@ public enum PositionsCodec {
 
     private static func readPosition(
         _ r: inout JSONReader, into p: inout Position, list: PositionList, index: Int, keepSpelling: Bool,
-        issues: inout [RecordIssue]
+        order: inout FieldOrder, issues: inout [RecordIssue]
     ) throws {
         var sawSymbol = false
         func issue(_ field: String, _ message: String) {
@@ -166,11 +186,15 @@ public enum PositionsCodec {
         func keepUnusable(_ name: String, _ value: JSONValue) { p.extra.fields.append(JSONField(name, value)) }
         try r.beginObject()
         var first = true
-        while let key = try r.nextKey(first: &first) {
-            guard let field = r.match(key, in: fieldTable) else {
+        order.startRecord()
+        let table = fieldTable
+        while let next = try r.nextKey(first: &first, in: table, guess: order.guess) {
+            let key = next.key
+            guard let field = next.field else {
                 p.extra.fields.append(JSONField(r.string(of: key), try r.readValue()))
                 continue
             }
+            order.saw(field)
             let name = fieldNames[field]
             let kind = try r.peekKind()
             if kind == .null {
@@ -186,9 +210,13 @@ public enum PositionsCodec {
                     keepUnusable(name, value)
                     continue
                 }
-                let value = try r.readValue()
-                let text = value.stringValue ?? ""
-                if case .verbatimString = value { p.written.fields.append(JSONField(name, value)) }
+                let start = r.position
+                let token = try r.readStringToken()
+                let text = r.string(of: token)
+                if token.decoded != nil && r.lastStringWasLossy {
+                    let literal = UnsafeBufferPointer(rebasing: r.bytes[start..<r.position])
+                    p.written.fields.append(JSONField(name, .verbatimString(String(decoding: literal, as: UTF8.self))))
+                }
                 switch field {
                 case 0:
                     p.symbol = text
@@ -197,7 +225,8 @@ public enum PositionsCodec {
                         text.utf8.contains { $0 > 0x20 && $0 < 0x80 } || !text.trimmingSpaces.isEmpty
                 case 1:
                     p.direction = text
-                    if p.side == nil { issue(name, "\"\(text)\" is not LONG or SHORT; \(fix(name))") }
+                    let exact = r.rawBytes(of: token).map { isLongOrShort($0) } ?? false
+                    if !exact && p.side == nil { issue(name, "\"\(text)\" is not LONG or SHORT; \(fix(name))") }
                 case 11: p.strategy = text
                 default: p.botType = text
                 }
@@ -240,9 +269,9 @@ public enum PositionsCodec {
                 let number: Double
                 switch kind {
                 case .number:
-                    let range = try r.readNumberRange()
+                    let (value, range) = try r.readNumber()
                     let literal = UnsafeBufferPointer(rebasing: r.bytes[range])
-                    number = NumberParsing.parseDouble(literal)
+                    number = value
                     guard number.isFinite else {
                         let text = String(decoding: literal, as: UTF8.self)
                         issue(name, "is \(text), not a number that can be used; \(fix(name))")
@@ -306,6 +335,15 @@ public enum PositionsCodec {
                     p.effectiveNetPnl != nil, "net_pnl", "a closed trade needs its P&L (net_pnl or pnl) for the balance"
                 )
             }
+        }
+    }
+
+    /// `LONG` or `SHORT` exactly, as nearly every record spells it: no string to compare.
+    private static func isLongOrShort(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        switch b.count {
+        case 4: b[0] == 0x4C && b[1] == 0x4F && b[2] == 0x4E && b[3] == 0x47
+        case 5: b[0] == 0x53 && b[1] == 0x48 && b[2] == 0x4F && b[3] == 0x52 && b[4] == 0x54
+        default: false
         }
     }
 
