@@ -10,20 +10,14 @@ public enum DataCheckRunner {
         var check = DataCheck(reset: reset, now: now, skewSeconds: skewSeconds, configName: configName)
         check.limits = limits
         check.universe = universe
-        let scanned: Result<Void, any Error>
         do {
             // Read, not mapped: the file checked may be one another program rewrites in place.
-            scanned = try MappedFile.withStream(positionsPath) { stream in
-                Result {
-                    try PositionsCodec.scan(stream) { list, index, position, issues in
-                        check.add(position, list: list, index: index, issues: issues)
-                    }
-                }
+            try PositionsCodec.scan(file: positionsPath) { list, index, position, issues in
+                check.add(position, list: list, index: index, issues: issues)
             }
-        } catch {
+        } catch let error as StoreError {
             return .unreadable("\(error)")
-        }
-        if case .failure(let error) = scanned {
+        } catch {
             return .unreadable(
                 "\(positionsPath) cannot be read: \(error). Fix the file there, or put a good copy back (`tradingbot restore --list` shows them)."
             )

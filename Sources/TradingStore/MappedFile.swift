@@ -33,17 +33,21 @@ public enum MappedFile {
     ) throws -> T {
         let (fd, _) = try FileIO.openForReading(path)
         defer { close(fd) }
-        let stream = try JSONStream(
+        return try body(try stream(fd: fd, path: path, window: window))
+    }
+
+    /// A stream over the open file `fd` (read with pread: the file's offset is not used).
+    static func stream(fd: Int32, path: String, window: Int = 1 << 20) throws -> JSONStream {
+        try JSONStream(
             window: window,
-            read: { buffer in
+            read: { buffer, offset in
                 while true {
-                    let n = read(fd, buffer.baseAddress, buffer.count)
+                    let n = pread(fd, buffer.baseAddress, buffer.count, off_t(offset))
                     if n >= 0 { return n }
                     if errno != EINTR { throw StoreError(path: path, message: "read failed: \(FileIO.errnoText())") }
                 }
             },
             locate: { offset in try locate(offset, fd: fd, path: path) })
-        return try body(stream)
     }
 
     /// The line and column of `offset`, read again from the same open file (an error's place).

@@ -99,8 +99,10 @@ public struct OldBotImport {
         var open = 0
         var closed = 0
         do {
-            try PositionsCodec.scan(try FileIO.read(home.positions)) { list, _, _, _ in
-                if list == .open { open += 1 } else { closed += 1 }
+            try MappedFile.withStream(home.positions) { stream in
+                try PositionsCodec.scan(stream) { list, _, _, _ in
+                    if list == .open { open += 1 } else { closed += 1 }
+                }
             }
         } catch {
             return (0, 0, true)

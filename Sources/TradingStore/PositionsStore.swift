@@ -67,9 +67,9 @@ public struct PositionsStore: Sendable {
                 also?(list, position)
             }
             if mapped {
-                try MappedFile.withBytes(path) { try PositionsCodec.scan(buffer: $0, record: add) }
+                try MappedFile.withBytes(path) { try PositionsCodec.scan(mapped: $0, record: add) }
             } else {
-                try MappedFile.withStream(path) { try PositionsCodec.scan($0, record: add) }
+                try PositionsCodec.scan(file: path, record: add)
             }
         } catch let error as StoreError {
             throw error

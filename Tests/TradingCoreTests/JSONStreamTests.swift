@@ -11,13 +11,11 @@ import Testing
 @Suite struct JSONStreamTests {
     /// A stream over `bytes` through a window of `window` bytes, `chunk` bytes a read at most.
     static func stream(_ bytes: [UInt8], window: Int, chunk: Int) throws -> JSONStream {
-        var offset = 0
-        return try JSONStream(
+        try JSONStream(
             window: window,
-            read: { buffer in
+            read: { buffer, offset in
                 let n = min(buffer.count, chunk, bytes.count - offset)
                 for i in 0..<n { buffer[i] = bytes[offset + i] }
-                offset += n
                 return n
             },
             locate: { at in

@@ -1,6 +1,7 @@
 import Foundation
 import TestSupport
 import Testing
+import TradingCore
 
 @testable import TradingStore
 
@@ -22,6 +23,27 @@ import Testing
             #expect(Array(read.utf8) == text, "size \(size)")
         }
         #expect(throws: StoreError.self) { try MappedFile.withStream(dir + "/missing") { _ in 0 } }
+    }
+
+    /// A positions file another program truncates in place while a check reads it (the old
+    /// bot rewrites its file so) ends the read with an error naming where it stopped, not the
+    /// process (a mapping would take SIGBUS).
+    @Test func aFileTruncatedWhileStreamedIsAnErrorNotACrash() throws {
+        let path = try Fixtures.temporaryDirectory("truncated") + "/positions_futures.json"
+        try FileIO.writeAtomically(path, try Fixtures.sampleBytes())
+        var records = 0
+        #expect {
+            try MappedFile.withStream(path, window: 4096) { stream in
+                try PositionsCodec.scan(stream) { _, _, _, _ in
+                    records += 1
+                    if records == 1 { #expect(truncate(path, 100) == 0) }
+                }
+            }
+        } throws: { error in
+            guard let error = error as? JSONSyntaxError else { return false }
+            return error.offset > 100 && error.offset <= 4096 && "\(error)".contains("closed_positions[")
+        }
+        #expect(records > 1 && records < 1104, "the window's records were read, then the read ended: \(records)")
     }
 
     @Test func aReplacedFileKeepsItsModeAndOwner() throws {

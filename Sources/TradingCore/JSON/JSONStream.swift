@@ -7,8 +7,8 @@
 /// reaches further; only an error the whole text gives is thrown. A unit's body must therefore
 /// change nothing outside itself until it returns.
 public final class JSONStream {
-    /// Fills the buffer from the text's next bytes; returns how many (0 at the end).
-    public typealias Read = (UnsafeMutableBufferPointer<UInt8>) throws -> Int
+    /// Fills the buffer from the text's bytes at an offset; returns how many (0 at the end).
+    public typealias Read = (UnsafeMutableBufferPointer<UInt8>, _ offset: Int) throws -> Int
     /// The line and column of a byte of the text (reading it again from its start).
     public typealias Locate = (Int) throws -> (line: Int, column: Int)
 
@@ -100,10 +100,26 @@ public final class JSONStream {
         UnsafeBufferPointer(start: storage?.baseAddress, count: count)
     }
 
+    /// Moves the reader to the text's `offset`, a place between values at the reader's depth
+    /// (past records read elsewhere), reading from there when it lies past the window.
+    public func skip(to offset: Int) throws {
+        let local = offset - base
+        if local >= 0 && local <= reader.bytes.count {
+            reader.position = local
+            return
+        }
+        precondition(read != nil && local > count, "skipped back, or past the end of text in memory")
+        base = offset
+        count = 0
+        atEnd = false
+        try fill()
+        reader = JSONReader(window: window, position: 0, depth: reader.depth, isFinal: atEnd)
+    }
+
     private func fill() throws {
         guard let read, let buffer = storage else { return }
         while count < buffer.count {
-            let n = try read(UnsafeMutableBufferPointer(rebasing: buffer[count...]))
+            let n = try read(UnsafeMutableBufferPointer(rebasing: buffer[count...]), base + count)
             if n == 0 {
                 atEnd = true
                 return

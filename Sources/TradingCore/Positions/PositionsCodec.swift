@@ -80,9 +80,12 @@ public enum PositionsCodec {
 
     /// `scan` over a stream (a file read through a window: memory stays flat however long the
     /// history, and a file truncated while it is read gives an error, not a crash).
+    /// - Parameter prepared: closed trades read ahead elsewhere (on other cores): asked with the
+    ///   text's offset of each closed trade before it is read, it returns the trades read from
+    ///   exactly there, which are passed on as if read here, and the reading goes on after them.
     @discardableResult
     public static func scan(
-        _ stream: JSONStream, keepSpelling: Bool = false,
+        _ stream: JSONStream, keepSpelling: Bool = false, prepared: ((Int) -> RecordBatch?)? = nil,
         record: (PositionList, Int, Position, [RecordIssue]) -> Void
     ) throws -> JSONObject {
         try stream.unit { r in
@@ -134,6 +137,15 @@ public enum PositionsCodec {
                             "\(name)[\(index)] is \(try stream.unit { try $0.readValue() }.typeName), not a position object"
                     )
                 }
+                if list == .closed, let batch = prepared?(stream.base + stream.reader.position) {
+                    for (position, issues) in batch.records {
+                        record(list, index, position, issues.isEmpty ? issues : issues.map { $0.at(index) })
+                        index += 1
+                    }
+                    previousSymbol = batch.records.last?.0.symbol ?? previousSymbol
+                    try stream.skip(to: batch.end)
+                    continue
+                }
                 var found: [RecordIssue] = []
                 var position = Position(symbol: "")
                 try within(list, index, position.symbol, after: false) {
@@ -145,17 +157,24 @@ public enum PositionsCodec {
                             issues: &found)
                     }
                 }
-                if !found.isEmpty {
-                    let symbol = position.symbol.isEmpty ? nil : position.symbol
-                    for i in found.indices { found[i].symbol = symbol }
-                }
-                record(list, index, position, found)
+                record(list, index, position, named(found, position))
                 previousSymbol = position.symbol
                 index += 1
             }
         }
         try stream.unit { try $0.finish() }
         return extra
+    }
+
+    /// The record's issues with its symbol.
+    static func named(_ issues: [RecordIssue], _ position: Position) -> [RecordIssue] {
+        guard !issues.isEmpty else { return issues }
+        let symbol = position.symbol.isEmpty ? nil : position.symbol
+        return issues.map {
+            var issue = $0
+            issue.symbol = symbol
+            return issue
+        }
     }
 
     /// Runs `body`, naming the record a syntax error is in (or after): a line and column alone
@@ -174,7 +193,7 @@ public enum PositionsCodec {
         }
     }
 
-    private static func readPosition(
+    static func readPosition(
         _ r: inout JSONReader, into p: inout Position, list: PositionList, index: Int, keepSpelling: Bool,
         order: inout FieldOrder, issues: inout [RecordIssue]
     ) throws {

@@ -24,3 +24,12 @@ public struct PositionsFormatError: Error, Sendable, Equatable, CustomStringConv
     public var message: String
     public var description: String { message }
 }
+
+extension RecordIssue {
+    /// The same issue placed at `index` (a record of a batch read elsewhere, numbered from 0).
+    func at(_ index: Int) -> RecordIssue {
+        var moved = self
+        moved.index = index
+        return moved
+    }
+}
