@@ -55,6 +55,23 @@ import Testing
         }
     }
 
+    /// The eight-bytes-at-a-time scan of strings stops exactly where the byte-by-byte one does.
+    @Test func aWordHasASpecialByteExactlyWhenOneOfItsBytesIs() {
+        var generator = SystemRandomNumberGenerator()
+        let interesting: [UInt8] = [
+            0x00, 0x01, 0x1F, 0x20, 0x21, 0x22, 0x23, 0x5B, 0x5C, 0x5D, 0x7F, 0x80, 0xA2, 0xDC, 0xFF,
+        ]
+        for round in 0..<50_000 {
+            let bytes = (0..<8).map { _ in
+                round % 2 == 0
+                    ? interesting.randomElement(using: &generator)! : UInt8.random(in: 0...255, using: &generator)
+            }
+            let word = bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+            let expected = bytes.contains { $0 == 0x22 || $0 == 0x5C || $0 < 0x20 }
+            #expect(JSONReader.hasSpecialByte(word) == expected, "\(bytes)")
+        }
+    }
+
     @Test func fastNumberParsingMatchesTheStandardLibrary() {
         var generator = SystemRandomNumberGenerator()
         var literals = [

@@ -136,6 +136,14 @@ public struct JSONReader {
                 let name = table.starts[guess]
                 let same = table.bytes.withUnsafeBufferPointer { names in
                     var j = 0
+                    if let text = bytes.baseAddress, let known = names.baseAddress {
+                        while j + 8 <= length {
+                            let a = UnsafeRawPointer(text + start + j).loadUnaligned(as: UInt64.self)
+                            let b = UnsafeRawPointer(known + name + j).loadUnaligned(as: UInt64.self)
+                            guard a == b else { return false }
+                            j += 8
+                        }
+                    }
                     while j < length && names[name + j] == bytes[start + j] { j += 1 }
                     return j == length
                 }
@@ -214,6 +222,14 @@ public struct JSONReader {
     private mutating func readKeyToken() throws(JSONSyntaxError) -> Key {
         let start = position + 1
         var i = start
+        // Eight bytes at a time while none ends the token: no quote, backslash or control byte.
+        if let base = bytes.baseAddress {
+            while i + 8 <= bytes.count {
+                let word = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)
+                guard !Self.hasSpecialByte(word) else { break }
+                i += 8
+            }
+        }
         while i < bytes.count {
             let b = bytes[i]
             if b == UInt8(ascii: "\"") {
@@ -224,6 +240,20 @@ public struct JSONReader {
             i += 1
         }
         return Key(start: start, end: start, decoded: try readString())
+    }
+
+    /// True when one of the eight bytes is `"`, `\\` or below 0x20 (SWAR: each test sets a
+    /// byte's high bit where it holds).
+    @inline(__always)
+    static func hasSpecialByte(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        let quote = word ^ (ones &* 0x22)
+        let backslash = word ^ (ones &* 0x5C)
+        let zeroQuote = (quote &- ones) & ~quote
+        let zeroBackslash = (backslash &- ones) & ~backslash
+        let control = (word &- ones &* 0x20) & ~word
+        return (zeroQuote | zeroBackslash | control) & highs != 0
     }
 
     /// Reads a string value without decoding it when it has no escapes (timestamps, enums).

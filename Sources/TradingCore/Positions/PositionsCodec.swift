@@ -210,6 +210,7 @@ public enum PositionsCodec {
         while let next = try r.nextKey(first: &first, in: table, guess: order.guess) {
             let key = next.key
             guard let field = next.field else {
+                if p.extra.fields.isEmpty { p.extra.fields.reserveCapacity(4) }
                 p.extra.fields.append(JSONField(r.string(of: key), try r.readValue()))
                 continue
             }

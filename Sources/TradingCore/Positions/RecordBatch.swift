@@ -50,6 +50,7 @@ extension PositionsCodec {
         var r = JSONReader(window: bytes, position: from, depth: 2, isFinal: true)
         var order = FieldOrder()
         var records: [(Position, [RecordIssue])] = []
+        records.reserveCapacity((until - from) / 256 + 1)  // a trade is some 300 bytes or more
         var end = from
         while r.position < until {
             var position = Position(symbol: "")
