@@ -124,11 +124,12 @@ public struct JSONReader {
     /// `nextKey` matched against `table`, for objects whose keys are mostly its names in a usual
     /// order (every record of a positions file): the key is first compared in place with the
     /// name `guess`, which settles most keys without scanning them twice.
-    /// - Returns: the key and the index of its name in `table` (nil when it is none of them).
-    public mutating func nextKey(
-        first: inout Bool, in table: KeyTable, guess: Int
-    ) throws(JSONSyntaxError) -> MatchedKey? {
-        guard try atKey(first: &first) else { return nil }
+    /// - Returns: the index of the key's name in `table`, `KeyTable.other` when it is none of
+    ///   them (the key is in `key`), `KeyTable.end` at the closing brace.
+    public mutating func nextField(
+        first: inout Bool, in table: KeyTable, guess: Int, key: inout Key
+    ) throws(JSONSyntaxError) -> Int {
+        guard try atKey(first: &first) else { return KeyTable.end }
         if guess >= 0 && guess < table.lengths.count {
             let length = table.lengths[guess]
             let start = position + 1
@@ -150,19 +151,13 @@ public struct JSONReader {
                 if same {
                     position = start + length + 1
                     try expect(UInt8(ascii: ":"), "':' after a key")
-                    return MatchedKey(key: Key(start: start, end: start + length, decoded: nil), field: guess)
+                    return guess
                 }
             }
         }
-        let key = try readKeyToken()
+        key = try readKeyToken()
         try expect(UInt8(ascii: ":"), "':' after a key")
-        return MatchedKey(key: key, field: match(key, in: table))
-    }
-
-    /// A key and the index of its name in the table it was matched against (nil: none).
-    public struct MatchedKey {
-        public let key: Key
-        public let field: Int?
+        return match(key, in: table) ?? KeyTable.other
     }
 
     /// Moves to the next key's opening quote; false (past the brace) at the end of the object.
@@ -278,6 +273,10 @@ public struct JSONReader {
     /// Names to match keys against, laid out flat: a key is compared only with the names of its
     /// length, byte by byte, with no array per name to retain (it runs for every key of a file).
     public struct KeyTable: Sendable {
+        /// `nextField`'s answers for a key that is none of the names, and for the object's end.
+        public static let other = -1
+        public static let end = -2
+
         let bytes: [UInt8]
         let starts: [Int]
         let lengths: [Int]
@@ -472,6 +471,8 @@ public struct JSONReader {
         if regular && bytes[i] == UInt8(ascii: "0") {
             i += 1
         } else {
+            // Led by 1-9, every digit counts: eight at a time while there are eight.
+            eightDigits(at: &i, into: &mantissa, counting: &significant)
             while i < n, case let d = bytes[i] &- UInt8(ascii: "0"), d < 10 {
                 mantissa = mantissa &* 10 &+ UInt64(d)
                 significant += 1
@@ -481,6 +482,11 @@ public struct JSONReader {
         if regular && i < n && bytes[i] == UInt8(ascii: ".") {
             i += 1
             regular = i < n && isDigit(bytes[i])
+            if mantissa != 0 {  // past the leading zeros, every digit counts
+                let before = i
+                eightDigits(at: &i, into: &mantissa, counting: &significant)
+                exponent -= i - before
+            }
             while i < n, case let d = bytes[i] &- UInt8(ascii: "0"), d < 10 {
                 if mantissa != 0 || d != 0 {
                     mantissa = mantissa &* 10 &+ UInt64(d)
@@ -501,6 +507,19 @@ public struct JSONReader {
         position = i
         let value = Double(mantissa) / NumberParsing.powerOfTen(-exponent)
         return (negative ? -value : value, Range(uncheckedBounds: (start, i)))
+    }
+
+    /// Adds the digits at `i` to `mantissa` eight at a time, while eight digits follow.
+    @inline(__always)
+    private func eightDigits(at i: inout Int, into mantissa: inout UInt64, counting significant: inout Int) {
+        guard let base = bytes.baseAddress else { return }
+        while i + 8 <= bytes.count {
+            let word = UInt64(littleEndian: UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self))
+            guard NumberParsing.isEightDigits(word) else { return }
+            mantissa = mantissa &* 100_000_000 &+ NumberParsing.valueOfEightDigits(word)
+            significant += 8
+            i += 8
+        }
     }
 
     /// Reads a number as a double (correctly rounded).

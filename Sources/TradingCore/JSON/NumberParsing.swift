@@ -1,6 +1,21 @@
 /// Decimal text to Double without going through String: the positions file holds millions of
 /// numbers, and this is the hot path of every data check.
 public enum NumberParsing {
+    /// True when the eight bytes of `word` (in memory order) are all ASCII digits (SWAR).
+    @inline(__always)
+    static func isEightDigits(_ word: UInt64) -> Bool {
+        let high: UInt64 = 0xF0F0_F0F0_F0F0_F0F0
+        return (word & high) | (((word &+ 0x0606_0606_0606_0606) & high) >> 4) == 0x3333_3333_3333_3333
+    }
+
+    /// The value of eight ASCII digits, the first in the lowest byte (little-endian loads).
+    @inline(__always)
+    static func valueOfEightDigits(_ word: UInt64) -> UInt64 {
+        var value = ((word & 0x0F0F_0F0F_0F0F_0F0F) &* 2561) >> 8
+        value = ((value & 0x00FF_00FF_00FF_00FF) &* 6_553_601) >> 16
+        return ((value & 0x0000_FFFF_0000_FFFF) &* 42_949_672_960_001) >> 32
+    }
+
     /// 10^k for k in 0...22, each exact in a Double; no table to reach through a lazy global.
     @inline(__always)
     static func powerOfTen(_ k: Int) -> Double {

@@ -207,9 +207,11 @@ public enum PositionsCodec {
         var first = true
         order.startRecord()
         let table = fieldTable
-        while let next = try r.nextKey(first: &first, in: table, guess: order.guess) {
-            let key = next.key
-            guard let field = next.field else {
+        var key = JSONReader.Key(start: 0, end: 0, decoded: nil)
+        while case let field = try r.nextField(first: &first, in: table, guess: order.guess, key: &key),
+            field != JSONReader.KeyTable.end
+        {
+            guard field != JSONReader.KeyTable.other else {
                 if p.extra.fields.isEmpty { p.extra.fields.reserveCapacity(4) }
                 p.extra.fields.append(JSONField(r.string(of: key), try r.readValue()))
                 continue
