@@ -56,6 +56,9 @@ enum ParallelRecords {
         defer {
             shared.stop()
             own.release()
+            // The workers' batches were freed in their own arenas: give those pages back, so a
+            // long-running reader (the dashboard) keeps no more than it did before.
+            _ = trimMallocArenas(0)
         }
         return try body { offset in shared.batch(startingAt: offset, helping: &own) }
     }
@@ -210,3 +213,7 @@ enum ParallelRecords {
         }
     }
 }
+
+/// glibc's `malloc_trim` (its header is not in the Glibc module).
+@_silgen_name("malloc_trim")
+private func trimMallocArenas(_ pad: Int) -> Int32

@@ -122,4 +122,31 @@ import Testing
             #expect(p.netPnl == GeneratedPositions.netPnl(i))
         }
     }
+
+    /// Texts that repeat from record to record are kept, not made again: a text that differs
+    /// only in its length, its last byte or a byte past the eighth is still read as written.
+    @Test func stringFieldsReadAsWrittenWhenTheyNearlyRepeat() throws {
+        let symbols = [
+            "BTCUSDT", "BTCUSDT", "BTCUSD", "BTCUSDT2", "BTCUSDT", "BTCUSDTPERP12345", "BTCUSDTPERP12346",
+            "BTCUSDTPERP123456", "", "X", "XY", "ABCDEFGHIJKLMNOP", "ABCDEFGHIJKLMNOQ", "ABCDEFGH", "ABCDEFGHI",
+            "ÉTHUSDT", "ÉTHUSDT", "BTC\\u00e9", "BTC\\u00e9",
+        ]
+        let strategies = ["Alpha", "Alpha", "Alpha-OFI", "Alpha", "Beta-MeanRev", "Beta-MeanRevX", "Beta-MeanRev"]
+        var records: [String] = []
+        for (i, symbol) in symbols.enumerated() {
+            let direction = ["LONG", "LONG", "SHORT", "LONGER", "SHORT"][i % 5]
+            records.append(
+                #"{"symbol": "\#(symbol)", "direction": "\#(direction)", "strategy": "\#(strategies[i % strategies.count])", "#
+                    + #""bot_type": "\#(i % 3 == 0 ? "alpha" : "beta")", "exit_price": 1, "net_pnl": 1, "closed_at": "2025-12-01T00:00:00Z"}"#
+            )
+        }
+        let text = #"{"open_positions": [], "closed_positions": ["# + records.joined(separator: ", ") + "]}"
+        var read: [Position] = []
+        try PositionsCodec.scan(Array(text.utf8)) { _, _, position, _ in read.append(position) }
+        let decoded = symbols.map { $0.replacingOccurrences(of: "\\u00e9", with: "é") }
+        #expect(read.map(\.symbol) == decoded)
+        #expect(read.map { $0.direction ?? "-" } == symbols.indices.map { ["LONG", "LONG", "SHORT", "LONGER", "SHORT"][$0 % 5] })
+        #expect(read.map { $0.strategy ?? "-" } == symbols.indices.map { strategies[$0 % strategies.count] })
+        #expect(read.map { $0.botType ?? "-" } == symbols.indices.map { $0 % 3 == 0 ? "alpha" : "beta" })
+    }
 }

@@ -10,9 +10,10 @@ public enum PositionsCodec {
     ]
     private static let fieldTable = JSONReader.KeyTable(fieldNames)
 
-    /// The order the file's records give their fields in, learned as they are read: each key is
-    /// first compared with the name that followed the previous one last time.
-    struct FieldOrder {
+    /// What the records read so far looked like, for reading the next one faster: the order
+    /// they give their fields in (each key is first compared with the name that followed the
+    /// previous one last time).
+    struct RecordShape {
         /// After field i (the start of a record: `fieldNames.count`), the field that came next.
         private var next = [Int](repeating: -1, count: fieldNames.count + 1)
         private(set) var previous = fieldNames.count
@@ -97,7 +98,7 @@ public enum PositionsCodec {
         }
         var extra = JSONObject()
         var first = true
-        var order = FieldOrder()
+        var shape = RecordShape()
         while let name = try stream.unit({ r -> String? in
             var isFirst = first
             guard let key = try r.nextKey(first: &isFirst) else { return nil }
@@ -153,7 +154,7 @@ public enum PositionsCodec {
                         if !found.isEmpty { found = [] }
                         position = Position(symbol: "")
                         try readPosition(
-                            &r, into: &position, list: list, index: index, keepSpelling: keepSpelling, order: &order,
+                            &r, into: &position, list: list, index: index, keepSpelling: keepSpelling, shape: &shape,
                             issues: &found)
                     }
                 }
@@ -195,7 +196,7 @@ public enum PositionsCodec {
 
     static func readPosition(
         _ r: inout JSONReader, into p: inout Position, list: PositionList, index: Int, keepSpelling: Bool,
-        order: inout FieldOrder, issues: inout [RecordIssue]
+        shape: inout RecordShape, issues: inout [RecordIssue]
     ) throws {
         var sawSymbol = false
         func issue(_ field: String, _ message: String) {
@@ -205,10 +206,10 @@ public enum PositionsCodec {
         func keepUnusable(_ name: String, _ value: JSONValue) { p.extra.fields.append(JSONField(name, value)) }
         try r.beginObject()
         var first = true
-        order.startRecord()
+        shape.startRecord()
         let table = fieldTable
         var key = JSONReader.Key(start: 0, end: 0, decoded: nil)
-        while case let field = try r.nextField(first: &first, in: table, guess: order.guess, key: &key),
+        while case let field = try r.nextField(first: &first, in: table, guess: shape.guess, key: &key),
             field != JSONReader.KeyTable.end
         {
             guard field != JSONReader.KeyTable.other else {
@@ -216,7 +217,7 @@ public enum PositionsCodec {
                 p.extra.fields.append(JSONField(r.string(of: key), try r.readValue()))
                 continue
             }
-            order.saw(field)
+            shape.saw(field)
             let name = fieldNames[field]
             let kind = try r.peekKind()
             if kind == .null {

@@ -48,7 +48,7 @@ extension PositionsCodec {
     ) -> RecordBatch? {
         // Depth 2: inside the top-level object and the list, as `scan` is at a trade.
         var r = JSONReader(window: bytes, position: from, depth: 2, isFinal: true)
-        var order = FieldOrder()
+        var shape = RecordShape()
         var records: [(Position, [RecordIssue])] = []
         records.reserveCapacity((until - from) / 256 + 1)  // a trade is some 300 bytes or more
         var end = from
@@ -58,7 +58,7 @@ extension PositionsCodec {
             do {
                 try readPosition(
                     &r, into: &position, list: .closed, index: records.count, keepSpelling: keepSpelling,
-                    order: &order, issues: &found)
+                    shape: &shape, issues: &found)
             } catch {
                 break
             }
