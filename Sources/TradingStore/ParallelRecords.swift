@@ -34,7 +34,7 @@ enum ParallelRecords {
     /// ahead while it runs; they are stopped and gone when it returns. A file of few stretches,
     /// and a machine of one core, is read in order.
     static func withWorkers<T>(
-        _ source: Source, keepSpelling: Bool = false, stretch: Int = 2 << 20, margin: Int = 256 << 10,
+        _ source: Source, keepSpelling: Bool = false, stretch: Int = 2 << 20, margin: Int = 64 << 10,
         cores: Int = cores, _ body: (((Int) -> RecordBatch?)?) throws -> T
     ) rethrows -> T {
         let stretches = (source.size + stretch - 1) / stretch

@@ -145,7 +145,9 @@ import Testing
         try PositionsCodec.scan(Array(text.utf8)) { _, _, position, _ in read.append(position) }
         let decoded = symbols.map { $0.replacingOccurrences(of: "\\u00e9", with: "é") }
         #expect(read.map(\.symbol) == decoded)
-        #expect(read.map { $0.direction ?? "-" } == symbols.indices.map { ["LONG", "LONG", "SHORT", "LONGER", "SHORT"][$0 % 5] })
+        #expect(
+            read.map { $0.direction ?? "-" }
+                == symbols.indices.map { ["LONG", "LONG", "SHORT", "LONGER", "SHORT"][$0 % 5] })
         #expect(read.map { $0.strategy ?? "-" } == symbols.indices.map { strategies[$0 % strategies.count] })
         #expect(read.map { $0.botType ?? "-" } == symbols.indices.map { $0 % 3 == 0 ? "alpha" : "beta" })
     }

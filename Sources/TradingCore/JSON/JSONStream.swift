@@ -112,14 +112,19 @@ public final class JSONStream {
         base = offset
         count = 0
         atEnd = false
-        try fill()
+        // What follows a skip is mostly the next skip's start: read a little, more when needed.
+        try fill(upTo: Self.afterSkip)
         reader = JSONReader(window: window, position: 0, depth: reader.depth, isFinal: atEnd)
     }
 
-    private func fill() throws {
+    /// How much a skip past the window reads at first.
+    static let afterSkip = 16 << 10
+
+    private func fill(upTo limit: Int = .max) throws {
         guard let read, let buffer = storage else { return }
-        while count < buffer.count {
-            let n = try read(UnsafeMutableBufferPointer(rebasing: buffer[count...]), base + count)
+        let wanted = min(limit, buffer.count)
+        while count < wanted {
+            let n = try read(UnsafeMutableBufferPointer(rebasing: buffer[count..<wanted]), base + count)
             if n == 0 {
                 atEnd = true
                 return

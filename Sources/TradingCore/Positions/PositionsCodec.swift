@@ -139,11 +139,14 @@ public enum PositionsCodec {
                     )
                 }
                 if list == .closed, let batch = prepared?(stream.base + stream.reader.position) {
-                    for (position, issues) in batch.records {
+                    previousSymbol = batch.records.last?.0.symbol ?? previousSymbol
+                    // Moved out one by one (no copy of each record to make and free).
+                    var records = batch.records
+                    records.reverse()
+                    while let (position, issues) = records.popLast() {
                         record(list, index, position, issues.isEmpty ? issues : issues.map { $0.at(index) })
                         index += 1
                     }
-                    previousSymbol = batch.records.last?.0.symbol ?? previousSymbol
                     try stream.skip(to: batch.end)
                     continue
                 }
