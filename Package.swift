@@ -99,7 +99,7 @@ let package = Package(
         .executableTarget(
             name: "blofin-bench", dependencies: ["TradingCore", "Exchange"], path: "bench/BloFinBench"),
         // Fixtures used by the test targets and the benchmarks: data paths, generated files.
-        .target(name: "TestSupport", path: "Tests/Support/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["TradingCore"], path: "Tests/Support/TestSupport"),
         .testTarget(name: "TradingCoreTests", dependencies: ["TradingCore", "TestSupport"]),
         .testTarget(name: "TradingStoreTests", dependencies: ["TradingCore", "TradingStore", "TestSupport"]),
         .testTarget(

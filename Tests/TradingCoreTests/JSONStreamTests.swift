@@ -25,37 +25,17 @@ import Testing
             })
     }
 
-    /// Everything a scan gives, as text to compare.
-    static func outcome(_ scan: ((PositionList, Int, Position, [RecordIssue]) -> Void) throws -> JSONObject) -> [String]
-    {
-        var seen: [String] = []
-        do {
-            let extra = try scan { list, index, position, issues in
-                seen.append("\(list) \(index) \(position) \(issues)")
-            }
-            seen.append("extra \(extra)")
-        } catch {
-            seen.append("error \(type(of: error)): \(error)")
-        }
-        return seen
-    }
-
     static func expectSameThroughWindows(_ bytes: [UInt8], _ name: String, windows: [(Int, Int)]) throws {
-        let whole = outcome { try PositionsCodec.scan(bytes, record: $0) }
+        let whole = ScanOutcome.of { try PositionsCodec.scan(bytes, record: $0) }
         for (window, chunk) in windows {
-            let streamed = outcome {
+            let streamed = ScanOutcome.of {
                 try PositionsCodec.scan(try stream(bytes, window: window, chunk: chunk), record: $0)
             }
-            guard streamed != whole else { continue }
-            let at =
-                zip(streamed, whole).enumerated().first { $0.element.0 != $0.element.1 }?.offset
-                ?? min(streamed.count, whole.count)
-            let message =
-                "\(name) through a \(window)-byte window read \(chunk) at a time differs at item \(at) of \(whole.count):\n"
-                + "streamed: \(at < streamed.count ? streamed[at] : "nothing")\n"
-                + "whole:    \(at < whole.count ? whole[at] : "nothing")"
-            Issue.record(Comment(rawValue: message))
-            return
+            if let difference = ScanOutcome.difference(streamed, from: whole) {
+                Issue.record(
+                    Comment(rawValue: "\(name) through a \(window)-byte window read \(chunk) at a time: \(difference)"))
+                return
+            }
         }
     }
 

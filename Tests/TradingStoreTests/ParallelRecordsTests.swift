@@ -40,25 +40,11 @@ import TradingCore
         return Array(text.utf8)
     }
 
-    static func outcome(_ scan: ((PositionList, Int, Position, [RecordIssue]) -> Void) throws -> JSONObject) -> [String]
-    {
-        var seen: [String] = []
-        do {
-            let extra = try scan { list, index, position, issues in
-                seen.append("\(list) \(index) \(position) \(issues)")
-            }
-            seen.append("extra \(extra)")
-        } catch {
-            seen.append("error \(type(of: error)): \(error)")
-        }
-        return seen
-    }
-
     static func expectSame(_ bytes: [UInt8], _ name: String, stretch: Int) throws {
-        let whole = outcome { try PositionsCodec.scan(bytes, record: $0) }
+        let whole = ScanOutcome.of { try PositionsCodec.scan(bytes, record: $0) }
         var taken = 0
         let ahead = bytes.withUnsafeBufferPointer { buffer in
-            outcome { record in
+            ScanOutcome.of { record in
                 try ParallelRecords.withWorkers(.memory(buffer), stretch: stretch, margin: 2048, cores: 2) { prepared in
                     try PositionsCodec.scan(
                         JSONStream(buffer),
@@ -72,19 +58,15 @@ import TradingCore
         }
         let path = try Fixtures.temporaryDirectory("parallel") + "/positions_futures.json"
         try FileIO.writeAtomically(path, bytes)
-        let fromFile = outcome { try PositionsCodec.scan(file: path, window: 4096, stretch: stretch, record: $0) }
+        let fromFile = ScanOutcome.of {
+            try PositionsCodec.scan(file: path, window: 4096, stretch: stretch, record: $0)
+        }
         // A window longer than what a skip reads at first: it reads on when a trade needs more.
-        let wideWindow = outcome { try PositionsCodec.scan(file: path, stretch: stretch, record: $0) }
-        for (how, seen) in [("mapped", ahead), ("from the file", fromFile), ("through a wide window", wideWindow)]
-        where seen != whole {
-            let at =
-                zip(seen, whole).enumerated().first { $0.element.0 != $0.element.1 }?.offset
-                ?? min(seen.count, whole.count)
-            Issue.record(
-                Comment(
-                    rawValue: "\(name), \(how): item \(at) of \(whole.count) differs:\n"
-                        + "read ahead: \(at < seen.count ? seen[at] : "nothing")\nin order:   \(at < whole.count ? whole[at] : "nothing")"
-                ))
+        let wideWindow = ScanOutcome.of { try PositionsCodec.scan(file: path, stretch: stretch, record: $0) }
+        for (how, seen) in [("mapped", ahead), ("from the file", fromFile), ("through a wide window", wideWindow)] {
+            if let difference = ScanOutcome.difference(seen, from: whole) {
+                Issue.record(Comment(rawValue: "\(name), \(how): \(difference)"))
+            }
         }
         if bytes.count > 4 * stretch && whole.last?.hasPrefix("extra") == true {
             #expect(taken > 0, "\(name): no stretch was read ahead")
