@@ -49,7 +49,8 @@ enum ParallelRecords {
                 worker.release()
                 shared.left()
             }
-            thread.stackSize = 1 << 20
+            // As deep as the calling thread's: a trade's extra field may nest 512 levels.
+            thread.stackSize = 8 << 20
             thread.start()
         }
         var own = reader

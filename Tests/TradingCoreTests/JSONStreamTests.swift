@@ -46,6 +46,9 @@ import Testing
             try Self.expectSameThroughWindows(
                 try JSONTestSuiteTests.wrapped(name), name,
                 windows: [(1, 1), (2, 1), (3, 2), (7, 3), (16, 16), (64, 5)])
+            // And as the whole document: what follows its end, and the top level, through windows.
+            let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: JSONTestSuiteTests.folder + "/" + name)))
+            try Self.expectSameThroughWindows(bytes, name + " unwrapped", windows: [(1, 1), (4, 4), (7, 3)])
         }
     }
 
@@ -63,6 +66,8 @@ import Testing
                     var b = sample; b[b.count / 2] = UInt8(ascii: "}"); return b
                 }()
             ),
+            ("something after the end", sample + Array("\n   \n  x".utf8)),
+            ("a long blank after the end", sample + [UInt8](repeating: 0x20, count: 9000) + Array("]".utf8)),
             (
                 "one record unusable",
                 Array(text.replacingOccurrences(of: "\"leverage\": 5", with: "\"leverage\": \"x\"").utf8)

@@ -88,5 +88,18 @@ import TradingCore
         try Self.expectSame(torn, "torn in the middle", stretch: 4096)
         let full = Self.file(3000)
         try Self.expectSame(Array(full.prefix(full.count * 3 / 4)), "cut off", stretch: 4096)
+        try Self.expectSame(full + Array("  x".utf8), "something after the end", stretch: 4096)
+    }
+
+    /// A trade with an extra field nested as deep as the reader allows is read on a worker's
+    /// thread as on the calling one (its stack is as deep), and one level more is refused alike.
+    @Test func aDeeplyNestedTradeReadsAlikeAhead() throws {
+        for depth in [509, 510] {
+            let text = String(decoding: Self.file(3000), as: UTF8.self)
+            let nested = String(repeating: "[", count: depth) + String(repeating: "]", count: depth)
+            let deep = text.replacingOccurrences(
+                of: #""strategy": "Alpha""#, with: #""strategy": "Alpha", "deep": "# + nested)
+            try Self.expectSame(Array(deep.utf8), "nested \(depth) deep", stretch: 4096)
+        }
     }
 }

@@ -210,6 +210,10 @@ public struct JSONReader {
         if position < bytes.count {
             throw error("unexpected \(describeByte(at: position)) after the end of the document")
         }
+        if !isFinal {
+            ranOut = true  // only whitespace up to the window's end: what follows it decides
+            throw error("the end of the window after the document", at: position)
+        }
     }
 
     // MARK: - Keys

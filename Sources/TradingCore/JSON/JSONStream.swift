@@ -88,8 +88,10 @@ public final class JSONStream {
         } else if kept == buffer.count {
             let larger = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: buffer.count * 2)
             larger.baseAddress!.initialize(from: first, count: kept)
-            buffer.deallocate()
             storage = larger
+            // Never left over the freed buffer, even when the read below fails.
+            reader = JSONReader(window: window, position: 0, depth: depth, isFinal: false)
+            buffer.deallocate()
         }
         count = kept
         try fill()
