@@ -13,6 +13,15 @@
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 fail() { echo "start-drill: FAILED: $*" >&2; exit 1; }
+# True once supervisord says RUNNING (it says STARTING for its startsecs after a spawn, and an
+# engine that beats at once can be reported started before that): polled for up to 30 s.
+running_soon() {
+    for _ in $(seq 1 60); do
+        supervisorctl -c "$conf" status "$1" | grep -q RUNNING && return 0
+        sleep 0.5
+    done
+    return 1
+}
 out=$(mktemp)
 home=""
 # The drill claims what it is about to make (the default home, and the service user when it
@@ -83,7 +92,7 @@ port=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("dash
 password=$(sed -n 's/^  password   \([^ ]*\)$/\1/p' "$out")
 [ -n "$password" ] || fail "no password printed on the first run"
 for program in tradingbot watchdog tradingbot-dashboard; do
-    supervisorctl -c "$conf" status "$program" | grep -q RUNNING || fail "$program is not RUNNING"
+    running_soon "$program" || fail "$program is not RUNNING"
 done
 [ "$(stat -c %a "$home/config/dashboard-password")" = 600 ] || fail "the password file is not mode 600"
 [ "$(stat -c %a "$home/config/secrets.env")" = 600 ] || fail "secrets.env is not mode 600"
@@ -162,7 +171,7 @@ for _ in $(seq 1 90); do [ -e "$home/state/supervisord.pid" ] || break; sleep 1;
 grep -q "is live but stopped: starting" "$out" || fail "starting again did not just start the live release"
 [ "$(ours)" = "$releases" ] || fail "starting again wrote the ledger"
 for program in tradingbot watchdog tradingbot-dashboard; do
-    supervisorctl -c "$conf" status "$program" | grep -q RUNNING || fail "$program is not RUNNING after starting again"
+    running_soon "$program" || fail "$program is not RUNNING after starting again"
 done
 
 echo "== start-drill: a reboot (every process of the home killed at once), then the printed boot line"
@@ -190,7 +199,7 @@ sleep 1
 eval "$boot_line" | tee "$out" || fail "the boot line failed"
 [ "$(ours)" = "$releases" ] || fail "boot wrote the ledger"
 for program in tradingbot watchdog tradingbot-dashboard; do
-    supervisorctl -c "$conf" status "$program" | grep -q RUNNING || fail "$program is not RUNNING after the boot"
+    running_soon "$program" || fail "$program is not RUNNING after the boot"
 done
 beat_after=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["pid"])' "$home/state/heartbeat.json")
 [ "$beat_after" != "$beat_before" ] || fail "no new engine beats after the boot"
