@@ -28,16 +28,17 @@ public enum MappedFile {
     /// a megabyte however long the history, nothing is faulted in but the window, and a file
     /// another program truncates or rewrites in place while it is read gives an error, not a
     /// crash (a mapping would end the process with SIGBUS).
-    public static func withStream<T>(
-        _ path: String, window: Int = 1 << 20, _ body: (JSONStream) throws -> T
+    /// `body` also gets the open file, for readers of stretches of it (`ParallelRecords`).
+    static func withStream<T>(
+        _ path: String, window: Int = 1 << 20, _ body: (JSONStream, ParallelRecords.Source) throws -> T
     ) throws -> T {
-        let (fd, _) = try FileIO.openForReading(path)
+        let (fd, size) = try FileIO.openForReading(path)
         defer { close(fd) }
-        return try body(try stream(fd: fd, path: path, window: window))
+        return try body(try stream(fd: fd, path: path, window: window), .file(fd: fd, size: size))
     }
 
     /// A stream over the open file `fd` (read with pread: the file's offset is not used).
-    static func stream(fd: Int32, path: String, window: Int = 1 << 20) throws -> JSONStream {
+    private static func stream(fd: Int32, path: String, window: Int) throws -> JSONStream {
         try JSONStream(
             window: window,
             read: { buffer, offset in

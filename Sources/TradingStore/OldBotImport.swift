@@ -99,10 +99,8 @@ public struct OldBotImport {
         var open = 0
         var closed = 0
         do {
-            try MappedFile.withStream(home.positions) { stream in
-                try PositionsCodec.scan(stream) { list, _, _, _ in
-                    if list == .open { open += 1 } else { closed += 1 }
-                }
+            try PositionsCodec.scan(file: home.positions) { list, _, _, _ in
+                if list == .open { open += 1 } else { closed += 1 }
             }
         } catch {
             return (0, 0, true)

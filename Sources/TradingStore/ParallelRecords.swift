@@ -29,17 +29,19 @@ enum ParallelRecords {
 
     /// The cores to read on; 1 reads in order only.
     static let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
+    /// How much of the file one batch covers.
+    static let stretch = 2 << 20
 
     /// Runs `body` with a `prepared` source of batches for `scan`, `cores - 1` workers reading
     /// ahead while it runs; they are stopped and gone when it returns. A file of few stretches,
     /// and a machine of one core, is read in order.
     static func withWorkers<T>(
-        _ source: Source, keepSpelling: Bool = false, stretch: Int = 2 << 20, margin: Int = 64 << 10,
+        _ source: Source, stretch: Int = stretch, margin: Int = 64 << 10,
         cores: Int = cores, _ body: (((Int) -> RecordBatch?)?) throws -> T
     ) rethrows -> T {
         let stretches = (source.size + stretch - 1) / stretch
         guard cores > 1, stretches > 2 else { return try body(nil) }
-        let reader = StretchReader(source: source, keepSpelling: keepSpelling, stretch: stretch, margin: margin)
+        let reader = StretchReader(source: source, stretch: stretch, margin: margin)
         let shared = Shared(stretches: stretches, ahead: 2 * cores)
         for _ in 1..<cores {
             shared.started()
@@ -67,14 +69,12 @@ enum ParallelRecords {
     /// Reads one stretch into a batch, with a buffer of its own for a file.
     struct StretchReader: @unchecked Sendable {
         let source: Source
-        let keepSpelling: Bool
         let stretch: Int
         let margin: Int
         private var buffer: UnsafeMutableBufferPointer<UInt8>?
 
-        init(source: Source, keepSpelling: Bool, stretch: Int, margin: Int) {
+        init(source: Source, stretch: Int, margin: Int) {
             self.source = source
-            self.keepSpelling = keepSpelling
             self.stretch = stretch
             self.margin = margin
         }
@@ -101,8 +101,7 @@ enum ParallelRecords {
 
         private func batch(_ bytes: UnsafeBufferPointer<UInt8>, _ offset: Int) -> RecordBatch? {
             guard let first = PositionsCodec.likelyRecordStart(in: bytes, from: 0, before: stretch) else { return nil }
-            return PositionsCodec.readRecords(
-                in: bytes, from: first, until: stretch, offset: offset, keepSpelling: keepSpelling)
+            return PositionsCodec.readRecords(in: bytes, from: first, until: stretch, offset: offset)
         }
 
         mutating func release() {
@@ -152,12 +151,13 @@ enum ParallelRecords {
             return next - 1
         }
 
-        func done(_ k: Int, _ batch: RecordBatch?) {
-            locked {
-                if k >= passed, let batch { batches[k] = batch }
-                read.insert(k)
-                condition.broadcast()
-            }
+        func done(_ k: Int, _ batch: RecordBatch?) { locked { store(k, batch) } }
+
+        /// Keeps stretch `k`'s batch (unless the reading in order has passed it); the lock is held.
+        private func store(_ k: Int, _ batch: RecordBatch?) {
+            if k >= passed, let batch { batches[k] = batch }
+            read.insert(k)
+            condition.broadcast()
         }
 
         /// The batch that starts exactly at `offset`. A stretch no one has taken becomes the
@@ -186,9 +186,7 @@ enum ParallelRecords {
                     condition.unlock()
                     let batch = helper.read(j)
                     condition.lock()
-                    if j >= passed, let batch { batches[j] = batch }
-                    read.insert(j)
-                    condition.broadcast()
+                    store(j, batch)
                 } else {
                     condition.wait()
                 }

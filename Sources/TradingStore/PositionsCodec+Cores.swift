@@ -1,24 +1,24 @@
 import TradingCore
 
-#if canImport(Glibc)
-    import Glibc
-#endif
-
 extension PositionsCodec {
     /// `scan` over the positions file at `path`, read through a window (memory stays flat, a
     /// file truncated while read is an error, not a crash), its closed trades read ahead on every
     /// core (`ParallelRecords`). The records come in file order, as one reading in order gives.
     @discardableResult
     public static func scan(
-        file path: String, keepSpelling: Bool = false, window: Int = 1 << 20, stretch: Int = 2 << 20,
-        record: (PositionList, Int, Position, [RecordIssue]) -> Void
+        file path: String, record: (PositionList, Int, Position, [RecordIssue]) -> Void
     ) throws -> JSONObject {
-        let (fd, size) = try FileIO.openForReading(path)
-        defer { close(fd) }
-        let stream = try MappedFile.stream(fd: fd, path: path, window: window)
-        return try ParallelRecords.withWorkers(.file(fd: fd, size: size), keepSpelling: keepSpelling, stretch: stretch)
-        {
-            try scan(stream, keepSpelling: keepSpelling, prepared: $0, record: record)
+        try scan(file: path, window: 1 << 20, stretch: ParallelRecords.stretch, record: record)
+    }
+
+    /// `scan(file:)` through a window and stretches of the given sizes (tests make them small).
+    static func scan(
+        file path: String, window: Int, stretch: Int, record: (PositionList, Int, Position, [RecordIssue]) -> Void
+    ) throws -> JSONObject {
+        try MappedFile.withStream(path, window: window) { stream, source in
+            try ParallelRecords.withWorkers(source, stretch: stretch) {
+                try scan(stream, prepared: $0, record: record)
+            }
         }
     }
 
@@ -26,11 +26,10 @@ extension PositionsCodec {
     /// trades read ahead on every core.
     @discardableResult
     public static func scan(
-        mapped bytes: UnsafeBufferPointer<UInt8>, keepSpelling: Bool = false, stretch: Int = 2 << 20,
-        record: (PositionList, Int, Position, [RecordIssue]) -> Void
+        mapped bytes: UnsafeBufferPointer<UInt8>, record: (PositionList, Int, Position, [RecordIssue]) -> Void
     ) throws -> JSONObject {
-        try ParallelRecords.withWorkers(.memory(bytes), keepSpelling: keepSpelling, stretch: stretch) {
-            try scan(JSONStream(bytes), keepSpelling: keepSpelling, prepared: $0, record: record)
+        try ParallelRecords.withWorkers(.memory(bytes)) {
+            try scan(JSONStream(bytes), prepared: $0, record: record)
         }
     }
 }

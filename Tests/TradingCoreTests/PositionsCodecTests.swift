@@ -123,8 +123,9 @@ import Testing
         }
     }
 
-    /// Texts that repeat from record to record are kept, not made again: a text that differs
-    /// only in its length, its last byte or a byte past the eighth is still read as written.
+    /// String fields read as written when they nearly repeat from record to record: a text that
+    /// differs only in its length, its last byte or a byte past the eighth or sixteenth (what a
+    /// reader that reuses the last record's texts, or compares words, would get wrong).
     @Test func stringFieldsReadAsWrittenWhenTheyNearlyRepeat() throws {
         let symbols = [
             "BTCUSDT", "BTCUSDT", "BTCUSD", "BTCUSDT2", "BTCUSDT", "BTCUSDTPERP12345", "BTCUSDTPERP12346",

@@ -17,12 +17,12 @@ import TradingCore
             let bytes = Array("\"".utf8) + text + Array("\"".utf8)
             let path = dir + "/file-\(size)"
             try FileIO.writeAtomically(path, bytes)
-            let read = try MappedFile.withStream(path, window: 4096) { stream in
+            let read = try MappedFile.withStream(path, window: 4096) { stream, _ in
                 try stream.unit { try $0.readString() }
             }
             #expect(Array(read.utf8) == text, "size \(size)")
         }
-        #expect(throws: StoreError.self) { try MappedFile.withStream(dir + "/missing") { _ in 0 } }
+        #expect(throws: StoreError.self) { try MappedFile.withStream(dir + "/missing") { _, _ in 0 } }
     }
 
     /// A positions file another program truncates in place while a check reads it (the old
@@ -33,11 +33,9 @@ import TradingCore
         try FileIO.writeAtomically(path, try Fixtures.sampleBytes())
         var records = 0
         #expect {
-            try MappedFile.withStream(path, window: 4096) { stream in
-                try PositionsCodec.scan(stream) { _, _, _, _ in
-                    records += 1
-                    if records == 1 { #expect(truncate(path, 100) == 0) }
-                }
+            try PositionsCodec.scan(file: path, window: 4096, stretch: ParallelRecords.stretch) { _, _, _, _ in
+                records += 1
+                if records == 1 { #expect(truncate(path, 100) == 0) }
             }
         } throws: { error in
             guard let error = error as? JSONSyntaxError else { return false }

@@ -62,7 +62,9 @@ import TradingCore
             try PositionsCodec.scan(file: path, window: 4096, stretch: stretch, record: $0)
         }
         // A window longer than what a skip reads at first: it reads on when a trade needs more.
-        let wideWindow = ScanOutcome.of { try PositionsCodec.scan(file: path, stretch: stretch, record: $0) }
+        let wideWindow = ScanOutcome.of {
+            try PositionsCodec.scan(file: path, window: 1 << 20, stretch: stretch, record: $0)
+        }
         for (how, seen) in [("mapped", ahead), ("from the file", fromFile), ("through a wide window", wideWindow)] {
             if let difference = ScanOutcome.difference(seen, from: whole) {
                 Issue.record(Comment(rawValue: "\(name), \(how): \(difference)"))

@@ -69,8 +69,7 @@ public struct JSONReader {
     @inline(__always)
     public mutating func skipWhitespace() {
         while position < bytes.count {
-            let b = bytes[position]
-            guard b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09 else { return }
+            guard isJSONSpace(bytes[position]) else { return }
             position += 1
         }
     }
@@ -130,30 +129,13 @@ public struct JSONReader {
         first: inout Bool, in table: KeyTable, guess: Int, key: inout Key
     ) throws(JSONSyntaxError) -> Int {
         guard try atKey(first: &first) else { return KeyTable.end }
-        if guess >= 0 && guess < table.lengths.count {
-            let length = table.lengths[guess]
-            let start = position + 1
-            if start + length < bytes.count && bytes[start + length] == UInt8(ascii: "\"") {
-                let name = table.starts[guess]
-                let same = table.bytes.withUnsafeBufferPointer { names in
-                    var j = 0
-                    if let text = bytes.baseAddress, let known = names.baseAddress {
-                        while j + 8 <= length {
-                            let a = UnsafeRawPointer(text + start + j).loadUnaligned(as: UInt64.self)
-                            let b = UnsafeRawPointer(known + name + j).loadUnaligned(as: UInt64.self)
-                            guard a == b else { return false }
-                            j += 8
-                        }
-                    }
-                    while j < length && names[name + j] == bytes[start + j] { j += 1 }
-                    return j == length
-                }
-                if same {
-                    position = start + length + 1
-                    try expect(UInt8(ascii: ":"), "':' after a key")
-                    return guess
-                }
-            }
+        let start = position + 1
+        if guess >= 0 && guess < table.lengths.count, case let end = start + table.lengths[guess],
+            end < bytes.count && bytes[end] == UInt8(ascii: "\"") && table.name(guess, isAt: start, in: bytes)
+        {
+            position = end + 1
+            try expect(UInt8(ascii: ":"), "':' after a key")
+            return guess
         }
         key = try readKeyToken()
         try expect(UInt8(ascii: ":"), "':' after a key")
@@ -296,27 +278,40 @@ public struct JSONReader {
             self.starts = starts
             lengths = names.map(\.utf8.count)
         }
+
+        /// True when `text` from `start` holds name `index` (`text` has its length's bytes
+        /// there), compared eight bytes at a time.
+        func name(_ index: Int, isAt start: Int, in text: UnsafeBufferPointer<UInt8>) -> Bool {
+            let length = lengths[index]
+            let name = starts[index]
+            return bytes.withUnsafeBufferPointer { names in
+                var j = 0
+                if let text = text.baseAddress, let known = names.baseAddress {
+                    while j + 8 <= length {
+                        let a = UnsafeRawPointer(text + start + j).loadUnaligned(as: UInt64.self)
+                        let b = UnsafeRawPointer(known + name + j).loadUnaligned(as: UInt64.self)
+                        guard a == b else { return false }
+                        j += 8
+                    }
+                }
+                while j < length && names[name + j] == text[start + j] { j += 1 }
+                return j == length
+            }
+        }
+
+        /// The index of the name `text` from `start` for `length` bytes spells, if any.
+        func index(of text: UnsafeBufferPointer<UInt8>, at start: Int, length: Int) -> Int? {
+            lengths.indices.first { lengths[$0] == length && name($0, isAt: start, in: text) }
+        }
     }
 
     /// The index in `table` of the name equal to `key`, if any.
     public func match(_ key: Key, in table: KeyTable) -> Int? {
-        let length = key.end - key.start
-        return table.bytes.withUnsafeBufferPointer { names -> Int? in
-            if let decoded = key.decoded {
-                let wanted = Array(decoded.utf8)
-                return table.lengths.indices.first {
-                    table.lengths[$0] == wanted.count
-                        && names[table.starts[$0]..<table.starts[$0] + wanted.count].elementsEqual(wanted)
-                }
-            }
-            for index in 0..<table.lengths.count where table.lengths[index] == length {
-                let start = table.starts[index]
-                var j = 0
-                while j < length, names[start + j] == bytes[key.start + j] { j += 1 }
-                if j == length { return index }
-            }
-            return nil
+        guard let decoded = key.decoded else {
+            return table.index(of: bytes, at: key.start, length: key.end - key.start)
         }
+        var text = decoded
+        return text.withUTF8 { table.index(of: $0, at: 0, length: $0.count) }
     }
 
     // MARK: - Scalars
@@ -468,62 +463,28 @@ public struct JSONReader {
             negative = true
             i += 1
         }
-        var mantissa: UInt64 = 0
-        var significant = 0
-        var exponent = 0
+        var digits = NumberParsing.DecimalDigits()
         var regular = i < n && isDigit(bytes[i])
         if regular && bytes[i] == UInt8(ascii: "0") {
-            i += 1
+            i += 1  // JSON's integer part: a lone 0, or digits led by 1-9
         } else {
-            // Led by 1-9, every digit counts: eight at a time while there are eight.
-            eightDigits(at: &i, into: &mantissa, counting: &significant)
-            while i < n, case let d = bytes[i] &- UInt8(ascii: "0"), d < 10 {
-                mantissa = mantissa &* 10 &+ UInt64(d)
-                significant += 1
-                i += 1
-            }
+            digits.take(bytes, at: &i, fraction: false)
         }
         if regular && i < n && bytes[i] == UInt8(ascii: ".") {
             i += 1
             regular = i < n && isDigit(bytes[i])
-            if mantissa != 0 {  // past the leading zeros, every digit counts
-                let before = i
-                eightDigits(at: &i, into: &mantissa, counting: &significant)
-                exponent -= i - before
-            }
-            while i < n, case let d = bytes[i] &- UInt8(ascii: "0"), d < 10 {
-                if mantissa != 0 || d != 0 {
-                    mantissa = mantissa &* 10 &+ UInt64(d)
-                    significant += 1
-                }
-                exponent -= 1
-                i += 1
-            }
+            digits.take(bytes, at: &i, fraction: true)
         }
         // An exponent, the end of a window, or too many digits for the fast path: the general way.
-        guard regular, i < n, significant <= 15, exponent >= -22,
-            bytes[i] != UInt8(ascii: "e") && bytes[i] != UInt8(ascii: "E")
+        guard regular, i < n, bytes[i] != UInt8(ascii: "e") && bytes[i] != UInt8(ascii: "E"),
+            let value = digits.fastValue(negative: negative)
         else {
             position = start
             let range = try readNumberRange()
             return (NumberParsing.parseDouble(UnsafeBufferPointer(rebasing: bytes[range])), range)
         }
         position = i
-        let value = Double(mantissa) / NumberParsing.powerOfTen(-exponent)
-        return (negative ? -value : value, Range(uncheckedBounds: (start, i)))
-    }
-
-    /// Adds the digits at `i` to `mantissa` eight at a time, while eight digits follow.
-    @inline(__always)
-    private func eightDigits(at i: inout Int, into mantissa: inout UInt64, counting significant: inout Int) {
-        guard let base = bytes.baseAddress else { return }
-        while i + 8 <= bytes.count {
-            let word = UInt64(littleEndian: UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self))
-            guard NumberParsing.isEightDigits(word) else { return }
-            mantissa = mantissa &* 100_000_000 &+ NumberParsing.valueOfEightDigits(word)
-            significant += 8
-            i += 8
-        }
+        return (value, Range(uncheckedBounds: (start, i)))
     }
 
     /// Reads a number as a double (correctly rounded).
@@ -599,6 +560,10 @@ public struct JSONReader {
 
 @inline(__always)
 func isDigit(_ b: UInt8) -> Bool { b &- UInt8(ascii: "0") < 10 }
+
+/// JSON's whitespace: space, line feed, carriage return, tab.
+@inline(__always)
+func isJSONSpace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09 }
 
 extension JSONValue {
     /// Parses a complete JSON document.

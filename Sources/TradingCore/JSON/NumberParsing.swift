@@ -42,6 +42,60 @@ public enum NumberParsing {
         return value
     }
 
+    /// Digits gathered into a mantissa of significant digits and a decimal exponent: how both
+    /// number readers (`parseDouble` and `JSONReader.readNumber`) take them.
+    struct DecimalDigits {
+        var mantissa: UInt64 = 0
+        var significant = 0
+        var exponent = 0
+
+        var isZero: Bool { mantissa == 0 && significant == 0 }
+
+        /// Takes the digits at `i` (those after the point when `fraction`). Leading zeros are not
+        /// significant; from the first significant digit on, every one is, taken eight at a time
+        /// while eight follow.
+        @inline(__always)
+        mutating func take(_ b: UnsafeBufferPointer<UInt8>, at i: inout Int, fraction: Bool) {
+            let n = b.count
+            while i < n && mantissa == 0 {
+                let d = b[i] &- UInt8(ascii: "0")
+                guard d < 10 else { return }
+                if d != 0 {
+                    mantissa = UInt64(d)
+                    significant += 1
+                }
+                if fraction { exponent -= 1 }
+                i += 1
+            }
+            if let base = b.baseAddress {
+                while i + 8 <= n {
+                    let word = UInt64(littleEndian: UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self))
+                    guard isEightDigits(word) else { break }
+                    mantissa = mantissa &* 100_000_000 &+ valueOfEightDigits(word)
+                    significant += 8
+                    if fraction { exponent -= 8 }
+                    i += 8
+                }
+            }
+            while i < n, case let d = b[i] &- UInt8(ascii: "0"), d < 10 {
+                mantissa = mantissa &* 10 &+ UInt64(d)
+                significant += 1
+                if fraction { exponent -= 1 }
+                i += 1
+            }
+        }
+
+        /// The value when it is exact the fast way (Clinger's): zero, or up to 15 significant
+        /// digits and a decimal exponent within ±22.
+        func fastValue(negative: Bool) -> Double? {
+            if isZero { return negative ? -0.0 : 0.0 }
+            guard significant <= 15 && exponent >= -22 && exponent <= 22 else { return nil }
+            var value = Double(mantissa)
+            if exponent < 0 { value /= powerOfTen(-exponent) } else { value *= powerOfTen(exponent) }
+            return negative ? -value : value
+        }
+    }
+
     /// Parses a JSON number literal (already validated). Exact for up to 15 significant digits
     /// and decimal exponents within ±22 (Clinger's fast path); otherwise defers to the standard
     /// library's correctly rounded parser.
@@ -55,26 +109,11 @@ public enum NumberParsing {
         }
         if i < n, text[i] == UInt8(ascii: "N") { return .nan }
         if i < n, text[i] == UInt8(ascii: "I") { return negative ? -.infinity : .infinity }
-        var mantissa: UInt64 = 0
-        var significant = 0
-        var exponent = 0
-        while i < n, isDigit(text[i]) {
-            if mantissa != 0 || text[i] != UInt8(ascii: "0") {
-                mantissa = mantissa &* 10 &+ UInt64(text[i] &- UInt8(ascii: "0"))
-                significant += 1
-            }
-            i += 1
-        }
+        var digits = DecimalDigits()
+        digits.take(text, at: &i, fraction: false)
         if i < n, text[i] == UInt8(ascii: ".") {
             i += 1
-            while i < n, isDigit(text[i]) {
-                if mantissa != 0 || text[i] != UInt8(ascii: "0") {
-                    mantissa = mantissa &* 10 &+ UInt64(text[i] &- UInt8(ascii: "0"))
-                    significant += 1
-                }
-                exponent -= 1
-                i += 1
-            }
+            digits.take(text, at: &i, fraction: true)
         }
         if i < n, text[i] == UInt8(ascii: "e") || text[i] == UInt8(ascii: "E") {
             i += 1
@@ -88,14 +127,9 @@ public enum NumberParsing {
                 if e < 100_000 { e = e * 10 + Int(text[i] &- UInt8(ascii: "0")) }
                 i += 1
             }
-            exponent += expNegative ? -e : e
+            digits.exponent += expNegative ? -e : e
         }
-        if mantissa == 0 && significant == 0 { return negative ? -0.0 : 0.0 }
-        if significant <= 15, exponent >= -22, exponent <= 22, i == n {
-            var value = Double(mantissa)
-            if exponent < 0 { value /= powerOfTen(-exponent) } else { value *= powerOfTen(exponent) }
-            return negative ? -value : value
-        }
+        if i == n || digits.isZero, let value = digits.fastValue(negative: negative) { return value }
         return Double(String(decoding: text, as: UTF8.self)) ?? .nan
     }
 

@@ -84,11 +84,13 @@ public enum PositionsCodec {
     /// - Parameter prepared: closed trades read ahead elsewhere (on other cores): asked with the
     ///   text's offset of each closed trade before it is read, it returns the trades read from
     ///   exactly there, which are passed on as if read here, and the reading goes on after them.
+    ///   They are read as a one-pass reader reads them: not with `keepSpelling`.
     @discardableResult
     public static func scan(
         _ stream: JSONStream, keepSpelling: Bool = false, prepared: ((Int) -> RecordBatch?)? = nil,
         record: (PositionList, Int, Position, [RecordIssue]) -> Void
     ) throws -> JSONObject {
+        precondition(prepared == nil || !keepSpelling, "batches read ahead keep no spelling")
         try stream.unit { r in
             guard try r.peekKind() == .object else {
                 throw PositionsFormatError(

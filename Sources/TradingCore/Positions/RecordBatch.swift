@@ -15,7 +15,6 @@ extension PositionsCodec {
     /// following another in a list: `}`, `,`, `{`, `"` with only whitespace between. A guess (a
     /// string may hold the same bytes): `scan` takes a batch only where its own reading arrives.
     public static func likelyRecordStart(in bytes: UnsafeBufferPointer<UInt8>, from: Int, before: Int) -> Int? {
-        func isSpace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09 }
         var i = from
         let end = min(before, bytes.count)
         while i < end {
@@ -24,14 +23,14 @@ extension PositionsCodec {
                 continue
             }
             var after = i + 1
-            while after < bytes.count && isSpace(bytes[after]) { after += 1 }
+            while after < bytes.count && isJSONSpace(bytes[after]) { after += 1 }
             var back = i - 1
-            while back >= 0 && isSpace(bytes[back]) { back -= 1 }
+            while back >= 0 && isJSONSpace(bytes[back]) { back -= 1 }
             if after < bytes.count && bytes[after] == UInt8(ascii: "\"") && back >= 1
                 && bytes[back] == UInt8(ascii: ",")
             {
                 back -= 1
-                while back >= 0 && isSpace(bytes[back]) { back -= 1 }
+                while back >= 0 && isJSONSpace(bytes[back]) { back -= 1 }
                 if back >= 0 && bytes[back] == UInt8(ascii: "}") { return i }
             }
             i += 1
@@ -44,7 +43,7 @@ extension PositionsCodec {
     /// (the reading of the whole reads it and says why) and at the end of `bytes`.
     /// - Parameter offset: the text's offset of `bytes`' first byte.
     public static func readRecords(
-        in bytes: UnsafeBufferPointer<UInt8>, from: Int, until: Int, offset: Int, keepSpelling: Bool = false
+        in bytes: UnsafeBufferPointer<UInt8>, from: Int, until: Int, offset: Int
     ) -> RecordBatch? {
         // Depth 2: inside the top-level object and the list, as `scan` is at a trade.
         var r = JSONReader(window: bytes, position: from, depth: 2, isFinal: true)
@@ -57,7 +56,7 @@ extension PositionsCodec {
             var found: [RecordIssue] = []
             do {
                 try readPosition(
-                    &r, into: &position, list: .closed, index: records.count, keepSpelling: keepSpelling,
+                    &r, into: &position, list: .closed, index: records.count, keepSpelling: false,
                     shape: &shape, issues: &found)
             } catch {
                 break
